@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { ApolloGateway, IntrospectAndCompose, type GraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import type { GatewayConfig } from '../shared/config.js';
+import { createFormatError } from '../shared/errors.js';
+import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js';
+import type { Logger } from '../shared/logger.js';
+import type { GatewayContext } from './context.js';
+import { useRequestLogging } from './plugins/useRequestLogging.js';
+import { SubgraphDataSource } from './subgraph-data-source.js';
+
+export interface GatewayOptions {
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs'>;
+  logger: Logger;
+  /** How to reach a subgraph; HTTP by default (tests may pass in-process data sources). */
+  buildService?: (subgraph: { name: string; url?: string }) => GraphQLDataSource<GatewayContext>;
+  /** Extra plugins, after Tessera's own. */
+  plugins?: ApolloServerPlugin<GatewayContext>[];
+}
+
+export interface Gateway {
+  app: Express;
+  apollo: ApolloServer<GatewayContext>;
+  stop(): Promise<void>;
+}
+
+const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
+
+/** Whether a subgraph answers a trivial query: what the gateway's readiness reports. */
+export async function probeSubgraph(url: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until every subgraph answers, or the deadline passes (then names the ones that did not). */
+export async function waitForSubgraphs(subgraphs: GatewayConfig['subgraphs'], timeoutMs: number, logger: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting = subgraphs;
+  for (;;) {
+    const answers = await Promise.all(waiting.map((subgraph) => probeSubgraph(subgraph.url)));
+    waiting = waiting.filter((_, i) => !answers[i]);
+    if (!waiting.length) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`Subgraphs did not answer within ${timeoutMs} ms: ${waiting.map((s) => `${s.name} (${s.url})`).join(', ')}`);
+    }
+    logger.info({ waitingFor: waiting.map((s) => s.name) }, 'waiting for subgraphs');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * Builds the gateway: the supergraph (a file composed ahead of time, or composed now from the
+ * configured subgraphs), Apollo Server with Tessera's plugins, and the Express app serving
+ * `/graphql`, `/health` and `/ready`. Opens no port; `main.ts` and tests decide where it listens.
+ */
+export async function createGateway({ config, logger, buildService, plugins = [] }: GatewayOptions): Promise<Gateway> {
+  const development = config.env === 'development';
+  const supergraph = config.supergraphPath
+    ? { supergraphSdl: await readFile(config.supergraphPath, 'utf8') }
+    : { supergraphSdl: new IntrospectAndCompose({ subgraphs: config.subgraphs }) };
+  const gateway = new ApolloGateway({
+    ...supergraph,
+    buildService: buildService ?? (({ url }) => new SubgraphDataSource({ url })),
+    logger,
+  });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    formatError: createFormatError({ mask: !development, logger }),
+    includeStacktraceInErrorResponses: development,
+    introspection: config.env !== 'production',
+    logger,
+    plugins: [
+      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      useRequestLogging(),
+      ...plugins,
+    ],
+  });
+  await apollo.start();
+  logger.info(
+    { source: config.supergraphPath ?? 'composed from subgraphs', subgraphs: config.subgraphs.map((s) => s.name) },
+    'supergraph loaded',
+  );
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestId());
+  healthRoutes(app, async () => {
+    const states = await Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url)) ? 'up' : 'down'] as const));
+    return { ready: states.every(([, state]) => state === 'up'), supergraph: 'loaded', subgraphs: Object.fromEntries(states) };
+  });
+  app.use(
+    ['/graphql', '/'],
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => {
+        const id = res.locals.requestId as string;
+        return { requestId: id, logger: logger.child({ requestId: id }) };
+      },
+    }),
+  );
+  app.use(graphqlErrorHandler(logger));
+  return { app, apollo, stop: () => apollo.stop() };
+}

@@ -1,0 +1,29 @@
+import { loadGatewayConfig } from '../shared/config.js';
+import { closeServer, listen } from '../shared/http.js';
+import { createLogger } from '../shared/logger.js';
+import { subgraphs } from '../subgraphs/index.js';
+import { createGateway, waitForSubgraphs } from './index.js';
+
+/** The gateway process: the only place that reads its environment and opens its port. */
+async function main(): Promise<void> {
+  const config = loadGatewayConfig(subgraphs, process.env);
+  const logger = createLogger('gateway', config);
+  if (!config.supergraphPath) await waitForSubgraphs(config.subgraphs, config.subgraphWaitMs, logger);
+  const gateway = await createGateway({ config, logger });
+  const { server, url } = await listen(gateway.app, config.host, config.port);
+  logger.info({ url: `${url}/graphql` }, 'gateway listening');
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await closeServer(server);
+    await gateway.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+  process.once('SIGINT', (signal) => void shutdown(signal));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GatewayContext } from '../context.js';
+
+export interface RequestLoggingOptions {
+  /** Requests slower than this are logged at warn instead of info. Default 1000 ms. */
+  slowMs?: number;
+}
+
+/**
+ * One log line per GraphQL request: operation, outcome, duration and error codes, under
+ * the request id. Error details were logged where they happened; this line says what the
+ * client saw.
+ */
+export function useRequestLogging({ slowMs = 1000 }: RequestLoggingOptions = {}): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      return {
+        async willSendResponse({ operationName, operation, errors, response }) {
+          const ms = Math.round(performance.now() - started);
+          const codes = (errors ?? []).map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          const entry = {
+            operationName: operationName ?? null,
+            operationType: operation?.operation ?? null,
+            status: response.http.status ?? 200,
+            ms,
+            ...(codes.length && { errorCodes: codes }),
+          };
+          if (ms >= slowMs) contextValue.logger.warn(entry, 'slow graphql request');
+          else contextValue.logger.info(entry, 'graphql request');
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadGatewayConfig } from '../shared/config.js';
+import { subgraphs } from '../subgraphs/index.js';
+
+/**
+ * `npm start`: every subgraph and the gateway, each in its own process (as they run in
+ * production), on the configured stores. Prints the gateway's URL once it is ready; stops
+ * them all on Ctrl-C or when any one of them dies.
+ */
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function run(script: string, args: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    stdio: 'inherit',
+    env: process.env,
+  });
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`${[script, ...args].join(' ')} exited (${signal ?? code}); stopping everything.`);
+    stop(1);
+  });
+  children.push(child);
+  return child;
+}
+
+function stop(code: number): void {
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  const exit = () => process.exit(code);
+  Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null))).then(exit, exit);
+  setTimeout(exit, 10_000).unref();
+}
+
+async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    if (ok) return true;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig(subgraphs, process.env);
+  process.once('SIGINT', () => stop(0));
+  process.once('SIGTERM', () => stop(0));
+  for (const subgraph of subgraphs) run('./subgraph.js', [subgraph.name]);
+  run('../gateway/main.js');
+  const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+  if (await waitUntilReady(`${base}/ready`, 120_000)) {
+    console.log(`\n  Tessera is up: ${subgraphs.length} subgraphs behind the gateway at ${base}/graphql\n`);
+  } else if (!stopping) {
+    console.error(`The gateway did not become ready at ${base}/ready within 120 s.`);
+    stop(1);
+  }
+}
+
+void main();

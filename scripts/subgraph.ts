@@ -1,0 +1,28 @@
+import { loadSubgraphConfig } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { startSubgraph } from '../shared/subgraph.js';
+import { findSubgraph } from '../subgraphs/index.js';
+
+/** One subgraph's process: `npm run start:subgraph -- <name>`. */
+async function main(name: string | undefined): Promise<void> {
+  const definition = findSubgraph(name);
+  const config = loadSubgraphConfig(definition.name, definition.port, process.env);
+  const logger = createLogger(definition.name, config);
+  const store = config.store.kind === 'pglite' ? `PGlite at ${config.store.dataDir}` : `PostgreSQL database ${config.store.dbName}`;
+  logger.info({ store }, 'opening store');
+  const running = await startSubgraph(definition, config, logger);
+  logger.info({ url: running.url }, 'subgraph listening');
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await running.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+  process.once('SIGINT', (signal) => void shutdown(signal));
+}
+
+main(process.argv[2]).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

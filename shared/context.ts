@@ -1,0 +1,24 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import type { Logger } from './logger.js';
+
+/** Who is calling, as the gateway established it. */
+export interface Identity {
+  userId: string;
+  username: string;
+  roles: string[];
+  scopes: string[];
+}
+
+/**
+ * Everything one request may touch, built fresh for each request: its own EntityManager
+ * fork (so identity maps never leak between requests) and its own DataLoaders (so batching
+ * and caching last exactly one request).
+ */
+export interface SubgraphContext<Loaders extends object = object> {
+  requestId: string;
+  logger: Logger;
+  em: EntityManager;
+  loaders: Loaders;
+  /** The signed-in caller, or null for an anonymous request. */
+  user: Identity | null;
+}

@@ -1,0 +1,148 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { UniqueConstraintViolationException, NotFoundError as OrmNotFoundError } from '@mikro-orm/core';
+import type { ValidationError } from 'class-validator';
+import type { Logger } from './logger.js';
+
+/**
+ * The one error vocabulary of Tessera. Every error a client can see carries one of these
+ * codes in `extensions.code`; clients branch on the code, never on the message.
+ */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const knownCodes = new Set<string>([
+  ...Object.values(ErrorCode),
+  // Apollo Server's own codes for requests it refuses before execution.
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+export interface FieldProblem {
+  /** Dotted path of the offending argument, e.g. `input.price.amount`. */
+  field: string;
+  message: string;
+}
+
+export class TesseraError extends GraphQLError {
+  constructor(message: string, readonly code: ErrorCode, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+    this.name = new.target.name;
+  }
+}
+
+export class BadUserInputError extends TesseraError {
+  constructor(message: string, fields: FieldProblem[] = []) {
+    super(message, ErrorCode.BAD_USER_INPUT, fields.length ? { fields } : {});
+  }
+}
+
+export class NotFoundError extends TesseraError {
+  constructor(typename: string, key: string) {
+    super(`${typename} ${key} does not exist.`, ErrorCode.NOT_FOUND, { typename, key });
+  }
+}
+
+export class ConflictError extends TesseraError {
+  constructor(message: string, field?: string) {
+    super(message, ErrorCode.CONFLICT, field ? { field } : {});
+  }
+}
+
+export class InsufficientStockError extends TesseraError {
+  constructor(productId: string, available: number, delta: number) {
+    super(
+      `Stock of product ${productId} is ${available}; adjusting it by ${delta} would drive it below zero.`,
+      ErrorCode.INSUFFICIENT_STOCK,
+      { productId, available, delta },
+    );
+  }
+}
+
+export class UnauthenticatedError extends TesseraError {
+  constructor(message = 'You must be signed in to do this.') {
+    super(message, ErrorCode.UNAUTHENTICATED);
+  }
+}
+
+export class ForbiddenError extends TesseraError {
+  constructor(message = 'You are not allowed to do this.') {
+    super(message, ErrorCode.FORBIDDEN);
+  }
+}
+
+/** class-validator's nested errors as flat `{ field, message }` pairs. */
+function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flattenValidation(error.children ?? [], field)];
+  });
+}
+
+/**
+ * Maps what resolvers throw to the vocabulary above: TypeGraphQL's argument validation,
+ * and the ORM's exceptions that are the caller's doing. Anything else is left as it is
+ * (and masked later, outside development).
+ */
+export function toTesseraError(error: unknown): unknown {
+  if (error instanceof TesseraError) return error;
+  const validationErrors = (error as { extensions?: { validationErrors?: ValidationError[] } })?.extensions
+    ?.validationErrors;
+  if (error instanceof GraphQLError && Array.isArray(validationErrors)) {
+    const fields = flattenValidation(validationErrors);
+    const summary = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
+    return new BadUserInputError(`Invalid input. ${summary}`, fields);
+  }
+  if (error instanceof UniqueConstraintViolationException) {
+    return new ConflictError('A record with the same unique value already exists.');
+  }
+  if (error instanceof OrmNotFoundError) {
+    return new TesseraError(error.message, ErrorCode.NOT_FOUND);
+  }
+  return error;
+}
+
+export interface FormatErrorOptions {
+  /** Replace unexpected errors by a generic message (everywhere but development). */
+  mask: boolean;
+  logger: Logger;
+}
+
+/**
+ * Apollo Server's `formatError` for subgraphs and the gateway: known codes pass through
+ * (stack traces are Apollo's `includeStacktraceInErrorResponses`); anything unexpected is logged in full and,
+ * when masking, reaches the client as `INTERNAL_SERVER_ERROR` with no details.
+ */
+export function createFormatError({ mask, logger }: FormatErrorOptions) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    const mapped = toTesseraError(original);
+    if (mapped instanceof TesseraError) {
+      return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: { ...mapped.extensions } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && knownCodes.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      return formatted;
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error');
+    if (!mask) return formatted;
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
+import type { Logger } from './logger.js';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const acceptableRequestId = /^[\w.:-]{1,128}$/;
+
+/** Takes the caller's `x-request-id` when it is sane, else makes one; echoes it back. */
+export function requestId(): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get(REQUEST_ID_HEADER);
+    const id = given && acceptableRequestId.test(given) ? given : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader(REQUEST_ID_HEADER, id);
+    next();
+  };
+}
+
+export type ReadinessCheck = () => Promise<{ ready: boolean; [detail: string]: unknown }>;
+
+/** `GET /health`: the process is alive. `GET /ready`: it can serve (503 until it can). */
+export function healthRoutes(app: Express, readiness: ReadinessCheck): void {
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const report = await readiness().catch((error: unknown) => ({ ready: false, error: String(error) }));
+    res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not ready', ...report });
+  });
+}
+
+/**
+ * Body-parser and other HTTP-level failures as a GraphQL error body (never Express's HTML
+ * page with a stack trace), with the status the failure calls for.
+ */
+export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: { status?: number; type?: string; message?: string }, _req, res, _next) => {
+    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    const message =
+      error.type === 'entity.parse.failed'
+        ? 'The request body is not valid JSON.'
+        : error.type === 'entity.too.large'
+          ? 'The request body is too large.'
+          : status < 500
+            ? (error.message ?? 'Bad request')
+            : 'Internal server error';
+    if (status >= 500) logger.error({ err: error, requestId: res.locals.requestId }, 'request failed');
+    res.status(status).json({
+      errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }],
+    });
+  };
+}
+
+/** Listens and resolves once the port is bound; port 0 picks a free one (tests). */
+export async function listen(app: Express, host: string, port: number): Promise<{ server: Server; url: string }> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const started = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(started)));
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return { server, url: `http://${shownHost}:${address.port}` };
+}
+
+/** Closes a server, ending idle keep-alive connections so shutdown does not hang. */
+export async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,123 @@
+import { readdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DefaultLogger, type LogContext, type MigrationObject, type LoggerNamespace, type LoggerOptions, type Options } from '@mikro-orm/core';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { Migration, Migrator } from '@mikro-orm/migrations';
+import { MikroORM as PostgresMikroORM } from '@mikro-orm/postgresql';
+import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
+import type { EntityManager, MikroORM } from '@mikro-orm/sql';
+import type { StoreConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { BaseEntity } from './base.entity.js';
+import { buildRoot } from './paths.js';
+
+export type Orm = MikroORM;
+export type { EntityManager };
+
+export interface StoreOptions {
+  name: string;
+  store: StoreConfig;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: Function[];
+  logger: Logger;
+  /** Called with every SQL statement the ORM sends (tests count them). */
+  onQuery?: (sql: string) => void;
+  /** PostgreSQL connection pool size. */
+  poolMax?: number;
+}
+
+/** Bridges MikroORM's logger to pino; SQL goes out at debug level. */
+class PinoOrmLogger extends DefaultLogger {
+  constructor(
+    options: LoggerOptions,
+    private readonly pinoLogger: Logger,
+    private readonly onQuery?: (sql: string) => void,
+  ) {
+    super(options);
+  }
+
+  override log(namespace: LoggerNamespace | string, message: string, context?: LogContext): void {
+    const level = context?.level === 'error' ? 'error' : context?.level === 'warning' ? 'warn' : 'debug';
+    this.pinoLogger[level]({ orm: namespace }, message);
+  }
+
+  override logQuery(context: { query: string } & LogContext): void {
+    this.onQuery?.(context.query);
+    if (this.pinoLogger.isLevelEnabled('debug')) {
+      this.pinoLogger.debug({ orm: 'query', took: context.took, sql: context.query }, 'sql');
+    }
+  }
+}
+
+/** Folder of a subgraph's migrations: compiled `.js` under dist/, `.ts` sources in tests. */
+export function migrationsDir(name: string): string {
+  return join(buildRoot, 'migrations', name);
+}
+
+/**
+ * Loads a subgraph's migration classes explicitly rather than letting MikroORM discover
+ * files, so the same list works compiled, under Jest's module loader, and in a bundle.
+ */
+export async function loadMigrations(name: string): Promise<MigrationObject[]> {
+  const dir = migrationsDir(name);
+  let files: string[];
+  try {
+    files = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const sources = files.filter((file) => /^Migration.*\.(ts|js)$/.test(file) && !file.endsWith('.d.ts')).sort();
+  const list: MigrationObject[] = [];
+  for (const file of sources) {
+    const module = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;
+    const migration = Object.values(module).find(
+      (value): value is MigrationObject['class'] =>
+        typeof value === 'function' && value.prototype instanceof Migration,
+    );
+    if (!migration) throw new Error(`${join(dir, file)} exports no Migration class.`);
+    list.push({ name: basename(file).replace(/\.(ts|js)$/, ''), class: migration });
+  }
+  return list;
+}
+
+/** Opens a subgraph's store (PGlite folder or PostgreSQL database, created if missing). */
+export async function openStore(options: StoreOptions): Promise<Orm> {
+  const migrationsList = await loadMigrations(options.name);
+  const base: Partial<Options> = {
+    entities: [BaseEntity, ...options.entities],
+    metadataProvider: ReflectMetadataProvider,
+    extensions: [Migrator],
+    // Per-request work must use a fork; the global manager refuses.
+    allowGlobalContext: false,
+    debug: true,
+    loggerFactory: (loggerOptions) => new PinoOrmLogger(loggerOptions, options.logger, options.onQuery),
+    migrations: {
+      migrationsList,
+      path: migrationsDir(options.name),
+      // Diff against the database itself, not a snapshot file beside the migrations.
+      snapshot: false,
+      silent: true,
+      transactional: true,
+      allOrNothing: true,
+    },
+  };
+  if (options.store.kind === 'pglite') {
+    if (!options.store.dataDir.startsWith('memory:')) mkdirSync(options.store.dataDir, { recursive: true });
+    return (await PgliteMikroORM.init({ ...base, dbName: options.store.dataDir })) as unknown as Orm;
+  }
+  return (await PostgresMikroORM.init({
+    ...base,
+    clientUrl: options.store.clientUrl,
+    dbName: options.store.dbName,
+    ensureDatabase: { create: true },
+    pool: { max: options.poolMax ?? 10 },
+  })) as unknown as Orm;
+}
+
+/** Applies pending migrations; returns the names applied. */
+export async function migrateUp(orm: Orm): Promise<string[]> {
+  const applied = await orm.migrator.up();
+  return applied.map((migration) => migration.name);
+}

@@ -1,0 +1,183 @@
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import express, { type Express } from 'express';
+import { parse, type GraphQLSchema } from 'graphql';
+import type { Server } from 'node:http';
+import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
+import type { SubgraphConfig } from './config.js';
+import type { Identity, SubgraphContext } from './context.js';
+import { createFormatError } from './errors.js';
+import { closeServer, graphqlErrorHandler, healthRoutes, listen, requestId } from './http.js';
+import type { Logger } from './logger.js';
+import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type Class = Function;
+
+/**
+ * The one shape every subgraph is described by. The registry, `npm start`, composition and
+ * the tests all loop over a list of these; nothing else needs to know a subgraph's insides.
+ */
+export interface SubgraphDefinition<Loaders extends object = object> {
+  /** Lower-case name: the folder, the database suffix and the env-variable prefix. */
+  name: string;
+  /** Default port when started (`<NAME>_PORT` overrides). */
+  port: number;
+  entities: Class[];
+  resolvers: NonEmptyArray<Class>;
+  /** Types not reachable from a resolver but part of the schema (entity stubs, say). */
+  orphanedTypes?: Class[];
+  /** `__resolveReference` of each entity this subgraph resolves, by typename. */
+  references?: Record<string, (reference: Record<string, unknown>, context: SubgraphContext<Loaders>) => unknown>;
+  /** Fresh DataLoaders for one request. */
+  createLoaders(em: EntityManager): Loaders;
+  /** Inserts demo data; called only when every table of the subgraph is empty. */
+  seed?(em: EntityManager): Promise<void>;
+}
+
+/** Typed identity helper: keeps a definition's loader type flowing into its references. */
+export function defineSubgraph<Loaders extends object>(definition: SubgraphDefinition<Loaders>): SubgraphDefinition<Loaders> {
+  return definition;
+}
+
+/** Federation 2 schema link; composition 2.14 accepts up to v2.14. */
+const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@provides"])`;
+
+/**
+ * TypeGraphQL builds the schema from the definition's own resolver classes (never a glob:
+ * its metadata is global), then @apollo/subgraph adds the federation fields.
+ */
+export async function buildFederatedSchema(definition: SubgraphDefinition): Promise<GraphQLSchema> {
+  const typeGraphQLSchema = await buildSchema({
+    resolvers: definition.resolvers,
+    orphanedTypes: definition.orphanedTypes,
+    validate: { forbidUnknownValues: false },
+    skipCheck: true,
+  });
+  const typeDefs = parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}`);
+  const resolvers = createResolversMap(typeGraphQLSchema) as Record<string, Record<string, unknown>>;
+  for (const [typename, resolveReference] of Object.entries(definition.references ?? {})) {
+    resolvers[typename] = { ...resolvers[typename], __resolveReference: resolveReference };
+  }
+  return buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }]);
+}
+
+/** The subgraph's SDL as composition sees it (what `_service { sdl }` returns). */
+export async function subgraphSdl(definition: SubgraphDefinition): Promise<string> {
+  return printSubgraphSchema(await buildFederatedSchema(definition));
+}
+
+export interface ContextInput {
+  requestId: string;
+  user?: Identity | null;
+}
+
+export function createContextFactory<Loaders extends object>(definition: SubgraphDefinition<Loaders>, orm: Orm, logger: Logger) {
+  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders> => {
+    const em = orm.em.fork() as EntityManager;
+    return { requestId: id, logger: logger.child({ requestId: id }), em, loaders: definition.createLoaders(em), user };
+  };
+}
+
+export interface SubgraphApp {
+  app: Express;
+  apollo: ApolloServer<SubgraphContext>;
+}
+
+/** The subgraph as an Express app: `/graphql`, `/health`, `/ready`. Opens no port. */
+export async function createSubgraphApp(
+  definition: SubgraphDefinition,
+  orm: Orm,
+  config: Pick<SubgraphConfig, 'env'>,
+  logger: Logger,
+): Promise<SubgraphApp> {
+  const development = config.env === 'development';
+  const apollo = new ApolloServer<SubgraphContext>({
+    schema: await buildFederatedSchema(definition),
+    formatError: createFormatError({ mask: !development, logger }),
+    includeStacktraceInErrorResponses: development,
+    introspection: config.env !== 'production',
+    logger,
+  });
+  await apollo.start();
+  const createContext = createContextFactory(definition, orm, logger);
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestId());
+  healthRoutes(app, async () => {
+    await orm.em.fork().execute('select 1');
+    return { ready: true, store: 'up' };
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => createContext({ requestId: res.locals.requestId as string }),
+    }),
+  );
+  app.use(graphqlErrorHandler(logger));
+  return { app, apollo };
+}
+
+/** True when none of the subgraph's tables holds a row. */
+async function isEmpty(definition: SubgraphDefinition, orm: Orm): Promise<boolean> {
+  const em = orm.em.fork();
+  for (const entity of definition.entities) {
+    if ((await em.count(entity as never, {})) > 0) return false;
+  }
+  return true;
+}
+
+/** Applies migrations and inserts seed data into an empty store, as configured. */
+export async function prepareStore(
+  definition: SubgraphDefinition,
+  orm: Orm,
+  config: Pick<SubgraphConfig, 'migrateOnStart' | 'seedOnStart'>,
+  logger: Logger,
+): Promise<void> {
+  if (config.migrateOnStart) {
+    const applied = await migrateUp(orm);
+    if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
+  }
+  if (config.seedOnStart && definition.seed && (await isEmpty(definition, orm))) {
+    await orm.em.fork().transactional((em) => definition.seed!(em as EntityManager));
+    logger.info('seed data inserted into the empty store');
+  }
+}
+
+export interface RunningSubgraph {
+  url: string;
+  orm: Orm;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/** Opens the store, prepares it, and serves the subgraph: what `main` and end-to-end tests run. */
+export async function startSubgraph(
+  definition: SubgraphDefinition,
+  config: SubgraphConfig,
+  logger: Logger,
+  options: { onQuery?: (sql: string) => void } = {},
+): Promise<RunningSubgraph> {
+  const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery });
+  try {
+    await prepareStore(definition, orm, config, logger);
+    const { app, apollo } = await createSubgraphApp(definition, orm, config, logger);
+    const { server, url } = await listen(app, config.host, config.port);
+    return {
+      url: `${url}/graphql`,
+      orm,
+      server,
+      async stop() {
+        await closeServer(server);
+        await apollo.stop();
+        await orm.close();
+      },
+    };
+  } catch (error) {
+    await orm.close();
+    throw error;
+  }
+}

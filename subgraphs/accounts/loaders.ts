@@ -1,0 +1,14 @@
+import DataLoader from 'dataloader';
+import type { SubgraphContext } from '../../shared/context.js';
+import { isUuid, loadByKeys } from '../../shared/loaders.js';
+import type { EntityManager } from '../../shared/orm.js';
+import { User } from './entities/user.entity.js';
+
+export function createAccountsLoaders(em: EntityManager) {
+  return {
+    userById: new DataLoader<string, User | null>((ids) => loadByKeys(em, User, 'id', ids, isUuid)),
+  };
+}
+
+export type AccountsLoaders = ReturnType<typeof createAccountsLoaders>;
+export type AccountsContext = SubgraphContext<AccountsLoaders>;

@@ -1,0 +1,15 @@
+import { Entity, Property } from '@mikro-orm/decorators/legacy';
+import { Field, ObjectType } from 'type-graphql';
+import { BaseEntity } from '../../../shared/base.entity.js';
+
+@Entity()
+@ObjectType({ description: 'A shelf of the catalog.' })
+export class Category extends BaseEntity {
+  @Property({ length: 100 })
+  @Field()
+  name: string;
+
+  @Property({ length: 100, unique: true })
+  @Field({ description: 'URL-safe name, unique.' })
+  slug: string;
+}

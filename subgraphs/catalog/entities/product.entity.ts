@@ -1,0 +1,43 @@
+import { Entity, ManyToOne, Property } from '@mikro-orm/decorators/legacy';
+import type { Opt, Ref } from '@mikro-orm/core';
+import { Directive, Field, Int, ObjectType } from 'type-graphql';
+import { BaseEntity } from '../../../shared/base.entity.js';
+import { Money } from '../../../shared/money.js';
+import { Category } from './category.entity.js';
+
+@Entity()
+@ObjectType({ description: 'Something the shop sells.' })
+@Directive('@key(fields: "id")')
+@Directive('@key(fields: "upc")')
+export class Product extends BaseEntity {
+  @Property({ length: 12, unique: true })
+  @Field({ description: 'Universal Product Code: 12 digits, unique.' })
+  upc: string;
+
+  @Property({ length: 200 })
+  @Field()
+  name: string;
+
+  @Property({ type: 'text' })
+  @Field(() => String)
+  description: Opt<string> = '';
+
+  /** Integer minor units; see `price`. */
+  @Property({ type: 'integer' })
+  priceAmount: number;
+
+  @Property({ length: 3 })
+  priceCurrency: string;
+
+  @Property({ type: 'integer' })
+  @Field(() => Int, { description: 'Shipping weight in grams.' })
+  weight: number;
+
+  @ManyToOne(() => Category, { ref: true, index: true })
+  category: Ref<Category>;
+
+  @Field(() => Money)
+  get price(): Opt<Money> {
+    return { amount: this.priceAmount, currency: this.priceCurrency };
+  }
+}

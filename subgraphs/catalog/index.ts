@@ -1,0 +1,23 @@
+import { defineSubgraph } from '../../shared/subgraph.js';
+import { Category } from './entities/category.entity.js';
+import { Product } from './entities/product.entity.js';
+import { createCatalogLoaders } from './loaders.js';
+import { CategoryResolver } from './resolvers/category.resolver.js';
+import { ProductResolver } from './resolvers/product.resolver.js';
+import { seedCatalog } from './seed.js';
+
+/** Products and their categories; owns the Product entity (keyed by id and by upc). */
+export const catalog = defineSubgraph({
+  name: 'catalog',
+  port: 4002,
+  entities: [Category, Product],
+  resolvers: [ProductResolver, CategoryResolver],
+  references: {
+    Product: (reference, ctx) =>
+      typeof reference.id === 'string'
+        ? ctx.loaders.productById.load(reference.id)
+        : ctx.loaders.productByUpc.load(String(reference.upc)),
+  },
+  createLoaders: createCatalogLoaders,
+  seed: seedCatalog,
+});

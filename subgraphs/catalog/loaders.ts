@@ -1,0 +1,17 @@
+import DataLoader from 'dataloader';
+import { isUuid, loadByKeys } from '../../shared/loaders.js';
+import type { SubgraphContext } from '../../shared/context.js';
+import type { EntityManager } from '../../shared/orm.js';
+import { Category } from './entities/category.entity.js';
+import { Product } from './entities/product.entity.js';
+
+export function createCatalogLoaders(em: EntityManager) {
+  return {
+    productById: new DataLoader<string, Product | null>((ids) => loadByKeys(em, Product, 'id', ids, isUuid)),
+    productByUpc: new DataLoader<string, Product | null>((upcs) => loadByKeys(em, Product, 'upc', upcs)),
+    categoryById: new DataLoader<string, Category | null>((ids) => loadByKeys(em, Category, 'id', ids, isUuid)),
+  };
+}
+
+export type CatalogLoaders = ReturnType<typeof createCatalogLoaders>;
+export type CatalogContext = SubgraphContext<CatalogLoaders>;

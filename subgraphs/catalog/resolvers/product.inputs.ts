@@ -1,0 +1,143 @@
+import { IsIn, IsOptional, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArgsType, Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
+import { PageArgs } from '../../../shared/pagination.js';
+
+export const MAX_PRICE = 100_000_000;
+export const MAX_WEIGHT = 1_000_000;
+
+@InputType({ description: 'A price in minor units of an ISO 4217 currency.' })
+export class MoneyInput {
+  @Field(() => Int)
+  @Min(0, { message: 'amount must not be negative' })
+  @Max(MAX_PRICE, { message: `amount must be at most ${MAX_PRICE}` })
+  amount: number;
+
+  @Field()
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter ISO 4217 code such as USD' })
+  currency: string;
+}
+
+@InputType()
+export class CreateProductInput {
+  @Field()
+  @Matches(/^\d{12}$/, { message: 'upc must be exactly 12 digits' })
+  upc: string;
+
+  @Field()
+  @Length(1, 200, { message: 'name must be 1 to 200 characters' })
+  name: string;
+
+  @Field({ defaultValue: '' })
+  @MaxLength(5000, { message: 'description must be at most 5000 characters' })
+  description: string;
+
+  @Field(() => MoneyInput)
+  @ValidateNested()
+  price: MoneyInput;
+
+  @Field(() => Int, { description: 'Grams.' })
+  @Min(0, { message: 'weight must not be negative' })
+  @Max(MAX_WEIGHT, { message: `weight must be at most ${MAX_WEIGHT} grams` })
+  weight: number;
+
+  @Field(() => ID)
+  @IsUUID('all', { message: 'categoryId must be a category id' })
+  categoryId: string;
+}
+
+@InputType({ description: 'Only the fields given change.' })
+export class UpdateProductInput {
+  @Field({ nullable: true })
+  @IsOptional()
+  @Length(1, 200, { message: 'name must be 1 to 200 characters' })
+  name?: string;
+
+  @Field({ nullable: true })
+  @IsOptional()
+  @MaxLength(5000, { message: 'description must be at most 5000 characters' })
+  description?: string;
+
+  @Field(() => MoneyInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  price?: MoneyInput;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0, { message: 'weight must not be negative' })
+  @Max(MAX_WEIGHT, { message: `weight must be at most ${MAX_WEIGHT} grams` })
+  weight?: number;
+
+  @Field(() => ID, { nullable: true })
+  @IsOptional()
+  @IsUUID('all', { message: 'categoryId must be a category id' })
+  categoryId?: string;
+}
+
+@InputType({ description: 'Inclusive bounds in minor units.' })
+export class PriceRangeInput {
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0)
+  min?: number;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0)
+  max?: number;
+}
+
+@InputType()
+export class ProductFilter {
+  @Field(() => ID, { nullable: true })
+  @IsOptional()
+  @IsUUID('all', { message: 'categoryId must be a category id' })
+  categoryId?: string;
+
+  @Field({ nullable: true, description: 'Case-insensitive match in name or description.' })
+  @IsOptional()
+  @MaxLength(100, { message: 'search must be at most 100 characters' })
+  search?: string;
+
+  @Field(() => PriceRangeInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  priceRange?: PriceRangeInput;
+}
+
+export enum ProductOrderField {
+  CREATED_AT = 'createdAt',
+  NAME = 'name',
+  PRICE = 'priceAmount',
+}
+registerEnumType(ProductOrderField, { name: 'ProductOrderField' });
+
+export enum OrderDirection {
+  ASC = 'asc',
+  DESC = 'desc',
+}
+registerEnumType(OrderDirection, { name: 'OrderDirection' });
+
+@InputType()
+export class ProductOrder {
+  @Field(() => ProductOrderField, { defaultValue: ProductOrderField.CREATED_AT })
+  @IsIn(Object.values(ProductOrderField))
+  field: ProductOrderField;
+
+  @Field(() => OrderDirection, { defaultValue: OrderDirection.DESC })
+  @IsIn(Object.values(OrderDirection))
+  direction: OrderDirection;
+}
+
+@ArgsType()
+export class ProductsArgs extends PageArgs {
+  @Field(() => ProductFilter, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  filter?: ProductFilter;
+
+  @Field(() => ProductOrder, { nullable: true, description: 'Newest first unless given.' })
+  @IsOptional()
+  @ValidateNested()
+  orderBy?: ProductOrder;
+}

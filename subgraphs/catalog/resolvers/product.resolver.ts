@@ -1,0 +1,135 @@
+import { ref, type FilterQuery } from '@mikro-orm/core';
+import { Max, Min } from 'class-validator';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { BadUserInputError, NotFoundError } from '../../../shared/errors.js';
+import { isUuid } from '../../../shared/loaders.js';
+import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering } from '../../../shared/pagination.js';
+import { Category } from '../entities/category.entity.js';
+import { Product } from '../entities/product.entity.js';
+import type { CatalogContext } from '../loaders.js';
+import {
+  CreateProductInput,
+  OrderDirection,
+  ProductOrderField,
+  ProductsArgs,
+  UpdateProductInput,
+  type ProductFilter,
+} from './product.inputs.js';
+
+export const ProductConnection = ConnectionType(Product);
+
+@ArgsType()
+class TopProductsArgs {
+  @Field(() => Int, { defaultValue: 5 })
+  @Min(0, { message: 'first must not be negative' })
+  @Max(MAX_PAGE_SIZE, { message: `first must be at most ${MAX_PAGE_SIZE}` })
+  first: number;
+}
+
+/** `%` and `_` in a search are literal characters, not patterns. */
+function likePattern(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function whereOf(filter: ProductFilter | undefined): FilterQuery<Product> {
+  const where: Record<string, unknown> = {};
+  if (filter?.categoryId) where.category = filter.categoryId;
+  if (filter?.search) {
+    const pattern = likePattern(filter.search);
+    where.$or = [{ name: { $ilike: pattern } }, { description: { $ilike: pattern } }];
+  }
+  const { min, max } = filter?.priceRange ?? {};
+  if (min != null && max != null && min > max) {
+    throw new BadUserInputError(`priceRange.min (${min}) is greater than priceRange.max (${max}).`, [
+      { field: 'filter.priceRange', message: 'min must not exceed max' },
+    ]);
+  }
+  if (min != null || max != null) where.priceAmount = { ...(min != null && { $gte: min }), ...(max != null && { $lte: max }) };
+  return where as FilterQuery<Product>;
+}
+
+@Resolver(() => Product)
+export class ProductResolver {
+  @Query(() => Product, { nullable: true, description: 'One product by id or by UPC (give exactly one).' })
+  async product(
+    @Ctx() ctx: CatalogContext,
+    @Arg('id', () => ID, { nullable: true }) id?: string,
+    @Arg('upc', () => String, { nullable: true }) upc?: string,
+  ): Promise<Product | null> {
+    if ((id == null) === (upc == null)) {
+      throw new BadUserInputError('Give exactly one of id or upc.', [{ field: id == null ? 'id' : 'upc', message: 'exactly one of id or upc' }]);
+    }
+    return id != null ? ctx.loaders.productById.load(id) : ctx.loaders.productByUpc.load(upc!);
+  }
+
+  @Query(() => ProductConnection, { description: 'Products, filtered and ordered, a page at a time.' })
+  async products(@Ctx() ctx: CatalogContext, @Args(() => ProductsArgs) args: ProductsArgs): Promise<Connection<Product>> {
+    const field = args.orderBy?.field ?? ProductOrderField.CREATED_AT;
+    const direction = args.orderBy?.direction ?? OrderDirection.DESC;
+    const ordering: Ordering<Product> = {
+      name: `${field}:${direction}`,
+      fields: [
+        [field, direction],
+        ['id', direction],
+      ],
+    };
+    return paginate(ctx.em, Product, whereOf(args.filter), args, ordering);
+  }
+
+  @Query(() => [Product], { description: 'The newest products: what the shop front shows first.' })
+  async topProducts(@Ctx() ctx: CatalogContext, @Args(() => TopProductsArgs) { first }: TopProductsArgs): Promise<Product[]> {
+    const products = await ctx.em.find(Product, {}, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first });
+    // Prime the loader, so references to these products in the same request cost no query.
+    for (const product of products) ctx.loaders.productById.prime(product.id, product);
+    return products;
+  }
+
+  @FieldResolver(() => Category)
+  async category(@Root() product: Product, @Ctx() ctx: CatalogContext): Promise<Category> {
+    const category = await ctx.loaders.categoryById.load(product.category.id);
+    if (!category) throw new NotFoundError('Category', product.category.id);
+    return category;
+  }
+
+  @Mutation(() => Product)
+  async createProduct(@Ctx() ctx: CatalogContext, @Arg('input', () => CreateProductInput) input: CreateProductInput): Promise<Product> {
+    const category = await this.requireCategory(ctx, input.categoryId);
+    const product = ctx.em.create(Product, {
+      upc: input.upc,
+      name: input.name,
+      description: input.description,
+      priceAmount: input.price.amount,
+      priceCurrency: input.price.currency,
+      weight: input.weight,
+      category,
+    });
+    await ctx.em.flush();
+    return product;
+  }
+
+  @Mutation(() => Product)
+  async updateProduct(
+    @Ctx() ctx: CatalogContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateProductInput) input: UpdateProductInput,
+  ): Promise<Product> {
+    const product = isUuid(id) ? await ctx.em.findOne(Product, id) : null;
+    if (!product) throw new NotFoundError('Product', id);
+    if (input.name != null) product.name = input.name;
+    if (input.description != null) product.description = input.description;
+    if (input.weight != null) product.weight = input.weight;
+    if (input.price != null) {
+      product.priceAmount = input.price.amount;
+      product.priceCurrency = input.price.currency;
+    }
+    if (input.categoryId != null) product.category = ref(await this.requireCategory(ctx, input.categoryId));
+    await ctx.em.flush();
+    return product;
+  }
+
+  private async requireCategory(ctx: CatalogContext, categoryId: string): Promise<Category> {
+    const category = await ctx.loaders.categoryById.load(categoryId);
+    if (!category) throw new BadUserInputError(`Category ${categoryId} does not exist.`, [{ field: 'input.categoryId', message: 'no such category' }]);
+    return category;
+  }
+}

@@ -1,0 +1,16 @@
+import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { accounts } from './accounts/index.js';
+import { catalog } from './catalog/index.js';
+import { inventory } from './inventory/index.js';
+import { reviews } from './reviews/index.js';
+
+/** Every subgraph of the supergraph. Adding one is adding it here. */
+export const subgraphs: SubgraphDefinition[] = [accounts, catalog, inventory, reviews] as SubgraphDefinition[];
+
+export function findSubgraph(name: string | undefined): SubgraphDefinition {
+  const found = subgraphs.find((subgraph) => subgraph.name === name);
+  if (!found) {
+    throw new Error(`Unknown subgraph "${name ?? ''}". Known: ${subgraphs.map((s) => s.name).join(', ')}.`);
+  }
+  return found;
+}

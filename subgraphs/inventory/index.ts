@@ -1,0 +1,20 @@
+import { defineSubgraph } from '../../shared/subgraph.js';
+import { Stock } from './entities/stock.entity.js';
+import { createInventoryLoaders } from './loaders.js';
+import { Product } from './resolvers/product.type.js';
+import { StockResolver } from './resolvers/stock.resolver.js';
+import { seedInventory } from './seed.js';
+
+/** Stock on hand; extends Product with quantity, inStock and shippingEstimate. */
+export const inventory = defineSubgraph({
+  name: 'inventory',
+  port: 4003,
+  entities: [Stock],
+  resolvers: [StockResolver],
+  references: {
+    // The representation carries price and weight when the gateway needs shippingEstimate.
+    Product: (reference) => Object.assign(new Product(), reference),
+  },
+  createLoaders: createInventoryLoaders,
+  seed: seedInventory,
+});

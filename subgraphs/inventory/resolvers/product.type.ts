@@ -1,0 +1,18 @@
+import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { Money } from '../../../shared/money.js';
+
+/** The catalog's Product, extended with stock. `price` and `weight` come from the catalog. */
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class Product {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => Money)
+  @Directive('@external')
+  price?: Money;
+
+  @Field(() => Int)
+  @Directive('@external')
+  weight?: number;
+}

@@ -1,0 +1,91 @@
+import { Max, Min } from 'class-validator';
+import { Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { BadUserInputError, InsufficientStockError } from '../../../shared/errors.js';
+import { isUuid } from '../../../shared/loaders.js';
+import { MAX_PAGE_SIZE } from '../../../shared/pagination.js';
+import { Stock } from '../entities/stock.entity.js';
+import type { InventoryContext } from '../loaders.js';
+import { Product } from './product.type.js';
+import { shippingEstimate } from './shipping.js';
+
+export const MAX_ADJUSTMENT = 1_000_000;
+
+@ArgsType()
+class LowStockArgs {
+  @Field(() => Int, { defaultValue: 5, description: 'Products with at most this many units.' })
+  @Min(0)
+  threshold: number;
+
+  @Field(() => Int, { defaultValue: 20 })
+  @Min(0)
+  @Max(MAX_PAGE_SIZE, { message: `first must be at most ${MAX_PAGE_SIZE}` })
+  first: number;
+}
+
+@ArgsType()
+class AdjustStockArgs {
+  @Field(() => ID)
+  productId: string;
+
+  @Field(() => Int, { description: 'Units to add (positive) or take (negative).' })
+  @Min(-MAX_ADJUSTMENT, { message: `delta must be at least -${MAX_ADJUSTMENT}` })
+  @Max(MAX_ADJUSTMENT, { message: `delta must be at most ${MAX_ADJUSTMENT}` })
+  delta: number;
+}
+
+@Resolver(() => Product)
+export class StockResolver {
+  @FieldResolver(() => Int, { description: 'Units on hand.' })
+  async quantity(@Root() product: Product, @Ctx() ctx: InventoryContext): Promise<number> {
+    return ctx.loaders.quantityByProductId.load(product.id);
+  }
+
+  @FieldResolver(() => Boolean)
+  async inStock(@Root() product: Product, @Ctx() ctx: InventoryContext): Promise<boolean> {
+    return (await ctx.loaders.quantityByProductId.load(product.id)) > 0;
+  }
+
+  @FieldResolver(() => Int, { nullable: true, description: 'Shipping cost in the minor units of the price currency.' })
+  @Directive('@requires(fields: "price { amount currency } weight")')
+  shippingEstimate(@Root() product: Product): number | null {
+    if (!product.price || product.weight == null) return null;
+    return shippingEstimate(product.price, product.weight);
+  }
+
+  @Query(() => [Product], { description: 'Products running low, fewest first.' })
+  async lowStock(@Ctx() ctx: InventoryContext, @Args(() => LowStockArgs) { threshold, first }: LowStockArgs): Promise<Product[]> {
+    const rows = await ctx.em.find(Stock, { quantity: { $lte: threshold } }, { orderBy: { quantity: 'asc', productId: 'asc' }, limit: first });
+    for (const row of rows) ctx.loaders.quantityByProductId.prime(row.productId, row.quantity);
+    return rows.map((row) => ({ id: row.productId }));
+  }
+
+  /**
+   * One statement decides: the row lock Postgres takes for the UPDATE serialises concurrent
+   * adjustments, and the WHERE re-checked under that lock refuses any that would go below zero.
+   */
+  @Mutation(() => Product, { description: 'Adds or takes stock; never below zero, even under concurrent calls.' })
+  async adjustStock(@Ctx() ctx: InventoryContext, @Args(() => AdjustStockArgs) { productId, delta }: AdjustStockArgs): Promise<Product> {
+    if (!isUuid(productId)) {
+      throw new BadUserInputError(`productId ${productId} is not a product id.`, [{ field: 'productId', message: 'not a product id' }]);
+    }
+    const table = ctx.em.getMetadata().get(Stock).tableName;
+    const rows =
+      delta >= 0
+        ? await ctx.em.execute<{ quantity: number }[]>(
+            `insert into ${table} (id, product_id, quantity, created_at, updated_at) values (gen_random_uuid(), ?, ?, now(), now())
+             on conflict (product_id) do update set quantity = ${table}.quantity + excluded.quantity, updated_at = now()
+             returning quantity`,
+            [productId, delta],
+          )
+        : await ctx.em.execute<{ quantity: number }[]>(
+            `update ${table} set quantity = quantity + ?, updated_at = now() where product_id = ? and quantity + ? >= 0 returning quantity`,
+            [delta, productId, delta],
+          );
+    if (!rows.length) {
+      const current = await ctx.em.findOne(Stock, { productId }, { fields: ['quantity'], refresh: true });
+      throw new InsufficientStockError(productId, current?.quantity ?? 0, delta);
+    }
+    ctx.loaders.quantityByProductId.clear(productId).prime(productId, Number(rows[0]!.quantity));
+    return { id: productId };
+  }
+}

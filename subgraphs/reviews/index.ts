@@ -1,0 +1,22 @@
+import { defineSubgraph } from '../../shared/subgraph.js';
+import { Review } from './entities/review.entity.js';
+import { createReviewsLoaders } from './loaders.js';
+import { Product } from './resolvers/product.type.js';
+import { ProductReviewsResolver, ReviewResolver, UserReviewsResolver } from './resolvers/review.resolver.js';
+import { User } from './resolvers/user.type.js';
+import { seedReviews } from './seed.js';
+
+/** Reviews of products by users; owns Review, extends Product and User with their reviews. */
+export const reviews = defineSubgraph({
+  name: 'reviews',
+  port: 4004,
+  entities: [Review],
+  resolvers: [ReviewResolver, ProductReviewsResolver, UserReviewsResolver],
+  references: {
+    Review: (reference, ctx) => ctx.loaders.reviewById.load(String(reference.id)),
+    Product: (reference) => Object.assign(new Product(), { id: String(reference.id) }),
+    User: (reference) => Object.assign(new User(), { id: String(reference.id) }),
+  },
+  createLoaders: createReviewsLoaders,
+  seed: seedReviews,
+});

@@ -1,0 +1,46 @@
+import DataLoader from 'dataloader';
+import type { SubgraphContext } from '../../shared/context.js';
+import { isUuid, loadByKeys } from '../../shared/loaders.js';
+import type { EntityManager } from '../../shared/orm.js';
+import { pagesByParent, type Connection, type PageArgs } from '../../shared/pagination.js';
+import { Review } from './entities/review.entity.js';
+
+/**
+ * Paged relations take arguments, so each distinct (first, after) gets its own loader:
+ * `Product.reviews(first: 3)` over 50 products is still one batch.
+ */
+function pagesLoader(em: EntityManager, parent: 'product' | 'author') {
+  const loaders = new Map<string, DataLoader<string, Connection<Review>>>();
+  return (args: PageArgs) => {
+    const key = `${args.first}:${args.after ?? ''}`;
+    let loader = loaders.get(key);
+    if (!loader) {
+      loader = new DataLoader((ids) => pagesByParent(em, Review, parent, ids, args, isUuid));
+      loaders.set(key, loader);
+    }
+    return loader;
+  };
+}
+
+export function createReviewsLoaders(em: EntityManager) {
+  return {
+    reviewById: new DataLoader<string, Review | null>((ids) => loadByKeys(em, Review, 'id', ids, isUuid)),
+    reviewsByProduct: pagesLoader(em, 'product'),
+    reviewsByAuthor: pagesLoader(em, 'author'),
+    averageRatingByProduct: new DataLoader<string, number | null>(async (productIds) => {
+      const wanted = productIds.filter(isUuid);
+      const rows = wanted.length
+        ? await em.execute<{ product_id: string; average: string }[]>(
+            `select product_id, avg(rating) as average from ${em.getMetadata().get(Review).tableName}
+             where product_id in (${wanted.map(() => '?').join(', ')}) group by product_id`,
+            wanted,
+          )
+        : [];
+      const byId = new Map(rows.map((row) => [row.product_id, Math.round(Number(row.average) * 100) / 100]));
+      return productIds.map((id) => byId.get(id) ?? null);
+    }),
+  };
+}
+
+export type ReviewsLoaders = ReturnType<typeof createReviewsLoaders>;
+export type ReviewsContext = SubgraphContext<ReviewsLoaders>;

@@ -1,0 +1,9 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+/** The catalog's Product, extended with its reviews. */
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class Product {
+  @Field(() => ID)
+  id: string;
+}

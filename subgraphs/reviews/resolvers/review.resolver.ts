@@ -1,0 +1,91 @@
+import { IsUUID, Length, Max, Min } from 'class-validator';
+import { Arg, Args, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../../../shared/errors.js';
+import { ConnectionType, PageArgs, type Connection } from '../../../shared/pagination.js';
+import { Review } from '../entities/review.entity.js';
+import type { ReviewsContext } from '../loaders.js';
+import { Product } from './product.type.js';
+import { User } from './user.type.js';
+
+export const ReviewConnection = ConnectionType(Review);
+
+@InputType()
+export class AddReviewInput {
+  @Field(() => ID)
+  @IsUUID('all', { message: 'productId must be a product id' })
+  productId: string;
+
+  @Field()
+  @Length(1, 5000, { message: 'body must be 1 to 5000 characters' })
+  body: string;
+
+  @Field(() => Int, { description: '1 to 5.' })
+  @Min(1, { message: 'rating must be between 1 and 5' })
+  @Max(5, { message: 'rating must be between 1 and 5' })
+  rating: number;
+}
+
+@Resolver(() => Review)
+export class ReviewResolver {
+  @Query(() => Review, { nullable: true })
+  async review(@Ctx() ctx: ReviewsContext, @Arg('id', () => ID) id: string): Promise<Review | null> {
+    return ctx.loaders.reviewById.load(id);
+  }
+
+  /** Reviews knows the author's username, so the gateway need not ask accounts for it. */
+  @FieldResolver(() => User)
+  @Directive('@provides(fields: "username")')
+  author(@Root() review: Review): User {
+    return { id: review.author, username: review.authorUsername };
+  }
+
+  @FieldResolver(() => Product)
+  product(@Root() review: Review): Product {
+    return { id: review.product };
+  }
+
+  @Mutation(() => Review, { description: 'Reviews a product as the signed-in user.' })
+  async addReview(@Ctx() ctx: ReviewsContext, @Arg('input', () => AddReviewInput) input: AddReviewInput): Promise<Review> {
+    if (!ctx.user) throw new UnauthenticatedError('Sign in to review a product.');
+    const review = ctx.em.create(Review, {
+      product: input.productId,
+      author: ctx.user.userId,
+      authorUsername: ctx.user.username,
+      body: input.body,
+      rating: input.rating,
+    });
+    await ctx.em.flush();
+    return review;
+  }
+
+  @Mutation(() => ID, { description: 'Deletes one of your own reviews; returns its id.' })
+  async deleteReview(@Ctx() ctx: ReviewsContext, @Arg('id', () => ID) id: string): Promise<string> {
+    if (!ctx.user) throw new UnauthenticatedError('Sign in to delete a review.');
+    const review = await ctx.loaders.reviewById.load(id);
+    if (!review) throw new NotFoundError('Review', id);
+    if (review.author !== ctx.user.userId) throw new ForbiddenError('You may delete only your own reviews.');
+    await ctx.em.remove(review).flush();
+    return id;
+  }
+}
+
+@Resolver(() => Product)
+export class ProductReviewsResolver {
+  @FieldResolver(() => ReviewConnection, { description: 'Newest first.' })
+  async reviews(@Root() product: Product, @Ctx() ctx: ReviewsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<Review>> {
+    return ctx.loaders.reviewsByProduct(args).load(product.id);
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'Mean rating, two decimals; null without reviews.' })
+  async averageRating(@Root() product: Product, @Ctx() ctx: ReviewsContext): Promise<number | null> {
+    return ctx.loaders.averageRatingByProduct.load(product.id);
+  }
+}
+
+@Resolver(() => User)
+export class UserReviewsResolver {
+  @FieldResolver(() => ReviewConnection, { description: 'Newest first.' })
+  async reviews(@Root() user: User, @Ctx() ctx: ReviewsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<Review>> {
+    return ctx.loaders.reviewsByAuthor(args).load(user.id);
+  }
+}

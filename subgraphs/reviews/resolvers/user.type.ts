@@ -1,0 +1,13 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+/** The accounts' User, as far as reviews knows it. */
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class User {
+  @Field(() => ID)
+  id: string;
+
+  @Field()
+  @Directive('@external')
+  username?: string;
+}
