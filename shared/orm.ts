@@ -111,7 +111,8 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     ...base,
     clientUrl: options.store.clientUrl,
     dbName: options.store.dbName,
-    ensureDatabase: { create: true },
+    // Create the database when missing, but leave its schema to the migrations.
+    ensureDatabase: { create: false },
     pool: { max: options.poolMax ?? 10 },
   })) as unknown as Orm;
 }

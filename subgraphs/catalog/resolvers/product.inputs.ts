@@ -141,3 +141,20 @@ export class ProductsArgs extends PageArgs {
   @ValidateNested()
   orderBy?: ProductOrder;
 }
+
+@ArgsType()
+export class CreateProductArgs {
+  @Field(() => CreateProductInput)
+  @ValidateNested()
+  input: CreateProductInput;
+}
+
+@ArgsType()
+export class UpdateProductArgs {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => UpdateProductInput)
+  @ValidateNested()
+  input: UpdateProductInput;
+}

@@ -7,14 +7,7 @@ import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering
 import { Category } from '../entities/category.entity.js';
 import { Product } from '../entities/product.entity.js';
 import type { CatalogContext } from '../loaders.js';
-import {
-  CreateProductInput,
-  OrderDirection,
-  ProductOrderField,
-  ProductsArgs,
-  UpdateProductInput,
-  type ProductFilter,
-} from './product.inputs.js';
+import { CreateProductArgs, OrderDirection, ProductOrderField, ProductsArgs, UpdateProductArgs, type ProductFilter } from './product.inputs.js';
 
 export const ProductConnection = ConnectionType(Product);
 
@@ -92,7 +85,7 @@ export class ProductResolver {
   }
 
   @Mutation(() => Product)
-  async createProduct(@Ctx() ctx: CatalogContext, @Arg('input', () => CreateProductInput) input: CreateProductInput): Promise<Product> {
+  async createProduct(@Ctx() ctx: CatalogContext, @Args(() => CreateProductArgs) { input }: CreateProductArgs): Promise<Product> {
     const category = await this.requireCategory(ctx, input.categoryId);
     const product = ctx.em.create(Product, {
       upc: input.upc,
@@ -108,11 +101,7 @@ export class ProductResolver {
   }
 
   @Mutation(() => Product)
-  async updateProduct(
-    @Ctx() ctx: CatalogContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateProductInput) input: UpdateProductInput,
-  ): Promise<Product> {
+  async updateProduct(@Ctx() ctx: CatalogContext, @Args(() => UpdateProductArgs) { id, input }: UpdateProductArgs): Promise<Product> {
     const product = isUuid(id) ? await ctx.em.findOne(Product, id) : null;
     if (!product) throw new NotFoundError('Product', id);
     if (input.name != null) product.name = input.name;

@@ -5,7 +5,7 @@ import { BaseEntity } from '../../../shared/base.entity.js';
 @Entity()
 @ObjectType({ description: "A customer's rating and words about a product." })
 @Directive('@key(fields: "id")')
-@Check({ name: 'review_rating_range', expression: 'rating between 1 and 5' })
+@Check({ name: 'review_rating_range', expression: 'rating >= 1 and rating <= 5' })
 @Index({ properties: ['product', 'createdAt'] })
 @Index({ properties: ['author', 'createdAt'] })
 export class Review extends BaseEntity {

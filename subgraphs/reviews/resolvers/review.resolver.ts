@@ -1,5 +1,5 @@
-import { IsUUID, Length, Max, Min } from 'class-validator';
-import { Arg, Args, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
+import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../../../shared/errors.js';
 import { ConnectionType, PageArgs, type Connection } from '../../../shared/pagination.js';
 import { Review } from '../entities/review.entity.js';
@@ -25,6 +25,13 @@ export class AddReviewInput {
   rating: number;
 }
 
+@ArgsType()
+class AddReviewArgs {
+  @Field(() => AddReviewInput)
+  @ValidateNested()
+  input: AddReviewInput;
+}
+
 @Resolver(() => Review)
 export class ReviewResolver {
   @Query(() => Review, { nullable: true })
@@ -45,7 +52,7 @@ export class ReviewResolver {
   }
 
   @Mutation(() => Review, { description: 'Reviews a product as the signed-in user.' })
-  async addReview(@Ctx() ctx: ReviewsContext, @Arg('input', () => AddReviewInput) input: AddReviewInput): Promise<Review> {
+  async addReview(@Ctx() ctx: ReviewsContext, @Args(() => AddReviewArgs) { input }: AddReviewArgs): Promise<Review> {
     if (!ctx.user) throw new UnauthenticatedError('Sign in to review a product.');
     const review = ctx.em.create(Review, {
       product: input.productId,

@@ -1,0 +1,65 @@
+import type { SubgraphConfig } from '../../shared/config.js';
+import { createLogger, type Logger } from '../../shared/logger.js';
+import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
+import { freshStore } from './postgres.js';
+
+export const testLogger: Logger = createLogger('test', { logLevel: (process.env.LOG_LEVEL as 'info') ?? 'silent', env: 'test' });
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+/** POSTs a GraphQL request the way a client would. */
+export async function postGraphQL<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
+  return { status: response.status, headers: response.headers, ...body };
+}
+
+export interface TestSubgraph extends RunningSubgraph {
+  name: string;
+  /** Every SQL statement sent since the last `resetSql()`. */
+  sql: string[];
+  resetSql(): void;
+  query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+}
+
+/** A subgraph served over HTTP on a free port, on a fresh PostgreSQL database, migrated (and seeded). */
+export async function startTestSubgraph(definition: SubgraphDefinition, { seed = true } = {}): Promise<TestSubgraph> {
+  const { store, drop } = freshStore(definition.name);
+  const config: SubgraphConfig = {
+    name: definition.name,
+    env: 'test',
+    logLevel: 'silent',
+    host: '127.0.0.1',
+    port: 0,
+    store,
+    migrateOnStart: true,
+    seedOnStart: seed,
+  };
+  const sql: string[] = [];
+  const running = await startSubgraph(definition, config, testLogger, { onQuery: (statement) => sql.push(statement) });
+  return {
+    ...running,
+    name: definition.name,
+    sql,
+    resetSql: () => void sql.splice(0),
+    query: (query, variables) => postGraphQL(running.url, query, variables),
+    async stop() {
+      await running.stop();
+      await drop();
+    },
+  };
+}
