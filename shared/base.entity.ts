@@ -1,3 +1,5 @@
+// Decorator metadata (TypeGraphQL, MikroORM) needs the Reflect polyfill loaded first.
+import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { Opt } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';

@@ -1,3 +1,5 @@
+// Decorator metadata (TypeGraphQL, MikroORM) needs the Reflect polyfill loaded first.
+import 'reflect-metadata';
 import { Directive, Field, Int, ObjectType } from 'type-graphql';
 
 /** Money as integer minor units (cents) of an ISO 4217 currency: no floating-point prices. */

@@ -1,3 +1,5 @@
+// Decorator metadata (TypeGraphQL, MikroORM) needs the Reflect polyfill loaded first.
+import 'reflect-metadata';
 import { ArgsType, Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { Max, Min } from 'class-validator';
 import type { EntityName, FilterQuery, QueryOrder } from '@mikro-orm/core';

@@ -1,4 +1,4 @@
-import { IsIn, IsOptional, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsOptional, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
 import { PageArgs } from '../../../shared/pagination.js';
 
@@ -121,11 +121,9 @@ registerEnumType(OrderDirection, { name: 'OrderDirection' });
 @InputType()
 export class ProductOrder {
   @Field(() => ProductOrderField, { defaultValue: ProductOrderField.CREATED_AT })
-  @IsIn(Object.values(ProductOrderField))
   field: ProductOrderField;
 
   @Field(() => OrderDirection, { defaultValue: OrderDirection.DESC })
-  @IsIn(Object.values(OrderDirection))
   direction: OrderDirection;
 }
 

@@ -1,0 +1,63 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, envPrefix, loadGatewayConfig, loadSubgraphConfig } from '../config.js';
+
+describe('subgraph configuration', () => {
+  it('defaults to a PGlite folder under the data folder', () => {
+    const config = loadSubgraphConfig('catalog', 4002, {});
+    expect(config).toMatchObject({ env: 'development', port: 4002, host: '127.0.0.1', migrateOnStart: true, seedOnStart: true });
+    expect(config.store).toEqual({ kind: 'pglite', dataDir: 'data/catalog' });
+  });
+
+  it('puts each subgraph in its own database on the DATABASE_URL server', () => {
+    const config = loadSubgraphConfig('order-history', 4009, { DATABASE_URL: 'postgres://u:p@db:5432/shop' });
+    expect(config.store).toEqual({ kind: 'postgresql', clientUrl: 'postgres://u:p@db:5432/postgres', dbName: 'shop_order_history' });
+  });
+
+  it('lets <NAME>_DATABASE_URL and <NAME>_PORT override for one subgraph', () => {
+    const config = loadSubgraphConfig('reviews', 4004, {
+      DATABASE_URL: 'postgres://db/shop',
+      REVIEWS_DATABASE_URL: 'postgresql://other:5433/reviews_db',
+      REVIEWS_PORT: '5004',
+    });
+    expect(config.port).toBe(5004);
+    expect(config.store).toEqual({ kind: 'postgresql', clientUrl: 'postgresql://other:5433/postgres', dbName: 'reviews_db' });
+  });
+
+  it('lists every invalid variable in one error', () => {
+    const attempt = () => loadSubgraphConfig('catalog', 4002, { CATALOG_PORT: 'eighty', DATABASE_URL: 'mysql://x', MIGRATE_ON_START: 'maybe' });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/CATALOG_PORT/);
+      expect(problems).toMatch(/DATABASE_URL: expected a postgres/);
+      expect(problems).toMatch(/MIGRATE_ON_START: expected true or false/);
+    }
+  });
+
+  it('derives variable prefixes from names', () => {
+    expect(envPrefix('order-history')).toBe('ORDER_HISTORY');
+  });
+});
+
+describe('gateway configuration', () => {
+  const subgraphs = [
+    { name: 'accounts', port: 4001 },
+    { name: 'catalog', port: 4002 },
+  ];
+
+  it('composes from local subgraphs in development', () => {
+    const config = loadGatewayConfig(subgraphs, { CATALOG_PORT: '5002', ACCOUNTS_URL: 'http://accounts.internal/graphql' });
+    expect(config.supergraphPath).toBeUndefined();
+    expect(config.subgraphs).toEqual([
+      { name: 'accounts', url: 'http://accounts.internal/graphql' },
+      { name: 'catalog', url: 'http://127.0.0.1:5002/graphql' },
+    ]);
+  });
+
+  it('serves the composed supergraph file in production', () => {
+    expect(loadGatewayConfig(subgraphs, { NODE_ENV: 'production' }).supergraphPath).toBe('supergraph.graphql');
+    expect(loadGatewayConfig(subgraphs, { NODE_ENV: 'production', SUPERGRAPH_PATH: '/etc/sg.graphql' }).supergraphPath).toBe('/etc/sg.graphql');
+  });
+});

@@ -1,0 +1,18 @@
+import { createContextFactory, createSubgraphApp, type SubgraphDefinition } from '../../shared/subgraph.js';
+import type { Identity } from '../../shared/context.js';
+import type { TestSubgraph } from './subgraph.js';
+import { testLogger } from './subgraph.js';
+
+/**
+ * Executes operations against a subgraph's schema in-process, as a given caller: for rules
+ * that depend on who asks, before the gateway can sign identities.
+ */
+export async function executorFor(definition: SubgraphDefinition, subgraph: TestSubgraph) {
+  const { apollo } = await createSubgraphApp(definition, subgraph.orm, { env: 'test' }, testLogger);
+  const createContext = createContextFactory(definition, subgraph.orm, testLogger);
+  return async (query: string, variables: Record<string, unknown> = {}, user: Identity | null = null) => {
+    const response = await apollo.executeOperation({ query, variables }, { contextValue: createContext({ requestId: 'test', user }) });
+    if (response.body.kind !== 'single') throw new Error('expected a single result');
+    return response.body.singleResult as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+  };
+}
