@@ -71,9 +71,11 @@ export async function createGateway({ config, logger, buildService, plugins = []
   const supergraph = config.supergraphPath
     ? { supergraphSdl: await readFile(config.supergraphPath, 'utf8') }
     : { supergraphSdl: new IntrospectAndCompose({ subgraphs: config.subgraphs }) };
+  // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
+  const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
     ...supergraph,
-    buildService: buildService ?? (({ url }) => new SubgraphDataSource({ url })),
+    buildService: buildService ?? (({ name, url }) => new SubgraphDataSource({ url: configuredUrl.get(name) ?? url })),
     logger,
   });
   const apollo = new ApolloServer<GatewayContext>({

@@ -8,12 +8,12 @@ export type Composition = { supergraphSdl: string; errors: [] } | { supergraphSd
  * Composes the subgraphs' SDL (built in-process: no server needed) into a supergraph, as
  * Apollo Router or `rover supergraph compose` would. Errors come back as readable messages.
  */
-export async function composeSupergraph(definitions: SubgraphDefinition[]): Promise<Composition> {
+export async function composeSupergraph(definitions: SubgraphDefinition[], routingUrls: Map<string, string>): Promise<Composition> {
   const services = await Promise.all(
     definitions.map(async (subgraph) => ({
       name: subgraph.name,
-      // The routing URL recorded in the supergraph; the gateway's own config says where each subgraph runs.
-      url: `http://${subgraph.name}:${subgraph.port}/graphql`,
+      // Recorded for Apollo Router; Tessera's gateway routes by its own configuration.
+      url: routingUrls.get(subgraph.name),
       typeDefs: parse(await subgraphSdl(subgraph)),
     })),
   );

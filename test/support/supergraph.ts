@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { RuntimeEnvironment } from '../../shared/config.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
 import { subgraphs } from '../../subgraphs/index.js';
@@ -15,16 +16,23 @@ export interface TestSupergraph {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  seed?: boolean;
+  env?: RuntimeEnvironment;
+  /** Serve this supergraph file instead of composing from the running subgraphs. */
+  supergraphPath?: string;
+}
+
 /**
  * The whole supergraph as it runs for real: every subgraph over HTTP on its own fresh
  * PostgreSQL database (migrated, seeded), and the gateway composing them, on free ports.
  */
-export async function startTestSupergraph({ seed = true } = {}): Promise<TestSupergraph> {
+export async function startTestSupergraph({ seed = true, env = 'test', supergraphPath }: StartOptions = {}): Promise<TestSupergraph> {
   const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed })));
   let server: Server | undefined;
   try {
     const gateway = await createGateway({
-      config: { env: 'test', supergraphPath: undefined, subgraphs: running.map((s) => ({ name: s.name, url: s.url })) },
+      config: { env, supergraphPath, subgraphs: running.map((s) => ({ name: s.name, url: s.url })) },
       logger: testLogger,
     });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
