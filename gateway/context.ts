@@ -1,7 +1,10 @@
+import type { Identity } from '../shared/context.js';
 import type { Logger } from '../shared/logger.js';
 
 /** Per-request state of the gateway, built by the Express middleware for each request. */
 export interface GatewayContext {
   requestId: string;
   logger: Logger;
+  /** The verified caller, or null for an anonymous request. */
+  user: Identity | null;
 }

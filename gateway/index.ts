@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ApolloGateway, IntrospectAndCompose, type GraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -7,15 +8,20 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from '../shared/config.js';
 import { createFormatError } from '../shared/errors.js';
-import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js';
+import { graphqlErrorHandler, healthRoutes, REQUEST_ID_HEADER, requestId } from '../shared/http.js';
+import { signIdentity } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
+import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
 import type { GatewayContext } from './context.js';
 import { useRequestLogging } from './plugins/useRequestLogging.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
+import { composeFromRunning, forApolloGateway } from './supergraph.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt'>;
   logger: Logger;
+  /** Verifies bearer tokens; by default built from `config.jwt`. */
+  verifier?: TokenVerifier;
   /** How to reach a subgraph; HTTP by default (tests may pass in-process data sources). */
   buildService?: (subgraph: { name: string; url?: string }) => GraphQLDataSource<GatewayContext>;
   /** Extra plugins, after Tessera's own. */
@@ -30,12 +36,13 @@ export interface Gateway {
 
 const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
 
-/** Whether a subgraph answers a trivial query: what the gateway's readiness reports. */
-export async function probeSubgraph(url: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
+/** Whether a subgraph answers a trivial (signed) query: what the gateway's readiness reports. */
+export async function probeSubgraph(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
+  const requestId = randomUUID();
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId, ...signIdentity(signingSecret, null, requestId) },
       body: JSON.stringify({ query: '{ __typename }' }),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -46,11 +53,14 @@ export async function probeSubgraph(url: string, timeoutMs = SUBGRAPH_PROBE_TIME
 }
 
 /** Polls until every subgraph answers, or the deadline passes (then names the ones that did not). */
-export async function waitForSubgraphs(subgraphs: GatewayConfig['subgraphs'], timeoutMs: number, logger: Logger): Promise<void> {
+export async function waitForSubgraphs(
+  { subgraphs, signingSecret, subgraphWaitMs: timeoutMs }: Pick<GatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>,
+  logger: Logger,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let waiting = subgraphs;
   for (;;) {
-    const answers = await Promise.all(waiting.map((subgraph) => probeSubgraph(subgraph.url)));
+    const answers = await Promise.all(waiting.map((subgraph) => probeSubgraph(subgraph.url, signingSecret!)));
     waiting = waiting.filter((_, i) => !answers[i]);
     if (!waiting.length) return;
     if (Date.now() >= deadline) {
@@ -61,21 +71,30 @@ export async function waitForSubgraphs(subgraphs: GatewayConfig['subgraphs'], ti
   }
 }
 
+async function composeOrExplain(subgraphs: GatewayConfig['subgraphs'], signingSecret: string): Promise<string> {
+  const { supergraphSdl, errors } = await composeFromRunning(subgraphs, signingSecret);
+  if (!supergraphSdl) throw new Error(`The subgraphs do not compose:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+  return supergraphSdl;
+}
+
 /**
  * Builds the gateway: the supergraph (a file composed ahead of time, or composed now from the
  * configured subgraphs), Apollo Server with Tessera's plugins, and the Express app serving
  * `/graphql`, `/health` and `/ready`. Opens no port; `main.ts` and tests decide where it listens.
  */
-export async function createGateway({ config, logger, buildService, plugins = [] }: GatewayOptions): Promise<Gateway> {
+export async function createGateway({ config, logger, verifier, buildService, plugins = [] }: GatewayOptions): Promise<Gateway> {
   const development = config.env === 'development';
-  const supergraph = config.supergraphPath
-    ? { supergraphSdl: await readFile(config.supergraphPath, 'utf8') }
-    : { supergraphSdl: new IntrospectAndCompose({ subgraphs: config.subgraphs }) };
+  const signingSecret = config.signingSecret;
+  if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
+  const tokens = verifier ?? createTokenVerifier(config.jwt);
+  const supergraphSdl = forApolloGateway(
+    config.supergraphPath ? await readFile(config.supergraphPath, 'utf8') : await composeOrExplain(config.subgraphs, signingSecret),
+  );
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
-    ...supergraph,
-    buildService: buildService ?? (({ name, url }) => new SubgraphDataSource({ url: configuredUrl.get(name) ?? url })),
+    supergraphSdl,
+    buildService: buildService ?? (({ name, url }) => new SubgraphDataSource({ url: configuredUrl.get(name) ?? url!, signingSecret })),
     logger,
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -100,16 +119,22 @@ export async function createGateway({ config, logger, buildService, plugins = []
   app.disable('x-powered-by');
   app.use(requestId());
   healthRoutes(app, async () => {
-    const states = await Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url)) ? 'up' : 'down'] as const));
+    const states = await Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url, signingSecret)) ? 'up' : 'down'] as const));
     return { ready: states.every(([, state]) => state === 'up'), supergraph: 'loaded', subgraphs: Object.fromEntries(states) };
   });
   app.use(
     ['/graphql', '/'],
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => {
+      context: async ({ req, res }) => {
         const id = res.locals.requestId as string;
-        return { requestId: id, logger: logger.child({ requestId: id }) };
+        const requestLogger = logger.child({ requestId: id });
+        try {
+          return { requestId: id, logger: requestLogger, user: await authenticate(req.get('authorization'), tokens) };
+        } catch (error) {
+          requestLogger.info({ reason: (error as TokenRefusedError).reason }, 'access token refused');
+          throw error;
+        }
       },
     }),
   );

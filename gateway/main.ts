@@ -1,14 +1,16 @@
 import { loadGatewayConfig } from '../shared/config.js';
 import { closeServer, listen } from '../shared/http.js';
 import { createLogger } from '../shared/logger.js';
+import { withSecrets } from '../shared/secrets.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { createGateway, waitForSubgraphs } from './index.js';
 
 /** The gateway process: the only place that reads its environment and opens its port. */
 async function main(): Promise<void> {
-  const config = loadGatewayConfig(subgraphs, process.env);
-  const logger = createLogger('gateway', config);
-  if (!config.supergraphPath) await waitForSubgraphs(config.subgraphs, config.subgraphWaitMs, logger);
+  const parsed = loadGatewayConfig(subgraphs, process.env);
+  const logger = createLogger('gateway', parsed);
+  const config = await withSecrets(parsed, logger);
+  if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });
   const { server, url } = await listen(gateway.app, config.host, config.port);
   logger.info({ url: `${url}/graphql` }, 'gateway listening');

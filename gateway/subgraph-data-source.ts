@@ -1,12 +1,28 @@
+import { randomUUID } from 'node:crypto';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { REQUEST_ID_HEADER } from '../shared/http.js';
+import { signIdentity } from '../shared/identity.js';
 import type { GatewayContext } from './context.js';
 
-/** Fetches from a subgraph over HTTP, carrying the request id so logs join up across processes. */
+/**
+ * Fetches from a subgraph over HTTP, with the caller's identity signed for the subgraph and
+ * the request id, so logs join up across processes.
+ */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(options: { url: string; signingSecret: string }) {
+    super({ url: options.url });
+    this.signingSecret = options.signingSecret;
+  }
+
+  private readonly signingSecret: string;
+
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    // Composition and health checks run outside any client request and carry no context.
-    const requestId = (context as Partial<GatewayContext> | undefined)?.requestId;
-    if (requestId) request.http?.headers.set(REQUEST_ID_HEADER, requestId);
+    // Composition runs outside any client request: it is signed as anonymous, under an id of its own.
+    const client = context as Partial<GatewayContext> | undefined;
+    const requestId = client?.requestId ?? randomUUID();
+    request.http?.headers.set(REQUEST_ID_HEADER, requestId);
+    for (const [name, value] of Object.entries(signIdentity(this.signingSecret, client?.user ?? null, requestId))) {
+      request.http?.headers.set(name, value);
+    }
   }
 }

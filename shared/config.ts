@@ -20,16 +20,45 @@ export interface CommonConfig {
   host: string;
 }
 
-export interface SubgraphConfig extends CommonConfig {
+/** Signed identity between gateway and subgraphs (see shared/identity.ts). */
+export interface SigningConfig {
+  /** Shared HMAC secret; `undefined` until resolved (generated in development). */
+  signingSecret: string | undefined;
+  /** Replay window: how old a signature may be. */
+  signatureMaxAgeMs: number;
+}
+
+/** Access tokens: what accounts issues with and the gateway verifies against. */
+export interface JwtConfig {
+  /** HS256 secret; `undefined` until resolved (generated in development). */
+  secret: string | undefined;
+  /** RS256/ES256 keys from an OIDC provider's JWKS (the gateway). */
+  jwksUrl: string | undefined;
+  issuer: string;
+  audience: string;
+  /** Algorithms the gateway accepts. */
+  algorithms: string[];
+  clockSkewSeconds: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+}
+
+export interface SubgraphConfig extends CommonConfig, SigningConfig {
   name: string;
   port: number;
+  dataDir: string;
   store: StoreConfig;
   migrateOnStart: boolean;
   seedOnStart: boolean;
+  /** Development only: accept requests without a gateway signature (as anonymous or as signed). */
+  allowUnsignedRequests: boolean;
+  jwt: JwtConfig;
 }
 
-export interface GatewayConfig extends CommonConfig {
+export interface GatewayConfig extends CommonConfig, SigningConfig {
   port: number;
+  dataDir: string;
+  jwt: JwtConfig;
   /** Set: serve this supergraph file. Unset: compose from `subgraphs` at start. */
   supergraphPath: string | undefined;
   subgraphs: { name: string; url: string }[];
@@ -52,11 +81,29 @@ const postgresUrl = z
   .string()
   .refine((value) => /^postgres(ql)?:\/\/.+/.test(value), 'expected a postgres:// or postgresql:// URL');
 
+const secret = z.string().min(32, { message: 'must be at least 32 characters' });
+
 const commonSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('data'),
+  SUBGRAPH_SIGNING_SECRET: secret.optional(),
+  SIGNATURE_MAX_AGE_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+  JWT_SECRET: secret.optional(),
+  JWKS_URL: z.url({ message: 'expected an http(s) URL' }).optional(),
+  JWT_ISSUER: z.string().min(1).default('tessera'),
+  JWT_AUDIENCE: z.string().min(1).default('tessera'),
+  JWT_ALGORITHMS: z
+    .string()
+    .transform((value) => value.split(',').map((alg) => alg.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['HS256', 'RS256', 'ES256', 'PS256', 'EdDSA'])).min(1))
+    .optional(),
+  JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
+  ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).default(30 * 86_400),
 });
+type CommonValues = z.infer<typeof commonSchema>;
 
 /** `accounts` → `ACCOUNTS`, `order-history` → `ORDER_HISTORY`: the prefix of a subgraph's own variables. */
 export function envPrefix(subgraphName: string): string {
@@ -73,13 +120,39 @@ function parse<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
   return result.data;
 }
 
-function common(values: z.infer<typeof commonSchema>): CommonConfig {
+function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir: string; jwt: JwtConfig } {
+  const algorithms = values.JWT_ALGORITHMS ?? [...(values.JWT_SECRET || !values.JWKS_URL ? ['HS256'] : []), ...(values.JWKS_URL ? ['RS256', 'ES256'] : [])];
   return {
     env: values.NODE_ENV,
     // Tests stay quiet unless asked; everything else logs at info.
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info'),
     host: values.HOST,
+    dataDir: values.DATA_DIR,
+    signingSecret: values.SUBGRAPH_SIGNING_SECRET,
+    signatureMaxAgeMs: values.SIGNATURE_MAX_AGE_MS,
+    jwt: {
+      secret: values.JWT_SECRET,
+      jwksUrl: values.JWKS_URL,
+      issuer: values.JWT_ISSUER,
+      audience: values.JWT_AUDIENCE,
+      algorithms,
+      clockSkewSeconds: values.JWT_CLOCK_SKEW_S,
+      accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_S,
+      refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL_S,
+    },
   };
+}
+
+/** Production never runs on generated secrets: each must be given. */
+function requireProductionSecrets(values: CommonValues, needs: { signing: boolean; jwt: 'secret' | 'secret-or-jwks' | 'none' }): void {
+  if (values.NODE_ENV !== 'production') return;
+  const problems: string[] = [];
+  if (needs.signing && !values.SUBGRAPH_SIGNING_SECRET) problems.push('SUBGRAPH_SIGNING_SECRET: required in production');
+  if (needs.jwt === 'secret' && !values.JWT_SECRET) problems.push('JWT_SECRET: required in production');
+  if (needs.jwt === 'secret-or-jwks' && !values.JWT_SECRET && !values.JWKS_URL) {
+    problems.push('JWT_SECRET or JWKS_URL: one is required in production');
+  }
+  if (problems.length) throw new ConfigError(problems);
 }
 
 /**
@@ -111,23 +184,29 @@ function withoutDatabase(url: URL): string {
 export function loadSubgraphConfig(name: string, defaultPort: number, env: Env): SubgraphConfig {
   const prefix = envPrefix(name);
   const schema = commonSchema.extend({
-    DATA_DIR: z.string().min(1).default('data'),
     DATABASE_URL: postgresUrl.optional(),
     [`${prefix}_DATABASE_URL`]: postgresUrl.optional(),
     [`${prefix}_PORT`]: port.default(defaultPort),
     MIGRATE_ON_START: flag.default(true),
     SEED_ON_START: flag.default(true),
+    ALLOW_UNSIGNED_REQUESTS: flag.default(false),
   });
-  const values = parse(schema, env) as z.infer<typeof commonSchema> & Record<string, unknown>;
+  const values = parse(schema, env) as CommonValues & Record<string, unknown>;
+  // Accounts issues tokens, so it needs the HS256 secret itself.
+  requireProductionSecrets(values, { signing: true, jwt: name === 'accounts' ? 'secret' : 'none' });
+  if (values.ALLOW_UNSIGNED_REQUESTS && values.NODE_ENV !== 'development') {
+    throw new ConfigError(['ALLOW_UNSIGNED_REQUESTS: only allowed with NODE_ENV=development']);
+  }
   return {
     ...common(values),
+    allowUnsignedRequests: values.ALLOW_UNSIGNED_REQUESTS as boolean,
     name,
     port: values[`${prefix}_PORT`] as number,
     store: storeFor(
       name,
       values[`${prefix}_DATABASE_URL`] as string | undefined,
       values.DATABASE_URL as string | undefined,
-      values.DATA_DIR as string,
+      values.DATA_DIR,
     ),
     migrateOnStart: values.MIGRATE_ON_START as boolean,
     seedOnStart: values.SEED_ON_START as boolean,
@@ -148,6 +227,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     ...perSubgraph,
   });
   const values = parse(schema, env) as z.infer<typeof schema> & Record<string, unknown>;
+  requireProductionSecrets(values, { signing: true, jwt: 'secret-or-jwks' });
   const base = common(values);
   return {
     ...base,

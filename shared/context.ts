@@ -14,11 +14,13 @@ export interface Identity {
  * fork (so identity maps never leak between requests) and its own DataLoaders (so batching
  * and caching last exactly one request).
  */
-export interface SubgraphContext<Loaders extends object = object> {
+export interface SubgraphContext<Loaders extends object = object, Services extends object = object> {
   requestId: string;
   logger: Logger;
   em: EntityManager;
   loaders: Loaders;
+  /** Long-lived collaborators of the subgraph (built once from its config), e.g. a token issuer. */
+  services: Services;
   /** The signed-in caller, or null for an anonymous request. */
   user: Identity | null;
 }

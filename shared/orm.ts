@@ -10,6 +10,7 @@ import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import type { StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { AuditRecord } from './audit.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
 
@@ -86,7 +87,8 @@ export async function loadMigrations(name: string): Promise<MigrationObject[]> {
 export async function openStore(options: StoreOptions): Promise<Orm> {
   const migrationsList = await loadMigrations(options.name);
   const base: Partial<Options> = {
-    entities: [BaseEntity, ...options.entities],
+    // Every store keeps its subgraph's audit records beside its own tables.
+    entities: [BaseEntity, AuditRecord, ...options.entities],
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
     // Per-request work must use a fork; the global manager refuses.

@@ -50,9 +50,18 @@ export interface Connection<T> {
   totalCount: number;
 }
 
-/** `Connection(Review)` → GraphQL types `ReviewConnection` and `ReviewEdge`. */
-export function ConnectionType<T extends object>(itemType: ClassType<T>, name = itemType.name): ClassType<Connection<T>> {
+/**
+ * `ConnectionType(Review)` → GraphQL types `ReviewConnection` and `ReviewEdge`. `shareable`
+ * when several subgraphs define the same connection (audit records).
+ */
+export function ConnectionType<T extends object>(
+  itemType: ClassType<T>,
+  { name = itemType.name, shareable = false }: { name?: string; shareable?: boolean } = {},
+): ClassType<Connection<T>> {
+  const share: ClassDecorator = shareable ? Directive('@shareable') : () => undefined;
+
   @ObjectType(`${name}Edge`)
+  @share
   class EdgeType {
     @Field(() => itemType)
     node: T;
@@ -62,6 +71,7 @@ export function ConnectionType<T extends object>(itemType: ClassType<T>, name = 
   }
 
   @ObjectType(`${name}Connection`)
+  @share
   class ConnectionClass {
     @Field(() => [EdgeType])
     edges: EdgeType[];

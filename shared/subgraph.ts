@@ -2,14 +2,17 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import express, { type Express } from 'express';
-import { parse, type GraphQLSchema } from 'graphql';
+import express, { type Express, type Request } from 'express';
+import { GraphQLError, parse, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
 import type { Identity, SubgraphContext } from './context.js';
-import { createFormatError } from './errors.js';
-import { closeServer, graphqlErrorHandler, healthRoutes, listen, requestId } from './http.js';
+import { auditMutations, createAuditLogResolver } from './audit.js';
+import { enforceAuthorization } from './authorization.js';
+import { createFormatError, ErrorCode } from './errors.js';
+import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER, requestId } from './http.js';
+import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js';
 import type { Logger } from './logger.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
 
@@ -20,7 +23,8 @@ type Class = Function;
  * The one shape every subgraph is described by. The registry, `npm start`, composition and
  * the tests all loop over a list of these; nothing else needs to know a subgraph's insides.
  */
-export interface SubgraphDefinition<Loaders extends object = object> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface SubgraphDefinition<Loaders extends object = any, Services extends object = any> {
   /** Lower-case name: the folder, the database suffix and the env-variable prefix. */
   name: string;
   /** Default port when started (`<NAME>_PORT` overrides). */
@@ -30,20 +34,24 @@ export interface SubgraphDefinition<Loaders extends object = object> {
   /** Types not reachable from a resolver but part of the schema (entity stubs, say). */
   orphanedTypes?: Class[];
   /** `__resolveReference` of each entity this subgraph resolves, by typename. */
-  references?: Record<string, (reference: Record<string, unknown>, context: SubgraphContext<Loaders>) => unknown>;
+  references?: Record<string, (reference: Record<string, unknown>, context: SubgraphContext<Loaders, Services>) => unknown>;
+  /** Long-lived collaborators, built once at start from the validated config. */
+  createServices?(config: SubgraphConfig): Services;
   /** Fresh DataLoaders for one request. */
-  createLoaders(em: EntityManager): Loaders;
+  createLoaders(em: EntityManager, services: Services): Loaders;
   /** Inserts demo data; called only when every table of the subgraph is empty. */
-  seed?(em: EntityManager): Promise<void>;
+  seed?(em: EntityManager, services: Services): Promise<void>;
 }
 
 /** Typed identity helper: keeps a definition's loader type flowing into its references. */
-export function defineSubgraph<Loaders extends object>(definition: SubgraphDefinition<Loaders>): SubgraphDefinition<Loaders> {
+export function defineSubgraph<Loaders extends object, Services extends object = object>(
+  definition: SubgraphDefinition<Loaders, Services>,
+): SubgraphDefinition<Loaders, Services> {
   return definition;
 }
 
 /** Federation 2 schema link; composition 2.14 accepts up to v2.14. */
-const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@provides"])`;
+const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@authenticated", "@requiresScopes"])`;
 
 /**
  * TypeGraphQL builds the schema from the definition's own resolver classes (never a glob:
@@ -51,7 +59,7 @@ const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/fede
  */
 export async function buildFederatedSchema(definition: SubgraphDefinition): Promise<GraphQLSchema> {
   const typeGraphQLSchema = await buildSchema({
-    resolvers: definition.resolvers,
+    resolvers: [...definition.resolvers, createAuditLogResolver(definition.name)],
     orphanedTypes: definition.orphanedTypes,
     validate: { forbidUnknownValues: false },
     skipCheck: true,
@@ -61,7 +69,8 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
   for (const [typename, resolveReference] of Object.entries(definition.references ?? {})) {
     resolvers[typename] = { ...resolvers[typename], __resolveReference: resolveReference };
   }
-  return buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }]);
+  // Audit outermost, so refusals by the authorization check are recorded too.
+  return auditMutations(enforceAuthorization(buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }])));
 }
 
 /** The subgraph's SDL as composition sees it (what `_service { sdl }` returns). */
@@ -74,11 +83,32 @@ export interface ContextInput {
   user?: Identity | null;
 }
 
-export function createContextFactory<Loaders extends object>(definition: SubgraphDefinition<Loaders>, orm: Orm, logger: Logger) {
-  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders> => {
+export function createContextFactory<Loaders extends object, Services extends object>(
+  definition: SubgraphDefinition<Loaders, Services>,
+  orm: Orm,
+  services: Services,
+  logger: Logger,
+) {
+  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> => {
     const em = orm.em.fork() as EntityManager;
-    return { requestId: id, logger: logger.child({ requestId: id }), em, loaders: definition.createLoaders(em), user };
+    return { requestId: id, logger: logger.child({ requestId: id }), em, loaders: definition.createLoaders(em, services), services, user };
   };
+}
+
+/**
+ * The caller of a subgraph request, from the gateway's signed identity. Unsigned requests are
+ * refused unless the development switch allows them (then they run as signed, or anonymous).
+ */
+function callerOf(req: Request, config: Pick<SubgraphConfig, 'signingSecret' | 'signatureMaxAgeMs' | 'allowUnsignedRequests'>): Identity | null {
+  const identity = req.get(IDENTITY_HEADER);
+  const signature = req.get(SIGNATURE_HEADER);
+  if (config.allowUnsignedRequests && !identity && !signature) return null;
+  try {
+    return verifyIdentity(config.signingSecret!, { identity, signature, requestId: req.get(REQUEST_ID_HEADER) }, { maxAgeMs: config.signatureMaxAgeMs });
+  } catch (error) {
+    // Thrown from the context function, this refuses the whole request with 401 before anything runs.
+    throw new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+  }
 }
 
 export interface SubgraphApp {
@@ -90,9 +120,10 @@ export interface SubgraphApp {
 export async function createSubgraphApp(
   definition: SubgraphDefinition,
   orm: Orm,
-  config: Pick<SubgraphConfig, 'env'>,
+  config: SubgraphConfig,
   logger: Logger,
 ): Promise<SubgraphApp> {
+  if (!config.signingSecret) throw new Error('The subgraph needs its signing secret resolved before it serves.');
   const development = config.env === 'development';
   const apollo = new ApolloServer<SubgraphContext>({
     schema: await buildFederatedSchema(definition),
@@ -102,7 +133,7 @@ export async function createSubgraphApp(
     logger,
   });
   await apollo.start();
-  const createContext = createContextFactory(definition, orm, logger);
+  const createContext = createContextFactory(definition, orm, definition.createServices?.(config) ?? {}, logger);
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId());
@@ -114,7 +145,7 @@ export async function createSubgraphApp(
     '/graphql',
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => createContext({ requestId: res.locals.requestId as string }),
+      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: callerOf(req, config) }),
     }),
   );
   app.use(graphqlErrorHandler(logger));
@@ -134,7 +165,7 @@ async function isEmpty(definition: SubgraphDefinition, orm: Orm): Promise<boolea
 export async function prepareStore(
   definition: SubgraphDefinition,
   orm: Orm,
-  config: Pick<SubgraphConfig, 'migrateOnStart' | 'seedOnStart'>,
+  config: SubgraphConfig,
   logger: Logger,
 ): Promise<void> {
   if (config.migrateOnStart) {
@@ -142,7 +173,8 @@ export async function prepareStore(
     if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
   }
   if (config.seedOnStart && definition.seed && (await isEmpty(definition, orm))) {
-    await orm.em.fork().transactional((em) => definition.seed!(em as EntityManager));
+    const services = definition.createServices?.(config) ?? {};
+    await orm.em.fork().transactional((em) => definition.seed!(em as EntityManager, services));
     logger.info('seed data inserted into the empty store');
   }
 }

@@ -128,18 +128,22 @@ describe('the supergraph, end to end through a started gateway', () => {
   it('names each invalid input field', async () => {
     const { errors } = await supergraph.query(
       `mutation { createProduct(input: { upc: "12", name: "", price: { amount: -1, currency: "usd" }, weight: 10, categoryId: "x" }) { id } }`,
+      {},
+      await supergraph.loginAs('grace'),
     );
     expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const fields = (errors?.[0]?.extensions?.fields as { field: string }[]).map((f) => f.field).sort();
     expect(fields).toEqual(['input.categoryId', 'input.name', 'input.price.amount', 'input.price.currency', 'input.upc']);
   });
 
-  it('creates and updates a product, then serves it with stock and shipping', async () => {
+  it('creates and updates a product as staff, then serves it with stock and shipping', async () => {
+    const staff = await supergraph.loginAs('grace');
     const { data: categories } = await supergraph.query(`{ categories { id slug } }`);
     const books = categories?.categories.find((c: { slug: string }) => c.slug === 'books').id;
     const created = await supergraph.query(
       `mutation($c: ID!) { createProduct(input: { upc: "999000000001", name: "Refactoring", price: { amount: 4700, currency: "USD" }, weight: 900, categoryId: $c }) { id name category { slug } } }`,
       { c: books },
+      staff,
     );
     expect(created.errors).toBeUndefined();
     const id = created.data?.createProduct.id;
@@ -148,22 +152,24 @@ describe('the supergraph, end to end through a started gateway', () => {
     const duplicate = await supergraph.query(
       `mutation($c: ID!) { createProduct(input: { upc: "999000000001", name: "Again", price: { amount: 1, currency: "USD" }, weight: 1, categoryId: $c }) { id } }`,
       { c: books },
+      staff,
     );
     expect(duplicate.errors?.[0]?.extensions?.code).toBe('CONFLICT');
 
-    const updated = await supergraph.query(`mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 12000, currency: "USD" } }) { price { amount } shippingEstimate inStock quantity } }`, { id });
+    const updated = await supergraph.query(`mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 12000, currency: "USD" } }) { price { amount } shippingEstimate inStock quantity } }`, { id }, staff);
     expect(updated.data?.updateProduct).toEqual({ price: { amount: 12000 }, shippingEstimate: 0, inStock: false, quantity: 0 });
 
-    const missing = await supergraph.query(`mutation { updateProduct(id: "0d1c9a8e-9a59-4d55-8a0e-6f5f5b7b8a11", input: { name: "x" }) { id } }`);
+    const missing = await supergraph.query(`mutation { updateProduct(id: "0d1c9a8e-9a59-4d55-8a0e-6f5f5b7b8a11", input: { name: "x" }) { id } }`, {}, staff);
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it('adjusts stock through the gateway and refuses to go below zero', async () => {
+    const staff = await supergraph.loginAs('grace');
     const { data } = await supergraph.query(`{ product(upc: "100000000005") { id quantity } }`);
     const id = data?.product.id;
-    const taken = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: -3) { quantity inStock } }`, { id });
+    const taken = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: -3) { quantity inStock } }`, { id }, staff);
     expect(taken.data?.adjustStock).toEqual({ quantity: 0, inStock: false });
-    const refused = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: -1) { quantity } }`, { id });
+    const refused = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: -1) { quantity } }`, { id }, staff);
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'INSUFFICIENT_STOCK', available: 0, delta: -1 });
   });
 

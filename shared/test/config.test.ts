@@ -56,8 +56,28 @@ describe('gateway configuration', () => {
     ]);
   });
 
+  const productionSecrets = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
+
   it('serves the composed supergraph file in production', () => {
-    expect(loadGatewayConfig(subgraphs, { NODE_ENV: 'production' }).supergraphPath).toBe('supergraph.graphql');
-    expect(loadGatewayConfig(subgraphs, { NODE_ENV: 'production', SUPERGRAPH_PATH: '/etc/sg.graphql' }).supergraphPath).toBe('/etc/sg.graphql');
+    expect(loadGatewayConfig(subgraphs, productionSecrets).supergraphPath).toBe('supergraph.graphql');
+    expect(loadGatewayConfig(subgraphs, { ...productionSecrets, SUPERGRAPH_PATH: '/etc/sg.graphql' }).supergraphPath).toBe('/etc/sg.graphql');
+  });
+
+  it('refuses to start in production without its secrets', () => {
+    expect(() => loadGatewayConfig(subgraphs, { NODE_ENV: 'production' })).toThrow(
+      /SUBGRAPH_SIGNING_SECRET: required in production[\s\S]*JWT_SECRET or JWKS_URL: one is required/,
+    );
+    expect(() => loadSubgraphConfig('accounts', 4001, { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32) })).toThrow(/JWT_SECRET: required/);
+    expect(() => loadGatewayConfig(subgraphs, { ...productionSecrets, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32/);
+  });
+
+  it('accepts a JWKS URL alone, with asymmetric algorithms only', () => {
+    const { jwt } = loadGatewayConfig(subgraphs, { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWKS_URL: 'https://idp.example/jwks' });
+    expect(jwt.algorithms).toEqual(['RS256', 'ES256']);
+  });
+
+  it('allows unsigned subgraph requests only in development', () => {
+    expect(loadSubgraphConfig('catalog', 4002, { ALLOW_UNSIGNED_REQUESTS: 'true' }).allowUnsignedRequests).toBe(true);
+    expect(() => loadSubgraphConfig('catalog', 4002, { NODE_ENV: 'test', ALLOW_UNSIGNED_REQUESTS: 'true' })).toThrow(/only allowed with NODE_ENV=development/);
   });
 });

@@ -1,15 +1,19 @@
 import { defineSubgraph } from '../../shared/subgraph.js';
 import { User } from './entities/user.entity.js';
-import { createAccountsLoaders } from './loaders.js';
+import { RefreshToken } from './entities/refresh-token.entity.js';
+import { createAccountsLoaders, type AccountsServices } from './loaders.js';
+import { AuthResolver } from './resolvers/auth.resolver.js';
 import { UserResolver } from './resolvers/user.resolver.js';
+import { createTokenIssuer } from './tokens.js';
 import { seedAccounts } from './seed.js';
 
-/** People with accounts; owns the User entity. */
+/** People with accounts and how they sign in; owns the User entity and issues access tokens. */
 export const accounts = defineSubgraph({
   name: 'accounts',
   port: 4001,
-  entities: [User],
-  resolvers: [UserResolver],
+  entities: [User, RefreshToken],
+  resolvers: [UserResolver, AuthResolver],
+  createServices: (config): AccountsServices => ({ tokens: createTokenIssuer(config.jwt) }),
   references: {
     User: (reference, ctx) => ctx.loaders.userById.load(String(reference.id)),
   },

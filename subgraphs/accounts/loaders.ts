@@ -3,6 +3,7 @@ import type { SubgraphContext } from '../../shared/context.js';
 import { isUuid, loadByKeys } from '../../shared/loaders.js';
 import type { EntityManager } from '../../shared/orm.js';
 import { User } from './entities/user.entity.js';
+import type { TokenIssuer } from './tokens.js';
 
 export function createAccountsLoaders(em: EntityManager) {
   return {
@@ -10,5 +11,9 @@ export function createAccountsLoaders(em: EntityManager) {
   };
 }
 
+export interface AccountsServices {
+  tokens: TokenIssuer;
+}
+
 export type AccountsLoaders = ReturnType<typeof createAccountsLoaders>;
-export type AccountsContext = SubgraphContext<AccountsLoaders>;
+export type AccountsContext = SubgraphContext<AccountsLoaders, AccountsServices>;

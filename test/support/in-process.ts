@@ -1,6 +1,7 @@
 import { createContextFactory, createSubgraphApp, type SubgraphDefinition } from '../../shared/subgraph.js';
 import type { Identity } from '../../shared/context.js';
 import type { TestSubgraph } from './subgraph.js';
+import { testSubgraphConfig } from './config.js';
 import { testLogger } from './subgraph.js';
 
 /**
@@ -8,8 +9,9 @@ import { testLogger } from './subgraph.js';
  * that depend on who asks, before the gateway can sign identities.
  */
 export async function executorFor(definition: SubgraphDefinition, subgraph: TestSubgraph) {
-  const { apollo } = await createSubgraphApp(definition, subgraph.orm, { env: 'test' }, testLogger);
-  const createContext = createContextFactory(definition, subgraph.orm, testLogger);
+  const config = testSubgraphConfig(definition.name, { kind: 'pglite', dataDir: 'memory://' });
+  const { apollo } = await createSubgraphApp(definition, subgraph.orm, config, testLogger);
+  const createContext = createContextFactory(definition, subgraph.orm, definition.createServices?.(config) ?? {}, testLogger);
   return async (query: string, variables: Record<string, unknown> = {}, user: Identity | null = null) => {
     const response = await apollo.executeOperation({ query, variables }, { contextValue: createContext({ requestId: 'test', user }) });
     if (response.body.kind !== 'single') throw new Error('expected a single result');

@@ -1,6 +1,9 @@
-import type { SubgraphConfig } from '../../shared/config.js';
+import { randomUUID } from 'node:crypto';
+import type { Identity } from '../../shared/context.js';
+import { signIdentity } from '../../shared/identity.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
+import { TEST_SIGNING_SECRET, testSubgraphConfig } from './config.js';
 import { freshStore } from './postgres.js';
 
 export const testLogger: Logger = createLogger('test', { logLevel: (process.env.LOG_LEVEL as 'info') ?? 'silent', env: 'test' });
@@ -33,22 +36,13 @@ export interface TestSubgraph extends RunningSubgraph {
   /** Every SQL statement sent since the last `resetSql()`. */
   sql: string[];
   resetSql(): void;
-  query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, user?: Identity | null): Promise<GraphQLResponse<T>>;
 }
 
 /** A subgraph served over HTTP on a free port, on a fresh PostgreSQL database, migrated (and seeded). */
 export async function startTestSubgraph(definition: SubgraphDefinition, { seed = true } = {}): Promise<TestSubgraph> {
   const { store, drop } = freshStore(definition.name);
-  const config: SubgraphConfig = {
-    name: definition.name,
-    env: 'test',
-    logLevel: 'silent',
-    host: '127.0.0.1',
-    port: 0,
-    store,
-    migrateOnStart: true,
-    seedOnStart: seed,
-  };
+  const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed });
   const sql: string[] = [];
   const running = await startSubgraph(definition, config, testLogger, { onQuery: (statement) => sql.push(statement) });
   return {
@@ -56,7 +50,11 @@ export async function startTestSubgraph(definition: SubgraphDefinition, { seed =
     name: definition.name,
     sql,
     resetSql: () => void sql.splice(0),
-    query: (query, variables) => postGraphQL(running.url, query, variables),
+    // As the gateway would send it: signed, for the given caller (anonymous by default).
+    query: (query, variables, user = null) => {
+      const requestId = randomUUID();
+      return postGraphQL(running.url, query, variables, { 'x-request-id': requestId, ...signIdentity(TEST_SIGNING_SECRET, user, requestId) });
+    },
     async stop() {
       await running.stop();
       await drop();

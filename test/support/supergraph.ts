@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
-import type { RuntimeEnvironment } from '../../shared/config.js';
+import type { JwtConfig, RuntimeEnvironment } from '../../shared/config.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
+import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
+import { testGatewayConfig, testJwt } from './config.js';
 import { postGraphQL, startTestSubgraph, testLogger, type GraphQLResponse, type TestSubgraph } from './subgraph.js';
 
 export interface TestSupergraph {
@@ -10,6 +12,8 @@ export interface TestSupergraph {
   origin: string;
   subgraphs: Record<string, TestSubgraph>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** Signs a seed user in through the gateway; returns the Authorization header to send. */
+  loginAs(username: string): Promise<Record<string, string>>;
   /** SQL statements sent by all subgraphs since the last reset. */
   sqlCount(): number;
   resetSql(): void;
@@ -21,18 +25,23 @@ export interface StartOptions {
   env?: RuntimeEnvironment;
   /** Serve this supergraph file instead of composing from the running subgraphs. */
   supergraphPath?: string;
+  /** Token verification settings of the gateway (HS256 with the test secret by default). */
+  jwt?: Partial<JwtConfig>;
 }
 
 /**
  * The whole supergraph as it runs for real: every subgraph over HTTP on its own fresh
  * PostgreSQL database (migrated, seeded), and the gateway composing them, on free ports.
  */
-export async function startTestSupergraph({ seed = true, env = 'test', supergraphPath }: StartOptions = {}): Promise<TestSupergraph> {
+export async function startTestSupergraph({ seed = true, env = 'test', supergraphPath, jwt }: StartOptions = {}): Promise<TestSupergraph> {
   const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed })));
   let server: Server | undefined;
   try {
     const gateway = await createGateway({
-      config: { env, supergraphPath, subgraphs: running.map((s) => ({ name: s.name, url: s.url })) },
+      config: testGatewayConfig(
+        running.map((s) => ({ name: s.name, url: s.url })),
+        { env, supergraphPath, jwt: { ...testJwt, ...jwt } },
+      ),
       logger: testLogger,
     });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
@@ -43,6 +52,14 @@ export async function startTestSupergraph({ seed = true, env = 'test', supergrap
       origin: listening.url,
       subgraphs: Object.fromEntries(running.map((s) => [s.name, s])),
       query: (query, variables, headers) => postGraphQL(url, query, variables, headers),
+      async loginAs(username) {
+        const { data, errors } = await postGraphQL(url, `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, {
+          e: `${username}@example.com`,
+          p: SEED_PASSWORD,
+        });
+        if (!data?.login) throw new Error(`login as ${username} failed: ${JSON.stringify(errors)}`);
+        return { authorization: `Bearer ${data.login.accessToken}` };
+      },
       sqlCount: () => running.reduce((sum, s) => sum + s.sql.length, 0),
       resetSql: () => running.forEach((s) => s.resetSql()),
       async stop() {

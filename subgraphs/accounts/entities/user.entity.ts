@@ -1,3 +1,4 @@
+import type { Opt } from '@mikro-orm/core';
 import { Entity, Property } from '@mikro-orm/decorators/legacy';
 import { Directive, Field, ObjectType } from 'type-graphql';
 import { BaseEntity } from '../../../shared/base.entity.js';
@@ -6,9 +7,8 @@ import { BaseEntity } from '../../../shared/base.entity.js';
 @ObjectType({ description: 'Someone with an account.' })
 @Directive('@key(fields: "id")')
 export class User extends BaseEntity {
-  /** Stored lower-cased, so uniqueness is case-insensitive. */
+  /** Stored lower-cased, so uniqueness is case-insensitive. Exposed by a resolver that checks who asks. */
   @Property({ length: 254, unique: true })
-  @Field()
   email: string;
 
   @Property({ length: 40, unique: true })
@@ -20,4 +20,12 @@ export class User extends BaseEntity {
   @Property({ length: 200 })
   @Field({ description: 'Display name.' })
   name: string;
+
+  /** scrypt hash (see passwords.ts); never exposed. Empty: no password, cannot sign in. */
+  @Property({ type: 'text', hidden: true, default: '' })
+  passwordHash: string;
+
+  // The database default lets rows from before roles existed migrate as customers.
+  @Property({ type: 'text[]', defaultRaw: `'{customer}'` })
+  roles: Opt<string[]> = ['customer'];
 }

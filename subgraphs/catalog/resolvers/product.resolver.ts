@@ -1,6 +1,6 @@
 import { ref, type FilterQuery } from '@mikro-orm/core';
 import { Max, Min } from 'class-validator';
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { BadUserInputError, NotFoundError } from '../../../shared/errors.js';
 import { isUuid } from '../../../shared/loaders.js';
 import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering } from '../../../shared/pagination.js';
@@ -85,6 +85,7 @@ export class ProductResolver {
   }
 
   @Mutation(() => Product)
+  @Directive('@requiresScopes(scopes: [["catalog:write"]])')
   async createProduct(@Ctx() ctx: CatalogContext, @Args(() => CreateProductArgs) { input }: CreateProductArgs): Promise<Product> {
     const category = await this.requireCategory(ctx, input.categoryId);
     const product = ctx.em.create(Product, {
@@ -101,6 +102,7 @@ export class ProductResolver {
   }
 
   @Mutation(() => Product)
+  @Directive('@requiresScopes(scopes: [["catalog:write"]])')
   async updateProduct(@Ctx() ctx: CatalogContext, @Args(() => UpdateProductArgs) { id, input }: UpdateProductArgs): Promise<Product> {
     const product = isUuid(id) ? await ctx.em.findOne(Product, id) : null;
     if (!product) throw new NotFoundError('Product', id);

@@ -64,6 +64,7 @@ export class StockResolver {
    * adjustments, and the WHERE re-checked under that lock refuses any that would go below zero.
    */
   @Mutation(() => Product, { description: 'Adds or takes stock; never below zero, even under concurrent calls.' })
+  @Directive('@requiresScopes(scopes: [["inventory:write"]])')
   async adjustStock(@Ctx() ctx: InventoryContext, @Args(() => AdjustStockArgs) { productId, delta }: AdjustStockArgs): Promise<Product> {
     if (!isUuid(productId)) {
       throw new BadUserInputError(`productId ${productId} is not a product id.`, [{ field: 'productId', message: 'not a product id' }]);

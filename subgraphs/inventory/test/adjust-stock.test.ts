@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Stock } from '../entities/stock.entity.js';
 import { inventory } from '../index.js';
+import { testIdentity } from '../../../test/support/config.js';
 import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
 
+const staff = testIdentity('grace', 'staff');
 const ADJUST = `mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta) { id quantity inStock } }`;
 
 describe('adjustStock', () => {
@@ -27,7 +29,7 @@ describe('adjustStock', () => {
   it('50 concurrent takes of 1 from 20 leave exactly 0 and refuse 30 cleanly', async () => {
     const productId = '7b0c1f52-8f1e-4c43-9d43-2d1f6f0a0001';
     await stockOf(productId, 20);
-    const results = await Promise.all(Array.from({ length: 50 }, () => subgraph.query(ADJUST, { id: productId, delta: -1 })));
+    const results = await Promise.all(Array.from({ length: 50 }, () => subgraph.query(ADJUST, { id: productId, delta: -1 }, staff)));
     const succeeded = results.filter((r) => !r.errors);
     const refused = results.filter((r) => r.errors);
     expect(succeeded).toHaveLength(20);
@@ -43,22 +45,22 @@ describe('adjustStock', () => {
 
   it('adds stock to a product it has never stocked', async () => {
     const productId = '7b0c1f52-8f1e-4c43-9d43-2d1f6f0a0002';
-    const { data } = await subgraph.query(ADJUST, { id: productId, delta: 5 });
+    const { data } = await subgraph.query(ADJUST, { id: productId, delta: 5 }, staff);
     expect(data?.adjustStock).toEqual({ id: productId, quantity: 5, inStock: true });
     expect(await quantityOf(productId)).toBe(5);
   });
 
   it('refuses to take from a product with no stock, and changes nothing', async () => {
     const productId = '7b0c1f52-8f1e-4c43-9d43-2d1f6f0a0003';
-    const { errors } = await subgraph.query(ADJUST, { id: productId, delta: -1 });
+    const { errors } = await subgraph.query(ADJUST, { id: productId, delta: -1 }, staff);
     expect(errors?.[0]?.extensions).toMatchObject({ code: 'INSUFFICIENT_STOCK', available: 0 });
     expect(await quantityOf(productId)).toBeUndefined();
   });
 
   it('refuses a malformed product id and an absurd delta as BAD_USER_INPUT', async () => {
-    const badId = await subgraph.query(ADJUST, { id: 'nope', delta: 1 });
+    const badId = await subgraph.query(ADJUST, { id: 'nope', delta: 1 }, staff);
     expect(badId.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'productId', message: 'not a product id' }] });
-    const huge = await subgraph.query(ADJUST, { id: '7b0c1f52-8f1e-4c43-9d43-2d1f6f0a0004', delta: 2_000_000 });
+    const huge = await subgraph.query(ADJUST, { id: '7b0c1f52-8f1e-4c43-9d43-2d1f6f0a0004', delta: 2_000_000 }, staff);
     expect(huge.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });

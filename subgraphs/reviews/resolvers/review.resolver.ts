@@ -1,6 +1,7 @@
 import { IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
 import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../../../shared/errors.js';
+import { hasScope } from '../../../shared/auth.js';
+import { ForbiddenError, NotFoundError } from '../../../shared/errors.js';
 import { ConnectionType, PageArgs, type Connection } from '../../../shared/pagination.js';
 import { Review } from '../entities/review.entity.js';
 import type { ReviewsContext } from '../loaders.js';
@@ -52,12 +53,13 @@ export class ReviewResolver {
   }
 
   @Mutation(() => Review, { description: 'Reviews a product as the signed-in user.' })
+  @Directive('@requiresScopes(scopes: [["reviews:write"]])')
   async addReview(@Ctx() ctx: ReviewsContext, @Args(() => AddReviewArgs) { input }: AddReviewArgs): Promise<Review> {
-    if (!ctx.user) throw new UnauthenticatedError('Sign in to review a product.');
+    const user = ctx.user!; // the directive above refuses anonymous callers before this runs
     const review = ctx.em.create(Review, {
       product: input.productId,
-      author: ctx.user.userId,
-      authorUsername: ctx.user.username,
+      author: user.userId,
+      authorUsername: user.username,
       body: input.body,
       rating: input.rating,
     });
@@ -65,12 +67,14 @@ export class ReviewResolver {
     return review;
   }
 
-  @Mutation(() => ID, { description: 'Deletes one of your own reviews; returns its id.' })
+  @Mutation(() => ID, { description: 'Deletes a review: your own, or any with the reviews:moderate scope (staff). Returns its id.' })
+  @Directive('@authenticated')
   async deleteReview(@Ctx() ctx: ReviewsContext, @Arg('id', () => ID) id: string): Promise<string> {
-    if (!ctx.user) throw new UnauthenticatedError('Sign in to delete a review.');
     const review = await ctx.loaders.reviewById.load(id);
     if (!review) throw new NotFoundError('Review', id);
-    if (review.author !== ctx.user.userId) throw new ForbiddenError('You may delete only your own reviews.');
+    if (review.author !== ctx.user!.userId && !hasScope(ctx.user, 'reviews:moderate')) {
+      throw new ForbiddenError('You may delete only your own reviews.');
+    }
     await ctx.em.remove(review).flush();
     return id;
   }

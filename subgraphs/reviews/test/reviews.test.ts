@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Identity } from '../../../shared/context.js';
 import { seedId } from '../../../shared/seed.js';
+import { testIdentity } from '../../../test/support/config.js';
 import { executorFor } from '../../../test/support/in-process.js';
 import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
 import { Review } from '../entities/review.entity.js';
 import { reviews } from '../index.js';
 
-const ada: Identity = { userId: seedId('user', 'ada'), username: 'ada', roles: ['customer'], scopes: [] };
-const grace: Identity = { userId: seedId('user', 'grace'), username: 'grace', roles: ['customer'], scopes: [] };
+const ada = testIdentity('ada');
+const grace = testIdentity('grace');
 const product = seedId('product', '100000000004');
 
 const ADD = `mutation($input: AddReviewInput!) { addReview(input: $input) { id rating body author { id username } product { id } } }`;

@@ -1,0 +1,30 @@
+import { Entity, Index, Property } from '@mikro-orm/decorators/legacy';
+import { BaseEntity } from '../../../shared/base.entity.js';
+
+/**
+ * A refresh token, stored as its SHA-256 only. Tokens of one login form a family: each use
+ * spends the token and issues the next; spending one twice means it was stolen, and the
+ * whole family is revoked.
+ */
+@Entity()
+@Index({ properties: ['familyId'] })
+@Index({ properties: ['userId'] })
+export class RefreshToken extends BaseEntity {
+  @Property({ type: 'uuid' })
+  userId: string;
+
+  @Property({ type: 'uuid' })
+  familyId: string;
+
+  @Property({ length: 64, unique: true })
+  tokenHash: string;
+
+  @Property({ type: 'timestamptz' })
+  expiresAt: Date;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  usedAt: Date | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  revokedAt: Date | null = null;
+}

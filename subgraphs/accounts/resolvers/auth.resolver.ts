@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { IsEmail, IsOptional, Length, Matches } from 'class-validator';
+import { Args, ArgsType, Ctx, Field, Int, Mutation, ObjectType, Resolver } from 'type-graphql';
+import { ConflictError, UnauthenticatedError } from '../../../shared/errors.js';
+import { RefreshToken } from '../entities/refresh-token.entity.js';
+import { User } from '../entities/user.entity.js';
+import type { AccountsContext } from '../loaders.js';
+import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from '../passwords.js';
+import { hashRefreshToken, newRefreshToken } from '../tokens.js';
+
+@ObjectType({ description: 'What signing in gives: a short-lived access token and a refresh token to get the next one.' })
+class AuthPayload {
+  @Field({ description: 'Send as `Authorization: Bearer <accessToken>`.' })
+  accessToken: string;
+
+  @Field({ description: 'Single use: `refresh` spends it and returns the next.' })
+  refreshToken: string;
+
+  @Field()
+  tokenType: string;
+
+  @Field(() => Int, { description: 'Seconds until the access token expires.' })
+  expiresIn: number;
+
+  @Field(() => User)
+  user: User;
+}
+
+@ArgsType()
+class RegisterArgs {
+  @Field()
+  @IsEmail({}, { message: 'email must be an email address' })
+  @Length(3, 254, { message: 'email must be at most 254 characters' })
+  email: string;
+
+  @Field()
+  @Length(10, 200, { message: 'password must be 10 to 200 characters' })
+  password: string;
+
+  @Field()
+  @Length(1, 200, { message: 'name must be 1 to 200 characters' })
+  name: string;
+
+  @Field({ nullable: true, description: 'Public handle; made from the email when not given.' })
+  @IsOptional()
+  @Matches(/^[a-z0-9_]{3,40}$/, { message: 'username must be 3 to 40 lower-case letters, digits or _' })
+  username?: string;
+}
+
+@ArgsType()
+class LoginArgs {
+  @Field()
+  @Length(1, 254)
+  email: string;
+
+  @Field()
+  @Length(1, 200)
+  password: string;
+}
+
+@ArgsType()
+class RefreshArgs {
+  @Field()
+  @Length(1, 200)
+  refreshToken: string;
+}
+
+@ArgsType()
+class LogoutArgs {
+  @Field({ nullable: true, description: 'Signs out the login this token belongs to; without it, every login of the caller.' })
+  @IsOptional()
+  @Length(1, 200)
+  refreshToken?: string;
+}
+
+const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+@Resolver()
+export class AuthResolver {
+  @Mutation(() => AuthPayload, { description: 'Creates an account (role customer) and signs it in.' })
+  async register(@Ctx() ctx: AccountsContext, @Args(() => RegisterArgs) args: RegisterArgs): Promise<AuthPayload> {
+    const email = normaliseEmail(args.email);
+    if (await ctx.em.count(User, { email })) throw new ConflictError('An account with this email already exists.', 'email');
+    const username = args.username ?? (await this.freeUsername(ctx, email));
+    if (args.username && (await ctx.em.count(User, { username }))) throw new ConflictError('This username is taken.', 'username');
+    const user = ctx.em.create(User, { email, username, name: args.name, passwordHash: await hashPassword(args.password) });
+    await ctx.em.flush();
+    return this.signIn(ctx, user, randomUUID());
+  }
+
+  @Mutation(() => AuthPayload)
+  async login(@Ctx() ctx: AccountsContext, @Args(() => LoginArgs) args: LoginArgs): Promise<AuthPayload> {
+    const user = await ctx.em.findOne(User, { email: normaliseEmail(args.email) });
+    // Verify even without a user, so the time taken does not tell whether the email has an account.
+    const valid = await verifyPassword(args.password, user?.passwordHash ?? UNKNOWN_USER_HASH);
+    if (!user || !valid) throw new UnauthenticatedError('The email or the password is wrong.');
+    return this.signIn(ctx, user, randomUUID());
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Spends a refresh token for a new access token and the next refresh token.' })
+  async refresh(@Ctx() ctx: AccountsContext, @Args(() => RefreshArgs) { refreshToken }: RefreshArgs): Promise<AuthPayload> {
+    const token = await ctx.em.findOne(RefreshToken, { tokenHash: hashRefreshToken(refreshToken) });
+    if (!token || token.revokedAt) throw new UnauthenticatedError('This refresh token is not valid; sign in again.');
+    // Spend it atomically: of two concurrent uses only one wins, and the other counts as reuse.
+    const table = ctx.em.getMetadata().get(RefreshToken).tableName;
+    const spent = await ctx.em.execute(`update ${table} set used_at = now() where id = ? and used_at is null and revoked_at is null returning id`, [token.id]);
+    if (!spent.length) {
+      await this.revokeFamilies(ctx, { familyId: token.familyId });
+      ctx.logger.warn({ userId: token.userId, familyId: token.familyId }, 'refresh token reused: login revoked');
+      throw new UnauthenticatedError('This refresh token was already used, so this login has been signed out; sign in again.');
+    }
+    if (token.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('This refresh token has expired; sign in again.');
+    const user = await ctx.loaders.userById.load(token.userId);
+    if (!user) throw new UnauthenticatedError('This account no longer exists.');
+    return this.signIn(ctx, user, token.familyId);
+  }
+
+  @Mutation(() => Boolean, { description: 'Revokes refresh tokens. Access tokens stay valid until they expire (minutes).' })
+  async logout(@Ctx() ctx: AccountsContext, @Args(() => LogoutArgs) { refreshToken }: LogoutArgs): Promise<boolean> {
+    if (refreshToken) {
+      const token = await ctx.em.findOne(RefreshToken, { tokenHash: hashRefreshToken(refreshToken) });
+      if (!token) throw new UnauthenticatedError('This refresh token is not valid.');
+      await this.revokeFamilies(ctx, { familyId: token.familyId });
+      return true;
+    }
+    if (!ctx.user) throw new UnauthenticatedError('Sign in, or pass the refresh token of the login to sign out.');
+    await this.revokeFamilies(ctx, { userId: ctx.user.userId });
+    return true;
+  }
+
+  private async signIn(ctx: AccountsContext, user: User, familyId: string): Promise<AuthPayload> {
+    const refreshToken = newRefreshToken();
+    const { tokens } = ctx.services;
+    ctx.em.create(RefreshToken, {
+      userId: user.id,
+      familyId,
+      tokenHash: hashRefreshToken(refreshToken),
+      expiresAt: new Date(Date.now() + tokens.refreshTokenTtlSeconds * 1000),
+    });
+    await ctx.em.flush();
+    return { accessToken: await tokens.accessToken(user), refreshToken, tokenType: 'Bearer', expiresIn: tokens.accessTokenTtlSeconds, user };
+  }
+
+  private async revokeFamilies(ctx: AccountsContext, where: { familyId: string } | { userId: string }): Promise<void> {
+    await ctx.em.nativeUpdate(RefreshToken, { ...where, revokedAt: null }, { revokedAt: new Date() });
+  }
+
+  /** `ada.lovelace@example.com` → `ada_lovelace`, or `ada_lovelace2` … when taken. */
+  private async freeUsername(ctx: AccountsContext, email: string): Promise<string> {
+    const base = (email.split('@')[0]!.replace(/[^a-z0-9_]/g, '_').slice(0, 36) || 'user').padEnd(3, '_');
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? base : `${base}${n}`;
+      if (!(await ctx.em.count(User, { username: candidate }))) return candidate;
+    }
+  }
+}

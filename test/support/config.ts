@@ -1,0 +1,61 @@
+import type { GatewayConfig, JwtConfig, SubgraphConfig } from '../../shared/config.js';
+import type { StoreConfig } from '../../shared/config.js';
+import { scopesOf, type Role } from '../../shared/auth.js';
+import type { Identity } from '../../shared/context.js';
+import { seedId } from '../../shared/seed.js';
+
+/** Secrets of the test processes (never used anywhere else). */
+export const TEST_SIGNING_SECRET = 'test-subgraph-signing-secret-0123456789abcdef';
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
+
+export const testJwt: JwtConfig = {
+  secret: TEST_JWT_SECRET,
+  jwksUrl: undefined,
+  issuer: 'tessera',
+  audience: 'tessera',
+  algorithms: ['HS256'],
+  clockSkewSeconds: 30,
+  accessTokenTtlSeconds: 900,
+  refreshTokenTtlSeconds: 86_400,
+};
+
+export function testSubgraphConfig(name: string, store: StoreConfig, overrides: Partial<SubgraphConfig> = {}): SubgraphConfig {
+  return {
+    name,
+    env: 'test',
+    logLevel: 'silent',
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: 'data',
+    store,
+    migrateOnStart: true,
+    seedOnStart: true,
+    allowUnsignedRequests: false,
+    signingSecret: TEST_SIGNING_SECRET,
+    signatureMaxAgeMs: 60_000,
+    jwt: testJwt,
+    ...overrides,
+  };
+}
+
+export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  return {
+    env: 'test',
+    logLevel: 'silent',
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: 'data',
+    supergraphPath: undefined,
+    subgraphWaitMs: 0,
+    subgraphs,
+    signingSecret: TEST_SIGNING_SECRET,
+    signatureMaxAgeMs: 60_000,
+    jwt: testJwt,
+    ...overrides,
+  };
+}
+
+/** A seed user as the gateway would sign them in: their id, username, role and its scopes. */
+export function testIdentity(username: string, role: Role = 'customer'): Identity {
+  return { userId: seedId('user', username), username, roles: [role], scopes: scopesOf([role]) };
+}
