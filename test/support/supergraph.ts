@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { JwtConfig, RuntimeEnvironment } from '../../shared/config.js';
+import { createTokenVerifier, type VerifierOptions } from '../../gateway/authentication.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
@@ -27,23 +28,22 @@ export interface StartOptions {
   supergraphPath?: string;
   /** Token verification settings of the gateway (HS256 with the test secret by default). */
   jwt?: Partial<JwtConfig>;
+  verifierOptions?: VerifierOptions;
 }
 
 /**
  * The whole supergraph as it runs for real: every subgraph over HTTP on its own fresh
  * PostgreSQL database (migrated, seeded), and the gateway composing them, on free ports.
  */
-export async function startTestSupergraph({ seed = true, env = 'test', supergraphPath, jwt }: StartOptions = {}): Promise<TestSupergraph> {
+export async function startTestSupergraph({ seed = true, env = 'test', supergraphPath, jwt, verifierOptions }: StartOptions = {}): Promise<TestSupergraph> {
   const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed })));
   let server: Server | undefined;
   try {
-    const gateway = await createGateway({
-      config: testGatewayConfig(
-        running.map((s) => ({ name: s.name, url: s.url })),
-        { env, supergraphPath, jwt: { ...testJwt, ...jwt } },
-      ),
-      logger: testLogger,
-    });
+    const config = testGatewayConfig(
+      running.map((s) => ({ name: s.name, url: s.url })),
+      { env, supergraphPath, jwt: { ...testJwt, ...jwt } },
+    );
+    const gateway = await createGateway({ config, logger: testLogger, verifier: createTokenVerifier(config.jwt, verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     server = listening.server;
     const url = `${listening.url}/graphql`;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { IsEmail, IsOptional, Length, Matches } from 'class-validator';
 import { Args, ArgsType, Ctx, Field, Int, Mutation, ObjectType, Resolver } from 'type-graphql';
+import { scopesOf } from '../../../shared/auth.js';
 import { ConflictError, UnauthenticatedError } from '../../../shared/errors.js';
 import { RefreshToken } from '../entities/refresh-token.entity.js';
 import { User } from '../entities/user.entity.js';
@@ -138,6 +139,9 @@ export class AuthResolver {
       expiresAt: new Date(Date.now() + tokens.refreshTokenTtlSeconds * 1000),
     });
     await ctx.em.flush();
+    // The caller has just proven who they are: the rest of this request (the payload's
+    // `user { email }`, say) runs as them.
+    ctx.user = { userId: user.id, username: user.username, roles: user.roles, scopes: scopesOf(user.roles) };
     return { accessToken: await tokens.accessToken(user), refreshToken, tokenType: 'Bearer', expiresIn: tokens.accessTokenTtlSeconds, user };
   }
 
