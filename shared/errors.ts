@@ -122,7 +122,7 @@ export interface FormatErrorOptions {
 
 /**
  * Apollo Server's `formatError` for subgraphs and the gateway: known codes pass through
- * (stack traces are Apollo's `includeStacktraceInErrorResponses`); anything unexpected is logged in full and,
+ * without stack traces; anything unexpected is logged in full and,
  * when masking, reaches the client as `INTERNAL_SERVER_ERROR` with no details.
  */
 export function createFormatError({ mask, logger }: FormatErrorOptions) {
@@ -134,7 +134,9 @@ export function createFormatError({ mask, logger }: FormatErrorOptions) {
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && knownCodes.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      return formatted;
+      // An expected refusal is the caller's to fix: its message says how; a stack trace would not.
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error');
     if (!mask) return formatted;

@@ -22,6 +22,11 @@ describe('formatError', () => {
     expect(createFormatError({ mask: false, logger })(formatted(error), error).message).toBe('boom');
   });
 
+  it('drops the stack trace of an expected refusal, even in development', () => {
+    const error = new GraphQLError('Sign in first.', { extensions: { code: 'UNAUTHENTICATED', stacktrace: ['GraphQLError: …'] } });
+    expect(createFormatError({ mask: false, logger })(formatted(error), error)).toEqual({ message: 'Sign in first.', path: ['field'], extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
   it('passes Tessera errors with their code and details', () => {
     const error = new GraphQLError('x', { originalError: new NotFoundError('Product', 'p1') });
     expect(createFormatError({ mask: true, logger })(formatted(error), error)).toMatchObject({
