@@ -1,3 +1,4 @@
+import type { CacheTags } from '../shared/cache-tags.js';
 import type { Identity } from '../shared/context.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -7,4 +8,6 @@ export interface GatewayContext {
   logger: Logger;
   /** The verified caller, or null for an anonymous request. */
   user: Identity | null;
+  /** What the subgraphs reported this request read and changed (for the response cache). */
+  cacheTags: CacheTags;
 }

@@ -9,16 +9,22 @@ import express, { type Express } from 'express';
 import type { GatewayConfig } from '../shared/config.js';
 import { createFormatError } from '../shared/errors.js';
 import { graphqlErrorHandler, healthRoutes, REQUEST_ID_HEADER, requestId } from '../shared/http.js';
+import { newCacheTags } from '../shared/cache-tags.js';
 import { signIdentity } from '../shared/identity.js';
+import { createRedisClient, type RedisClient } from '../shared/redis.js';
 import type { Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
 import type { GatewayContext } from './context.js';
+import { RedisApqCache } from './cache/apq-cache.js';
+import { MemoryResponseCacheStore } from './cache/memory-store.js';
+import { RedisResponseCacheStore } from './cache/redis-store.js';
 import { useRequestLogging } from './plugins/useRequestLogging.js';
+import { useResponseCache } from './plugins/useResponseCache.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { composeFromRunning, forApolloGateway } from './supergraph.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -32,6 +38,12 @@ export interface Gateway {
   app: Express;
   apollo: ApolloServer<GatewayContext>;
   stop(): Promise<void>;
+}
+
+/** The response cache's store and the persisted-query cache, on Redis when configured. */
+function caches(config: GatewayOptions['config'], redis: RedisClient | undefined) {
+  if (!redis) return { store: new MemoryResponseCacheStore(config.responseCache.maxEntries), apq: undefined };
+  return { store: new RedisResponseCacheStore(redis, config.redis.prefix), apq: new RedisApqCache(redis, `${config.redis.prefix}apq:`) };
 }
 
 const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
@@ -87,6 +99,8 @@ export async function createGateway({ config, logger, verifier, buildService, pl
   const signingSecret = config.signingSecret;
   if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
   const tokens = verifier ?? createTokenVerifier(config.jwt);
+  const redis = createRedisClient(config.redis, logger);
+  const { store, apq } = caches(config, redis);
   const supergraphSdl = forApolloGateway(
     config.supergraphPath ? await readFile(config.supergraphPath, 'utf8') : await composeOrExplain(config.subgraphs, signingSecret),
   );
@@ -103,9 +117,11 @@ export async function createGateway({ config, logger, verifier, buildService, pl
     includeStacktraceInErrorResponses: development,
     introspection: config.env !== 'production',
     logger,
+    persistedQueries: { ttl: config.apqTtlSeconds, ...(apq && { cache: apq }) },
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       useRequestLogging(),
+      ...(config.responseCache.enabled ? [useResponseCache({ store, logger })] : []),
       ...plugins,
     ],
   });
@@ -130,7 +146,7 @@ export async function createGateway({ config, logger, verifier, buildService, pl
         const id = res.locals.requestId as string;
         const requestLogger = logger.child({ requestId: id });
         try {
-          return { requestId: id, logger: requestLogger, user: await authenticate(req.get('authorization'), tokens) };
+          return { requestId: id, logger: requestLogger, user: await authenticate(req.get('authorization'), tokens), cacheTags: newCacheTags() };
         } catch (error) {
           requestLogger.info({ reason: (error as TokenRefusedError).reason }, 'access token refused');
           throw error;
@@ -139,5 +155,12 @@ export async function createGateway({ config, logger, verifier, buildService, pl
     }),
   );
   app.use(graphqlErrorHandler(logger));
-  return { app, apollo, stop: () => apollo.stop() };
+  return {
+    app,
+    apollo,
+    async stop() {
+      await apollo.stop();
+      redis?.disconnect();
+    },
+  };
 }

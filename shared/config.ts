@@ -55,8 +55,27 @@ export interface SubgraphConfig extends CommonConfig, SigningConfig {
   jwt: JwtConfig;
 }
 
+/** Where the gateway keeps its caches; no `url` and no `clusterNodes`: in memory. */
+export interface RedisConfig {
+  url: string | undefined;
+  /** `host:port` of Redis Cluster nodes to start from. */
+  clusterNodes: { host: string; port: number }[] | undefined;
+  /** Prefix of every key Tessera writes. */
+  prefix: string;
+}
+
+export interface ResponseCacheConfig {
+  enabled: boolean;
+  /** In-memory store only: how many responses it keeps. */
+  maxEntries: number;
+}
+
 export interface GatewayConfig extends CommonConfig, SigningConfig {
   port: number;
+  redis: RedisConfig;
+  responseCache: ResponseCacheConfig;
+  /** How long an automatic persisted query is remembered. */
+  apqTtlSeconds: number;
   dataDir: string;
   jwt: JwtConfig;
   /** Set: serve this supergraph file. Unset: compose from `subgraphs` at start. */
@@ -222,6 +241,16 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
   }
   const schema = commonSchema.extend({
     GATEWAY_PORT: port.default(4000),
+    REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL').optional(),
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .transform((value) => value.split(',').map((node) => node.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port[,host:port…]')).min(1))
+      .optional(),
+    REDIS_PREFIX: z.string().min(1).max(64).default('tessera:'),
+    RESPONSE_CACHE: flag.default(true),
+    RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
+    APQ_TTL_S: z.coerce.number().int().min(1).default(86_400),
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     SUBGRAPH_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
     ...perSubgraph,
@@ -232,6 +261,16 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
   return {
     ...base,
     port: values.GATEWAY_PORT,
+    redis: {
+      url: values.REDIS_URL,
+      clusterNodes: values.REDIS_CLUSTER_NODES?.map((node) => {
+        const [host, nodePort] = node.split(':');
+        return { host: host!, port: Number(nodePort) };
+      }),
+      prefix: values.REDIS_PREFIX,
+    },
+    responseCache: { enabled: values.RESPONSE_CACHE, maxEntries: values.RESPONSE_CACHE_MAX_ENTRIES },
+    apqTtlSeconds: values.APQ_TTL_S,
     // Production serves a supergraph composed ahead of time (`npm run compose`), never one
     // composed from whatever answers at start.
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/sql';
+import type { CacheTags } from './cache-tags.js';
 import type { Logger } from './logger.js';
 
 /** Who is calling, as the gateway established it. */
@@ -23,4 +24,6 @@ export interface SubgraphContext<Loaders extends object = object, Services exten
   services: Services;
   /** The signed-in caller, or null for an anonymous request. */
   user: Identity | null;
+  /** What this request read and changed, for the gateway's response cache (see shared/cache-tags.ts). */
+  cacheTags: CacheTags;
 }

@@ -58,6 +58,10 @@ export async function listen(app: Express, host: string, port: number): Promise<
   const server = await new Promise<Server>((resolve, reject) => {
     const started = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(started)));
   });
+  // Node closes idle keep-alive sockets after 5 s; a client (the gateway's fetcher) reusing one
+  // at that moment gets ECONNRESET. Keep them longer than any client does, so the client closes.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const address = server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return { server, url: `http://${shownHost}:${address.port}` };

@@ -13,3 +13,19 @@ export function createLogger(service: string, config: Pick<CommonConfig, 'logLev
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password'], censor: '[redacted]' },
   });
 }
+
+/** A warning logged at most once per interval, for failures that repeat on every request (Redis down). */
+export function rateLimitedWarn(logger: Logger, intervalMs = 30_000) {
+  let last = 0;
+  let suppressed = 0;
+  return (details: object, message: string) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      suppressed++;
+      return;
+    }
+    logger.warn({ ...details, ...(suppressed && { suppressed }) }, message);
+    last = now;
+    suppressed = 0;
+  };
+}

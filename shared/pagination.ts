@@ -12,6 +12,7 @@ export const DEFAULT_PAGE_SIZE = 10;
 
 @ObjectType({ description: 'Where a page sits in its list (Relay cursor connections).' })
 @Directive('@shareable')
+@Directive('@cacheControl(inheritMaxAge: true)')
 export class PageInfo {
   @Field()
   hasNextPage: boolean;
@@ -62,6 +63,7 @@ export function ConnectionType<T extends object>(
 
   @ObjectType(`${name}Edge`)
   @share
+  @Directive('@cacheControl(inheritMaxAge: true)')
   class EdgeType {
     @Field(() => itemType)
     node: T;
@@ -72,6 +74,7 @@ export function ConnectionType<T extends object>(
 
   @ObjectType(`${name}Connection`)
   @share
+  @Directive('@cacheControl(inheritMaxAge: true)')
   class ConnectionClass {
     @Field(() => [EdgeType])
     edges: EdgeType[];

@@ -3,13 +3,14 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import express, { type Express, type Request } from 'express';
-import { GraphQLError, parse, type GraphQLSchema } from 'graphql';
+import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, parse, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
 import type { Identity, SubgraphContext } from './context.js';
 import { auditMutations, createAuditLogResolver } from './audit.js';
 import { enforceAuthorization } from './authorization.js';
+import { newCacheTags, useCacheTags } from './cache-tags.js';
 import { createFormatError, ErrorCode } from './errors.js';
 import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER, requestId } from './http.js';
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js';
@@ -54,6 +55,22 @@ export function defineSubgraph<Loaders extends object, Services extends object =
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@authenticated", "@requiresScopes"])`;
 
 /**
+ * Apollo Server's `@cacheControl`, which subgraphs declare on types and fields; Apollo Server
+ * turns it into each response's Cache-Control header, which the gateway combines. Given to
+ * TypeGraphQL as a real directive so that `scope: PRIVATE` prints as the enum value Apollo
+ * reads (as an untyped argument it would print as a string and be ignored).
+ */
+const cacheControlDirective = new GraphQLDirective({
+  name: 'cacheControl',
+  locations: [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT, DirectiveLocation.INTERFACE, DirectiveLocation.UNION],
+  args: {
+    maxAge: { type: GraphQLInt },
+    scope: { type: new GraphQLEnumType({ name: 'CacheControlScope', values: { PUBLIC: {}, PRIVATE: {} } }) },
+    inheritMaxAge: { type: GraphQLBoolean },
+  },
+});
+
+/**
  * TypeGraphQL builds the schema from the definition's own resolver classes (never a glob:
  * its metadata is global), then @apollo/subgraph adds the federation fields.
  */
@@ -62,6 +79,7 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
     resolvers: [...definition.resolvers, createAuditLogResolver(definition.name)],
     orphanedTypes: definition.orphanedTypes,
     validate: { forbidUnknownValues: false },
+    directives: [cacheControlDirective],
     skipCheck: true,
   });
   const typeDefs = parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}`);
@@ -91,7 +109,15 @@ export function createContextFactory<Loaders extends object, Services extends ob
 ) {
   return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> => {
     const em = orm.em.fork() as EntityManager;
-    return { requestId: id, logger: logger.child({ requestId: id }), em, loaders: definition.createLoaders(em, services), services, user };
+    return {
+      requestId: id,
+      logger: logger.child({ requestId: id }),
+      em,
+      loaders: definition.createLoaders(em, services),
+      services,
+      user,
+      cacheTags: newCacheTags(),
+    };
   };
 }
 
@@ -125,8 +151,10 @@ export async function createSubgraphApp(
 ): Promise<SubgraphApp> {
   if (!config.signingSecret) throw new Error('The subgraph needs its signing secret resolved before it serves.');
   const development = config.env === 'development';
+  const schema = await buildFederatedSchema(definition);
   const apollo = new ApolloServer<SubgraphContext>({
-    schema: await buildFederatedSchema(definition),
+    schema,
+    plugins: [useCacheTags(schema)],
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
     introspection: config.env !== 'production',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../../shared/context.js';
 import { signIdentity } from '../../shared/identity.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
@@ -36,6 +37,9 @@ export interface TestSubgraph extends RunningSubgraph {
   /** Every SQL statement sent since the last `resetSql()`. */
   sql: string[];
   resetSql(): void;
+  /** GraphQL requests this subgraph received since the last `resetRequests()`. */
+  requests(): number;
+  resetRequests(): void;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, user?: Identity | null): Promise<GraphQLResponse<T>>;
 }
 
@@ -45,11 +49,18 @@ export async function startTestSubgraph(definition: SubgraphDefinition, { seed =
   const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed });
   const sql: string[] = [];
   const running = await startSubgraph(definition, config, testLogger, { onQuery: (statement) => sql.push(statement) });
+  let requests = 0;
+  running.server.on('request', (req: IncomingMessage & { originalUrl?: string }) => {
+    // Express has already routed the request by now, rewriting req.url; originalUrl keeps the path.
+    if ((req.originalUrl ?? req.url)?.startsWith('/graphql')) requests++;
+  });
   return {
     ...running,
     name: definition.name,
     sql,
     resetSql: () => void sql.splice(0),
+    requests: () => requests,
+    resetRequests: () => void (requests = 0),
     // As the gateway would send it: signed, for the given caller (anonymous by default).
     query: (query, variables, user = null) => {
       const requestId = randomUUID();

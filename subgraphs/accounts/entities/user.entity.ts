@@ -6,6 +6,7 @@ import { BaseEntity } from '../../../shared/base.entity.js';
 @Entity({ tableName: 'users' })
 @ObjectType({ description: 'Someone with an account.' })
 @Directive('@key(fields: "id")')
+@Directive('@cacheControl(maxAge: 60)')
 export class User extends BaseEntity {
   /** Stored lower-cased, so uniqueness is case-insensitive. Exposed by a resolver that checks who asks. */
   @Property({ length: 254, unique: true })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { IsEmail, IsOptional, Length, Matches } from 'class-validator';
 import { Args, ArgsType, Ctx, Field, Int, Mutation, ObjectType, Resolver } from 'type-graphql';
 import { scopesOf } from '../../../shared/auth.js';
+import { reportChanged } from '../../../shared/cache-tags.js';
 import { ConflictError, UnauthenticatedError } from '../../../shared/errors.js';
 import { RefreshToken } from '../entities/refresh-token.entity.js';
 import { User } from '../entities/user.entity.js';
@@ -86,6 +87,7 @@ export class AuthResolver {
     if (args.username && (await ctx.em.count(User, { username }))) throw new ConflictError('This username is taken.', 'username');
     const user = ctx.em.create(User, { email, username, name: args.name, passwordHash: await hashPassword(args.password) });
     await ctx.em.flush();
+    reportChanged(ctx, 'User');
     return this.signIn(ctx, user, randomUUID());
   }
 

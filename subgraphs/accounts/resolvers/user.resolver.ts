@@ -17,6 +17,7 @@ function requireSelfOrAdmin(user: User, ctx: AccountsContext, field: string): vo
 @Resolver(() => User)
 export class UserResolver {
   @Query(() => User, { nullable: true, description: 'The signed-in user; null for an anonymous request.' })
+  @Directive('@cacheControl(maxAge: 60, scope: PRIVATE)')
   async me(@Ctx() ctx: AccountsContext): Promise<User | null> {
     return ctx.user ? ctx.loaders.userById.load(ctx.user.userId) : null;
   }
@@ -27,12 +28,14 @@ export class UserResolver {
   }
 
   @Query(() => UserConnection, { description: 'Members, earliest first.' })
+  @Directive('@cacheControl(maxAge: 60)')
   async users(@Ctx() ctx: AccountsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<User>> {
     return paginate(ctx.em, User, {}, args, { name: 'joined', fields: [['createdAt', 'asc'], ['id', 'asc']] });
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Visible to the user and to admins.' })
   @Directive('@authenticated')
+  @Directive('@cacheControl(scope: PRIVATE)')
   email(@Root() user: User, @Ctx() ctx: AccountsContext): string {
     requireSelfOrAdmin(user, ctx, 'email');
     return user.email;
@@ -40,6 +43,7 @@ export class UserResolver {
 
   @FieldResolver(() => [String], { nullable: true, description: 'customer, staff or admin. Visible to the user and to admins.' })
   @Directive('@authenticated')
+  @Directive('@cacheControl(scope: PRIVATE)')
   roles(@Root() user: User, @Ctx() ctx: AccountsContext): string[] {
     requireSelfOrAdmin(user, ctx, 'roles');
     return user.roles;

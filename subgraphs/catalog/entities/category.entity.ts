@@ -1,9 +1,10 @@
 import { Entity, Property } from '@mikro-orm/decorators/legacy';
-import { Field, ObjectType } from 'type-graphql';
+import { Directive, Field, ObjectType } from 'type-graphql';
 import { BaseEntity } from '../../../shared/base.entity.js';
 
 @Entity()
 @ObjectType({ description: 'A shelf of the catalog.' })
+@Directive('@cacheControl(maxAge: 60)')
 export class Category extends BaseEntity {
   @Property({ length: 100 })
   @Field()

@@ -9,6 +9,7 @@ import { Category } from './category.entity.js';
 @ObjectType({ description: 'Something the shop sells.' })
 @Directive('@key(fields: "id")')
 @Directive('@key(fields: "upc")')
+@Directive('@cacheControl(maxAge: 60)')
 export class Product extends BaseEntity {
   @Property({ length: 12, unique: true })
   @Field({ description: 'Universal Product Code: 12 digits, unique.' })

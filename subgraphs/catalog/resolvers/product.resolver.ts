@@ -1,6 +1,7 @@
 import { ref, type FilterQuery } from '@mikro-orm/core';
 import { Max, Min } from 'class-validator';
 import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { reportChanged } from '../../../shared/cache-tags.js';
 import { BadUserInputError, NotFoundError } from '../../../shared/errors.js';
 import { isUuid } from '../../../shared/loaders.js';
 import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering } from '../../../shared/pagination.js';
@@ -56,6 +57,7 @@ export class ProductResolver {
   }
 
   @Query(() => ProductConnection, { description: 'Products, filtered and ordered, a page at a time.' })
+  @Directive('@cacheControl(maxAge: 60)')
   async products(@Ctx() ctx: CatalogContext, @Args(() => ProductsArgs) args: ProductsArgs): Promise<Connection<Product>> {
     const field = args.orderBy?.field ?? ProductOrderField.CREATED_AT;
     const direction = args.orderBy?.direction ?? OrderDirection.DESC;
@@ -98,6 +100,7 @@ export class ProductResolver {
       category,
     });
     await ctx.em.flush();
+    reportChanged(ctx, 'Product');
     return product;
   }
 
@@ -115,6 +118,7 @@ export class ProductResolver {
     }
     if (input.categoryId != null) product.category = ref(await this.requireCategory(ctx, input.categoryId));
     await ctx.em.flush();
+    reportChanged(ctx, 'Product', product.id);
     return product;
   }
 

@@ -4,6 +4,8 @@ import { Money } from '../../../shared/money.js';
 /** The catalog's Product, extended with stock. `price` and `weight` come from the catalog. */
 @ObjectType()
 @Directive('@key(fields: "id")')
+// Stock moves: short-lived in any cached response that shows it.
+@Directive('@cacheControl(maxAge: 5)')
 export class Product {
   @Field(() => ID)
   id: string;

@@ -1,5 +1,6 @@
 import { Max, Min } from 'class-validator';
 import { Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { reportChanged } from '../../../shared/cache-tags.js';
 import { BadUserInputError, InsufficientStockError } from '../../../shared/errors.js';
 import { isUuid } from '../../../shared/loaders.js';
 import { MAX_PAGE_SIZE } from '../../../shared/pagination.js';
@@ -87,6 +88,7 @@ export class StockResolver {
       throw new InsufficientStockError(productId, current?.quantity ?? 0, delta);
     }
     ctx.loaders.quantityByProductId.clear(productId).prime(productId, Number(rows[0]!.quantity));
+    reportChanged(ctx, 'Product', productId);
     return { id: productId };
   }
 }

@@ -5,6 +5,7 @@ import { BaseEntity } from '../../../shared/base.entity.js';
 @Entity()
 @ObjectType({ description: "A customer's rating and words about a product." })
 @Directive('@key(fields: "id")')
+@Directive('@cacheControl(maxAge: 60)')
 @Check({ name: 'review_rating_range', expression: 'rating >= 1 and rating <= 5' })
 @Index({ properties: ['product', 'createdAt'] })
 @Index({ properties: ['author', 'createdAt'] })

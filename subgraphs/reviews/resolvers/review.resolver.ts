@@ -1,6 +1,7 @@
 import { IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
 import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { hasScope } from '../../../shared/auth.js';
+import { reportChanged } from '../../../shared/cache-tags.js';
 import { ForbiddenError, NotFoundError } from '../../../shared/errors.js';
 import { ConnectionType, PageArgs, type Connection } from '../../../shared/pagination.js';
 import { Review } from '../entities/review.entity.js';
@@ -64,6 +65,9 @@ export class ReviewResolver {
       rating: input.rating,
     });
     await ctx.em.flush();
+    // The product's and the author's review lists (and averages) changed.
+    reportChanged(ctx, 'Product', review.product);
+    reportChanged(ctx, 'User', review.author);
     return review;
   }
 
@@ -76,6 +80,9 @@ export class ReviewResolver {
       throw new ForbiddenError('You may delete only your own reviews.');
     }
     await ctx.em.remove(review).flush();
+    reportChanged(ctx, 'Review', review.id);
+    reportChanged(ctx, 'Product', review.product);
+    reportChanged(ctx, 'User', review.author);
     return id;
   }
 }

@@ -1,0 +1,31 @@
+import { Cluster, Redis } from 'ioredis';
+import type { RedisConfig } from './config.js';
+import { rateLimitedWarn, type Logger } from './logger.js';
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * One Redis connection (or Cluster) for a process, made from config and passed to whatever
+ * needs it. Commands fail fast while Redis is away (no offline queue, a short timeout), so
+ * callers can step aside instead of hanging; the client keeps reconnecting by itself.
+ */
+export function createRedisClient(config: RedisConfig, logger: Logger): RedisClient | undefined {
+  const options = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 500,
+    connectTimeout: 2000,
+    retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+  };
+  const client = config.clusterNodes
+    ? new Cluster(config.clusterNodes, { redisOptions: options, enableOfflineQueue: false })
+    : config.url
+      ? new Redis(config.url, options)
+      : undefined;
+  if (!client) return undefined;
+  const warn = rateLimitedWarn(logger);
+  // Without a listener ioredis would throw its connection errors at the process.
+  client.on('error', (error: Error) => warn({ err: error.message }, 'redis unavailable; caches step aside until it is back'));
+  client.on('ready', () => logger.info('redis connected'));
+  return client;
+}
