@@ -10,4 +10,10 @@ export interface GatewayContext {
   user: Identity | null;
   /** What the subgraphs reported this request read and changed (for the response cache). */
   cacheTags: CacheTags;
+  /** The client's address (X-Forwarded-For is honoured only from trusted proxies). */
+  clientIp: string;
+  /** The operation's estimated cost, once the cost plugin has computed it. */
+  estimatedCost?: number;
+  /** When the gateway gives up on this request (epoch ms): subgraph fetches stop by then. */
+  deadline: number;
 }

@@ -18,13 +18,19 @@ import type { GatewayContext } from './context.js';
 import { RedisApqCache } from './cache/apq-cache.js';
 import { MemoryResponseCacheStore } from './cache/memory-store.js';
 import { RedisResponseCacheStore } from './cache/redis-store.js';
+import { corsPolicy, documentGuards, securityHeaders } from './http-guards.js';
+import { useCostLimit } from './plugins/useCostLimit.js';
+import { useOperationLimits } from './plugins/useOperationLimits.js';
+import { useRateLimit } from './plugins/useRateLimit.js';
 import { useRequestLogging } from './plugins/useRequestLogging.js';
+import { MemoryRateLimiter } from './rate-limit/limiter.js';
+import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './plugins/useResponseCache.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { composeFromRunning, forApolloGateway } from './supergraph.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -40,10 +46,14 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** The response cache's store and the persisted-query cache, on Redis when configured. */
-function caches(config: GatewayOptions['config'], redis: RedisClient | undefined) {
-  if (!redis) return { store: new MemoryResponseCacheStore(config.responseCache.maxEntries), apq: undefined };
-  return { store: new RedisResponseCacheStore(redis, config.redis.prefix), apq: new RedisApqCache(redis, `${config.redis.prefix}apq:`) };
+/** The response cache's store, the persisted-query cache and the rate limiter: on Redis when configured. */
+function stores(config: GatewayOptions['config'], redis: RedisClient | undefined) {
+  if (!redis) return { store: new MemoryResponseCacheStore(config.responseCache.maxEntries), apq: undefined, limiter: new MemoryRateLimiter() };
+  return {
+    store: new RedisResponseCacheStore(redis, config.redis.prefix),
+    apq: new RedisApqCache(redis, `${config.redis.prefix}apq:`),
+    limiter: new RedisRateLimiter(redis, config.redis.prefix),
+  };
 }
 
 const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
@@ -100,7 +110,8 @@ export async function createGateway({ config, logger, verifier, buildService, pl
   if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
   const tokens = verifier ?? createTokenVerifier(config.jwt);
   const redis = createRedisClient(config.redis, logger);
-  const { store, apq } = caches(config, redis);
+  const { store, apq, limiter } = stores(config, redis);
+  const { protection } = config;
   const supergraphSdl = forApolloGateway(
     config.supergraphPath ? await readFile(config.supergraphPath, 'utf8') : await composeOrExplain(config.subgraphs, signingSecret),
   );
@@ -108,7 +119,9 @@ export async function createGateway({ config, logger, verifier, buildService, pl
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: buildService ?? (({ name, url }) => new SubgraphDataSource({ url: configuredUrl.get(name) ?? url!, signingSecret })),
+    buildService:
+      buildService ??
+      (({ name, url }) => new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs })),
     logger,
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -116,11 +129,18 @@ export async function createGateway({ config, logger, verifier, buildService, pl
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
     introspection: config.env !== 'production',
+    // No "Did you mean …?" in production: it would describe the schema to whoever probes it.
+    hideSchemaDetailsFromClientErrors: config.env === 'production',
+    allowBatchedHttpRequests: protection.maxBatch > 1,
     logger,
     persistedQueries: { ttl: config.apqTtlSeconds, ...(apq && { cache: apq }) },
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       useRequestLogging(),
+      // Shape, then cost (rate limits may charge by it), then rate limits (cached answers count too).
+      useOperationLimits(protection),
+      useCostLimit(supergraphSdl, protection),
+      ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger })] : []),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger })] : []),
       ...plugins,
     ],
@@ -133,20 +153,29 @@ export async function createGateway({ config, logger, verifier, buildService, pl
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(requestId());
+  // X-Forwarded-For is believed only from these (req.ip then is the client's address).
+  app.set('trust proxy', protection.trustedProxies.length ? protection.trustedProxies : false);
+  app.use(requestId(), securityHeaders(config.env), corsPolicy(config));
   healthRoutes(app, async () => {
     const states = await Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url, signingSecret)) ? 'up' : 'down'] as const));
     return { ready: states.every(([, state]) => state === 'up'), supergraph: 'loaded', subgraphs: Object.fromEntries(states) };
   });
   app.use(
     ['/graphql', '/'],
-    express.json({ limit: '1mb' }),
+    ...documentGuards(protection),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const id = res.locals.requestId as string;
         const requestLogger = logger.child({ requestId: id });
         try {
-          return { requestId: id, logger: requestLogger, user: await authenticate(req.get('authorization'), tokens), cacheTags: newCacheTags() };
+          return {
+            requestId: id,
+            logger: requestLogger,
+            user: await authenticate(req.get('authorization'), tokens),
+            cacheTags: newCacheTags(),
+            clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+            deadline: Date.now() + protection.requestTimeoutMs,
+          };
         } catch (error) {
           requestLogger.info({ reason: (error as TokenRefusedError).reason }, 'access token refused');
           throw error;

@@ -106,6 +106,7 @@ export function createAuditLogResolver(subgraphName: string) {
   class AuditLogResolver {
     @Query(() => AuditRecordConnection, { name: auditLogQueryName(subgraphName), description: `Mutations recorded by ${subgraphName}, newest first.` })
     @Directive('@requiresScopes(scopes: [["audit:read"]])')
+    @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
     async auditLog(@Ctx() ctx: SubgraphContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<AuditRecord>> {
       return paginate(ctx.em, AuditRecord, {}, args, { name: 'newest', fields: [['createdAt', 'desc'], ['id', 'desc']] });
     }

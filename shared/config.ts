@@ -70,8 +70,39 @@ export interface ResponseCacheConfig {
   maxEntries: number;
 }
 
+/** What the gateway refuses before any subgraph is asked (see the README's protection section). */
+export interface ProtectionConfig {
+  maxDepth: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxDirectivesPerField: number;
+  maxTokens: number;
+  maxDocumentBytes: number;
+  /** Operations in one batched HTTP request; 1 turns batching off. */
+  maxBatch: number;
+  maxCost: number;
+  defaultListSize: number;
+  bodyLimitBytes: number;
+  corsOrigins: string[];
+  /** Proxies whose X-Forwarded-For is believed (Express `trust proxy` values). */
+  trustedProxies: string[];
+  subgraphTimeoutMs: number;
+  requestTimeoutMs: number;
+  rateLimit: {
+    enabled: boolean;
+    limit: number;
+    windowMs: number;
+    burst: number;
+    roleLimits: Record<string, number>;
+    operationLimits: Record<string, number>;
+    chargeBy: 'request' | 'cost';
+    failClosed: boolean;
+  };
+}
+
 export interface GatewayConfig extends CommonConfig, SigningConfig {
   port: number;
+  protection: ProtectionConfig;
   redis: RedisConfig;
   responseCache: ResponseCacheConfig;
   /** How long an automatic persisted query is remembered. */
@@ -96,6 +127,14 @@ const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().int().min(1);
+const list = z.string().transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+/** `staff=1000,admin=5000` → { staff: 1000, admin: 5000 } */
+const limits = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[\w:-]+=\d+$/, 'expected name=number[,name=number…]')))
+  .transform((pairs) => Object.fromEntries(pairs.map((pair) => [pair.split('=')[0]!, Number(pair.split('=')[1])])));
 const postgresUrl = z
   .string()
   .refine((value) => /^postgres(ql)?:\/\/.+/.test(value), 'expected a postgres:// or postgresql:// URL');
@@ -251,6 +290,27 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     RESPONSE_CACHE: flag.default(true),
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
     APQ_TTL_S: z.coerce.number().int().min(1).default(86_400),
+    MAX_DEPTH: positive.default(12),
+    MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+    MAX_ROOT_FIELDS: positive.default(15),
+    MAX_DIRECTIVES_PER_FIELD: z.coerce.number().int().min(0).default(4),
+    MAX_TOKENS: positive.default(2_000),
+    MAX_DOCUMENT_BYTES: positive.default(20_000),
+    MAX_BATCH: positive.default(1),
+    MAX_COST: positive.default(5_000),
+    DEFAULT_LIST_SIZE: positive.default(10),
+    BODY_LIMIT_BYTES: positive.default(100_000),
+    CORS_ORIGINS: list.default([]),
+    TRUSTED_PROXIES: list.default([]),
+    SUBGRAPH_TIMEOUT_MS: positive.default(10_000),
+    REQUEST_TIMEOUT_MS: positive.default(30_000),
+    RATE_LIMIT: z.coerce.number().int().min(0).default(600),
+    RATE_LIMIT_WINDOW_S: positive.default(60),
+    RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+    RATE_LIMIT_ROLES: limits.default({}),
+    RATE_LIMIT_OPERATIONS: limits.default({}),
+    RATE_LIMIT_CHARGE: z.enum(['request', 'cost']).default('request'),
+    RATE_LIMIT_FAIL_CLOSED: flag.default(false),
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     SUBGRAPH_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
     ...perSubgraph,
@@ -271,6 +331,33 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     },
     responseCache: { enabled: values.RESPONSE_CACHE, maxEntries: values.RESPONSE_CACHE_MAX_ENTRIES },
     apqTtlSeconds: values.APQ_TTL_S,
+    protection: {
+      maxDepth: values.MAX_DEPTH,
+      maxAliases: values.MAX_ALIASES,
+      maxRootFields: values.MAX_ROOT_FIELDS,
+      maxDirectivesPerField: values.MAX_DIRECTIVES_PER_FIELD,
+      maxTokens: values.MAX_TOKENS,
+      maxDocumentBytes: values.MAX_DOCUMENT_BYTES,
+      maxBatch: values.MAX_BATCH,
+      maxCost: values.MAX_COST,
+      defaultListSize: values.DEFAULT_LIST_SIZE,
+      bodyLimitBytes: values.BODY_LIMIT_BYTES,
+      corsOrigins: values.CORS_ORIGINS,
+      trustedProxies: values.TRUSTED_PROXIES,
+      subgraphTimeoutMs: values.SUBGRAPH_TIMEOUT_MS,
+      requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
+      rateLimit: {
+        // RATE_LIMIT=0 turns limiting off.
+        enabled: values.RATE_LIMIT > 0,
+        limit: values.RATE_LIMIT,
+        windowMs: values.RATE_LIMIT_WINDOW_S * 1000,
+        burst: values.RATE_LIMIT_BURST,
+        roleLimits: values.RATE_LIMIT_ROLES,
+        operationLimits: values.RATE_LIMIT_OPERATIONS,
+        chargeBy: values.RATE_LIMIT_CHARGE,
+        failClosed: values.RATE_LIMIT_FAIL_CLOSED,
+      },
+    },
     // Production serves a supergraph composed ahead of time (`npm run compose`), never one
     // composed from whatever answers at start.
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),

@@ -52,7 +52,7 @@ export function defineSubgraph<Loaders extends object, Services extends object =
 }
 
 /** Federation 2 schema link; composition 2.14 accepts up to v2.14. */
-const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@authenticated", "@requiresScopes"])`;
+const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@authenticated", "@requiresScopes", "@cost", "@listSize"])`;
 
 /**
  * Apollo Server's `@cacheControl`, which subgraphs declare on types and fields; Apollo Server

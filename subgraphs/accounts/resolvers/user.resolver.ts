@@ -29,6 +29,7 @@ export class UserResolver {
 
   @Query(() => UserConnection, { description: 'Members, earliest first.' })
   @Directive('@cacheControl(maxAge: 60)')
+  @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
   async users(@Ctx() ctx: AccountsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<User>> {
     return paginate(ctx.em, User, {}, args, { name: 'joined', fields: [['createdAt', 'asc'], ['id', 'asc']] });
   }

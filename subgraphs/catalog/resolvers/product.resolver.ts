@@ -58,6 +58,7 @@ export class ProductResolver {
 
   @Query(() => ProductConnection, { description: 'Products, filtered and ordered, a page at a time.' })
   @Directive('@cacheControl(maxAge: 60)')
+  @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
   async products(@Ctx() ctx: CatalogContext, @Args(() => ProductsArgs) args: ProductsArgs): Promise<Connection<Product>> {
     const field = args.orderBy?.field ?? ProductOrderField.CREATED_AT;
     const direction = args.orderBy?.direction ?? OrderDirection.DESC;
@@ -72,6 +73,7 @@ export class ProductResolver {
   }
 
   @Query(() => [Product], { description: 'The newest products: what the shop front shows first.' })
+  @Directive('@listSize(slicingArguments: ["first"])')
   async topProducts(@Ctx() ctx: CatalogContext, @Args(() => TopProductsArgs) { first }: TopProductsArgs): Promise<Product[]> {
     const products = await ctx.em.find(Product, {}, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first });
     // Prime the loader, so references to these products in the same request cost no query.

@@ -54,6 +54,7 @@ export class StockResolver {
   }
 
   @Query(() => [Product], { description: 'Products running low, fewest first.' })
+  @Directive('@listSize(slicingArguments: ["first"])')
   async lowStock(@Ctx() ctx: InventoryContext, @Args(() => LowStockArgs) { threshold, first }: LowStockArgs): Promise<Product[]> {
     const rows = await ctx.em.find(Stock, { quantity: { $lte: threshold } }, { orderBy: { quantity: 'asc', productId: 'asc' }, limit: first });
     for (const row of rows) ctx.loaders.quantityByProductId.prime(row.productId, row.quantity);

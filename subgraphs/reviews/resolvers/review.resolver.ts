@@ -90,6 +90,7 @@ export class ReviewResolver {
 @Resolver(() => Product)
 export class ProductReviewsResolver {
   @FieldResolver(() => ReviewConnection, { description: 'Newest first.' })
+  @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
   async reviews(@Root() product: Product, @Ctx() ctx: ReviewsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<Review>> {
     return ctx.loaders.reviewsByProduct(args).load(product.id);
   }
@@ -103,6 +104,7 @@ export class ProductReviewsResolver {
 @Resolver(() => User)
 export class UserReviewsResolver {
   @FieldResolver(() => ReviewConnection, { description: 'Newest first.' })
+  @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
   async reviews(@Root() user: User, @Ctx() ctx: ReviewsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<Review>> {
     return ctx.loaders.reviewsByAuthor(args).load(user.id);
   }

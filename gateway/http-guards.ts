@@ -1,0 +1,74 @@
+import cors from 'cors';
+import express, { type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { Lexer, Source, TokenKind } from 'graphql';
+import type { GatewayConfig } from '../shared/config.js';
+import { ErrorCode } from '../shared/errors.js';
+
+/** Apollo Sandbox's origin, allowed in development so it can call a local gateway. */
+export const SANDBOX_ORIGIN = 'https://studio.apollographql.com';
+
+/** Security headers on every response (the CSP only outside development, where Sandbox's page is served). */
+export function securityHeaders(env: GatewayConfig['env']): RequestHandler {
+  return helmet({ contentSecurityPolicy: env !== 'development', crossOriginEmbedderPolicy: false });
+}
+
+/** CORS from the configured allowlist (plus Sandbox in development); other origins get no CORS headers. */
+export function corsPolicy(config: Pick<GatewayConfig, 'env'> & { protection: Pick<GatewayConfig['protection'], 'corsOrigins'> }): RequestHandler {
+  const origins = new Set([...config.protection.corsOrigins, ...(config.env === 'development' ? [SANDBOX_ORIGIN] : [])]);
+  return cors({ origin: (origin, callback) => callback(null, origin ? origins.has(origin) : false), credentials: true, maxAge: 600 });
+}
+
+function refuse(status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
+  return { status, body: { errors: [{ message, extensions: { code, ...extensions } }] } };
+}
+
+/** Tokens in a document, counting stops one past the limit; a lexing error is left to the parser to report. */
+export function countTokens(query: string, stopAfter: number): number {
+  const lexer = new Lexer(new Source(query));
+  let count = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF) if (++count > stopAfter) break;
+  } catch {
+    // not a valid document: the parser will say why
+  }
+  return count;
+}
+
+/**
+ * Refuses, before anything is parsed: bodies over the size cap (413), batches when batching
+ * is off or over its cap, documents over the byte or token limits. Each with its own code.
+ */
+export function documentGuards(protection: GatewayConfig['protection']): RequestHandler[] {
+  const check: RequestHandler = (req, res, next) => {
+    const body: unknown = req.body;
+    const operations = Array.isArray(body) ? body : [body];
+    let refusal: ReturnType<typeof refuse> | undefined;
+    if (Array.isArray(body) && protection.maxBatch <= 1) {
+      refusal = refuse(400, ErrorCode.BATCHING_DISABLED, 'Batched requests are not accepted; send one operation per request.');
+    } else if (operations.length > protection.maxBatch) {
+      refusal = refuse(400, ErrorCode.BATCH_LIMIT_EXCEEDED, `A batch may hold at most ${protection.maxBatch} operations; this one holds ${operations.length}.`, {
+        actual: operations.length,
+        limit: protection.maxBatch,
+      });
+    } else {
+      for (const operation of operations) {
+        const query = (operation as { query?: unknown } | null)?.query;
+        if (typeof query !== 'string') continue;
+        const bytes = Buffer.byteLength(query);
+        if (bytes > protection.maxDocumentBytes) {
+          refusal = refuse(400, ErrorCode.DOCUMENT_TOO_LARGE, `The document is ${bytes} bytes; at most ${protection.maxDocumentBytes} are allowed.`, { actual: bytes, limit: protection.maxDocumentBytes });
+          break;
+        }
+        const tokens = countTokens(query, protection.maxTokens);
+        if (tokens > protection.maxTokens) {
+          refusal = refuse(400, ErrorCode.MAX_TOKENS_EXCEEDED, `The document has more than ${protection.maxTokens} tokens.`, { limit: protection.maxTokens });
+          break;
+        }
+      }
+    }
+    if (!refusal) return next();
+    res.status(refusal.status).json(refusal.body);
+  };
+  return [express.json({ limit: protection.bodyLimitBytes }), check];
+}
