@@ -44,7 +44,10 @@ export function documentGuards(protection: GatewayConfig['protection']): Request
     const body: unknown = req.body;
     const operations = Array.isArray(body) ? body : [body];
     let refusal: ReturnType<typeof refuse> | undefined;
-    if (Array.isArray(body) && protection.maxBatch <= 1) {
+    if (req.method === 'POST' && body === undefined) {
+      // express.json() parses only JSON; anything else would reach Apollo without a body.
+      refusal = refuse(415, 'BAD_REQUEST', 'Send the operation as JSON, with Content-Type: application/json.');
+    } else if (Array.isArray(body) && protection.maxBatch <= 1) {
       refusal = refuse(400, ErrorCode.BATCHING_DISABLED, 'Batched requests are not accepted; send one operation per request.');
     } else if (operations.length > protection.maxBatch) {
       refusal = refuse(400, ErrorCode.BATCH_LIMIT_EXCEEDED, `A batch may hold at most ${protection.maxBatch} operations; this one holds ${operations.length}.`, {

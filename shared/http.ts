@@ -67,10 +67,21 @@ export async function listen(app: Express, host: string, port: number): Promise<
   return { server, url: `http://${shownHost}:${address.port}` };
 }
 
-/** Closes a server, ending idle keep-alive connections so shutdown does not hang. */
-export async function closeServer(server: Server): Promise<void> {
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
+/**
+ * Stops accepting, lets requests in progress finish, and closes keep-alive connections as
+ * they fall idle (they would otherwise hold shutdown for the keep-alive timeout); whatever is
+ * still open after `graceMs` is cut.
+ */
+export async function closeServer(server: Server, graceMs = 5_000): Promise<void> {
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+  try {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(cut);
+  }
 }

@@ -1,5 +1,4 @@
-import type { Server } from 'node:http';
-import type { JwtConfig, RedisConfig, RuntimeEnvironment } from '../../shared/config.js';
+import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment } from '../../shared/config.js';
 import { createTokenVerifier, type VerifierOptions } from '../../gateway/authentication.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
@@ -13,6 +12,8 @@ export interface TestSupergraph {
   origin: string;
   subgraphs: Record<string, TestSubgraph>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** Another gateway over the same subgraphs, with other settings (stopped with the supergraph). */
+  startGateway(overrides?: GatewayOverrides): Promise<{ url: string; origin: string }>;
   /** Signs a seed user in through the gateway; returns the Authorization header to send. */
   loginAs(username: string): Promise<Record<string, string>>;
   /** GraphQL requests all subgraphs received since the last reset. */
@@ -24,17 +25,19 @@ export interface TestSupergraph {
   stop(): Promise<void>;
 }
 
-export interface StartOptions {
-  seed?: boolean;
+/** What a test may change in a gateway's configuration (the rest is `testGatewayConfig`). */
+export interface GatewayOverrides {
   env?: RuntimeEnvironment;
-  /** Serve this supergraph file instead of composing from the running subgraphs. */
   supergraphPath?: string;
-  /** Token verification settings of the gateway (HS256 with the test secret by default). */
   jwt?: Partial<JwtConfig>;
   verifierOptions?: VerifierOptions;
-  /** The gateway's cache settings (in-memory response cache by default). */
   redis?: Partial<RedisConfig>;
   responseCache?: boolean;
+  protection?: Partial<Omit<ProtectionConfig, 'rateLimit'>> & { rateLimit?: Partial<ProtectionConfig['rateLimit']> };
+}
+
+export interface StartOptions extends GatewayOverrides {
+  seed?: boolean;
 }
 
 /**
@@ -42,24 +45,33 @@ export interface StartOptions {
  * PostgreSQL database (migrated, seeded), and the gateway composing them, on free ports.
  */
 export async function startTestSupergraph(options: StartOptions = {}): Promise<TestSupergraph> {
-  const { seed = true, env = 'test', supergraphPath, jwt, verifierOptions, redis, responseCache = true } = options;
+  const { seed = true } = options;
   const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed })));
-  let server: Server | undefined;
-  try {
+  const stops: (() => Promise<void>)[] = [];
+  const startGateway = async (overrides: GatewayOverrides = {}) => {
     const config = testGatewayConfig(
       running.map((s) => ({ name: s.name, url: s.url })),
-      { env, supergraphPath, jwt: { ...testJwt, ...jwt } },
+      { env: overrides.env ?? 'test', supergraphPath: overrides.supergraphPath, jwt: { ...testJwt, ...overrides.jwt } },
     );
-    config.redis = { ...config.redis, ...redis };
-    config.responseCache = { ...config.responseCache, enabled: responseCache };
-    const gateway = await createGateway({ config, logger: testLogger, verifier: createTokenVerifier(config.jwt, verifierOptions) });
+    config.redis = { ...config.redis, ...overrides.redis };
+    config.responseCache = { ...config.responseCache, enabled: overrides.responseCache ?? true };
+    const { rateLimit, ...protection } = overrides.protection ?? {};
+    config.protection = { ...config.protection, ...protection, rateLimit: { ...config.protection.rateLimit, ...rateLimit } };
+    const gateway = await createGateway({ config, logger: testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
-    server = listening.server;
-    const url = `${listening.url}/graphql`;
+    stops.push(async () => {
+      await closeServer(listening.server);
+      await gateway.stop();
+    });
+    return { url: `${listening.url}/graphql`, origin: listening.url };
+  };
+  try {
+    const { url, origin } = await startGateway(options);
     return {
       url,
-      origin: listening.url,
+      origin,
       subgraphs: Object.fromEntries(running.map((s) => [s.name, s])),
+      startGateway,
       query: (query, variables, headers) => postGraphQL(url, query, variables, headers),
       async loginAs(username) {
         const { data, errors } = await postGraphQL(url, `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, {
@@ -74,13 +86,12 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
       sqlCount: () => running.reduce((sum, s) => sum + s.sql.length, 0),
       resetSql: () => running.forEach((s) => s.resetSql()),
       async stop() {
-        await closeServer(listening.server);
-        await gateway.stop();
+        for (const stop of stops.reverse()) await stop();
         await Promise.all(running.map((s) => s.stop()));
       },
     };
   } catch (error) {
-    if (server) await closeServer(server);
+    for (const stop of stops) await stop();
     await Promise.all(running.map((s) => s.stop()));
     throw error;
   }
