@@ -36,8 +36,9 @@ export function countTokens(query: string, stopAfter: number): number {
 }
 
 /**
- * Refuses, before anything is parsed: bodies over the size cap (413), batches when batching
- * is off or over its cap, documents over the byte or token limits. Each with its own code.
+ * Refuses, before anything is parsed: bodies over the size cap (413), bodies that are not
+ * JSON (415), batches when batching is off or over its cap, NUL characters, documents over
+ * the byte or token limits. Each with its own code.
  */
 export function documentGuards(protection: GatewayConfig['protection']): RequestHandler[] {
   const check: RequestHandler = (req, res, next) => {
@@ -56,7 +57,12 @@ export function documentGuards(protection: GatewayConfig['protection']): Request
       });
     } else {
       for (const operation of operations) {
-        const query = (operation as { query?: unknown } | null)?.query;
+        const { query, variables } = (operation ?? {}) as { query?: unknown; variables?: unknown };
+        // PostgreSQL cannot hold NUL in text, and no client means to send one.
+        if ((typeof query === 'string' && query.includes('\u0000')) || JSON.stringify(variables ?? null).includes('\\u0000')) {
+          refusal = refuse(400, ErrorCode.BAD_USER_INPUT, 'NUL characters (U+0000) are not accepted in documents or variables.');
+          break;
+        }
         if (typeof query !== 'string') continue;
         const bytes = Buffer.byteLength(query);
         if (bytes > protection.maxDocumentBytes) {

@@ -20,7 +20,7 @@ function refuse(code: string, message: string, actual: number, limit: number): G
 }
 
 /**
- * Refuses operations whose shape alone could hurt (deep nesting, alias bombs, many root
+ * Refuses an operation that cannot be resolved, and operations whose shape alone could hurt (deep nesting, alias bombs, many root
  * fields, directive piles) after validation and before planning, so no subgraph is asked.
  * Each limit has its own code; `actual` and `limit` are in `extensions`.
  */
@@ -28,8 +28,14 @@ export function useOperationLimits(limits: OperationLimits): ApolloServerPlugin<
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, document }) {
-          if (!operation) return;
+        async didResolveOperation({ operation, document, operationName }) {
+          // With a gateway, Apollo Server leaves an unknown operationName to the gateway's
+          // executor, which fails with no code (a 500); refuse it here as the client's mistake.
+          if (!operation) {
+            throw new GraphQLError(operationName ? `Unknown operation named "${operationName}".` : 'The document has several operations; name the one to run in operationName.', {
+              extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } },
+            });
+          }
           let depth = 0;
           let aliases = 0;
           let rootFields = 0;
