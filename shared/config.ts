@@ -90,12 +90,18 @@ export interface ProtectionConfig {
   requestTimeoutMs: number;
   rateLimit: {
     enabled: boolean;
+    /** Units per window for a caller without a role limit (anonymous callers, customers). */
     limit: number;
     windowMs: number;
+    /** Extra units a caller may spend in one window above `limit`. */
     burst: number;
+    /** Per-role limits; a caller gets the largest of their roles'. */
     roleLimits: Record<string, number>;
+    /** Per-operation limits, counted separately (e.g. `Login: 10`). */
     operationLimits: Record<string, number>;
+    /** What one operation costs: 1, or its estimated query cost. */
     chargeBy: 'request' | 'cost';
+    /** Refuse (true) or allow (false) when the limiter cannot be reached. */
     failClosed: boolean;
   };
 }

@@ -75,6 +75,28 @@ describe('rate limits at the gateway, on Redis', () => {
     expect((await postGraphQL(url, QUERY)).status).toBe(200);
   });
 
+  it('charges by estimated cost when configured', async () => {
+    const { url } = await limited({ limit: 25, windowMs: 60_000, chargeBy: 'cost' });
+    const costsTen = `{ topProducts(first: 5) { category { name } } }`; // 5 × (product + category)
+    expect((await postGraphQL(url, costsTen)).headers.get('ratelimit-remaining')).toBe('15');
+    expect((await postGraphQL(url, costsTen)).headers.get('ratelimit-remaining')).toBe('5');
+    const refused = await postGraphQL(url, costsTen);
+    expect(refused.status).toBe(429);
+    // What costs nothing is charged the minimum of 1, which still fits.
+    const cheap = await postGraphQL(url, `{ __typename }`);
+    expect(cheap.status).toBe(200);
+    expect(cheap.headers.get('ratelimit-remaining')).toBe('4');
+  });
+
+  it('gives a role its own, larger limit', async () => {
+    const { url } = await limited({ limit: 2, windowMs: 60_000, roleLimits: { staff: 5 } });
+    const [grace, alan] = [await supergraph.loginAs('grace'), await supergraph.loginAs('alan')];
+    for (let i = 0; i < 5; i++) expect((await postGraphQL(url, QUERY, {}, grace)).status).toBe(200);
+    expect((await postGraphQL(url, QUERY, {}, grace)).status).toBe(429);
+    for (let i = 0; i < 2; i++) expect((await postGraphQL(url, QUERY, {}, alan)).status).toBe(200);
+    expect((await postGraphQL(url, QUERY, {}, alan)).headers.get('ratelimit-limit')).toBe('2');
+  });
+
   describe('when Redis is gone', () => {
     const redis = new DisposableRedis(0);
     let openUrl: string;

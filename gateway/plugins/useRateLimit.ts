@@ -1,27 +1,13 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import type { ProtectionConfig } from '../../shared/config.js';
 import { rateLimitedWarn, type Logger } from '../../shared/logger.js';
 import type { GatewayContext } from '../context.js';
 import type { RateLimitDecision, RateLimiter } from '../rate-limit/limiter.js';
 import { ErrorCode } from '../../shared/errors.js';
 
-export interface RateLimitOptions {
-  limiter: RateLimiter;
-  logger: Logger;
-  /** Units per window for a caller without a role limit (anonymous callers, customers). */
-  limit: number;
-  windowMs: number;
-  /** Extra units a caller may spend in one window above `limit`. */
-  burst: number;
-  /** Per-role limits; a caller gets the largest of their roles'. */
-  roleLimits: Record<string, number>;
-  /** Per-operation limits, counted separately (e.g. `login: 10`). */
-  operationLimits: Record<string, number>;
-  /** What one operation costs: 1, or its estimated query cost. */
-  chargeBy: 'request' | 'cost';
-  /** Refuse (true) or allow (false) when the limiter cannot be reached. */
-  failClosed: boolean;
-}
+/** The configured limits (see `ProtectionConfig['rateLimit']`), and where counts are kept. */
+export type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & { limiter: RateLimiter; logger: Logger };
 
 function headers(decision: RateLimitDecision): [string, string][] {
   return [
