@@ -204,6 +204,13 @@ describe('production hardening', () => {
     expect(((await response.json()) as any).errors[0].message).toMatch(/Cross-Site Request Forgery/);
   });
 
+  it('gives up on a request past its deadline with GATEWAY_TIMEOUT, however patient the subgraph timeout', async () => {
+    const { url } = await supergraph.startGateway({ responseCache: false, protection: { requestTimeoutMs: 1, subgraphTimeoutMs: 60_000 } });
+    const { data, errors } = await postGraphQL(url, `{ topProducts(first: 3) { name quantity } }`);
+    expect(data).toBeNull();
+    expect(errors?.[0]?.extensions).toMatchObject({ code: 'GATEWAY_TIMEOUT' });
+  });
+
   it('answers a subgraph that does not answer in time with GATEWAY_TIMEOUT at its fields', async () => {
     const { url } = await supergraph.startGateway({ responseCache: false, protection: { subgraphTimeoutMs: 1 } });
     const { data, errors } = await postGraphQL(url, `{ categories { slug } }`);
