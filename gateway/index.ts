@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -34,10 +34,6 @@ export interface GatewayOptions {
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
-  /** How to reach a subgraph; HTTP by default (tests may pass in-process data sources). */
-  buildService?: (subgraph: { name: string; url?: string }) => GraphQLDataSource<GatewayContext>;
-  /** Extra plugins, after Tessera's own. */
-  plugins?: ApolloServerPlugin<GatewayContext>[];
 }
 
 export interface Gateway {
@@ -104,24 +100,22 @@ async function composeOrExplain(subgraphs: GatewayConfig['subgraphs'], signingSe
  * configured subgraphs), Apollo Server with Tessera's plugins, and the Express app serving
  * `/graphql`, `/health` and `/ready`. Opens no port; `main.ts` and tests decide where it listens.
  */
-export async function createGateway({ config, logger, verifier, buildService, plugins = [] }: GatewayOptions): Promise<Gateway> {
+export async function createGateway({ config, logger, verifier }: GatewayOptions): Promise<Gateway> {
   const development = config.env === 'development';
   const signingSecret = config.signingSecret;
   if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
   const tokens = verifier ?? createTokenVerifier(config.jwt);
-  const redis = createRedisClient(config.redis, logger);
-  const { store, apq, limiter } = stores(config, redis);
   const { protection } = config;
   const supergraphSdl = forApolloGateway(
     config.supergraphPath ? await readFile(config.supergraphPath, 'utf8') : await composeOrExplain(config.subgraphs, signingSecret),
   );
+  const redis = createRedisClient(config.redis, logger);
+  const { store, apq, limiter } = stores(config, redis);
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService:
-      buildService ??
-      (({ name, url }) => new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs })),
+    buildService: ({ name, url }) => new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs }),
     logger,
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -142,10 +136,14 @@ export async function createGateway({ config, logger, verifier, buildService, pl
       useCostLimit(supergraphSdl, protection),
       ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger })] : []),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger })] : []),
-      ...plugins,
     ],
   });
-  await apollo.start();
+  try {
+    await apollo.start();
+  } catch (error) {
+    redis?.disconnect();
+    throw error;
+  }
   logger.info(
     { source: config.supergraphPath ?? 'composed from subgraphs', subgraphs: config.subgraphs.map((s) => s.name) },
     'supergraph loaded',
