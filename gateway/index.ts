@@ -11,7 +11,7 @@ import { createFormatError } from '../shared/errors.js';
 import { graphqlErrorHandler, healthRoutes, REQUEST_ID_HEADER, requestId } from '../shared/http.js';
 import { newCacheTags } from '../shared/cache-tags.js';
 import { signIdentity } from '../shared/identity.js';
-import { createRedisClient, type RedisClient } from '../shared/redis.js';
+import { createRedisClient, redisReady, type RedisClient } from '../shared/redis.js';
 import type { Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
 import type { GatewayContext } from './context.js';
@@ -110,6 +110,7 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
     config.supergraphPath ? await readFile(config.supergraphPath, 'utf8') : await composeOrExplain(config.subgraphs, signingSecret),
   );
   const redis = createRedisClient(config.redis, logger);
+  if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
   const { store, apq, limiter } = stores(config, redis);
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));

@@ -29,3 +29,21 @@ export function createRedisClient(config: RedisConfig, logger: Logger): RedisCli
   client.on('ready', () => logger.info('redis connected'));
   return client;
 }
+
+/**
+ * Waits (at most `timeoutMs`) for the first connection, so a process does not start serving
+ * with its caches and limits stepping aside; says whether Redis is there.
+ */
+export async function redisReady(client: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    client.once('ready', onReady);
+  });
+}
