@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { composeServices } from '@apollo/composition';
+import { Supergraph, printSchema } from '@apollo/federation-internals';
 import { parse } from 'graphql';
 import { REQUEST_ID_HEADER } from '../shared/http.js';
 import { signIdentity } from '../shared/identity.js';
@@ -60,4 +61,12 @@ export function forApolloGateway(supergraphSdl: string): string {
     /(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[\d.]+"), for: SECURITY\)/g,
     '$1)',
   );
+}
+
+/**
+ * The public API schema of a supergraph: what clients (and their code generators) see.
+ * Printing needs no runtime support for its features (`supportedFeatures: null`).
+ */
+export function apiSchemaOf(supergraphSdl: string): string {
+  return `${printSchema(Supergraph.build(supergraphSdl, { supportedFeatures: null }).apiSchema())}\n`;
 }

@@ -1,0 +1,26 @@
+import { loadGatewayConfig } from '../shared/config.js';
+import { subgraphs } from '../subgraphs/index.js';
+import { entityDrift, staleSchemaFiles } from './checks.js';
+
+/**
+ * `npm run check`, for CI and before a commit: every subgraph's entities agree with its
+ * migrations; the supergraph composes; `supergraph.graphql` and `schema.graphql` are what
+ * the code composes now.
+ */
+const problems: string[] = [];
+for (const subgraph of subgraphs) {
+  const drift = await entityDrift(subgraph);
+  if (drift) {
+    problems.push(`${subgraph.name}: the entities differ from the migrations. Write a migration with \`npm run migrate -- ${subgraph.name} create <label>\`. Missing:\n${drift.replace(/^/gm, '      ')}`);
+  }
+}
+const { subgraphs: urls } = loadGatewayConfig(subgraphs, process.env);
+const { errors, stale } = await staleSchemaFiles(subgraphs, new Map(urls.map((s) => [s.name, s.url])));
+for (const error of errors) problems.push(`composition: ${error}`);
+for (const file of stale) problems.push(`${file} is not what the code composes now: run \`npm run compose\` and commit it.`);
+
+if (problems.length) {
+  console.error(`npm run check found ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  process.exit(1);
+}
+console.log(`npm run check: ${subgraphs.length} subgraphs agree with their migrations; the supergraph composes; supergraph.graphql and schema.graphql are up to date.`);
