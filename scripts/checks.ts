@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { CriticalityLevel, diff } from '@graphql-inspector/core';
+import { buildSchema } from 'graphql';
 import { join } from 'node:path';
 import { apiSchemaOf, composeSupergraph } from '../gateway/supergraph.js';
 import { createLogger } from '../shared/logger.js';
@@ -34,4 +36,40 @@ export async function staleSchemaFiles(definitions: SubgraphDefinition[], routin
     if (onDisk !== content) stale.push(file);
   }
   return { errors: [], stale };
+}
+
+export interface ApiChanges {
+  breaking: string[];
+  dangerous: string[];
+  safe: string[];
+}
+
+/** How the public API changes from one schema.graphql to another, classified for clients. */
+export async function classifyApiChanges(before: string, after: string): Promise<ApiChanges> {
+  const changes = await diff(buildSchema(before), buildSchema(after));
+  const of = (level: CriticalityLevel) => changes.filter((change) => change.criticality.level === level).map((change) => change.message);
+  return { breaking: of(CriticalityLevel.Breaking), dangerous: of(CriticalityLevel.Dangerous), safe: of(CriticalityLevel.NonBreaking) };
+}
+
+export type WriteResult = { written: true; changes: ApiChanges } | { written: false; changes?: ApiChanges; errors: string[] };
+
+/**
+ * Composes and writes `supergraph.graphql` and `schema.graphql`, unless the public API would
+ * change in a way that breaks clients and `acceptBreaking` does not acknowledge it: then
+ * nothing is written, so a breaking change reaches the committed schema only on purpose.
+ */
+export async function writeSchemaFiles(
+  definitions: SubgraphDefinition[],
+  routingUrls: Map<string, string>,
+  { acceptBreaking = false, root = repoRoot }: { acceptBreaking?: boolean; root?: string } = {},
+): Promise<WriteResult> {
+  const { supergraphSdl, errors } = await composeSupergraph(definitions, routingUrls);
+  if (!supergraphSdl) return { written: false, errors };
+  const apiSchema = apiSchemaOf(supergraphSdl);
+  const previous = await readFile(join(root, 'schema.graphql'), 'utf8').catch(() => undefined);
+  const changes = previous ? await classifyApiChanges(previous, apiSchema) : { breaking: [], dangerous: [], safe: [] };
+  if (changes.breaking.length && !acceptBreaking) return { written: false, changes, errors: [] };
+  await writeFile(join(root, 'supergraph.graphql'), supergraphSdl);
+  await writeFile(join(root, 'schema.graphql'), apiSchema);
+  return { written: true, changes };
 }
