@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
@@ -8,9 +7,9 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from '../shared/config.js';
 import { createFormatError } from '../shared/errors.js';
-import { graphqlErrorHandler, healthRoutes, REQUEST_ID_HEADER, requestId } from '../shared/http.js';
+import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js';
 import { newCacheTags } from '../shared/cache-tags.js';
-import { signIdentity } from '../shared/identity.js';
+import { signedRequestHeaders } from '../shared/identity.js';
 import { createRedisClient, redisReady, type RedisClient } from '../shared/redis.js';
 import type { Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
@@ -56,11 +55,10 @@ const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
 
 /** Whether a subgraph answers a trivial (signed) query: what the gateway's readiness reports. */
 export async function probeSubgraph(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
-  const requestId = randomUUID();
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId, ...signIdentity(signingSecret, null, requestId) },
+      headers: { 'content-type': 'application/json', ...signedRequestHeaders(signingSecret) },
       body: JSON.stringify({ query: '{ __typename }' }),
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CACHE_EXTENSION, type CacheTagReport } from '../shared/cache-tags.js';
-import { REQUEST_ID_HEADER } from '../shared/http.js';
-import { signIdentity } from '../shared/identity.js';
+import { signedRequestHeaders } from '../shared/identity.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode } from '../shared/errors.js';
 
@@ -39,12 +37,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     // Composition runs outside any client request: it is signed as anonymous, under an id of its own.
     const client = context as Partial<GatewayContext> | undefined;
-    const requestId = client?.requestId ?? randomUUID();
-    request.http?.headers.set(REQUEST_ID_HEADER, requestId);
-    if (client?.deadline) request.http?.headers.set(DEADLINE_HEADER, String(client.deadline));
-    for (const [name, value] of Object.entries(signIdentity(this.signingSecret, client?.user ?? null, requestId))) {
+    for (const [name, value] of Object.entries(signedRequestHeaders(this.signingSecret, client?.user ?? null, client?.requestId))) {
       request.http?.headers.set(name, value);
     }
+    if (client?.deadline) request.http?.headers.set(DEADLINE_HEADER, String(client.deadline));
   }
 
   override didEncounterError(error: Error): never {

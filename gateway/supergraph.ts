@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { composeServices } from '@apollo/composition';
 import { Supergraph, printSchema } from '@apollo/federation-internals';
 import { parse } from 'graphql';
-import { REQUEST_ID_HEADER } from '../shared/http.js';
-import { signIdentity } from '../shared/identity.js';
+import { signedRequestHeaders } from '../shared/identity.js';
 import { subgraphSdl, type SubgraphDefinition } from '../shared/subgraph.js';
 
 export type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
@@ -31,10 +29,9 @@ export async function composeSupergraph(definitions: SubgraphDefinition[], routi
 
 /** A running subgraph's SDL, asked for with a signed request like any other. */
 export async function fetchSubgraphSdl(url: string, signingSecret: string): Promise<string> {
-  const requestId = randomUUID();
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId, ...signIdentity(signingSecret, null, requestId) },
+    headers: { 'content-type': 'application/json', ...signedRequestHeaders(signingSecret) },
     body: JSON.stringify({ query: '{ _service { sdl } }' }),
     signal: AbortSignal.timeout(10_000),
   });

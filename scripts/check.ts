@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { apiSchemaOf, composeSupergraph } from '../gateway/supergraph.js';
 import { repoRoot } from '../shared/paths.js';
-import { classifyApiChanges, entityDrift, staleSchemaFiles } from './checks.js';
+import { classifyApiChanges, entityDrift, staleFilesOf } from './checks.js';
 
 /**
  * `npm run check`, for CI and before a commit: every subgraph's entities agree with its
@@ -19,14 +19,16 @@ for (const subgraph of subgraphs) {
   }
 }
 const { subgraphs: urls } = loadGatewayConfig(subgraphs, process.env);
-const routing = new Map(urls.map((s) => [s.name, s.url]));
-const { errors, stale } = await staleSchemaFiles(subgraphs, routing);
+const { supergraphSdl, errors } = await composeSupergraph(subgraphs, new Map(urls.map((s) => [s.name, s.url])));
 for (const error of errors) problems.push(`composition: ${error}`);
-for (const file of stale) problems.push(`${file} is not what the code composes now: run \`npm run compose\` and commit it.`);
-if (stale.includes('schema.graphql')) {
-  // Say what the pending API change is, so breaking ones are seen before compose refuses them.
-  const { breaking, dangerous, safe } = await classifyApiChanges(await readFile(join(repoRoot, 'schema.graphql'), 'utf8'), apiSchemaOf((await composeSupergraph(subgraphs, routing)).supergraphSdl!));
-  problems.push(`the public API change: ${breaking.length} breaking, ${dangerous.length} dangerous, ${safe.length} safe${breaking.map((b) => `\n      breaking: ${b}`).join('')}`);
+if (supergraphSdl) {
+  const stale = await staleFilesOf(supergraphSdl);
+  for (const file of stale) problems.push(`${file} is not what the code composes now: run \`npm run compose\` and commit it.`);
+  if (stale.includes('schema.graphql')) {
+    // Say what the pending API change is, so breaking ones are seen before compose refuses them.
+    const { breaking, dangerous, safe } = await classifyApiChanges(await readFile(join(repoRoot, 'schema.graphql'), 'utf8'), apiSchemaOf(supergraphSdl));
+    problems.push(`the public API change: ${breaking.length} breaking, ${dangerous.length} dangerous, ${safe.length} safe${breaking.map((b) => `\n      breaking: ${b}`).join('')}`);
+  }
 }
 
 if (problems.length) {

@@ -25,17 +25,22 @@ export async function entityDrift(definition: SubgraphDefinition): Promise<strin
   }
 }
 
-/** The generated schema files, as they are on disk and as the code composes them now. */
-export async function staleSchemaFiles(definitions: SubgraphDefinition[], routingUrls: Map<string, string>, root = repoRoot): Promise<{ errors: string[]; stale: string[] }> {
-  const { supergraphSdl, errors } = await composeSupergraph(definitions, routingUrls);
-  if (!supergraphSdl) return { errors, stale: [] };
+/** Which generated schema files on disk differ from those of this supergraph. */
+export async function staleFilesOf(supergraphSdl: string, root = repoRoot): Promise<string[]> {
   const expected: Record<string, string> = { 'supergraph.graphql': supergraphSdl, 'schema.graphql': apiSchemaOf(supergraphSdl) };
   const stale: string[] = [];
   for (const [file, content] of Object.entries(expected)) {
     const onDisk = await readFile(join(root, file), 'utf8').catch(() => undefined);
     if (onDisk !== content) stale.push(file);
   }
-  return { errors: [], stale };
+  return stale;
+}
+
+/** The generated schema files, as they are on disk and as the code composes them now. */
+export async function staleSchemaFiles(definitions: SubgraphDefinition[], routingUrls: Map<string, string>, root = repoRoot): Promise<{ errors: string[]; stale: string[] }> {
+  const { supergraphSdl, errors } = await composeSupergraph(definitions, routingUrls);
+  if (!supergraphSdl) return { errors, stale: [] };
+  return { errors: [], stale: await staleFilesOf(supergraphSdl, root) };
 }
 
 export interface ApiChanges {

@@ -1,6 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Identity } from './context.js';
 import { UnauthenticatedError } from './errors.js';
+import { REQUEST_ID_HEADER } from './http.js';
 
 /**
  * How the gateway tells subgraphs who is calling. The gateway alone verifies tokens; it
@@ -28,6 +29,11 @@ function sign(secret: string, payload: string): string {
 export function signIdentity(secret: string, user: Identity | null, requestId: string, now = Date.now()): Record<string, string> {
   const payload = Buffer.from(JSON.stringify({ user, requestId, ts: now } satisfies SignedPayload)).toString('base64url');
   return { [IDENTITY_HEADER]: payload, [SIGNATURE_HEADER]: sign(secret, payload) };
+}
+
+/** All a subgraph request needs to be accepted: its request id and the identity signed under it. */
+export function signedRequestHeaders(secret: string, user: Identity | null = null, requestId: string = randomUUID()): Record<string, string> {
+  return { [REQUEST_ID_HEADER]: requestId, ...signIdentity(secret, user, requestId) };
 }
 
 export interface VerifyOptions {

@@ -20,7 +20,6 @@ export type { EntityManager };
 export interface StoreOptions {
   name: string;
   store: StoreConfig;
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities: Function[];
   logger: Logger;
   /** Called with every SQL statement the ORM sends (tests count them). */

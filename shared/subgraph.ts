@@ -17,14 +17,12 @@ import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js
 import type { Logger } from './logger.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 type Class = Function;
 
 /**
  * The one shape every subgraph is described by. The registry, `npm start`, composition and
  * the tests all loop over a list of these; nothing else needs to know a subgraph's insides.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface SubgraphDefinition<Loaders extends object = any, Services extends object = any> {
   /** Lower-case name: the folder, the database suffix and the env-variable prefix. */
   name: string;
@@ -148,6 +146,7 @@ export async function createSubgraphApp(
   orm: Orm,
   config: SubgraphConfig,
   logger: Logger,
+  services: object = definition.createServices?.(config) ?? {},
 ): Promise<SubgraphApp> {
   if (!config.signingSecret) throw new Error('The subgraph needs its signing secret resolved before it serves.');
   const development = config.env === 'development';
@@ -161,7 +160,7 @@ export async function createSubgraphApp(
     logger,
   });
   await apollo.start();
-  const createContext = createContextFactory(definition, orm, definition.createServices?.(config) ?? {}, logger);
+  const createContext = createContextFactory(definition, orm, services, logger);
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId());
@@ -195,13 +194,13 @@ export async function prepareStore(
   orm: Orm,
   config: SubgraphConfig,
   logger: Logger,
+  services: object,
 ): Promise<void> {
   if (config.migrateOnStart) {
     const applied = await migrateUp(orm);
     if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
   }
   if (config.seedOnStart && definition.seed && (await isEmpty(definition, orm))) {
-    const services = definition.createServices?.(config) ?? {};
     await orm.em.fork().transactional((em) => definition.seed!(em as EntityManager, services));
     logger.info('seed data inserted into the empty store');
   }
@@ -223,8 +222,9 @@ export async function startSubgraph(
 ): Promise<RunningSubgraph> {
   const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery });
   try {
-    await prepareStore(definition, orm, config, logger);
-    const { app, apollo } = await createSubgraphApp(definition, orm, config, logger);
+    const services = definition.createServices?.(config) ?? {};
+    await prepareStore(definition, orm, config, logger, services);
+    const { app, apollo } = await createSubgraphApp(definition, orm, config, logger, services);
     const { server, url } = await listen(app, config.host, config.port);
     return {
       url: `${url}/graphql`,

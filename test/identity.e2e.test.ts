@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
-import { signIdentity } from '../shared/identity.js';
+import { signedRequestHeaders, signIdentity } from '../shared/identity.js';
 import { seedId } from '../shared/seed.js';
 import { RefreshToken } from '../subgraphs/accounts/entities/refresh-token.entity.js';
 import { User } from '../subgraphs/accounts/entities/user.entity.js';
@@ -217,12 +216,11 @@ describe('identity at the edge', () => {
       expect(data?.review.author).toEqual({ username: 'grace', email: null });
       expect(errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       // And straight at the subgraph's _entities, signed but anonymous.
-      const requestId = randomUUID();
       const direct = await postGraphQL(
         supergraph.subgraphs.accounts!.url,
         `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { email } } }`,
         { r: [{ __typename: 'User', id: seedId('user', 'grace') }] },
-        { 'x-request-id': requestId, ...signIdentity(TEST_SIGNING_SECRET, null, requestId) },
+        signedRequestHeaders(TEST_SIGNING_SECRET),
       );
       expect(direct.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(JSON.stringify(direct.data)).not.toContain('grace@example.com');

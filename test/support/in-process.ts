@@ -10,8 +10,9 @@ import { testLogger } from './subgraph.js';
  */
 export async function executorFor(definition: SubgraphDefinition, subgraph: TestSubgraph) {
   const config = testSubgraphConfig(definition.name, { kind: 'pglite', dataDir: 'memory://' });
-  const { apollo } = await createSubgraphApp(definition, subgraph.orm, config, testLogger);
-  const createContext = createContextFactory(definition, subgraph.orm, definition.createServices?.(config) ?? {}, testLogger);
+  const services = definition.createServices?.(config) ?? {};
+  const { apollo } = await createSubgraphApp(definition, subgraph.orm, config, testLogger, services);
+  const createContext = createContextFactory(definition, subgraph.orm, services, testLogger);
   return async (query: string, variables: Record<string, unknown> = {}, user: Identity | null = null) => {
     const response = await apollo.executeOperation({ query, variables }, { contextValue: createContext({ requestId: 'test', user }) });
     if (response.body.kind !== 'single') throw new Error('expected a single result');

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../../shared/context.js';
-import { signIdentity } from '../../shared/identity.js';
+import { signedRequestHeaders } from '../../shared/identity.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
 import { TEST_SIGNING_SECRET, testSubgraphConfig } from './config.js';
@@ -62,10 +61,7 @@ export async function startTestSubgraph(definition: SubgraphDefinition, { seed =
     requests: () => requests,
     resetRequests: () => void (requests = 0),
     // As the gateway would send it: signed, for the given caller (anonymous by default).
-    query: (query, variables, user = null) => {
-      const requestId = randomUUID();
-      return postGraphQL(running.url, query, variables, { 'x-request-id': requestId, ...signIdentity(TEST_SIGNING_SECRET, user, requestId) });
-    },
+    query: (query, variables, user = null) => postGraphQL(running.url, query, variables, signedRequestHeaders(TEST_SIGNING_SECRET, user)),
     async stop() {
       await running.stop();
       await drop();
