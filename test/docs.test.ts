@@ -14,6 +14,24 @@ async function documentedVariables(): Promise<Set<string>> {
   return new Set(names.flatMap((name) => (name.includes('<NAME>') ? subgraphs.map((s) => name.replace('<NAME>', s.name.toUpperCase())) : [name])));
 }
 
+/** Every variable `shared/config.ts` parses, per-subgraph ones as `<NAME>_…`. */
+async function parsedVariables(): Promise<string[]> {
+  const source = await read('shared/config.ts');
+  const plain = [...source.matchAll(/^\s+([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
+  const perSubgraph = [...source.matchAll(/\[`\$\{prefix\}(_[A-Z0-9_]+)`\](?::| =) /g)].map((m) => `<NAME>${m[1]!}`);
+  return [...new Set([...plain, ...perSubgraph])];
+}
+
+describe('README configuration', () => {
+  it('documents in a table every variable the configuration parses', async () => {
+    const readme = await read('README.md');
+    const tableRows = readme.split('\n').filter((line) => line.startsWith('|')).join('\n');
+    const variables = await parsedVariables();
+    expect(variables.length).toBeGreaterThan(40);
+    expect(variables.filter((name) => !tableRows.includes(`\`${name}\``))).toEqual([]);
+  });
+});
+
 describe('docker-compose.yml', () => {
   it('sets only variables the README documents, and runs every registered subgraph', async () => {
     const compose = parse(await read('docker-compose.yml'), { merge: true }) as { services: Record<string, { build?: unknown; environment?: Record<string, string> }> };
