@@ -20,7 +20,7 @@ import { RedisApqCache } from './cache/apq-cache.js';
 import { MemoryResponseCacheStore } from './cache/memory-store.js';
 import { RedisResponseCacheStore } from './cache/redis-store.js';
 import { corsPolicy, documentGuards, securityHeaders } from './http-guards.js';
-import { countQueryPlans, createGatewayMetrics } from './metrics.js';
+import { countQueryPlans, createGatewayMetrics, responseCacheObserver } from './metrics.js';
 import { useCostLimit } from './plugins/useCostLimit.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
@@ -104,7 +104,7 @@ async function composeOrExplain(subgraphs: GatewayConfig['subgraphs'], signingSe
 /**
  * Builds the gateway: the supergraph (a file composed ahead of time, or composed now from the
  * configured subgraphs), Apollo Server with Tessera's plugins, and the Express app serving
- * `/graphql`, `/health` and `/ready`. Opens no port; `main.ts` and tests decide where it listens.
+ * `/graphql`, `/health`, `/ready` and `/metrics`. Opens no port; `main.ts` and tests decide where it listens.
  */
 export async function createGateway({ config, logger, verifier, registry = createMetricsRegistry() }: GatewayOptions): Promise<Gateway> {
   const development = config.env === 'development';
@@ -145,9 +145,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       useOperationLimits(protection),
       useCostLimit(supergraphSdl, protection),
       ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger, onRefusal: (limit) => metrics.rateLimited.inc({ limit }) })] : []),
-      ...(config.responseCache.enabled
-        ? [useResponseCache({ store, logger, observer: { lookup: (status) => metrics.responseCache.inc({ result: status.toLowerCase() }), purge: (outcome) => metrics.responseCachePurges.inc({ outcome }) } })]
-        : []),
+      ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],
   });
   try {

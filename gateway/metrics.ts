@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { boundedNames } from '../shared/metrics.js';
+import type { ResponseCacheObserver } from './plugins/useResponseCache.js';
 
 /** Seconds: from a cached answer (milliseconds) to a slow federated query (tens of seconds). */
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -99,5 +100,13 @@ export function countQueryPlans(metrics: Pick<GatewayMetrics, 'queryPlanCache'>)
   return ({ queryPlan }) => {
     metrics.queryPlanCache.inc({ result: seen.has(queryPlan) ? 'hit' : 'miss' });
     seen.add(queryPlan);
+  };
+}
+
+/** `useResponseCache`'s observer: lookups by status, purges by outcome. */
+export function responseCacheObserver(metrics: Pick<GatewayMetrics, 'responseCache' | 'responseCachePurges'>): ResponseCacheObserver {
+  return {
+    lookup: (status) => metrics.responseCache.inc({ result: status.toLowerCase() }),
+    purge: (outcome) => metrics.responseCachePurges.inc({ outcome }),
   };
 }
