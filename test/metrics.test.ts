@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { seedId } from '../shared/seed.js';
 import { scrape, type Scrape } from './support/metrics.js';
+import { postGraphQL } from './support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from './support/supergraph.js';
 
 const TOP_PRODUCTS = `query TopProducts { topProducts(first: 3) { name inStock reviews(first: 2) { edges { node { rating author { username } } } } } }`;
@@ -17,13 +18,16 @@ describe('metrics', () => {
     supergraph = await startTestSupergraph();
     const staff = await supergraph.loginAs('grace');
     // A query twice (the second from the response cache), one document under two variables
-    // (planned once), a mutation with a token, a refused token, an invalid query.
+    // (planned once), a mutation with a token and without, a refused token, an invalid query,
+    // a query with a field refused to an anonymous caller.
     for (let i = 0; i < 2; i++) expect((await supergraph.query(TOP_PRODUCTS)).errors).toBeUndefined();
     for (const first of [2, 3]) expect((await supergraph.query(PRODUCTS_PAGE, { first })).errors).toBeUndefined();
     expect((await supergraph.query(RESTOCK, { id: kettle }, staff)).errors).toBeUndefined();
     expect((await supergraph.query(RESTOCK, { id: kettle })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await supergraph.query(TOP_PRODUCTS, {}, { authorization: 'Bearer not-a-token' })).status).toBe(401);
     expect((await supergraph.query(`query Broken { topProducts { nope } }`)).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const emails = await supergraph.query(`query Emails { users(first: 1) { edges { node { username email } } } }`);
+    expect([emails.data?.users.edges[0].node.email, emails.errors?.[0]?.extensions?.code]).toEqual([null, 'UNAUTHENTICATED']);
     gateway = await scrape(supergraph.metricsUrl!);
     for (const [name, running] of Object.entries(supergraph.subgraphs)) subgraph[name] = await scrape(running.metricsUrl!);
   }, 120_000);
@@ -39,6 +43,7 @@ describe('metrics', () => {
     expect(gateway.value('tessera_gateway_operations_total', { operation: 'Restock', type: 'mutation', outcome: 'success' })).toBe(1);
     expect(gateway.value('tessera_gateway_operations_total', { operation: 'Restock', type: 'mutation', outcome: 'error' })).toBe(1);
     expect(gateway.value('tessera_gateway_operations_total', { operation: 'unknown', type: 'unknown', outcome: 'error' })).toBe(1);
+    expect(gateway.value('tessera_gateway_operations_total', { operation: 'Emails', type: 'query', outcome: 'partial' })).toBe(1);
     expect(gateway.value('tessera_gateway_request_duration_seconds_count', { operation: 'TopProducts', type: 'query' })).toBe(2);
     expect(gateway.value('tessera_gateway_request_duration_seconds_bucket', { operation: 'TopProducts', type: 'query', le: '+Inf' })).toBe(2);
     expect(gateway.value('tessera_gateway_requests_in_flight')).toBe(0);
@@ -46,12 +51,13 @@ describe('metrics', () => {
 
   it('counts errors by code, auth failures by reason, and rate-limit refusals', async () => {
     expect(gateway.value('tessera_gateway_errors_total', { code: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
-    expect(gateway.value('tessera_gateway_errors_total', { code: 'UNAUTHENTICATED' })).toBe(2);
+    // The anonymous Restock, the refused token, the anonymous email.
+    expect(gateway.value('tessera_gateway_errors_total', { code: 'UNAUTHENTICATED' })).toBe(3);
     expect(gateway.value('tessera_gateway_auth_failures_total', { reason: 'malformed' })).toBe(1);
 
     const limited = await supergraph.startGateway({ protection: { rateLimit: { enabled: true, limit: 1 } } });
-    const refusals = [];
-    for (let i = 0; i < 2; i++) refusals.push((await fetch(limited.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ categories { name } }' }) })).status);
+    const refusals: number[] = [];
+    for (let i = 0; i < 2; i++) refusals.push((await postGraphQL(limited.url, '{ categories { name } }')).status);
     expect(refusals).toEqual([200, 429]);
     const after = await scrape(limited.metricsUrl!);
     expect(after.value('tessera_gateway_rate_limited_total', { limit: 'caller' })).toBe(1);
@@ -75,6 +81,15 @@ describe('metrics', () => {
     expect(gateway.value('tessera_gateway_subgraph_fetch_errors_total', { subgraph: 'inventory', reason: 'graphql' })).toBe(1);
   });
 
+  it('counts a subgraph refusing the fetch as an http failure', async () => {
+    const unsigned = await supergraph.startGateway({ supergraphPath: 'supergraph.graphql', signingSecret: 'another-signing-secret-0123456789abcdef', responseCache: false });
+    const { data } = await postGraphQL(unsigned.url, 'query Cats { categories { name } }');
+    expect(data).toBeNull();
+    const after = await scrape(unsigned.metricsUrl!);
+    expect(after.value('tessera_gateway_subgraph_fetch_errors_total', { subgraph: 'catalog', reason: 'http' })).toBe(1);
+    expect(after.value('tessera_gateway_subgraph_fetch_duration_seconds_count', { subgraph: 'catalog' })).toBe(1);
+  });
+
   it('measures SQL per operation and DataLoader batches in the subgraphs', () => {
     const reviews = subgraph.reviews!;
     const sqlCounts = reviews.find('tessera_subgraph_sql_duration_seconds_count').filter((s) => s.labels.operation!.startsWith('TopProducts__reviews__'));
@@ -91,6 +106,7 @@ describe('metrics', () => {
 
   it('counts subgraph errors by code', () => {
     expect(subgraph.inventory!.value('tessera_subgraph_errors_total', { code: 'UNAUTHENTICATED' })).toBe(1);
+    expect(subgraph.accounts!.value('tessera_subgraph_errors_total', { code: 'UNAUTHENTICATED' })).toBe(1);
     expect(subgraph.catalog!.find('tessera_subgraph_errors_total')).toEqual([]);
   });
 
@@ -115,7 +131,7 @@ describe('metrics', () => {
     const apart = await supergraph.startGateway({ metrics: { port: 0 } });
     expect(apart.metricsUrl).not.toBe(`${apart.origin}/metrics`);
     expect((await fetch(`${apart.origin}/metrics`)).status).toBe(404);
-    await fetch(apart.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query Cats { categories { name } }' }) });
+    await postGraphQL(apart.url, 'query Cats { categories { name } }');
     const own = await scrape(apart.metricsUrl!);
     expect(own.value('tessera_gateway_operations_total', { operation: 'Cats', type: 'query', outcome: 'success' })).toBe(1);
 

@@ -39,6 +39,8 @@ export interface GatewayOverrides {
   protection?: Partial<Omit<ProtectionConfig, 'rateLimit'>> & { rateLimit?: Partial<ProtectionConfig['rateLimit']> };
   /** `{ port: 0 }`: metrics on a listener of their own, on a free port. */
   metrics?: Partial<MetricsConfig>;
+  /** Another signing secret than the subgraphs': they refuse every request (pair with `supergraphPath`). */
+  signingSecret?: string;
 }
 
 export interface StartOptions extends GatewayOverrides {
@@ -63,6 +65,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     const { rateLimit, ...protection } = overrides.protection ?? {};
     config.protection = { ...config.protection, ...protection, rateLimit: { ...config.protection.rateLimit, ...rateLimit } };
     config.metrics = { ...config.metrics, ...overrides.metrics };
+    config.signingSecret = overrides.signingSecret ?? config.signingSecret;
     const gateway = await createGateway({ config, logger: testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     const metrics = await listenMetrics(gateway.registry, config.metrics);
