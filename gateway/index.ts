@@ -5,12 +5,14 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../shared/config.js';
 import { createFormatError } from '../shared/errors.js';
 import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js';
 import { newCacheTags } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
 import { createRedisClient, redisReady, type RedisClient } from '../shared/redis.js';
+import { createMetricsRegistry, metricsRoutes } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
 import type { GatewayContext } from './context.js';
@@ -18,7 +20,9 @@ import { RedisApqCache } from './cache/apq-cache.js';
 import { MemoryResponseCacheStore } from './cache/memory-store.js';
 import { RedisResponseCacheStore } from './cache/redis-store.js';
 import { corsPolicy, documentGuards, securityHeaders } from './http-guards.js';
+import { countQueryPlans, createGatewayMetrics, responseCacheObserver } from './metrics.js';
 import { useCostLimit } from './plugins/useCostLimit.js';
+import { useMetrics } from './plugins/useMetrics.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
 import { useRequestLogging } from './plugins/useRequestLogging.js';
@@ -29,15 +33,19 @@ import { SubgraphDataSource } from './subgraph-data-source.js';
 import { composeFromRunning, forApolloGateway } from './supergraph.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
+  /** Where the gateway's metrics go; by default a registry of its own (see `Gateway.registry`). */
+  registry?: Registry;
 }
 
 export interface Gateway {
   app: Express;
   apollo: ApolloServer<GatewayContext>;
+  /** The gateway's metrics, for `/metrics` on `app` or on a listener of its own (`listenMetrics`). */
+  registry: Registry;
   stop(): Promise<void>;
 }
 
@@ -96,9 +104,9 @@ async function composeOrExplain(subgraphs: GatewayConfig['subgraphs'], signingSe
 /**
  * Builds the gateway: the supergraph (a file composed ahead of time, or composed now from the
  * configured subgraphs), Apollo Server with Tessera's plugins, and the Express app serving
- * `/graphql`, `/health` and `/ready`. Opens no port; `main.ts` and tests decide where it listens.
+ * `/graphql`, `/health`, `/ready` and `/metrics`. Opens no port; `main.ts` and tests decide where it listens.
  */
-export async function createGateway({ config, logger, verifier }: GatewayOptions): Promise<Gateway> {
+export async function createGateway({ config, logger, verifier, registry = createMetricsRegistry() }: GatewayOptions): Promise<Gateway> {
   const development = config.env === 'development';
   const signingSecret = config.signingSecret;
   if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
@@ -110,11 +118,13 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
   const redis = createRedisClient(config.redis, logger);
   if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
   const { store, apq, limiter } = stores(config, redis);
+  const metrics = createGatewayMetrics(registry);
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name, url }) => new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs }),
+    buildService: ({ name, url }) => new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics }),
+    experimental_didResolveQueryPlan: countQueryPlans(metrics),
     logger,
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -130,11 +140,12 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       useRequestLogging(),
+      useMetrics({ metrics }),
       // Shape, then cost (rate limits may charge by it), then rate limits (cached answers count too).
       useOperationLimits(protection),
       useCostLimit(supergraphSdl, protection),
-      ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger })] : []),
-      ...(config.responseCache.enabled ? [useResponseCache({ store, logger })] : []),
+      ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger, onRefusal: (limit) => metrics.rateLimited.inc({ limit }) })] : []),
+      ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],
   });
   try {
@@ -157,6 +168,7 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
     const states = await Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url, signingSecret)) ? 'up' : 'down'] as const));
     return { ready: states.every(([, state]) => state === 'up'), supergraph: 'loaded', subgraphs: Object.fromEntries(states) };
   });
+  metricsRoutes(app, registry, config.metrics);
   app.use(
     ['/graphql', '/'],
     ...documentGuards(protection),
@@ -184,6 +196,7 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
   return {
     app,
     apollo,
+    registry,
     async stop() {
       await apollo.stop();
       redis?.disconnect();

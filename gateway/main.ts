@@ -1,6 +1,7 @@
 import { loadGatewayConfig } from '../shared/config.js';
 import { closeServer, listen } from '../shared/http.js';
 import { createLogger } from '../shared/logger.js';
+import { listenMetrics } from '../shared/metrics.js';
 import { withSecrets } from '../shared/secrets.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { createGateway, waitForSubgraphs } from './index.js';
@@ -14,10 +15,13 @@ async function main(): Promise<void> {
   const gateway = await createGateway({ config, logger });
   const { server, url } = await listen(gateway.app, config.host, config.port);
   logger.info({ url: `${url}/graphql` }, 'gateway listening');
+  const metrics = await listenMetrics(gateway.registry, config.metrics);
+  if (metrics) logger.info({ url: metrics.url }, 'metrics listening');
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await closeServer(server);
+    await metrics?.stop();
     await gateway.stop();
     process.exit(0);
   };

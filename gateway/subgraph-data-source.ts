@@ -6,6 +6,7 @@ import { CACHE_EXTENSION, type CacheTagReport } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode } from '../shared/errors.js';
+import type { SubgraphFetchObserver } from './metrics.js';
 
 /** Internal: carries the request's deadline from `willSendRequest` to the fetcher, never sent. */
 const DEADLINE_HEADER = 'x-tessera-deadline';
@@ -25,14 +26,16 @@ function fetcherWithTimeout(subgraphTimeoutMs: number): Fetcher {
  * request's deadline, whichever comes first, with `GATEWAY_TIMEOUT` at the affected fields.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(options: { name: string; url: string; signingSecret: string; subgraphTimeoutMs: number }) {
+  constructor(options: { name: string; url: string; signingSecret: string; subgraphTimeoutMs: number; metrics?: SubgraphFetchObserver }) {
     super({ url: options.url, fetcher: fetcherWithTimeout(options.subgraphTimeoutMs) });
     this.name = options.name;
     this.signingSecret = options.signingSecret;
+    this.metrics = options.metrics;
   }
 
   private readonly name: string;
   private readonly signingSecret: string;
+  private readonly metrics: SubgraphFetchObserver | undefined;
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     // Composition runs outside any client request: it is signed as anonymous, under an id of its own.
@@ -59,4 +62,27 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     }
     return response;
   }
+
+  /** Times every fetch and counts the failed ones by subgraph and reason (see gateway/metrics.ts). */
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    if (!this.metrics) return super.process(options);
+    const stopTimer = this.metrics.subgraphFetchDuration.startTimer({ subgraph: this.name });
+    try {
+      const response = await super.process(options);
+      if (response.errors?.length) this.metrics.subgraphFetchErrors.inc({ subgraph: this.name, reason: 'graphql' });
+      return response;
+    } catch (error) {
+      this.metrics.subgraphFetchErrors.inc({ subgraph: this.name, reason: fetchFailure(error) });
+      throw error;
+    } finally {
+      stopTimer();
+    }
+  }
+}
+
+/** Why a fetch failed: our timeout, a non-2xx answer (RemoteGraphQLDataSource attaches the response), or the network. */
+function fetchFailure(error: unknown): 'timeout' | 'http' | 'network' {
+  if (error instanceof GraphQLError && error.extensions.code === ErrorCode.GATEWAY_TIMEOUT) return 'timeout';
+  if (error instanceof GraphQLError && error.extensions.response) return 'http';
+  return 'network';
 }

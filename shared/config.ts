@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MetricsConfig } from './metrics.js';
 
 /**
  * Configuration is read from the environment once, in each process's entry point, validated
@@ -53,6 +54,7 @@ export interface SubgraphConfig extends CommonConfig, SigningConfig {
   /** Development only: accept requests without a gateway signature (as anonymous or as signed). */
   allowUnsignedRequests: boolean;
   jwt: JwtConfig;
+  metrics: MetricsConfig;
 }
 
 /** Where the gateway keeps its caches; no `url` and no `clusterNodes`: in memory. */
@@ -120,6 +122,7 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
   subgraphs: { name: string; url: string }[];
   /** How long start-up waits for subgraphs to answer before composing. */
   subgraphWaitMs: number;
+  metrics: MetricsConfig;
 }
 
 export class ConfigError extends Error {
@@ -166,6 +169,9 @@ const commonSchema = z.object({
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).default(30 * 86_400),
+  METRICS: flag.default(true),
+  METRICS_PORT: port.optional(),
+  METRICS_HOST: z.string().min(1).optional(),
 });
 type CommonValues = z.infer<typeof commonSchema>;
 
@@ -205,6 +211,11 @@ function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir:
       refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL_S,
     },
   };
+}
+
+/** `/metrics`: the process's own port variable wins over `METRICS_PORT` (processes sharing a host need one each). */
+function metricsConfig(values: CommonValues, ownPort: number | undefined): MetricsConfig {
+  return { enabled: values.METRICS, port: ownPort ?? values.METRICS_PORT, host: values.METRICS_HOST ?? values.HOST };
 }
 
 /** Production never runs on generated secrets: each must be given. */
@@ -254,6 +265,7 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     MIGRATE_ON_START: flag.default(true),
     SEED_ON_START: flag.default(true),
     ALLOW_UNSIGNED_REQUESTS: flag.default(false),
+    [`${prefix}_METRICS_PORT`]: port.optional(),
   });
   const values = parse(schema, env) as CommonValues & Record<string, unknown>;
   // Accounts issues tokens, so it needs the HS256 secret itself.
@@ -274,6 +286,7 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     ),
     migrateOnStart: values.MIGRATE_ON_START as boolean,
     seedOnStart: values.SEED_ON_START as boolean,
+    metrics: metricsConfig(values, values[`${prefix}_METRICS_PORT`] as number | undefined),
   };
 }
 
@@ -319,6 +332,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     RATE_LIMIT_FAIL_CLOSED: flag.default(false),
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     SUBGRAPH_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
+    GATEWAY_METRICS_PORT: port.optional(),
     ...perSubgraph,
   });
   const values = parse(schema, env) as z.infer<typeof schema> & Record<string, unknown>;
@@ -368,6 +382,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     // composed from whatever answers at start.
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),
     subgraphWaitMs: values.SUBGRAPH_WAIT_MS,
+    metrics: metricsConfig(values, values.GATEWAY_METRICS_PORT),
     subgraphs: subgraphs.map(({ name }) => {
       const prefix = envPrefix(name);
       const url = values[`${prefix}_URL`] as string | undefined;

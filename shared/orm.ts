@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
+import { recordSqlStatement } from './subgraph-metrics.js';
 
 export type Orm = MikroORM;
 export type { EntityManager };
@@ -45,6 +46,7 @@ class PinoOrmLogger extends DefaultLogger {
 
   override logQuery(context: { query: string } & LogContext): void {
     this.onQuery?.(context.query);
+    recordSqlStatement(context.took);
     if (this.pinoLogger.isLevelEnabled('debug')) {
       this.pinoLogger.debug({ orm: 'query', took: context.took, sql: context.query }, 'sql');
     }

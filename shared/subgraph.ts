@@ -5,6 +5,7 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import express, { type Express, type Request } from 'express';
 import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, parse, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
+import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
 import type { Identity, SubgraphContext } from './context.js';
@@ -15,7 +16,9 @@ import { createFormatError, ErrorCode } from './errors.js';
 import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER, requestId } from './http.js';
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js';
 import type { Logger } from './logger.js';
+import { createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
+import { createSubgraphMetrics, observeConnections, operationMetricsScope, useSubgraphMetrics } from './subgraph-metrics.js';
 
 type Class = Function;
 
@@ -138,22 +141,27 @@ function callerOf(req: Request, config: Pick<SubgraphConfig, 'signingSecret' | '
 export interface SubgraphApp {
   app: Express;
   apollo: ApolloServer<SubgraphContext>;
+  /** The subgraph's metrics, for `/metrics` on `app` or on a listener of its own (`listenMetrics`). */
+  registry: Registry;
 }
 
-/** The subgraph as an Express app: `/graphql`, `/health`, `/ready`. Opens no port. */
+/** The subgraph as an Express app: `/graphql`, `/health`, `/ready`, `/metrics`. Opens no port. */
 export async function createSubgraphApp(
   definition: SubgraphDefinition,
   orm: Orm,
   config: SubgraphConfig,
   logger: Logger,
   services: object = definition.createServices?.(config) ?? {},
+  registry: Registry = createMetricsRegistry(),
 ): Promise<SubgraphApp> {
   if (!config.signingSecret) throw new Error('The subgraph needs its signing secret resolved before it serves.');
   const development = config.env === 'development';
   const schema = await buildFederatedSchema(definition);
+  const metrics = createSubgraphMetrics(registry);
+  observeConnections(registry, orm, config.store.kind);
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
-    plugins: [useCacheTags(schema)],
+    plugins: [useCacheTags(schema), useSubgraphMetrics(metrics)],
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
     introspection: config.env !== 'production',
@@ -168,15 +176,17 @@ export async function createSubgraphApp(
     await orm.em.fork().execute('select 1');
     return { ready: true, store: 'up' };
   });
+  metricsRoutes(app, registry, config.metrics);
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
+    operationMetricsScope(metrics),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: callerOf(req, config) }),
     }),
   );
   app.use(graphqlErrorHandler(logger));
-  return { app, apollo };
+  return { app, apollo, registry };
 }
 
 /** True when none of the subgraph's tables holds a row. */
@@ -210,6 +220,9 @@ export interface RunningSubgraph {
   url: string;
   orm: Orm;
   server: Server;
+  registry: Registry;
+  /** Where its metrics are scraped; undefined when `METRICS=false`. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -224,14 +237,22 @@ export async function startSubgraph(
   try {
     const services = definition.createServices?.(config) ?? {};
     await prepareStore(definition, orm, config, logger, services);
-    const { app, apollo } = await createSubgraphApp(definition, orm, config, logger, services);
+    const { app, apollo, registry } = await createSubgraphApp(definition, orm, config, logger, services);
     const { server, url } = await listen(app, config.host, config.port);
+    const metricsListener = await listenMetrics(registry, config.metrics).catch(async (error: unknown) => {
+      await closeServer(server);
+      throw error;
+    });
+    if (metricsListener) logger.info({ url: metricsListener.url }, 'metrics listening');
     return {
       url: `${url}/graphql`,
       orm,
       server,
+      registry,
+      metricsUrl: metricsListener?.url ?? (config.metrics.enabled ? `${url}/metrics` : undefined),
       async stop() {
         await closeServer(server);
+        await metricsListener?.stop();
         await apollo.stop();
         await orm.close();
       },

@@ -7,7 +7,12 @@ import type { RateLimitDecision, RateLimiter } from '../rate-limit/limiter.js';
 import { ErrorCode } from '../../shared/errors.js';
 
 /** The configured limits (see `ProtectionConfig['rateLimit']`), and where counts are kept. */
-export type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & { limiter: RateLimiter; logger: Logger };
+export type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
+  limiter: RateLimiter;
+  logger: Logger;
+  /** Told of each refusal, by the limit that refused (the gateway's metrics). Default: nobody. */
+  onRefusal?: (limit: 'caller' | 'operation' | 'unavailable') => void;
+};
 
 function headers(decision: RateLimitDecision): [string, string][] {
   return [
@@ -44,12 +49,14 @@ export function useRateLimit(options: RateLimitOptions): ApolloServerPlugin<Gate
             } catch (error) {
               warn({ err: (error as Error).message }, `rate limiter unavailable; failing ${options.failClosed ? 'closed' : 'open'}`);
               if (!options.failClosed) return;
+              options.onRefusal?.('unavailable');
               throw new GraphQLError('Requests cannot be admitted right now; try again shortly.', {
                 extensions: { code: ErrorCode.RATE_LIMITED, reason: 'limiter_unavailable', http: { status: 429, headers: new Map([['retry-after', '1']]) } },
               });
             }
             budget ??= decision;
             if (!decision.allowed) {
+              options.onRefusal?.(key === caller ? 'caller' : 'operation');
               throw new GraphQLError(`Too many requests: the limit is ${decision.limit} per ${options.windowMs / 1000} s. Retry in ${decision.retryAfterSeconds} s.`, {
                 extensions: {
                   code: ErrorCode.RATE_LIMITED,

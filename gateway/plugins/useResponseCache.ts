@@ -10,6 +10,13 @@ export interface ResponseCacheOptions {
   /** Where responses live: Redis (shared by replicas) or memory. */
   store: ResponseCacheStore;
   logger: Logger;
+  /** Told each query's cache status and each purge's outcome (the gateway's metrics). Default: nobody. */
+  observer?: ResponseCacheObserver;
+}
+
+export interface ResponseCacheObserver {
+  lookup(status: 'HIT' | 'MISS' | 'BYPASS'): void;
+  purge(outcome: 'done' | 'deferred'): void;
 }
 
 /** Key of one operation: the document, its name and its variables (not who asks; see below). */
@@ -51,7 +58,7 @@ function cachedResponse(entry: CachedResponse): GraphQLResponse {
  * - When the store is unavailable, requests run uncached (`x-cache: BYPASS`) and a warning is
  *   logged now and then; it resumes by itself.
  */
-export function useResponseCache({ store, logger }: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
+export function useResponseCache({ store, logger, observer }: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
   const inFlight = new Map<string, Promise<CachedResponse | null>>();
   const warn = rateLimitedWarn(logger);
 
@@ -114,7 +121,9 @@ export function useResponseCache({ store, logger }: ResponseCacheOptions): Apoll
             if (!changed.length) return;
             try {
               await store.purge(changed);
+              observer?.purge('done');
             } catch (error) {
+              observer?.purge('deferred');
               // Owed: the store serves nothing until the purge has gone through.
               warn({ err: (error as Error).message, tags: changed }, 'response cache purge deferred until redis is back');
             }
@@ -122,6 +131,7 @@ export function useResponseCache({ store, logger }: ResponseCacheOptions): Apoll
           }
           if (operation?.operation !== 'query') return;
           response.http.headers.set(CACHE_STATUS_HEADER, status);
+          observer?.lookup(status);
           if (status !== 'MISS') return;
 
           let stored: CachedResponse | null = null;

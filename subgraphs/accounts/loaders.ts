@@ -2,12 +2,13 @@ import DataLoader from 'dataloader';
 import type { SubgraphContext } from '../../shared/context.js';
 import { isUuid, loadByKeys } from '../../shared/loaders.js';
 import type { EntityManager } from '../../shared/orm.js';
+import { observeBatches } from '../../shared/subgraph-metrics.js';
 import { User } from './entities/user.entity.js';
 import type { TokenIssuer } from './tokens.js';
 
 export function createAccountsLoaders(em: EntityManager) {
   return {
-    userById: new DataLoader<string, User | null>((ids) => loadByKeys(em, User, 'id', ids, isUuid)),
+    userById: new DataLoader<string, User | null>(observeBatches('userById', (ids) => loadByKeys(em, User, 'id', ids, isUuid))),
   };
 }
 

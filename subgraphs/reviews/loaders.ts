@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { SubgraphContext } from '../../shared/context.js';
 import { isUuid, loadByKeys } from '../../shared/loaders.js';
 import type { EntityManager } from '../../shared/orm.js';
+import { observeBatches } from '../../shared/subgraph-metrics.js';
 import { pagesByParent, type Connection, type PageArgs } from '../../shared/pagination.js';
 import { Review } from './entities/review.entity.js';
 
@@ -9,13 +10,13 @@ import { Review } from './entities/review.entity.js';
  * Paged relations take arguments, so each distinct (first, after) gets its own loader:
  * `Product.reviews(first: 3)` over 50 products is still one batch.
  */
-function pagesLoader(em: EntityManager, parent: 'product' | 'author') {
+function pagesLoader(em: EntityManager, parent: 'product' | 'author', name: string) {
   const loaders = new Map<string, DataLoader<string, Connection<Review>>>();
   return (args: PageArgs) => {
     const key = `${args.first}:${args.after ?? ''}`;
     let loader = loaders.get(key);
     if (!loader) {
-      loader = new DataLoader((ids) => pagesByParent(em, Review, parent, ids, args, isUuid));
+      loader = new DataLoader(observeBatches(name, (ids: readonly string[]) => pagesByParent(em, Review, parent, ids, args, isUuid)));
       loaders.set(key, loader);
     }
     return loader;
@@ -24,10 +25,10 @@ function pagesLoader(em: EntityManager, parent: 'product' | 'author') {
 
 export function createReviewsLoaders(em: EntityManager) {
   return {
-    reviewById: new DataLoader<string, Review | null>((ids) => loadByKeys(em, Review, 'id', ids, isUuid)),
-    reviewsByProduct: pagesLoader(em, 'product'),
-    reviewsByAuthor: pagesLoader(em, 'author'),
-    averageRatingByProduct: new DataLoader<string, number | null>(async (productIds) => {
+    reviewById: new DataLoader<string, Review | null>(observeBatches('reviewById', (ids) => loadByKeys(em, Review, 'id', ids, isUuid))),
+    reviewsByProduct: pagesLoader(em, 'product', 'reviewsByProduct'),
+    reviewsByAuthor: pagesLoader(em, 'author', 'reviewsByAuthor'),
+    averageRatingByProduct: new DataLoader<string, number | null>(observeBatches('averageRatingByProduct', async (productIds) => {
       const wanted = productIds.filter(isUuid);
       const rows = wanted.length
         ? await em.execute<{ product_id: string; average: string }[]>(
@@ -38,7 +39,7 @@ export function createReviewsLoaders(em: EntityManager) {
         : [];
       const byId = new Map(rows.map((row) => [row.product_id, Math.round(Number(row.average) * 100) / 100]));
       return productIds.map((id) => byId.get(id) ?? null);
-    }),
+    })),
   };
 }
 

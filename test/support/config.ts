@@ -34,6 +34,7 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
     signingSecret: TEST_SIGNING_SECRET,
     signatureMaxAgeMs: 60_000,
     jwt: testJwt,
+    metrics: { enabled: true, port: undefined, host: '127.0.0.1' },
     ...overrides,
   };
 }
@@ -72,6 +73,7 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     signingSecret: TEST_SIGNING_SECRET,
     signatureMaxAgeMs: 60_000,
     jwt: testJwt,
+    metrics: { enabled: true, port: undefined, host: '127.0.0.1' },
     ...overrides,
   };
 }

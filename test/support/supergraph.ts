@@ -2,6 +2,7 @@ import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment } fro
 import { createTokenVerifier, type VerifierOptions } from '../../gateway/authentication.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
+import { listenMetrics, type MetricsConfig } from '../../shared/metrics.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { testGatewayConfig, testJwt } from './config.js';
@@ -10,10 +11,12 @@ import { postGraphQL, startTestSubgraph, testLogger, type GraphQLResponse, type 
 export interface TestSupergraph {
   url: string;
   origin: string;
+  /** The gateway's `/metrics` (each subgraph's is `subgraphs[name].metricsUrl`). */
+  metricsUrl: string | undefined;
   subgraphs: Record<string, TestSubgraph>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Another gateway over the same subgraphs, with other settings (stopped with the supergraph). */
-  startGateway(overrides?: GatewayOverrides): Promise<{ url: string; origin: string }>;
+  startGateway(overrides?: GatewayOverrides): Promise<{ url: string; origin: string; metricsUrl: string | undefined }>;
   /** Signs a seed user in through the gateway; returns the Authorization header to send. */
   loginAs(username: string): Promise<Record<string, string>>;
   /** GraphQL requests all subgraphs received since the last reset. */
@@ -34,6 +37,10 @@ export interface GatewayOverrides {
   redis?: Partial<RedisConfig>;
   responseCache?: boolean;
   protection?: Partial<Omit<ProtectionConfig, 'rateLimit'>> & { rateLimit?: Partial<ProtectionConfig['rateLimit']> };
+  /** `{ port: 0 }`: metrics on a listener of their own, on a free port. */
+  metrics?: Partial<MetricsConfig>;
+  /** Another signing secret than the subgraphs': they refuse every request (pair with `supergraphPath`). */
+  signingSecret?: string;
 }
 
 export interface StartOptions extends GatewayOverrides {
@@ -57,19 +64,25 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     config.responseCache = { ...config.responseCache, enabled: overrides.responseCache ?? true };
     const { rateLimit, ...protection } = overrides.protection ?? {};
     config.protection = { ...config.protection, ...protection, rateLimit: { ...config.protection.rateLimit, ...rateLimit } };
+    config.metrics = { ...config.metrics, ...overrides.metrics };
+    config.signingSecret = overrides.signingSecret ?? config.signingSecret;
     const gateway = await createGateway({ config, logger: testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
+    const metrics = await listenMetrics(gateway.registry, config.metrics);
     stops.push(async () => {
       await closeServer(listening.server);
+      await metrics?.stop();
       await gateway.stop();
     });
-    return { url: `${listening.url}/graphql`, origin: listening.url };
+    const metricsUrl = metrics?.url ?? (config.metrics.enabled ? `${listening.url}/metrics` : undefined);
+    return { url: `${listening.url}/graphql`, origin: listening.url, metricsUrl };
   };
   try {
-    const { url, origin } = await startGateway(options);
+    const { url, origin, metricsUrl } = await startGateway(options);
     return {
       url,
       origin,
+      metricsUrl,
       subgraphs: Object.fromEntries(running.map((s) => [s.name, s])),
       startGateway,
       query: (query, variables, headers) => postGraphQL(url, query, variables, headers),
