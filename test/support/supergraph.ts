@@ -1,4 +1,4 @@
-import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment } from '../../shared/config.js';
+import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, TrustedDocumentsConfig } from '../../shared/config.js';
 import { createTokenVerifier, type VerifierOptions } from '../../gateway/authentication.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
@@ -34,6 +34,7 @@ export interface GatewayOverrides {
   redis?: Partial<RedisConfig>;
   responseCache?: boolean;
   protection?: Partial<Omit<ProtectionConfig, 'rateLimit'>> & { rateLimit?: Partial<ProtectionConfig['rateLimit']> };
+  trustedDocuments?: Partial<TrustedDocumentsConfig>;
 }
 
 export interface StartOptions extends GatewayOverrides {
@@ -55,6 +56,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     );
     config.redis = { ...config.redis, ...overrides.redis };
     config.responseCache = { ...config.responseCache, enabled: overrides.responseCache ?? true };
+    config.trustedDocuments = { ...config.trustedDocuments, ...overrides.trustedDocuments };
     const { rateLimit, ...protection } = overrides.protection ?? {};
     config.protection = { ...config.protection, ...protection, rateLimit: { ...config.protection.rateLimit, ...rateLimit } };
     const gateway = await createGateway({ config, logger: testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
