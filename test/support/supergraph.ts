@@ -2,6 +2,7 @@ import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, Trus
 import { createTokenVerifier, type VerifierOptions } from '../../gateway/authentication.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
+import type { Logger } from '../../shared/logger.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { testGatewayConfig, testJwt } from './config.js';
@@ -35,6 +36,8 @@ export interface GatewayOverrides {
   responseCache?: boolean;
   protection?: Partial<Omit<ProtectionConfig, 'rateLimit'>> & { rateLimit?: Partial<ProtectionConfig['rateLimit']> };
   trustedDocuments?: Partial<TrustedDocumentsConfig>;
+  /** Default: the quiet test logger. */
+  logger?: Logger;
 }
 
 export interface StartOptions extends GatewayOverrides {
@@ -59,7 +62,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     config.trustedDocuments = { ...config.trustedDocuments, ...overrides.trustedDocuments };
     const { rateLimit, ...protection } = overrides.protection ?? {};
     config.protection = { ...config.protection, ...protection, rateLimit: { ...config.protection.rateLimit, ...rateLimit } };
-    const gateway = await createGateway({ config, logger: testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
+    const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     stops.push(async () => {
       await closeServer(listening.server);
