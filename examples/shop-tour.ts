@@ -21,13 +21,14 @@ export async function shopTour({ email, password, print, ...clientOptions }: Sho
 
   const { products } = await client.request(ProductsDocument, { first: 5, orderBy: { field: 'PRICE', direction: 'ASC' } });
   print(`${products.totalCount} products; the 5 cheapest:`);
-  for (const { node } of products.edges) print(`  ${node.name.padEnd(28)} ${money(node.price).padStart(12)}  ${node.category.name}${node.inStock ? '' : ' (out of stock)'}`);
+  for (const { node } of products.edges) print(`  ${node.name.padEnd(32)} ${money(node.price).padStart(12)}  ${node.category.name}${node.inStock ? '' : ' (out of stock)'}`);
 
   const productId = products.edges[0]!.node.id;
   const { addReview } = await client.request(AddReviewDocument, { input: { productId, rating: 5, body: 'Does what it says, and cheaply.' } });
   print(`${addReview.author.username} reviewed ${addReview.product.name}: ${'★'.repeat(addReview.rating)} (${addReview.id})`);
 
   const { product } = await client.request(ProductDocument, { id: productId, reviews: 3 });
-  print(`${product!.name} now has ${product!.reviews.totalCount} reviews, average ${product!.averageRating?.toFixed(2)}`);
+  const { totalCount } = product!.reviews;
+  print(`${product!.name} now has ${totalCount} review${totalCount === 1 ? '' : 's'}, average ${product!.averageRating?.toFixed(2)}`);
   return { login, products, addReview, product: product! };
 }
