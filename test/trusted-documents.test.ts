@@ -129,6 +129,20 @@ describe('trusted documents at the gateway', () => {
       refused(await get({ query: ARBITRARY }), 'PERSISTED_QUERY_REQUIRED');
     });
 
+    it('judges every operation of a batch: one untrusted operation refuses the batch', async () => {
+      const { url } = await supergraph.startGateway({ responseCache: false, protection: { maxBatch: 2 }, trustedDocuments: { mode: 'enforce', manifestPath: MANIFEST } });
+      const batch = async (operations: Record<string, unknown>[]) => {
+        supergraph.resetRequests();
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(operations) });
+        return { status: response.status, body: (await response.json()) as unknown, fetches: supergraph.subgraphRequests() };
+      };
+      const both = await batch([byHash(topProducts.hash), { query: topProducts.text, variables: { first: 1 } }]);
+      expect(both.status).toBe(200);
+      expect((both.body as { data: { topProducts: unknown[] } }[]).map((answer) => answer.data.topProducts.length)).toEqual([2, 1]);
+      const mixed = await batch([byHash(topProducts.hash), { query: ARBITRARY }]);
+      expect(mixed).toEqual({ status: 400, body: { errors: [expect.objectContaining({ extensions: { code: 'PERSISTED_QUERY_REQUIRED' } })] }, fetches: 0 });
+    });
+
     it('serves the SDK with persisted: true, and refuses it sending document text', async () => {
       const persisted = createClient({ url: gateways.enforce, persisted: true });
       expect((await persisted.request(TopProductsDocument, { first: 1 })).topProducts).toHaveLength(1);
