@@ -30,6 +30,8 @@ RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
 
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/supergraph.graphql ./supergraph.graphql
+# For TRUSTED_DOCUMENTS=log|enforce (its default TRUSTED_DOCUMENTS_MANIFEST path).
+COPY sdk/generated/persisted-documents.json ./sdk/generated/persisted-documents.json
 
 USER node
 CMD ["node", "dist/gateway/main.js"]

@@ -30,10 +30,11 @@ import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './plugins/useResponseCache.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
+import { loadTrustedDocuments, trustedDocumentsGuard } from './trusted-documents.js';
 import { composeFromRunning, forApolloGateway } from './supergraph.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -112,6 +113,10 @@ export async function createGateway({ config, logger, verifier, registry = creat
   if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
   const tokens = verifier ?? createTokenVerifier(config.jwt);
   const { protection } = config;
+  // Read before anything is started: a missing or invalid manifest stops the gateway here.
+  const { trustedDocuments } = config;
+  const trustedDocumentsGuards =
+    trustedDocuments.mode === 'off' ? [] : [trustedDocumentsGuard({ mode: trustedDocuments.mode, documents: await loadTrustedDocuments(trustedDocuments), logger })];
   const supergraphSdl = forApolloGateway(
     config.supergraphPath ? await readFile(config.supergraphPath, 'utf8') : await composeOrExplain(config.subgraphs, signingSecret),
   );
@@ -172,6 +177,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
   app.use(
     ['/graphql', '/'],
     ...documentGuards(protection),
+    ...trustedDocumentsGuards,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const id = res.locals.requestId as string;

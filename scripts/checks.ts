@@ -1,7 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { CriticalityLevel, diff } from '@graphql-inspector/core';
 import { buildSchema } from 'graphql';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { CodegenConfig } from '@graphql-codegen/cli';
 import { apiSchemaOf, composeSupergraph } from '../gateway/supergraph.js';
 import { createLogger } from '../shared/logger.js';
 import { openStore } from '../shared/orm.js';
@@ -41,6 +43,42 @@ export async function staleSchemaFiles(definitions: SubgraphDefinition[], routin
   const { supergraphSdl, errors } = await composeSupergraph(definitions, routingUrls);
   if (!supergraphSdl) return { errors, stale: [] };
   return { errors: [], stale: await staleFilesOf(supergraphSdl, root) };
+}
+
+/**
+ * The typed SDK as committed and as `npm run codegen` makes it now (codegen.yml, from
+ * schema.graphql and sdk/operations/), compared file by file without writing anything:
+ * `stale` names each generated file that differs or is missing, `unexpected` each file in an
+ * output folder that codegen does not write (left over, or added by hand); `errors` says why
+ * codegen fails (an operation asking for a field the schema lacks, say).
+ */
+export async function staleSdk(root = repoRoot): Promise<{ errors: string[]; stale: string[]; unexpected: string[] }> {
+  // Loaded here, not at the top: codegen is a development tool, and compose shares this module.
+  const { generate } = await import('@graphql-codegen/cli');
+  const config = parseYaml(await readFile(join(root, 'codegen.yml'), 'utf8')) as CodegenConfig;
+  let outputs: { filename: string; content: string }[];
+  try {
+    outputs = await generate({ ...config, cwd: root, silent: true }, false);
+  } catch (error) {
+    const causes = error instanceof AggregateError ? error.errors : [error];
+    // codegen colours its messages for a terminal; the codes would garble the report
+    return { errors: causes.map((cause) => String((cause as Error).message ?? cause).replace(/\u001b\[\d+m/g, '').trim()), stale: [], unexpected: [] };
+  }
+  const stale: string[] = [];
+  const unexpected: string[] = [];
+  for (const { filename, content } of outputs) {
+    const onDisk = await readFile(join(root, filename), 'utf8').catch(() => undefined);
+    if (onDisk !== content) stale.push(filename);
+  }
+  const generated = new Set(outputs.map((output) => output.filename));
+  for (const folder of Object.keys(config.generates).filter((target) => target.endsWith('/'))) {
+    const files = await readdir(join(root, folder), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const file of files) {
+      const path = relative(root, join(file.parentPath, file.name));
+      if (file.isFile() && !generated.has(path)) unexpected.push(path);
+    }
+  }
+  return { errors: [], stale, unexpected };
 }
 
 export interface ApiChanges {

@@ -108,6 +108,14 @@ export interface ProtectionConfig {
   };
 }
 
+/** Which documents the gateway serves (see gateway/trusted-documents.ts). */
+export interface TrustedDocumentsConfig {
+  /** `off`: any document. `log`: any, untrusted ones logged. `enforce`: only the manifest's. */
+  mode: 'off' | 'log' | 'enforce';
+  /** The persisted-documents manifest codegen writes (hash → document). */
+  manifestPath: string;
+}
+
 export interface GatewayConfig extends CommonConfig, SigningConfig {
   port: number;
   protection: ProtectionConfig;
@@ -115,6 +123,7 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
   responseCache: ResponseCacheConfig;
   /** How long an automatic persisted query is remembered. */
   apqTtlSeconds: number;
+  trustedDocuments: TrustedDocumentsConfig;
   dataDir: string;
   jwt: JwtConfig;
   /** Set: serve this supergraph file. Unset: compose from `subgraphs` at start. */
@@ -309,6 +318,8 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     RESPONSE_CACHE: flag.default(true),
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
     APQ_TTL_S: z.coerce.number().int().min(1).default(86_400),
+    TRUSTED_DOCUMENTS: z.enum(['off', 'log', 'enforce']).default('off'),
+    TRUSTED_DOCUMENTS_MANIFEST: z.string().min(1).default('sdk/generated/persisted-documents.json'),
     MAX_DEPTH: positive.default(12),
     MAX_ALIASES: z.coerce.number().int().min(0).default(30),
     MAX_ROOT_FIELDS: positive.default(15),
@@ -351,6 +362,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     },
     responseCache: { enabled: values.RESPONSE_CACHE, maxEntries: values.RESPONSE_CACHE_MAX_ENTRIES },
     apqTtlSeconds: values.APQ_TTL_S,
+    trustedDocuments: { mode: values.TRUSTED_DOCUMENTS, manifestPath: values.TRUSTED_DOCUMENTS_MANIFEST },
     protection: {
       maxDepth: values.MAX_DEPTH,
       maxAliases: values.MAX_ALIASES,

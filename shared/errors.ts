@@ -27,6 +27,9 @@ export const ErrorCode = {
   BATCHING_DISABLED: 'BATCHING_DISABLED',
   BATCH_LIMIT_EXCEEDED: 'BATCH_LIMIT_EXCEEDED',
   GATEWAY_TIMEOUT: 'GATEWAY_TIMEOUT',
+  // Trusted documents (gateway/trusted-documents.ts): only the manifest's operations are served.
+  PERSISTED_QUERY_REQUIRED: 'PERSISTED_QUERY_REQUIRED',
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

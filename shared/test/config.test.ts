@@ -80,4 +80,10 @@ describe('gateway configuration', () => {
     expect(loadSubgraphConfig('catalog', 4002, { ALLOW_UNSIGNED_REQUESTS: 'true' }).allowUnsignedRequests).toBe(true);
     expect(() => loadSubgraphConfig('catalog', 4002, { NODE_ENV: 'test', ALLOW_UNSIGNED_REQUESTS: 'true' })).toThrow(/only allowed with NODE_ENV=development/);
   });
+
+  it('serves any document unless trusted documents are asked for', () => {
+    expect(loadGatewayConfig(subgraphs, {}).trustedDocuments).toEqual({ mode: 'off', manifestPath: 'sdk/generated/persisted-documents.json' });
+    expect(loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'enforce', TRUSTED_DOCUMENTS_MANIFEST: '/etc/tessera/pq.json' }).trustedDocuments).toEqual({ mode: 'enforce', manifestPath: '/etc/tessera/pq.json' });
+    expect(() => loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'on' })).toThrow(/TRUSTED_DOCUMENTS: /);
+  });
 });

@@ -1,8 +1,9 @@
-import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment } from '../../shared/config.js';
+import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, TrustedDocumentsConfig } from '../../shared/config.js';
 import { createTokenVerifier, type VerifierOptions } from '../../gateway/authentication.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
 import { listenMetrics, type MetricsConfig } from '../../shared/metrics.js';
+import type { Logger } from '../../shared/logger.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { testGatewayConfig, testJwt } from './config.js';
@@ -41,6 +42,9 @@ export interface GatewayOverrides {
   metrics?: Partial<MetricsConfig>;
   /** Another signing secret than the subgraphs': they refuse every request (pair with `supergraphPath`). */
   signingSecret?: string;
+  trustedDocuments?: Partial<TrustedDocumentsConfig>;
+  /** Default: the quiet test logger. */
+  logger?: Logger;
 }
 
 export interface StartOptions extends GatewayOverrides {
@@ -62,11 +66,12 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     );
     config.redis = { ...config.redis, ...overrides.redis };
     config.responseCache = { ...config.responseCache, enabled: overrides.responseCache ?? true };
+    config.trustedDocuments = { ...config.trustedDocuments, ...overrides.trustedDocuments };
     const { rateLimit, ...protection } = overrides.protection ?? {};
     config.protection = { ...config.protection, ...protection, rateLimit: { ...config.protection.rateLimit, ...rateLimit } };
     config.metrics = { ...config.metrics, ...overrides.metrics };
     config.signingSecret = overrides.signingSecret ?? config.signingSecret;
-    const gateway = await createGateway({ config, logger: testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
+    const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     const metrics = await listenMetrics(gateway.registry, config.metrics);
     stops.push(async () => {

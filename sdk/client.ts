@@ -1,0 +1,164 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { getOperationAST, print, type DocumentNode } from 'graphql';
+
+/**
+ * The codes a Tessera error carries in `extensions.code` (shared/errors.ts, plus Apollo
+ * Server's own). Branch on these, never on messages. Typed open-ended so a code added on the
+ * server does not break an older client.
+ */
+export const ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'INSUFFICIENT_STOCK',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'INTERNAL_SERVER_ERROR',
+  'RATE_LIMITED',
+  'COST_LIMIT_EXCEEDED',
+  'MAX_DEPTH_EXCEEDED',
+  'MAX_ALIASES_EXCEEDED',
+  'MAX_ROOT_FIELDS_EXCEEDED',
+  'MAX_DIRECTIVES_EXCEEDED',
+  'MAX_TOKENS_EXCEEDED',
+  'DOCUMENT_TOO_LARGE',
+  'BATCHING_DISABLED',
+  'BATCH_LIMIT_EXCEEDED',
+  'GATEWAY_TIMEOUT',
+  'PERSISTED_QUERY_REQUIRED',
+  'PERSISTED_QUERY_NOT_IN_LIST',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number] | (string & {});
+
+/** One error of a GraphQL response, as the gateway sends it. */
+export interface TesseraGraphQLError {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: ErrorCode; [key: string]: unknown };
+}
+
+/**
+ * A request the gateway answered with errors (or not with GraphQL at all). `codes` lists the
+ * `extensions.code` of each error; `data` holds what was resolved despite them, if anything.
+ */
+export class TesseraRequestError<TResult = unknown> extends Error {
+  readonly codes: ErrorCode[];
+
+  constructor(
+    readonly operationName: string | undefined,
+    readonly status: number,
+    readonly errors: TesseraGraphQLError[],
+    readonly data?: TResult | null,
+  ) {
+    super(`${operationName ?? 'GraphQL request'} failed (HTTP ${status}): ${errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ''}`).join('; ')}`);
+    this.name = 'TesseraRequestError';
+    this.codes = errors.map((error) => error.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+  }
+
+  /** Whether any error carries this code. */
+  has(code: ErrorCode): boolean {
+    return this.codes.includes(code);
+  }
+}
+
+export interface ClientOptions {
+  /** The gateway's GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  url: string;
+  /** Access token from `login`, sent as `Authorization: Bearer …`. Default: anonymous. */
+  token?: string;
+  /** Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /**
+   * Send each operation's sha256 hash (Apollo's `persistedQuery` extension) instead of its
+   * text: what a gateway with `TRUSTED_DOCUMENTS=enforce` requires. A gateway that does not
+   * know the hash (trusted documents off) answers `PERSISTED_QUERY_NOT_FOUND`, and the client
+   * then sends the text once. Default false: always send the text.
+   */
+  persisted?: boolean;
+  /** Extra headers on every request (e.g. `x-request-id`). */
+  headers?: Record<string, string>;
+}
+
+/** Variables are optional exactly when the operation has no required ones. */
+export type VariablesArgument<TVariables> = {} extends TVariables ? [variables?: TVariables] : [variables: TVariables];
+
+export interface TesseraClient {
+  /** Runs one generated operation; resolves to its typed data, or throws `TesseraRequestError`. */
+  request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...[variables]: VariablesArgument<TVariables>): Promise<TResult>;
+  /** The same client, signed in with another access token (or anonymous with `undefined`). */
+  withToken(token: string | undefined): TesseraClient;
+}
+
+/** The hash codegen embeds in each document (`persistedDocuments`), as Apollo's APQ expects it: hex, no prefix. */
+function persistedHash(document: DocumentNode): string | undefined {
+  const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
+  return typeof hash === 'string' ? hash.replace(/^sha256:/, '') : undefined;
+}
+
+interface GraphQLBody<TResult> {
+  data?: TResult | null;
+  errors?: TesseraGraphQLError[];
+}
+
+/**
+ * A small typed client for the gateway: `request(ProductDocument, { id })` resolves to
+ * `ProductQuery`, and the variables are checked against `ProductQueryVariables`.
+ */
+export function createClient(options: ClientOptions): TesseraClient {
+  const { url, token, persisted = false, headers = {} } = options;
+  const send = options.fetch ?? fetch;
+  // Documents are printed once each, not per request.
+  const printed = new WeakMap<object, string>();
+  const textOf = (document: DocumentNode) => {
+    let text = printed.get(document);
+    if (text === undefined) printed.set(document, (text = print(document)));
+    return text;
+  };
+
+  async function post<TResult>(body: Record<string, unknown>, operationName: string | undefined) {
+    const response = await send(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers, ...(token && { authorization: `Bearer ${token}` }) },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: GraphQLBody<TResult> | undefined;
+    try {
+      parsed = JSON.parse(text) as GraphQLBody<TResult>;
+    } catch {
+      // not a GraphQL response (a proxy's error page, say): reported below
+    }
+    if (!parsed || (parsed.data === undefined && !parsed.errors?.length)) {
+      throw new TesseraRequestError(operationName, response.status, [{ message: `The gateway did not answer with GraphQL: ${text.slice(0, 200)}` }]);
+    }
+    return { status: response.status, body: parsed };
+  }
+
+  return {
+    async request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...[variables]: VariablesArgument<TVariables>): Promise<TResult> {
+      const operationName = getOperationAST(document)?.name?.value;
+      const hash = persisted ? persistedHash(document) : undefined;
+      if (persisted && !hash) throw new Error(`${operationName ?? 'This document'} carries no persisted hash: generate it with the client preset's persistedDocuments option.`);
+      let answer = await post<TResult>(
+        hash ? { operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } } : { operationName, query: textOf(document), variables },
+        operationName,
+      );
+      // The gateway keeps no manifest (trusted documents off): send the document itself once.
+      if (hash && answer.body.errors?.some((error) => error.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND')) {
+        answer = await post<TResult>({ operationName, query: textOf(document), variables }, operationName);
+      }
+      const { status, body } = answer;
+      if (body.errors?.length || body.data == null) throw new TesseraRequestError(operationName, status, body.errors ?? [], body.data);
+      return body.data;
+    },
+    withToken(next) {
+      return createClient({ ...options, token: next });
+    },
+  };
+}
