@@ -8,6 +8,7 @@ import express, { type Express } from 'express';
 import type { GatewayConfig } from '../shared/config.js';
 import { createFormatError } from '../shared/errors.js';
 import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js';
+import { traceRequests, useTracing } from '../shared/tracing.js';
 import { newCacheTags } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
 import { createRedisClient, redisReady, type RedisClient } from '../shared/redis.js';
@@ -29,7 +30,7 @@ import { SubgraphDataSource } from './subgraph-data-source.js';
 import { composeFromRunning, forApolloGateway } from './supergraph.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'slowOperationMs'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -129,7 +130,8 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
     persistedQueries: { ttl: config.apqTtlSeconds, ...(apq && { cache: apq }) },
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
-      useRequestLogging(),
+      useRequestLogging({ slowMs: config.slowOperationMs }),
+      useTracing(),
       // Shape, then cost (rate limits may charge by it), then rate limits (cached answers count too).
       useOperationLimits(protection),
       useCostLimit(supergraphSdl, protection),
@@ -159,6 +161,7 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
   });
   app.use(
     ['/graphql', '/'],
+    traceRequests(),
     ...documentGuards(protection),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {

@@ -2,6 +2,7 @@ import { loadGatewayConfig } from '../shared/config.js';
 import { closeServer, listen } from '../shared/http.js';
 import { createLogger } from '../shared/logger.js';
 import { withSecrets } from '../shared/secrets.js';
+import { startTracing } from '../shared/tracing.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { createGateway, waitForSubgraphs } from './index.js';
 
@@ -9,6 +10,7 @@ import { createGateway, waitForSubgraphs } from './index.js';
 async function main(): Promise<void> {
   const parsed = loadGatewayConfig(subgraphs, process.env);
   const logger = createLogger('gateway', parsed);
+  const stopTracing = startTracing(parsed, 'tessera-gateway');
   const config = await withSecrets(parsed, logger);
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     await closeServer(server);
     await gateway.stop();
+    await stopTracing();
     process.exit(0);
   };
   process.once('SIGTERM', (signal) => void shutdown(signal));

@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CACHE_EXTENSION, type CacheTagReport } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
+import { injectTraceContext, traceSubgraphFetch } from '../shared/tracing.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode } from '../shared/errors.js';
 
@@ -41,6 +42,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       request.http?.headers.set(name, value);
     }
     if (client?.deadline) request.http?.headers.set(DEADLINE_HEADER, String(client.deadline));
+    injectTraceContext(request.http?.headers);
+  }
+
+  /** Each fetch in a client span of its own, which the subgraph's spans continue (`traceparent`). */
+  override process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    return traceSubgraphFetch(this.name, this.url, () => super.process(options));
   }
 
   override didEncounterError(error: Error): never {

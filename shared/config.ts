@@ -18,6 +18,19 @@ export interface CommonConfig {
   env: RuntimeEnvironment;
   logLevel: LogLevel;
   host: string;
+  tracing: TracingConfig;
+  /** GraphQL operations slower than this are logged at warn. */
+  slowOperationMs: number;
+}
+
+/** OpenTelemetry trace export (shared/tracing.ts); no endpoint: tracing is off. */
+export interface TracingConfig {
+  /** OTLP/HTTP collector base URL; spans go to `<endpoint>/v1/traces`. */
+  otlpEndpoint: string | undefined;
+  /** Extra headers for the collector (an API key, say). */
+  otlpHeaders: Record<string, string>;
+  /** Overrides the process's own service name (`tessera-gateway`, `tessera-<subgraph>`). */
+  serviceName: string | undefined;
 }
 
 /** Signed identity between gateway and subgraphs (see shared/identity.ts). */
@@ -53,6 +66,8 @@ export interface SubgraphConfig extends CommonConfig, SigningConfig {
   /** Development only: accept requests without a gateway signature (as anonymous or as signed). */
   allowUnsignedRequests: boolean;
   jwt: JwtConfig;
+  /** SQL statements slower than this are logged at warn. */
+  slowSqlMs: number;
 }
 
 /** Where the gateway keeps its caches; no `url` and no `clusterNodes`: in memory. */
@@ -145,6 +160,15 @@ const postgresUrl = z
   .string()
   .refine((value) => /^postgres(ql)?:\/\/.+/.test(value), 'expected a postgres:// or postgresql:// URL');
 
+/** `key=value[,key=value…]`, values URL-encoded (the OpenTelemetry convention for OTEL_EXPORTER_OTLP_HEADERS). */
+const headerList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[^=]+=.*$/, 'expected key=value[,key=value…]')))
+  .transform((pairs) =>
+    Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), decodeURIComponent(pair.slice(pair.indexOf('=') + 1).trim())])),
+  );
+
 const secret = z.string().min(32, { message: 'must be at least 32 characters' });
 
 const commonSchema = z.object({
@@ -166,6 +190,10 @@ const commonSchema = z.object({
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).default(30 * 86_400),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ message: 'expected an http(s) URL' }).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: headerList.default({}),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  SLOW_OPERATION_MS: z.coerce.number().int().min(0).default(1_000),
 });
 type CommonValues = z.infer<typeof commonSchema>;
 
@@ -191,6 +219,12 @@ function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir:
     // Tests stay quiet unless asked; everything else logs at info.
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info'),
     host: values.HOST,
+    tracing: {
+      otlpEndpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT,
+      otlpHeaders: values.OTEL_EXPORTER_OTLP_HEADERS,
+      serviceName: values.OTEL_SERVICE_NAME,
+    },
+    slowOperationMs: values.SLOW_OPERATION_MS,
     dataDir: values.DATA_DIR,
     signingSecret: values.SUBGRAPH_SIGNING_SECRET,
     signatureMaxAgeMs: values.SIGNATURE_MAX_AGE_MS,
@@ -254,6 +288,7 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     MIGRATE_ON_START: flag.default(true),
     SEED_ON_START: flag.default(true),
     ALLOW_UNSIGNED_REQUESTS: flag.default(false),
+    SLOW_SQL_MS: z.coerce.number().int().min(0).default(200),
   });
   const values = parse(schema, env) as CommonValues & Record<string, unknown>;
   // Accounts issues tokens, so it needs the HS256 secret itself.
@@ -274,6 +309,7 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     ),
     migrateOnStart: values.MIGRATE_ON_START as boolean,
     seedOnStart: values.SEED_ON_START as boolean,
+    slowSqlMs: values.SLOW_SQL_MS as number,
   };
 }
 

@@ -16,6 +16,7 @@ import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEAD
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js';
 import type { Logger } from './logger.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
+import { traceRequests, useTracing } from './tracing.js';
 
 type Class = Function;
 
@@ -106,7 +107,8 @@ export function createContextFactory<Loaders extends object, Services extends ob
   logger: Logger,
 ) {
   return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> => {
-    const em = orm.em.fork() as EntityManager;
+    // The ORM logger writes the request id on this request's SQL lines.
+    const em = orm.em.fork({ loggerContext: { requestId: id } }) as EntityManager;
     return {
       requestId: id,
       logger: logger.child({ requestId: id }),
@@ -153,7 +155,7 @@ export async function createSubgraphApp(
   const schema = await buildFederatedSchema(definition);
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
-    plugins: [useCacheTags(schema)],
+    plugins: [useCacheTags(schema), useTracing()],
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
     introspection: config.env !== 'production',
@@ -170,6 +172,7 @@ export async function createSubgraphApp(
   });
   app.use(
     '/graphql',
+    traceRequests(definition.name),
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: callerOf(req, config) }),
@@ -220,7 +223,7 @@ export async function startSubgraph(
   logger: Logger,
   options: { onQuery?: (sql: string) => void } = {},
 ): Promise<RunningSubgraph> {
-  const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery });
+  const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
   try {
     const services = definition.createServices?.(config) ?? {};
     await prepareStore(definition, orm, config, logger, services);

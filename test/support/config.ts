@@ -1,4 +1,4 @@
-import type { GatewayConfig, JwtConfig, SubgraphConfig } from '../../shared/config.js';
+import type { GatewayConfig, JwtConfig, SubgraphConfig, TracingConfig } from '../../shared/config.js';
 import type { StoreConfig } from '../../shared/config.js';
 import { scopesOf, type Role } from '../../shared/auth.js';
 import type { Identity } from '../../shared/context.js';
@@ -19,6 +19,9 @@ export const testJwt: JwtConfig = {
   refreshTokenTtlSeconds: 86_400,
 };
 
+/** No exporter: a test that wants spans registers an in-memory one itself (test/tracing.test.ts). */
+export const testTracing: TracingConfig = { otlpEndpoint: undefined, otlpHeaders: {}, serviceName: undefined };
+
 export function testSubgraphConfig(name: string, store: StoreConfig, overrides: Partial<SubgraphConfig> = {}): SubgraphConfig {
   return {
     name,
@@ -34,6 +37,9 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
     signingSecret: TEST_SIGNING_SECRET,
     signatureMaxAgeMs: 60_000,
     jwt: testJwt,
+    tracing: testTracing,
+    slowOperationMs: 1_000,
+    slowSqlMs: 200,
     ...overrides,
   };
 }
@@ -72,6 +78,8 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     signingSecret: TEST_SIGNING_SECRET,
     signatureMaxAgeMs: 60_000,
     jwt: testJwt,
+    tracing: testTracing,
+    slowOperationMs: 1_000,
     ...overrides,
   };
 }

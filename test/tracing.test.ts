@@ -1,0 +1,237 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { createGateway, type Gateway } from '../gateway/index.js';
+import { closeServer, listen } from '../shared/http.js';
+import { createLogger } from '../shared/logger.js';
+import { startSubgraph, type RunningSubgraph } from '../shared/subgraph.js';
+import { startTracing } from '../shared/tracing.js';
+import { subgraphs } from '../subgraphs/index.js';
+import { testGatewayConfig, testSubgraphConfig, testTracing } from './support/config.js';
+import { freshStore } from './support/postgres.js';
+import { postGraphQL } from './support/subgraph.js';
+
+type LogLine = Record<string, any>;
+
+/** Touches three subgraphs: catalog (topProducts), then inventory (inStock) and reviews. */
+const TRACED_QUERY = /* GraphQL */ `
+  query TracedTopProducts {
+    topProducts(first: 2) { name inStock reviews(first: 2) { edges { node { rating } } } }
+  }
+`;
+
+/** OpenTelemetry keeps its provider, context manager and propagator in globals: leave none behind. */
+function disableOpenTelemetry(): void {
+  trace.disable();
+  context.disable();
+  propagation.disable();
+}
+
+/** A pino logger writing parsed lines into an array. */
+function capturingLogger(level: 'debug' | 'info') {
+  const lines: LogLine[] = [];
+  const logger = createLogger('traced', { logLevel: level, env: 'test' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  return { lines, logger };
+}
+
+/** Spans end as responses finish; wait (bounded) for the one the test is about. */
+async function finishedSpan(exporter: InMemorySpanExporter, matches: (span: ReadableSpan) => boolean): Promise<ReadableSpan> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const span = exporter.getFinishedSpans().find(matches);
+    if (span) return span;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the span never finished');
+}
+
+// This suite first: @apollo/gateway takes its tracer when it is imported, and that tracer keeps
+// whichever provider was registered first, even after the global one is disabled and replaced.
+describe('a traced request through the supergraph', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const { lines, logger } = capturingLogger('debug');
+  const running: (RunningSubgraph & { name: string; dbName: string; drop(): Promise<void> })[] = [];
+  let gateway: Gateway | undefined;
+  let server: Server | undefined;
+  let url: string;
+
+  beforeAll(async () => {
+    // Every service runs in this process, so this one provider sees the whole trace.
+    provider.register({ propagator: new W3CTraceContextPropagator() });
+    for (const definition of subgraphs) {
+      const { store, drop } = freshStore(definition.name);
+      // Catalog warns on every statement (slow at 0 ms); the others log SQL at debug.
+      const config = testSubgraphConfig(definition.name, store, { slowSqlMs: definition.name === 'catalog' ? 0 : 60_000 });
+      const subgraph = await startSubgraph(definition, config, logger.child({ subgraph: definition.name }));
+      running.push({ ...subgraph, name: definition.name, dbName: store.kind === 'postgresql' ? store.dbName : '', drop });
+    }
+    const config = testGatewayConfig(running.map((s) => ({ name: s.name, url: s.url })), { slowOperationMs: 0 });
+    config.responseCache = { ...config.responseCache, enabled: false };
+    gateway = await createGateway({ config, logger: logger.child({ subgraph: 'gateway' }) });
+    const listening = await listen(gateway.app, '127.0.0.1', 0);
+    server = listening.server;
+    url = `${listening.url}/graphql`;
+  });
+
+  afterAll(async () => {
+    if (server) await closeServer(server);
+    await gateway?.stop();
+    for (const subgraph of running) {
+      await subgraph.stop();
+      await subgraph.drop();
+    }
+    disableOpenTelemetry();
+    await provider.shutdown();
+  });
+
+  let spans: ReadableSpan[];
+  let root: ReadableSpan;
+
+  beforeAll(async () => {
+    exporter.reset();
+    lines.splice(0);
+    const response = await postGraphQL(url, TRACED_QUERY, undefined, { 'x-request-id': 'traced-request-1' });
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.topProducts).toHaveLength(2);
+    root = await finishedSpan(exporter, (span) => span.kind === SpanKind.SERVER && !span.parentSpanContext);
+    spans = exporter.getFinishedSpans();
+  });
+
+  const subgraphOf = (span: ReadableSpan) => span.attributes['subgraph.name'];
+  const childrenOf = (parent: ReadableSpan) => spans.filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId);
+  const descendantsOf = (parent: ReadableSpan): ReadableSpan[] => childrenOf(parent).flatMap((child) => [child, ...descendantsOf(child)]);
+
+  it('is one trace, rooted in the gateway server span named after the operation', () => {
+    expect(new Set(spans.map((span) => span.spanContext().traceId))).toEqual(new Set([root.spanContext().traceId]));
+    expect(root.name).toBe('query TracedTopProducts');
+    expect(root.attributes).toMatchObject({
+      'graphql.operation.name': 'TracedTopProducts',
+      'graphql.operation.type': 'query',
+      'tessera.request_id': 'traced-request-1',
+      'http.response.status_code': 200,
+    });
+    expect(subgraphOf(root)).toBeUndefined();
+  });
+
+  it('has a client span per subgraph fetch, each the parent of that subgraph server span (traceparent over HTTP)', () => {
+    // @apollo/gateway adds spans of its own in between (gateway.request, gateway.plan, gateway.fetch, …).
+    expect(childrenOf(root).map((span) => span.name)).toEqual(['gateway.request']);
+    const fetches = descendantsOf(root).filter((span) => span.kind === SpanKind.CLIENT && span.name.startsWith('subgraph '));
+    expect(new Set(fetches.map(subgraphOf))).toEqual(new Set(['catalog', 'inventory', 'reviews']));
+    for (const fetch of fetches) {
+      expect(fetch.name).toBe(`subgraph ${subgraphOf(fetch)}`);
+      const [served, ...more] = childrenOf(fetch);
+      expect(more).toEqual([]);
+      expect(served!.kind).toBe(SpanKind.SERVER);
+      expect(subgraphOf(served!)).toBe(subgraphOf(fetch));
+      // The gateway's query plan names each fetch after the client's operation.
+      expect(served!.attributes['graphql.operation.name']).toMatch(/^TracedTopProducts__/);
+    }
+  });
+
+  it('has a span per SQL statement under each subgraph server span, without the statement values', () => {
+    const served = spans.filter((span) => span.kind === SpanKind.SERVER && subgraphOf(span));
+    expect(served).toHaveLength(3);
+    for (const server of served) {
+      const statements = childrenOf(server).filter((span) => span.attributes['db.system.name'] === 'postgresql');
+      expect(statements.length).toBeGreaterThan(0);
+      const store = running.find((s) => s.name === subgraphOf(server))!;
+      for (const statement of statements) {
+        expect(statement.attributes['db.namespace']).toBe(store.dbName);
+        expect(statement.name).toBe(`${statement.attributes['db.operation.name']} ${statement.attributes['db.collection.name']}`);
+        expect(statement.attributes['db.query.text']).toMatch(/^select /);
+      }
+    }
+    const catalogQueries = spans.filter((span) => span.attributes['db.namespace'] === running.find((s) => s.name === 'catalog')!.dbName);
+    expect(catalogQueries.map((span) => span.name)).toContain('SELECT product');
+    // topProducts(first: 2) limits with a placeholder; the value stays out of the span.
+    expect(catalogQueries.map((span) => span.attributes['db.query.text']).join('\n')).not.toMatch(/limit 2\b/);
+  });
+
+  it('logs the slow operation at warn with the request id, duration and trace id', () => {
+    const traceId = root.spanContext().traceId;
+    const slow = lines.filter((line) => line.msg === 'slow graphql request');
+    expect(slow).toEqual([
+      expect.objectContaining({ level: 40, requestId: 'traced-request-1', traceId, operationName: 'TracedTopProducts', ms: expect.any(Number) }),
+    ]);
+  });
+
+  it('logs slow SQL at warn with the request id and trace id, and other SQL at debug likewise', () => {
+    const traceId = root.spanContext().traceId;
+    const slowSql = lines.filter((line) => line.msg === 'slow sql');
+    expect(slowSql.length).toBeGreaterThan(0);
+    for (const line of slowSql) {
+      expect(line).toMatchObject({ level: 40, subgraph: 'catalog', requestId: 'traced-request-1', traceId, took: expect.any(Number) });
+    }
+    const debugSql = lines.filter((line) => line.msg === 'sql');
+    expect(new Set(debugSql.map((line) => line.subgraph))).toEqual(new Set(['inventory', 'reviews']));
+    for (const line of debugSql) expect(line).toMatchObject({ level: 20, requestId: 'traced-request-1', traceId });
+  });
+});
+
+describe('startTracing', () => {
+  afterAll(disableOpenTelemetry);
+
+  it('registers nothing without OTEL_EXPORTER_OTLP_ENDPOINT: spans are the no-op kind', async () => {
+    const stop = startTracing({ tracing: testTracing }, 'tessera-test');
+    expect(trace.getTracer('tessera').startSpan('nothing').isRecording()).toBe(false);
+    await stop();
+  });
+
+  it('exports spans over OTLP/HTTP to the endpoint, under the service name, with the configured headers', async () => {
+    const received: { url?: string; headers: Record<string, unknown>; body: string }[] = [];
+    const collector: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ url: req.url, headers: req.headers, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+      const stop = startTracing({ tracing: { otlpEndpoint: endpoint, otlpHeaders: { 'x-api-key': 'k1' }, serviceName: undefined } }, 'tessera-test');
+      trace.getTracer('tessera').startSpan('exported').end();
+      // Shutting down flushes what the batch processor holds.
+      await stop();
+      expect(received).toHaveLength(1);
+      expect(received[0]!.url).toBe('/v1/traces');
+      expect(received[0]!.headers['x-api-key']).toBe('k1');
+      const { resourceSpans } = JSON.parse(received[0]!.body) as {
+        resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { name: string }[] }[] }[];
+      };
+      const serviceName = resourceSpans[0]!.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+      expect(serviceName).toBe('tessera-test');
+      expect(resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s.name)).toEqual(['exported']);
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+    }
+  });
+});
+
+describe('the pino mixin', () => {
+  const provider = new NodeTracerProvider();
+  beforeAll(() => provider.register());
+  afterAll(async () => {
+    disableOpenTelemetry();
+    await provider.shutdown();
+  });
+
+  it("writes the active span's trace and span ids on each line, and none outside a span", () => {
+    const { lines, logger } = capturingLogger('info');
+    logger.info('outside');
+    trace.getTracer('test').startActiveSpan('inside', (span) => {
+      logger.child({ requestId: 'r1' }).info('inside');
+      span.end();
+    });
+    const [outside, inside] = lines;
+    expect(outside).not.toHaveProperty('traceId');
+    expect(inside).toMatchObject({ requestId: 'r1' });
+    expect(inside!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(inside!.spanId).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
