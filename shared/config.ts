@@ -165,9 +165,19 @@ const headerList = z
   .string()
   .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^[^=]+=.*$/, 'expected key=value[,key=value…]')))
-  .transform((pairs) =>
-    Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), decodeURIComponent(pair.slice(pair.indexOf('=') + 1).trim())])),
-  );
+  .transform((pairs) => Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), percentDecoded(pair.slice(pair.indexOf('=') + 1).trim())])));
+
+/** A value that is not valid percent-encoding is taken as written. */
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** OpenTelemetry's convention: a variable set to the empty string counts as unset (compose passes them through so). */
+const emptyAsUnset = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema);
 
 const secret = z.string().min(32, { message: 'must be at least 32 characters' });
 
@@ -190,9 +200,9 @@ const commonSchema = z.object({
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).default(30 * 86_400),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ message: 'expected an http(s) URL' }).optional(),
-  OTEL_EXPORTER_OTLP_HEADERS: headerList.default({}),
-  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: emptyAsUnset(z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional()),
+  OTEL_EXPORTER_OTLP_HEADERS: emptyAsUnset(headerList.default({})),
+  OTEL_SERVICE_NAME: emptyAsUnset(z.string().min(1).optional()),
   SLOW_OPERATION_MS: z.coerce.number().int().min(0).default(1_000),
 });
 type CommonValues = z.infer<typeof commonSchema>;

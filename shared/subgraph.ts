@@ -16,6 +16,7 @@ import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEAD
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js';
 import type { Logger } from './logger.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
+import { useSlowOperationLog } from './slow-operations.js';
 import { traceRequests, useTracing } from './tracing.js';
 
 type Class = Function;
@@ -155,7 +156,7 @@ export async function createSubgraphApp(
   const schema = await buildFederatedSchema(definition);
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
-    plugins: [useCacheTags(schema), useTracing()],
+    plugins: [useCacheTags(schema), useTracing(), useSlowOperationLog({ slowMs: config.slowOperationMs })],
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
     introspection: config.env !== 'production',

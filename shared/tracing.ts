@@ -81,6 +81,8 @@ export function traceRequests(subgraphName?: string): RequestHandler {
       },
       parent,
     );
+    // Tracing off (the API's no-op, no caller's trace): nothing to carry through the request.
+    if (!span.isRecording() && !trace.isSpanContextValid(span.spanContext())) return next();
     const active = trace.setSpan(parent, span);
     let ended = false;
     const end = () => {

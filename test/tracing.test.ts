@@ -63,8 +63,9 @@ describe('a traced request through the supergraph', () => {
     provider.register({ propagator: new W3CTraceContextPropagator() });
     for (const definition of subgraphs) {
       const { store, drop } = freshStore(definition.name);
-      // Catalog warns on every statement (slow at 0 ms); the others log SQL at debug.
-      const config = testSubgraphConfig(definition.name, store, { slowSqlMs: definition.name === 'catalog' ? 0 : 60_000 });
+      // Catalog warns on every operation and statement (slow at 0 ms); the others log SQL at debug.
+      const slowMs = definition.name === 'catalog' ? 0 : 60_000;
+      const config = testSubgraphConfig(definition.name, store, { slowSqlMs: slowMs, slowOperationMs: slowMs });
       const subgraph = await startSubgraph(definition, config, logger.child({ subgraph: definition.name }));
       running.push({ ...subgraph, name: definition.name, dbName: store.kind === 'postgresql' ? store.dbName : '', drop });
     }
@@ -151,11 +152,15 @@ describe('a traced request through the supergraph', () => {
     expect(catalogQueries.map((span) => span.attributes['db.query.text']).join('\n')).not.toMatch(/limit 2\b/);
   });
 
-  it('logs the slow operation at warn with the request id, duration and trace id', () => {
+  it('logs slow operations at warn with the request id, duration and trace id: at the gateway and in a subgraph', () => {
     const traceId = root.spanContext().traceId;
     const slow = lines.filter((line) => line.msg === 'slow graphql request');
     expect(slow).toEqual([
       expect.objectContaining({ level: 40, requestId: 'traced-request-1', traceId, operationName: 'TracedTopProducts', ms: expect.any(Number) }),
+    ]);
+    const slowInSubgraphs = lines.filter((line) => line.msg === 'slow graphql operation');
+    expect(slowInSubgraphs).toEqual([
+      expect.objectContaining({ level: 40, subgraph: 'catalog', requestId: 'traced-request-1', traceId, operationName: 'TracedTopProducts__catalog__0', ms: expect.any(Number) }),
     ]);
   });
 
