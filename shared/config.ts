@@ -31,6 +31,8 @@ export interface TracingConfig {
   otlpHeaders: Record<string, string>;
   /** Overrides the process's own service name (`tessera-gateway`, `tessera-<subgraph>`). */
   serviceName: string | undefined;
+  /** Share of requests traced that arrive without a caller's trace (0–1); a caller's decision is followed. */
+  sampleRatio: number;
 }
 
 /** Signed identity between gateway and subgraphs (see shared/identity.ts). */
@@ -203,6 +205,7 @@ const commonSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: emptyAsUnset(z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional()),
   OTEL_EXPORTER_OTLP_HEADERS: emptyAsUnset(headerList.default({})),
   OTEL_SERVICE_NAME: emptyAsUnset(z.string().min(1).optional()),
+  TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
   SLOW_OPERATION_MS: z.coerce.number().int().min(0).default(1_000),
 });
 type CommonValues = z.infer<typeof commonSchema>;
@@ -233,6 +236,7 @@ function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir:
       otlpEndpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT,
       otlpHeaders: values.OTEL_EXPORTER_OTLP_HEADERS,
       serviceName: values.OTEL_SERVICE_NAME,
+      sampleRatio: values.TRACE_SAMPLE_RATIO,
     },
     slowOperationMs: values.SLOW_OPERATION_MS,
     dataDir: values.DATA_DIR,

@@ -3,7 +3,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_NAMESPACE,
@@ -48,11 +48,14 @@ const tracer = () => trace.getTracer('tessera');
  * otherwise registers nothing. Returns what flushes pending spans at shutdown.
  */
 export function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName: string): () => Promise<void> {
-  const { otlpEndpoint, otlpHeaders, serviceName: override } = config.tracing;
+  const { otlpEndpoint, otlpHeaders, serviceName: override, sampleRatio } = config.tracing;
   if (!otlpEndpoint) return async () => {};
   const exporter = new OTLPTraceExporter({ url: `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`, headers: otlpHeaders });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: override ?? serviceName }),
+    // Roots are sampled by ratio; a request arriving with a traceparent follows the caller's decision,
+    // so a trace is kept or dropped whole across the gateway and the subgraphs.
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
   // The default context manager (AsyncLocalStorage) carries the active span through awaits.

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { createGateway, type Gateway } from '../gateway/index.js';
@@ -186,7 +186,7 @@ describe('startTracing', () => {
     await stop();
   });
 
-  it('exports spans over OTLP/HTTP to the endpoint, under the service name, with the configured headers', async () => {
+  it('exports spans over OTLP/HTTP to the endpoint, under the service name, with the configured headers, sampled', async () => {
     const received: { url?: string; headers: Record<string, unknown>; body: string }[] = [];
     const collector: Server = createServer((req, res) => {
       let body = '';
@@ -199,8 +199,12 @@ describe('startTracing', () => {
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     try {
       const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-      const stop = startTracing({ tracing: { otlpEndpoint: endpoint, otlpHeaders: { 'x-api-key': 'k1' }, serviceName: undefined } }, 'tessera-test');
-      trace.getTracer('tessera').startSpan('exported').end();
+      const stop = startTracing({ tracing: { ...testTracing, otlpEndpoint: endpoint, otlpHeaders: { 'x-api-key': 'k1' }, sampleRatio: 0 } }, 'tessera-test');
+      const tracer = trace.getTracer('tessera');
+      // Ratio 0 drops traces started here, but follows a caller that sampled its trace.
+      tracer.startSpan('dropped').end();
+      const sampledCaller = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+      tracer.startSpan('exported', {}, sampledCaller).end();
       // Shutting down flushes what the batch processor holds.
       await stop();
       expect(received).toHaveLength(1);

@@ -20,7 +20,7 @@ export const testJwt: JwtConfig = {
 };
 
 /** No exporter: a test that wants spans registers an in-memory one itself (test/tracing.test.ts). */
-export const testTracing: TracingConfig = { otlpEndpoint: undefined, otlpHeaders: {}, serviceName: undefined };
+export const testTracing: TracingConfig = { otlpEndpoint: undefined, otlpHeaders: {}, serviceName: undefined, sampleRatio: 1 };
 
 export function testSubgraphConfig(name: string, store: StoreConfig, overrides: Partial<SubgraphConfig> = {}): SubgraphConfig {
   return {
