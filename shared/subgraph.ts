@@ -173,7 +173,7 @@ export async function createSubgraphApp(
   });
   app.use(
     '/graphql',
-    traceRequests(definition.name),
+    traceRequests({ subgraphName: definition.name }),
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: callerOf(req, config) }),

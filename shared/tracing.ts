@@ -63,14 +63,24 @@ export function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName:
   return () => provider.shutdown();
 }
 
+export interface TraceRequestsOptions {
+  /**
+   * Set in a subgraph: its name goes on the span, and only requests that arrive within a
+   * trace are traced. The gateway decides (and samples) what is traced; the requests it sends
+   * outside any client request (readiness probes, composition) would each be a trace of its own.
+   */
+  subgraphName?: string;
+}
+
 /**
  * A server span around each HTTP request, continuing the caller's trace from its `traceparent`
  * and active for everything the request does, so subgraph fetches and SQL nest under it. The
  * GraphQL plugin (`useTracing`) names it after the operation once that is known.
  */
-export function traceRequests(subgraphName?: string): RequestHandler {
+export function traceRequests({ subgraphName }: TraceRequestsOptions = {}): RequestHandler {
   return (req, res, next) => {
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    if (subgraphName && !trace.getSpanContext(parent)) return next();
     const span = tracer().startSpan(
       `${req.method} ${req.baseUrl || req.path}`,
       {

@@ -57,6 +57,7 @@ describe('a traced request through the supergraph', () => {
   let gateway: Gateway | undefined;
   let server: Server | undefined;
   let url: string;
+  let origin: string;
 
   beforeAll(async () => {
     // Every service runs in this process, so this one provider sees the whole trace.
@@ -75,6 +76,7 @@ describe('a traced request through the supergraph', () => {
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     server = listening.server;
     url = `${listening.url}/graphql`;
+    origin = listening.url;
   });
 
   afterAll(async () => {
@@ -89,6 +91,8 @@ describe('a traced request through the supergraph', () => {
   });
 
   let spans: ReadableSpan[];
+  /** What was logged while the traced request ran. */
+  let requestLines: LogLine[];
   let root: ReadableSpan;
 
   beforeAll(async () => {
@@ -99,6 +103,7 @@ describe('a traced request through the supergraph', () => {
     expect(response.data?.topProducts).toHaveLength(2);
     root = await finishedSpan(exporter, (span) => span.kind === SpanKind.SERVER && !span.parentSpanContext);
     spans = exporter.getFinishedSpans();
+    requestLines = [...lines];
   });
 
   const subgraphOf = (span: ReadableSpan) => span.attributes['subgraph.name'];
@@ -152,13 +157,20 @@ describe('a traced request through the supergraph', () => {
     expect(catalogQueries.map((span) => span.attributes['db.query.text']).join('\n')).not.toMatch(/limit 2\b/);
   });
 
+  it('traces no readiness check: the gateway asks every subgraph, outside any trace', async () => {
+    const before = exporter.getFinishedSpans().length;
+    const ready = await fetch(`${origin}/ready`);
+    expect(await ready.json()).toMatchObject({ ready: true, subgraphs: { catalog: 'up', reviews: 'up' } });
+    expect(exporter.getFinishedSpans().length).toBe(before);
+  });
+
   it('logs slow operations at warn with the request id, duration and trace id: at the gateway and in a subgraph', () => {
     const traceId = root.spanContext().traceId;
-    const slow = lines.filter((line) => line.msg === 'slow graphql request');
+    const slow = requestLines.filter((line) => line.msg === 'slow graphql request');
     expect(slow).toEqual([
       expect.objectContaining({ level: 40, requestId: 'traced-request-1', traceId, operationName: 'TracedTopProducts', ms: expect.any(Number) }),
     ]);
-    const slowInSubgraphs = lines.filter((line) => line.msg === 'slow graphql operation');
+    const slowInSubgraphs = requestLines.filter((line) => line.msg === 'slow graphql operation');
     expect(slowInSubgraphs).toEqual([
       expect.objectContaining({ level: 40, subgraph: 'catalog', requestId: 'traced-request-1', traceId, operationName: 'TracedTopProducts__catalog__0', ms: expect.any(Number) }),
     ]);
@@ -166,12 +178,12 @@ describe('a traced request through the supergraph', () => {
 
   it('logs slow SQL at warn with the request id and trace id, and other SQL at debug likewise', () => {
     const traceId = root.spanContext().traceId;
-    const slowSql = lines.filter((line) => line.msg === 'slow sql');
+    const slowSql = requestLines.filter((line) => line.msg === 'slow sql');
     expect(slowSql.length).toBeGreaterThan(0);
     for (const line of slowSql) {
       expect(line).toMatchObject({ level: 40, subgraph: 'catalog', requestId: 'traced-request-1', traceId, took: expect.any(Number) });
     }
-    const debugSql = lines.filter((line) => line.msg === 'sql');
+    const debugSql = requestLines.filter((line) => line.msg === 'sql');
     expect(new Set(debugSql.map((line) => line.subgraph))).toEqual(new Set(['inventory', 'reviews']));
     for (const line of debugSql) expect(line).toMatchObject({ level: 20, requestId: 'traced-request-1', traceId });
   });
