@@ -9,6 +9,7 @@ import { closeServer, listen } from '../shared/http.js';
 import { createLogger } from '../shared/logger.js';
 import { startSubgraph, type RunningSubgraph } from '../shared/subgraph.js';
 import { startTracing } from '../shared/tracing.js';
+import { SEED_PASSWORD } from '../subgraphs/accounts/seed.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { testGatewayConfig, testSubgraphConfig, testTracing } from './support/config.js';
 import { freshStore } from './support/postgres.js';
@@ -155,6 +156,15 @@ describe('a traced request through the supergraph', () => {
     expect(catalogQueries.map((span) => span.name)).toContain('SELECT product');
     // topProducts(first: 2) limits with a placeholder; the value stays out of the span.
     expect(catalogQueries.map((span) => span.attributes['db.query.text']).join('\n')).not.toMatch(/limit 2\b/);
+  });
+
+  it('puts the request id on every SQL line of a mutation, its transaction included', async () => {
+    const from = lines.length;
+    const { data } = await postGraphQL(url, 'mutation Login($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', { e: 'ada@example.com', p: SEED_PASSWORD }, { 'x-request-id': 'traced-login' });
+    expect(data?.login.accessToken).toEqual(expect.any(String));
+    const sql = lines.slice(from).filter((line) => line.msg === 'sql');
+    expect(sql.map((line) => line.sql as string)).toEqual(expect.arrayContaining([expect.stringMatching(/^begin/), expect.stringMatching(/^insert into "refresh_token"/), expect.stringMatching(/^commit/)]));
+    for (const line of sql) expect(line).toMatchObject({ subgraph: 'accounts', requestId: 'traced-login', traceId: expect.any(String) });
   });
 
   it('traces no readiness check: the gateway asks every subgraph, outside any trace', async () => {
