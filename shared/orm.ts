@@ -27,14 +27,14 @@ export interface StoreOptions {
   onQuery?: (sql: string) => void;
   /** PostgreSQL connection pool size. */
   poolMax?: number;
-  /** Statements slower than this are logged at warn (default 200 ms). */
+  /** A request's statements slower than this are logged at warn; unset: never. */
   slowSqlMs?: number;
 }
 
 /** What the ORM logger needs besides pino; `database` names the store in SQL spans. */
 interface QueryReporting {
   database: string;
-  slowSqlMs: number;
+  slowSqlMs: number | undefined;
   onQuery?: (sql: string) => void;
 }
 
@@ -62,12 +62,14 @@ class PinoOrmLogger extends DefaultLogger {
     const took = context.took ?? 0;
     this.reporting.onQuery?.(inlined);
     recordSqlSpan({ sql: context.query, tookMs: took, database: this.reporting.database, failed: context.level === 'error' });
-    const requestId = context.requestId && { requestId: context.requestId };
-    if (took >= this.reporting.slowSqlMs) {
+    const { requestId } = context;
+    // Only a request's statements: migrations and seeding are slow by nature, and PGlite's first
+    // statement includes starting the database.
+    if (requestId && this.reporting.slowSqlMs !== undefined && took >= this.reporting.slowSqlMs) {
       // Warnings reach production logs: the statement without its values, which may be secrets.
-      this.pinoLogger.warn({ orm: 'query', ...requestId, took, sql: truncateStatement(context.query) }, 'slow sql');
+      this.pinoLogger.warn({ orm: 'query', requestId, took, sql: truncateStatement(context.query) }, 'slow sql');
     } else if (this.pinoLogger.isLevelEnabled('debug')) {
-      this.pinoLogger.debug({ orm: 'query', ...requestId, took, sql: inlined }, 'sql');
+      this.pinoLogger.debug({ orm: 'query', ...(requestId && { requestId }), took, sql: inlined }, 'sql');
     }
   }
 }
@@ -119,7 +121,7 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     loggerFactory: (loggerOptions) =>
       new PinoOrmLogger(loggerOptions, options.logger, {
         database: options.store.kind === 'postgresql' ? options.store.dbName : options.name,
-        slowSqlMs: options.slowSqlMs ?? 200,
+        slowSqlMs: options.slowSqlMs,
         onQuery: options.onQuery,
       }),
     migrations: {
