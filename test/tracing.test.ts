@@ -165,6 +165,11 @@ describe('a traced request through the supergraph', () => {
     const sql = lines.slice(from).filter((line) => line.msg === 'sql');
     expect(sql.map((line) => line.sql as string)).toEqual(expect.arrayContaining([expect.stringMatching(/^begin/), expect.stringMatching(/^insert into "refresh_token"/), expect.stringMatching(/^commit/)]));
     for (const line of sql) expect(line).toMatchObject({ subgraph: 'accounts', requestId: 'traced-login', traceId: expect.any(String) });
+    const statements = exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === sql[0]!.traceId && span.attributes['db.system.name']);
+    expect(statements.map((span) => span.name)).toEqual(expect.arrayContaining(['BEGIN', 'INSERT refresh_token', 'COMMIT']));
+    // The refresh token's hash is a value: it never reaches a span.
+    const insert = statements.find((span) => span.name === 'INSERT refresh_token')!;
+    expect(insert.attributes['db.query.text']).toMatch(/^insert into "refresh_token" \(.*\) values \(\?(, \?)*\)/);
   });
 
   it('traces no readiness check: the gateway asks every subgraph, outside any trace', async () => {
