@@ -10,7 +10,7 @@ import { createGateway, waitForSubgraphs } from './index.js';
 async function main(): Promise<void> {
   const parsed = loadGatewayConfig(subgraphs, process.env);
   const logger = createLogger('gateway', parsed);
-  const stopTracing = startTracing(parsed, 'tessera-gateway');
+  const stopTracing = startTracing(parsed, 'tessera-gateway', logger);
   const config = await withSecrets(parsed, logger);
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });

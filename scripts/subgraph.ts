@@ -10,7 +10,7 @@ async function main(name: string | undefined): Promise<void> {
   const definition = findSubgraph(name);
   const parsed = loadSubgraphConfig(definition.name, definition.port, process.env);
   const logger = createLogger(definition.name, parsed);
-  const stopTracing = startTracing(parsed, `tessera-${definition.name}`);
+  const stopTracing = startTracing(parsed, `tessera-${definition.name}`, logger);
   const config = await withSecrets(parsed, logger);
   if (config.allowUnsignedRequests) logger.warn('ALLOW_UNSIGNED_REQUESTS is on: requests without a gateway signature are served as anonymous');
   const store = config.store.kind === 'pglite' ? `PGlite at ${config.store.dataDir}` : `PostgreSQL database ${config.store.dbName}`;

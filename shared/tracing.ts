@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -19,6 +19,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { RequestHandler } from 'express';
 import type { CommonConfig } from './config.js';
+import { rateLimitedWarn, type Logger } from './logger.js';
 
 /**
  * OpenTelemetry tracing, instrumented by hand (no auto-instrumentation: it needs loader hooks
@@ -45,12 +46,19 @@ const tracer = () => trace.getTracer('tessera');
 
 /**
  * Exports this process's spans over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set;
- * otherwise registers nothing. Returns what flushes pending spans at shutdown.
+ * otherwise registers nothing. Returns what flushes pending spans at shutdown. A collector
+ * that fails costs a warning (at most one per 30 s), never a request or the shutdown.
  */
-export function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName: string): () => Promise<void> {
+export function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName: string, logger: Logger): () => Promise<void> {
   const { otlpEndpoint, otlpHeaders, serviceName: override, sampleRatio } = config.tracing;
   if (!otlpEndpoint) return async () => {};
-  const exporter = new OTLPTraceExporter({ url: `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`, headers: otlpHeaders });
+  // The SDK reports failed exports through its diagnostic logger, the error as JSON.
+  const warn = rateLimitedWarn(logger);
+  const report = (message: string) => warn({ collector: otlpEndpoint, error: errorMessage(message) }, 'traces could not be exported');
+  const ignore = () => {};
+  diag.setLogger({ error: report, warn: report, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
+  // Bounded, so that a collector that does not answer holds a shutdown for 5 s at most.
+  const exporter = new OTLPTraceExporter({ url: `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`, headers: otlpHeaders, timeoutMillis: 5_000 });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: override ?? serviceName }),
     // Roots are sampled by ratio; a request arriving with a traceparent follows the caller's decision,
@@ -60,7 +68,22 @@ export function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName:
   });
   // The default context manager (AsyncLocalStorage) carries the active span through awaits.
   provider.register({ propagator: new W3CTraceContextPropagator() });
-  return () => provider.shutdown();
+  return async () => {
+    try {
+      await provider.shutdown();
+    } catch (error) {
+      logger.warn({ collector: otlpEndpoint, err: error }, 'the last traces could not be exported');
+    }
+    diag.disable();
+  };
+}
+
+function errorMessage(reported: string): string {
+  try {
+    return (JSON.parse(reported) as { message?: string }).message ?? reported;
+  } catch {
+    return reported;
+  }
 }
 
 export interface TraceRequestsOptions {

@@ -204,29 +204,39 @@ describe('a traced request through the supergraph', () => {
   });
 });
 
+/** A stand-in OpenTelemetry collector: records each export and answers with `status`. */
+async function startCollector(status: number) {
+  const received: { url?: string; headers: Record<string, unknown>; body: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      received.push({ url: req.url, headers: req.headers, body });
+      res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 describe('startTracing', () => {
   afterAll(disableOpenTelemetry);
 
   it('registers nothing without OTEL_EXPORTER_OTLP_ENDPOINT: spans are the no-op kind', async () => {
-    const stop = startTracing({ tracing: testTracing }, 'tessera-test');
+    const stop = startTracing({ tracing: testTracing }, 'tessera-test', capturingLogger('info').logger);
     expect(trace.getTracer('tessera').startSpan('nothing').isRecording()).toBe(false);
     await stop();
   });
 
   it('exports spans over OTLP/HTTP to the endpoint, under the service name, with the configured headers, sampled', async () => {
-    const received: { url?: string; headers: Record<string, unknown>; body: string }[] = [];
-    const collector: Server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
-        received.push({ url: req.url, headers: req.headers, body });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const collector = await startCollector(200);
     try {
-      const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-      const stop = startTracing({ tracing: { ...testTracing, otlpEndpoint: endpoint, otlpHeaders: { 'x-api-key': 'k1' }, sampleRatio: 0 } }, 'tessera-test');
+      const { lines, logger } = capturingLogger('info');
+      const stop = startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint, otlpHeaders: { 'x-api-key': 'k1' }, sampleRatio: 0 } }, 'tessera-test', logger);
       const tracer = trace.getTracer('tessera');
       // Ratio 0 drops traces started here, but follows a caller that sampled its trace.
       tracer.startSpan('dropped').end();
@@ -234,17 +244,34 @@ describe('startTracing', () => {
       tracer.startSpan('exported', {}, sampledCaller).end();
       // Shutting down flushes what the batch processor holds.
       await stop();
-      expect(received).toHaveLength(1);
-      expect(received[0]!.url).toBe('/v1/traces');
-      expect(received[0]!.headers['x-api-key']).toBe('k1');
-      const { resourceSpans } = JSON.parse(received[0]!.body) as {
+      expect(collector.received).toHaveLength(1);
+      const [request] = collector.received;
+      expect(request!.url).toBe('/v1/traces');
+      expect(request!.headers['x-api-key']).toBe('k1');
+      const { resourceSpans } = JSON.parse(request!.body) as {
         resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { name: string }[] }[] }[];
       };
       const serviceName = resourceSpans[0]!.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
       expect(serviceName).toBe('tessera-test');
       expect(resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s.name)).toEqual(['exported']);
+      expect(lines).toEqual([]);
     } finally {
-      await new Promise((resolve) => collector.close(resolve));
+      await collector.close();
+      disableOpenTelemetry();
+    }
+  });
+
+  it('warns when the collector refuses the spans, and still shuts down', async () => {
+    const collector = await startCollector(400);
+    try {
+      const { lines, logger } = capturingLogger('info');
+      const stop = startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint } }, 'tessera-test', logger);
+      trace.getTracer('tessera').startSpan('refused').end();
+      await expect(stop()).resolves.toBeUndefined();
+      expect(collector.received).toHaveLength(1);
+      expect(lines).toEqual([expect.objectContaining({ level: 40, collector: collector.endpoint, msg: 'the last traces could not be exported' })]);
+    } finally {
+      await collector.close();
     }
   });
 });
