@@ -122,6 +122,9 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
     gateway,
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
+    // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
+    // would stop the server and re-raise the signal, killing the process halfway through that.
+    stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
     // No "Did you mean …?" in production: it would describe the schema to whoever probes it.
     hideSchemaDetailsFromClientErrors: config.env === 'production',

@@ -159,6 +159,9 @@ export async function createSubgraphApp(
     plugins: [useCacheTags(schema), useTracing(), useSlowOperationLog({ slowMs: config.slowOperationMs })],
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
+    // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
+    // would stop the server and re-raise the signal, killing the process halfway through that.
+    stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
     logger,
   });
