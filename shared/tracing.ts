@@ -52,9 +52,9 @@ const tracer = () => trace.getTracer('tessera');
 export function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName: string, logger: Logger): () => Promise<void> {
   const { otlpEndpoint, otlpHeaders, serviceName: override, sampleRatio } = config.tracing;
   if (!otlpEndpoint) return async () => {};
-  // The SDK reports failed exports through its diagnostic logger, the error as JSON.
+  // The SDK reports its problems, failed exports among them (the error as JSON), through its diagnostic logger.
   const warn = rateLimitedWarn(logger);
-  const report = (message: string) => warn({ collector: otlpEndpoint, error: errorMessage(message) }, 'traces could not be exported');
+  const report = (message: string) => warn({ collector: otlpEndpoint, error: errorMessage(message) }, 'OpenTelemetry reported a problem');
   const ignore = () => {};
   diag.setLogger({ error: report, warn: report, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
   // Bounded, so that a collector that does not answer holds a shutdown for 5 s at most.
