@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../shared/config.js';
 import { createFormatError } from '../shared/errors.js';
 import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js';
+import { traceRequests, useTracing } from '../shared/tracing.js';
 import { newCacheTags } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
 import { createRedisClient, redisReady, type RedisClient } from '../shared/redis.js';
@@ -34,7 +35,7 @@ import { loadTrustedDocuments, trustedDocumentsGuard } from './trusted-documents
 import { composeFromRunning, forApolloGateway } from './supergraph.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -136,6 +137,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
     gateway,
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
+    // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
+    // would stop the server and re-raise the signal, killing the process halfway through that.
+    stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
     // No "Did you mean …?" in production: it would describe the schema to whoever probes it.
     hideSchemaDetailsFromClientErrors: config.env === 'production',
@@ -144,8 +148,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
     persistedQueries: { ttl: config.apqTtlSeconds, ...(apq && { cache: apq }) },
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
-      useRequestLogging(),
+      useRequestLogging({ slowMs: config.slowOperationMs }),
       useMetrics({ metrics }),
+      useTracing(),
       // Shape, then cost (rate limits may charge by it), then rate limits (cached answers count too).
       useOperationLimits(protection),
       useCostLimit(supergraphSdl, protection),
@@ -176,6 +181,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
   metricsRoutes(app, registry, config.metrics);
   app.use(
     ['/graphql', '/'],
+    traceRequests(),
     ...documentGuards(protection),
     ...trustedDocumentsGuards,
     expressMiddleware(apollo, {

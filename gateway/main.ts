@@ -3,6 +3,7 @@ import { closeServer, listen } from '../shared/http.js';
 import { createLogger } from '../shared/logger.js';
 import { listenMetrics } from '../shared/metrics.js';
 import { withSecrets } from '../shared/secrets.js';
+import { startTracing } from '../shared/tracing.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { createGateway, waitForSubgraphs } from './index.js';
 
@@ -10,6 +11,7 @@ import { createGateway, waitForSubgraphs } from './index.js';
 async function main(): Promise<void> {
   const parsed = loadGatewayConfig(subgraphs, process.env);
   const logger = createLogger('gateway', parsed);
+  const stopTracing = startTracing(parsed, 'tessera-gateway', logger);
   const config = await withSecrets(parsed, logger);
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
     await closeServer(server);
     await metrics?.stop();
     await gateway.stop();
+    await stopTracing();
     process.exit(0);
   };
   process.once('SIGTERM', (signal) => void shutdown(signal));

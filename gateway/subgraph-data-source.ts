@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CACHE_EXTENSION, type CacheTagReport } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
+import { injectTraceContext, traceSubgraphFetch } from '../shared/tracing.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode } from '../shared/errors.js';
 import type { SubgraphFetchObserver } from './metrics.js';
@@ -44,6 +45,15 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       request.http?.headers.set(name, value);
     }
     if (client?.deadline) request.http?.headers.set(DEADLINE_HEADER, String(client.deadline));
+    injectTraceContext(request.http?.headers);
+  }
+
+  /**
+   * Each fetch in a client span of its own, which the subgraph's spans continue (`traceparent`),
+   * timed, and counted when it fails, by subgraph and reason (see gateway/metrics.ts).
+   */
+  override process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    return traceSubgraphFetch(this.name, this.url, () => this.measuredProcess(options));
   }
 
   override didEncounterError(error: Error): never {
@@ -63,8 +73,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     return response;
   }
 
-  /** Times every fetch and counts the failed ones by subgraph and reason (see gateway/metrics.ts). */
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+  private async measuredProcess(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     if (!this.metrics) return super.process(options);
     const stopTimer = this.metrics.subgraphFetchDuration.startTimer({ subgraph: this.name });
     try {

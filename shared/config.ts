@@ -19,6 +19,21 @@ export interface CommonConfig {
   env: RuntimeEnvironment;
   logLevel: LogLevel;
   host: string;
+  tracing: TracingConfig;
+  /** GraphQL operations slower than this are logged at warn. */
+  slowOperationMs: number;
+}
+
+/** OpenTelemetry trace export (shared/tracing.ts); no endpoint: tracing is off. */
+export interface TracingConfig {
+  /** OTLP/HTTP collector base URL; spans go to `<endpoint>/v1/traces`. */
+  otlpEndpoint: string | undefined;
+  /** Extra headers for the collector (an API key, say). */
+  otlpHeaders: Record<string, string>;
+  /** Overrides the process's own service name (`tessera-gateway`, `tessera-<subgraph>`). */
+  serviceName: string | undefined;
+  /** Share of requests traced that arrive without a caller's trace (0–1); a caller's decision is followed. */
+  sampleRatio: number;
 }
 
 /** Signed identity between gateway and subgraphs (see shared/identity.ts). */
@@ -55,6 +70,8 @@ export interface SubgraphConfig extends CommonConfig, SigningConfig {
   allowUnsignedRequests: boolean;
   jwt: JwtConfig;
   metrics: MetricsConfig;
+  /** SQL statements slower than this are logged at warn. */
+  slowSqlMs: number;
 }
 
 /** Where the gateway keeps its caches; no `url` and no `clusterNodes`: in memory. */
@@ -157,6 +174,25 @@ const postgresUrl = z
   .string()
   .refine((value) => /^postgres(ql)?:\/\/.+/.test(value), 'expected a postgres:// or postgresql:// URL');
 
+/** `key=value[,key=value…]`, values URL-encoded (the OpenTelemetry convention for OTEL_EXPORTER_OTLP_HEADERS). */
+const headerList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[^=]+=.*$/, 'expected key=value[,key=value…]')))
+  .transform((pairs) => Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), percentDecoded(pair.slice(pair.indexOf('=') + 1).trim())])));
+
+/** A value that is not valid percent-encoding is taken as written. */
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** OpenTelemetry's convention: a variable set to the empty string counts as unset (compose passes them through so). */
+const emptyAsUnset = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema);
+
 const secret = z.string().min(32, { message: 'must be at least 32 characters' });
 
 const commonSchema = z.object({
@@ -181,6 +217,11 @@ const commonSchema = z.object({
   METRICS: flag.default(true),
   METRICS_PORT: port.optional(),
   METRICS_HOST: z.string().min(1).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: emptyAsUnset(z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional()),
+  OTEL_EXPORTER_OTLP_HEADERS: emptyAsUnset(headerList.default({})),
+  OTEL_SERVICE_NAME: emptyAsUnset(z.string().min(1).optional()),
+  TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
+  SLOW_OPERATION_MS: z.coerce.number().int().min(0).default(1_000),
 });
 type CommonValues = z.infer<typeof commonSchema>;
 
@@ -206,6 +247,13 @@ function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir:
     // Tests stay quiet unless asked; everything else logs at info.
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info'),
     host: values.HOST,
+    tracing: {
+      otlpEndpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT,
+      otlpHeaders: values.OTEL_EXPORTER_OTLP_HEADERS,
+      serviceName: values.OTEL_SERVICE_NAME,
+      sampleRatio: values.TRACE_SAMPLE_RATIO,
+    },
+    slowOperationMs: values.SLOW_OPERATION_MS,
     dataDir: values.DATA_DIR,
     signingSecret: values.SUBGRAPH_SIGNING_SECRET,
     signatureMaxAgeMs: values.SIGNATURE_MAX_AGE_MS,
@@ -275,6 +323,7 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     SEED_ON_START: flag.default(true),
     ALLOW_UNSIGNED_REQUESTS: flag.default(false),
     [`${prefix}_METRICS_PORT`]: port.optional(),
+    SLOW_SQL_MS: z.coerce.number().int().min(0).default(200),
   });
   const values = parse(schema, env) as CommonValues & Record<string, unknown>;
   // Accounts issues tokens, so it needs the HS256 secret itself.
@@ -296,6 +345,7 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     migrateOnStart: values.MIGRATE_ON_START as boolean,
     seedOnStart: values.SEED_ON_START as boolean,
     metrics: metricsConfig(values, values[`${prefix}_METRICS_PORT`] as number | undefined),
+    slowSqlMs: values.SLOW_SQL_MS as number,
   };
 }
 

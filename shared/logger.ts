@@ -1,17 +1,28 @@
-import { pino, type Logger } from 'pino';
+import { trace } from '@opentelemetry/api';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { CommonConfig } from './config.js';
 
 export type { Logger };
 
-/** One JSON logger per process; requests log through `logger.child({ requestId })`. */
-export function createLogger(service: string, config: Pick<CommonConfig, 'logLevel' | 'env'>): Logger {
+/** The active span's ids, so a log line leads to its trace (nothing when tracing is off). */
+function traceIds(): { traceId?: string; spanId?: string } {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext && trace.isSpanContextValid(spanContext) ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {};
+}
+
+/**
+ * One JSON logger per process; requests log through `logger.child({ requestId })`. Lines
+ * written inside a traced request carry its `traceId` and `spanId`.
+ */
+export function createLogger(service: string, config: Pick<CommonConfig, 'logLevel' | 'env'>, destination?: DestinationStream): Logger {
   return pino({
     name: service,
     level: config.logLevel,
     base: { service },
+    mixin: traceIds,
     // Never write credentials that reach a log through a logged request.
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password'], censor: '[redacted]' },
-  });
+  }, destination);
 }
 
 /** A warning logged at most once per interval, for failures that repeat on every request (Redis down). */

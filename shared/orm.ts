@@ -14,6 +14,7 @@ import { AuditRecord } from './audit.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
 import { recordSqlStatement } from './subgraph-metrics.js';
+import { recordSqlSpan, truncateStatement } from './tracing.js';
 
 export type Orm = MikroORM;
 export type { EntityManager };
@@ -27,14 +28,26 @@ export interface StoreOptions {
   onQuery?: (sql: string) => void;
   /** PostgreSQL connection pool size. */
   poolMax?: number;
+  /** A request's statements slower than this are logged at warn; unset: never. */
+  slowSqlMs?: number;
 }
 
-/** Bridges MikroORM's logger to pino; SQL goes out at debug level. */
+/** What the ORM logger needs besides pino; `database` names the store in SQL spans. */
+interface QueryReporting {
+  database: string;
+  slowSqlMs: number | undefined;
+  onQuery?: (sql: string) => void;
+}
+
+/**
+ * Bridges MikroORM's logger to pino (SQL at debug, slow SQL at warn) and records a span per
+ * statement. The request id comes from the request's EntityManager fork (`loggerContext`).
+ */
 class PinoOrmLogger extends DefaultLogger {
   constructor(
     options: LoggerOptions,
     private readonly pinoLogger: Logger,
-    private readonly onQuery?: (sql: string) => void,
+    private readonly reporting: QueryReporting,
   ) {
     super(options);
   }
@@ -44,11 +57,21 @@ class PinoOrmLogger extends DefaultLogger {
     this.pinoLogger[level]({ orm: namespace }, message);
   }
 
-  override logQuery(context: { query: string } & LogContext): void {
-    this.onQuery?.(context.query);
-    recordSqlStatement(context.took);
-    if (this.pinoLogger.isLevelEnabled('debug')) {
-      this.pinoLogger.debug({ orm: 'query', took: context.took, sql: context.query }, 'sql');
+  override logQuery(context: { query: string; formatted?: string; requestId?: string } & LogContext): void {
+    // `query` keeps its `?` placeholders (see `debug` below); `formatted` has the values inlined.
+    const inlined = context.formatted ?? context.query;
+    const took = context.took ?? 0;
+    this.reporting.onQuery?.(inlined);
+    recordSqlStatement(took);
+    recordSqlSpan({ sql: context.query, tookMs: took, database: this.reporting.database, failed: context.level === 'error' });
+    const { requestId } = context;
+    // Only a request's statements: migrations and seeding are slow by nature, and PGlite's first
+    // statement includes starting the database.
+    if (requestId && this.reporting.slowSqlMs !== undefined && took >= this.reporting.slowSqlMs) {
+      // Warnings reach production logs: the statement without its values, which may be secrets.
+      this.pinoLogger.warn({ orm: 'query', requestId, took, sql: truncateStatement(context.query) }, 'slow sql');
+    } else if (this.pinoLogger.isLevelEnabled('debug')) {
+      this.pinoLogger.debug({ orm: 'query', ...(requestId && { requestId }), took, sql: inlined }, 'sql');
     }
   }
 }
@@ -94,8 +117,15 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     extensions: [Migrator],
     // Per-request work must use a fork; the global manager refuses.
     allowGlobalContext: false,
-    debug: true,
-    loggerFactory: (loggerOptions) => new PinoOrmLogger(loggerOptions, options.logger, options.onQuery),
+    // Every namespace but `query-params`: logged queries keep their placeholders, and the
+    // values arrive apart (`formatted`), so spans and warnings never carry them.
+    debug: ['query', 'schema', 'discovery', 'info'],
+    loggerFactory: (loggerOptions) =>
+      new PinoOrmLogger(loggerOptions, options.logger, {
+        database: options.store.kind === 'postgresql' ? options.store.dbName : options.name,
+        slowSqlMs: options.slowSqlMs,
+        onQuery: options.onQuery,
+      }),
     migrations: {
       migrationsList,
       path: migrationsDir(options.name),

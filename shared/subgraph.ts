@@ -19,6 +19,8 @@ import type { Logger } from './logger.js';
 import { createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
 import { createSubgraphMetrics, observeConnections, operationMetricsScope, useSubgraphMetrics } from './subgraph-metrics.js';
+import { useSlowOperationLog } from './slow-operations.js';
+import { traceRequests, useTracing } from './tracing.js';
 
 type Class = Function;
 
@@ -109,7 +111,8 @@ export function createContextFactory<Loaders extends object, Services extends ob
   logger: Logger,
 ) {
   return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> => {
-    const em = orm.em.fork() as EntityManager;
+    // The ORM logger writes the request id on this request's SQL lines.
+    const em = orm.em.fork({ loggerContext: { requestId: id } }) as EntityManager;
     return {
       requestId: id,
       logger: logger.child({ requestId: id }),
@@ -161,9 +164,12 @@ export async function createSubgraphApp(
   observeConnections(registry, orm, config.store.kind);
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
-    plugins: [useCacheTags(schema), useSubgraphMetrics(metrics)],
+    plugins: [useCacheTags(schema), useSubgraphMetrics(metrics), useTracing(), useSlowOperationLog({ slowMs: config.slowOperationMs })],
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
+    // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
+    // would stop the server and re-raise the signal, killing the process halfway through that.
+    stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
     logger,
   });
@@ -179,6 +185,7 @@ export async function createSubgraphApp(
   metricsRoutes(app, registry, config.metrics);
   app.use(
     '/graphql',
+    traceRequests({ subgraphName: definition.name }),
     express.json({ limit: '1mb' }),
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
@@ -233,7 +240,7 @@ export async function startSubgraph(
   logger: Logger,
   options: { onQuery?: (sql: string) => void } = {},
 ): Promise<RunningSubgraph> {
-  const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery });
+  const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
   try {
     const services = definition.createServices?.(config) ?? {};
     await prepareStore(definition, orm, config, logger, services);

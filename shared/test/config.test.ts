@@ -87,3 +87,38 @@ describe('gateway configuration', () => {
     expect(() => loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'on' })).toThrow(/TRUSTED_DOCUMENTS: /);
   });
 });
+
+describe('tracing and slow-operation configuration', () => {
+  it('leaves tracing off by default, also when the endpoint is set but empty', () => {
+    for (const env of [{}, { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_SERVICE_NAME: '' }]) {
+      const config = loadSubgraphConfig('catalog', 4002, env);
+      expect(config.tracing).toEqual({ otlpEndpoint: undefined, otlpHeaders: {}, serviceName: undefined, sampleRatio: 1 });
+      expect(config).toMatchObject({ slowOperationMs: 1000, slowSqlMs: 200 });
+    }
+  });
+
+  it('reads the collector endpoint, its headers (URL-encoded values) and the thresholds', () => {
+    const config = loadGatewayConfig([], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc, authorization=Basic%20dXNlcjpwYXNz, x-raw=100%',
+      OTEL_SERVICE_NAME: 'edge',
+      TRACE_SAMPLE_RATIO: '0.25',
+      SLOW_OPERATION_MS: '250',
+    });
+    expect(config.tracing).toEqual({
+      otlpEndpoint: 'http://collector:4318',
+      otlpHeaders: { 'x-api-key': 'abc', authorization: 'Basic dXNlcjpwYXNz', 'x-raw': '100%' },
+      serviceName: 'edge',
+      sampleRatio: 0.25,
+    });
+    expect(config.slowOperationMs).toBe(250);
+    expect(loadSubgraphConfig('reviews', 4004, { SLOW_SQL_MS: '0' }).slowSqlMs).toBe(0);
+  });
+
+  it('names each bad tracing variable', () => {
+    expect(() => loadGatewayConfig([], { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT: expected an http\(s\) URL/);
+    expect(() => loadGatewayConfig([], { OTEL_EXPORTER_OTLP_HEADERS: 'just-a-key' })).toThrow(/OTEL_EXPORTER_OTLP_HEADERS\b.*: expected key=value/);
+    expect(() => loadSubgraphConfig('catalog', 4002, { SLOW_SQL_MS: '-1' })).toThrow(/SLOW_SQL_MS/);
+    expect(() => loadSubgraphConfig('catalog', 4002, { TRACE_SAMPLE_RATIO: '2' })).toThrow(/TRACE_SAMPLE_RATIO/);
+  });
+});

@@ -1,4 +1,4 @@
-import type { GatewayConfig, JwtConfig, SubgraphConfig } from '../../shared/config.js';
+import type { GatewayConfig, JwtConfig, SubgraphConfig, TracingConfig } from '../../shared/config.js';
 import type { StoreConfig } from '../../shared/config.js';
 import { scopesOf, type Role } from '../../shared/auth.js';
 import type { Identity } from '../../shared/context.js';
@@ -19,6 +19,9 @@ export const testJwt: JwtConfig = {
   refreshTokenTtlSeconds: 86_400,
 };
 
+/** No exporter: a test that wants spans registers an in-memory one itself (test/tracing.test.ts). */
+export const testTracing: TracingConfig = { otlpEndpoint: undefined, otlpHeaders: {}, serviceName: undefined, sampleRatio: 1 };
+
 export function testSubgraphConfig(name: string, store: StoreConfig, overrides: Partial<SubgraphConfig> = {}): SubgraphConfig {
   return {
     name,
@@ -35,6 +38,9 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
     signatureMaxAgeMs: 60_000,
     jwt: testJwt,
     metrics: { enabled: true, port: undefined, host: '127.0.0.1' },
+    tracing: testTracing,
+    slowOperationMs: 1_000,
+    slowSqlMs: 200,
     ...overrides,
   };
 }
@@ -75,6 +81,8 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     signatureMaxAgeMs: 60_000,
     jwt: testJwt,
     metrics: { enabled: true, port: undefined, host: '127.0.0.1' },
+    tracing: testTracing,
+    slowOperationMs: 1_000,
     ...overrides,
   };
 }
