@@ -65,7 +65,8 @@ const RESERVED_ENTITY_NAMES = new Set([
 
 const camel = (kebab: string) => kebab.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const upperFirst = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
-const lowerFirst = (word: string) => word.charAt(0).toLowerCase() + word.slice(1);
+/** `Wishlist` → `wishlist`, `HTTPRoute` → `httpRoute`. */
+const lowerFirst = (word: string) => word.replace(/^[A-Z]+(?=[A-Z][a-z]|$)|^[A-Z]/, (head) => head.toLowerCase());
 const kebab = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase();
 
 /** `wishlists` → `wishlist`, `categories` → `category`, `addresses` → `address`; good enough to start from. */
@@ -105,10 +106,10 @@ export function deriveNames(name: string, port: number, entityOption?: string): 
   }
   const variable = camel(name);
   const pascal = upperFirst(variable);
-  if (RESERVED_ENTITY_NAMES.has(entity) || [`${pascal}Loaders`, `${pascal}Context`].includes(entity)) {
-    throw new ScaffoldError(`The entity name "${entity}" is reserved (a GraphQL built-in or an identifier the generated code uses). Pick another with --entity <Name>.`, 2);
-  }
   const entityVariable = lowerFirst(entity);
+  if (RESERVED_ENTITY_NAMES.has(entity) || JS_RESERVED_WORDS.has(entityVariable) || [`${pascal}Loaders`, `${pascal}Context`].includes(entity)) {
+    throw new ScaffoldError(`The entity name "${entity}" is reserved (a GraphQL built-in, a JavaScript keyword once camel-cased, or a name the generated code uses itself). Pick another with --entity <Name>.`, 2);
+  }
   const entityFile = kebab(entity);
   return {
     name,
