@@ -4,6 +4,9 @@ import { cp, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
+import { deriveNames } from '../scripts/scaffold/names.js';
+import { registerInDockerCompose, registerInIndex } from '../scripts/scaffold/registration.js';
 import { repoRoot } from '../shared/paths.js';
 
 /*
@@ -41,6 +44,63 @@ async function snapshot(root: string, dir = root, files: Record<string, string> 
   }
   return files;
 }
+
+describe('the names of a new subgraph', () => {
+  it.each([
+    ['wishlists', undefined, { entity: 'Wishlist', entityVariable: 'wishlist', entityPlural: 'wishlists', entityFile: 'wishlist', variable: 'wishlists', envPrefix: 'WISHLISTS' }],
+    ['order-history', undefined, { entity: 'OrderHistory', entityVariable: 'orderHistory', entityPlural: 'orderHistories', entityFile: 'order-history', variable: 'orderHistory', envPrefix: 'ORDER_HISTORY' }],
+    ['addresses', undefined, { entity: 'Address', entityPlural: 'addresses' }],
+    ['routes', 'HTTPRoute', { entity: 'HTTPRoute', entityVariable: 'httpRoute', entityPlural: 'httpRoutes', entityFile: 'http-route' }],
+  ])('from %s', (name, entity, expected) => {
+    expect(deriveNames(name, 4005, entity)).toMatchObject(expected);
+  });
+
+  it('refuses an entity name that is a keyword once camel-cased, with exit code 2', () => {
+    expect(() => deriveNames('news', 4005)).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^The entity name "New" is reserved \(a GraphQL built-in, a JavaScript keyword/) }),
+    );
+  });
+});
+
+describe('registering a new subgraph', () => {
+  const names = deriveNames('gift-lists', 4005);
+
+  it('appends to a registry list written one subgraph a line, keeping that layout', () => {
+    const registry = `import { a } from './a/index.js';\nimport { b } from './b/index.js';\n\nexport const subgraphs = [\n    a,\n    b,\n];\n`;
+    expect(registerInIndex(registry, names)).toBe(
+      `import { a } from './a/index.js';\nimport { b } from './b/index.js';\nimport { giftLists } from './gift-lists/index.js';\n\nexport const subgraphs = [\n    a,\n    b,\n    giftLists,\n];\n`,
+    );
+  });
+
+  it('says which file is not in the expected shape', () => {
+    const refusal = () => registerInIndex(`import { a } from './a/index.js';\nexport const all = [a];\n`, names);
+    expect(refusal).toThrow(/^subgraphs\/index\.ts: found no `export const subgraphs = \[\.\.\.\]` list\. Register the subgraph by hand/);
+    expect(() => registerInDockerCompose('services:\n  gateway:\n    image: x\n', names, ['a'])).toThrow(/^docker-compose\.yml: expected services with a gateway/);
+  });
+
+  it('adds a service like the others to docker-compose.yml, and only adds lines', async () => {
+    const original = await readFile(join(repoRoot, 'docker-compose.yml'), 'utf8');
+    const edited = registerInDockerCompose(original, names, ['accounts', 'catalog', 'inventory', 'reviews']);
+    // Every line of the original is still there, in order, comments included: 13 lines were inserted.
+    const originalLines = original.split('\n');
+    let kept = 0;
+    for (const line of edited.split('\n')) if (line === originalLines[kept]) kept++;
+    expect([kept, edited.split('\n').length]).toEqual([originalLines.length, originalLines.length + 13]);
+
+    const before = (parse(original, { merge: true }) as { services: Record<string, any> }).services;
+    const after = (parse(edited, { merge: true }) as { services: Record<string, any> }).services;
+    const catalog = before.catalog;
+    expect(after['gift-lists']).toEqual({
+      ...catalog,
+      command: ['node', 'dist/scripts/subgraph.js', 'gift-lists'],
+      environment: { ...catalog.environment, CATALOG_PORT: undefined, GIFT_LISTS_PORT: '4005' },
+      healthcheck: { ...catalog.healthcheck, test: catalog.healthcheck.test.map((part: string) => part.replace('4002', '4005')) },
+    });
+    expect(after.gateway.environment.GIFT_LISTS_URL).toBe('http://gift-lists:4005/graphql');
+    expect(after.gateway.depends_on['gift-lists']).toEqual({ condition: 'service_healthy' });
+    expect({ ...after, 'gift-lists': undefined, gateway: undefined }).toEqual({ ...before, gateway: undefined });
+  });
+});
 
 describe('npm run new:subgraph', () => {
   let dir: string;
