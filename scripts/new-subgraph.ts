@@ -45,23 +45,21 @@ async function plan(name: string, entity: string | undefined): Promise<SubgraphN
   return names;
 }
 
-async function main(argv: string[]): Promise<number> {
-  let parsed;
+function commandLine(argv: string[]) {
   try {
-    parsed = parseArgs({ args: argv, options: { entity: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    return parseArgs({ args: argv, options: { entity: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
-    return 2;
+    throw new ScaffoldError(`${(error as Error).message}\n\n${usage}`, 2);
   }
-  const { positionals, values } = parsed;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = commandLine(argv);
   if (values.help) {
     console.log(usage);
     return 0;
   }
-  if (positionals.length !== 1) {
-    console.error(usage);
-    return 2;
-  }
+  if (positionals.length !== 1) throw new ScaffoldError(usage, 2);
   const names = await plan(positionals[0]!, values.entity);
 
   // Every change is computed before the first is written, so a refusal leaves the tree as it was.
