@@ -6,7 +6,7 @@ import { parseArgs, promisify } from 'node:util';
 import { buildRoot, repoRoot } from '../shared/paths.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { checkSchemaCollisions, checkSubgraphName, deriveNames, ScaffoldError, type SubgraphNames } from './scaffold/names.js';
-import { registerInDockerCompose, registerInIndex, registerInReadme } from './scaffold/registration.js';
+import { registerInDockerCompose, registerInIndex, registerInPrometheus, registerInReadme } from './scaffold/registration.js';
 import { subgraphFiles } from './scaffold/templates.js';
 
 const usage = `Usage: npm run new:subgraph -- <name> [--entity <Name>]
@@ -65,11 +65,14 @@ async function main(argv: string[]): Promise<number> {
   // Every change is computed before the first is written, so a refusal leaves the tree as it was.
   const files = subgraphFiles(names);
   const registered = subgraphs.map((subgraph) => subgraph.name);
-  const edits = {
-    'subgraphs/index.ts': (text: string) => registerInIndex(text, names),
-    'docker-compose.yml': (text: string) => registerInDockerCompose(text, names, registered),
-    'README.md': (text: string) => registerInReadme(text, names),
+  const edits: Record<string, (text: string) => string> = {
+    'subgraphs/index.ts': (text) => registerInIndex(text, names),
+    'docker-compose.yml': (text) => registerInDockerCompose(text, names, registered),
+    'README.md': (text) => registerInReadme(text, names),
   };
+  // docker-compose's metrics stack scrapes every process, where the project has one.
+  const scrapeConfig = 'ops/prometheus/prometheus.yml';
+  if (existsSync(join(repoRoot, scrapeConfig))) edits[scrapeConfig] = (text) => registerInPrometheus(text, names, registered);
   const originals = new Map<string, string>();
   const edited = new Map<string, string>();
   for (const [file, edit] of Object.entries(edits)) {

@@ -6,7 +6,7 @@ import { basename, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { deriveNames } from '../scripts/scaffold/names.js';
-import { registerInDockerCompose, registerInIndex } from '../scripts/scaffold/registration.js';
+import { registerInDockerCompose, registerInIndex, registerInPrometheus } from '../scripts/scaffold/registration.js';
 import { repoRoot } from '../shared/paths.js';
 
 /*
@@ -76,6 +76,13 @@ describe('registering a new subgraph', () => {
     const refusal = () => registerInIndex(`import { a } from './a/index.js';\nexport const all = [a];\n`, names);
     expect(refusal).toThrow(/^subgraphs\/index\.ts: found no `export const subgraphs = \[\.\.\.\]` list\. Register the subgraph by hand/);
     expect(() => registerInDockerCompose('services:\n  gateway:\n    image: x\n', names, ['a'])).toThrow(/^docker-compose\.yml: expected services with a gateway/);
+  });
+
+  it('adds a scrape job like the last subgraph\'s to the Prometheus configuration', () => {
+    const job = (name: string) => `  - job_name: ${name}\n    static_configs:\n      - targets: ["${name}:9464"]\n`;
+    const config = `# Scrapes every process.\nscrape_configs:\n${job('gateway')}${job('catalog')}${job('reviews')}`;
+    expect(registerInPrometheus(config, names, ['catalog', 'reviews'])).toBe(`${config}${job('gift-lists')}`);
+    expect(() => registerInPrometheus(`scrape_configs:\n${job('gateway')}`, names, ['catalog'])).toThrow(/^ops\/prometheus\/prometheus\.yml: found no scrape job of a registered subgraph/);
   });
 
   it('adds a service like the others to docker-compose.yml, and only adds lines', async () => {

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, parse, parseDocument, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, parse, parseDocument, type Pair, type YAMLMap } from 'yaml';
 import { envPrefix } from '../../shared/config.js';
 import { ScaffoldError, type SubgraphNames } from './names.js';
 
@@ -90,6 +90,35 @@ export function registerInDockerCompose(source: string, n: SubgraphNames, regist
   if (!added?.build || added.environment?.[`${n.envPrefix}_PORT`] !== String(n.port) || !gatewayAfter?.environment?.[`${n.envPrefix}_URL`] || !gatewayAfter.depends_on?.[n.name]) {
     throw problem('the edit did not come out as intended');
   }
+  return text;
+}
+
+/**
+ * `ops/prometheus/prometheus.yml` (the metrics stack of docker-compose.yml, where present): a
+ * scrape job for the subgraph, a copy of the last registered subgraph's with the name changed,
+ * so it scrapes the same metrics port.
+ */
+export function registerInPrometheus(source: string, n: SubgraphNames, registered: string[]): string {
+  const problem = (what: string) => new ScaffoldError(`ops/prometheus/prometheus.yml: ${what}. Add a scrape job for ${n.name} by hand.`, 1);
+  const doc = parseDocument(source);
+  const jobs = doc.get('scrape_configs', true);
+  if (doc.errors.length || !isSeq(jobs)) throw problem('expected a scrape_configs list');
+  const last = jobs.items.filter((job): job is YAMLMap => isMap(job) && registered.includes(String(job.get('job_name')))).at(-1);
+  if (!last) throw problem('found no scrape job of a registered subgraph to copy');
+  const previous = String(last.get('job_name'));
+  const [start, , end] = rangeOf(last);
+  const lineEnd = endOfLine(source, end);
+  const job = source
+    .slice(start, lineEnd)
+    .replace(/^job_name: .*$/m, `job_name: ${n.name}`)
+    .replace(new RegExp(`(["'\\s])${previous}:(\\d+)`, 'g'), `$1${n.name}:$2`);
+  const dash = source.slice(source.lastIndexOf('\n', start) + 1, start);
+  const text = insertAt(source, lineEnd, `\n${dash}${job}`);
+
+  const targets = (parse(text) as { scrape_configs?: { job_name: string; static_configs?: { targets?: string[] }[] }[] }).scrape_configs ?? [];
+  const targetsOf = (name: string) => targets.find((j) => j.job_name === name)?.static_configs?.flatMap((c) => c.targets ?? []) ?? [];
+  const expected = targetsOf(previous).map((target) => target.replace(`${previous}:`, `${n.name}:`));
+  if (!expected.length || JSON.stringify(targetsOf(n.name)) !== JSON.stringify(expected)) throw problem('the edit did not come out as intended');
   return text;
 }
 
