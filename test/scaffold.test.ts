@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { deriveNames } from '../scripts/scaffold/names.js';
@@ -16,7 +16,7 @@ import { repoRoot } from '../shared/paths.js';
  */
 
 const NAME = 'gift-lists';
-/** What a copy leaves out: installed, built and local things. */
+/** What a copy leaves out at its root: installed, built and local things. */
 const NOT_COPIED = new Set(['node_modules', 'dist', 'data', 'coverage', '.git']);
 
 interface Run {
@@ -115,7 +115,8 @@ describe('npm run new:subgraph', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-scaffold-'));
-    await cp(repoRoot, dir, { recursive: true, filter: (source) => !NOT_COPIED.has(basename(source)) && !source.endsWith('.tsbuildinfo') });
+    const copied = (source: string) => !(dirname(source) === repoRoot && NOT_COPIED.has(basename(source))) && !source.endsWith('.tsbuildinfo');
+    await cp(repoRoot, dir, { recursive: true, filter: copied });
     await symlink(await realpath(join(repoRoot, 'node_modules')), join(dir, 'node_modules'));
     const build = await node(dir, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
     expect(build).toMatchObject({ code: 0 });
