@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
+import { envPrefix } from '../shared/config.js';
 import { repoRoot } from '../shared/paths.js';
 import { subgraphs } from '../subgraphs/index.js';
 
@@ -11,7 +12,7 @@ const read = (file: string) => readFile(join(repoRoot, file), 'utf8');
 async function documentedVariables(): Promise<Set<string>> {
   const readme = await read('README.md');
   const names = [...readme.matchAll(/^\| `([A-Z_<>]+)` \|/gm)].map((m) => m[1]!);
-  return new Set(names.flatMap((name) => (name.includes('<NAME>') ? subgraphs.map((s) => name.replace('<NAME>', s.name.toUpperCase())) : [name])));
+  return new Set(names.flatMap((name) => (name.includes('<NAME>') ? subgraphs.map((s) => name.replace('<NAME>', envPrefix(s.name))) : [name])));
 }
 
 /** Every variable `shared/config.ts` parses, per-subgraph ones as `<NAME>_…`. */
