@@ -10,7 +10,7 @@ import { createFormatError } from '../shared/errors.js';
 import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js';
 import { newCacheTags } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
-import { createRedisClient, redisReady, type RedisClient } from '../shared/redis.js';
+import { createRedisClient, redisReady, redisState, type RedisClient } from '../shared/redis.js';
 import type { Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
 import type { GatewayContext } from './context.js';
@@ -26,10 +26,11 @@ import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './plugins/useResponseCache.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
-import { composeFromRunning, forApolloGateway } from './supergraph.js';
+import { composeFromRunning } from './supergraph.js';
+import { supergraphSource, type SupergraphSource } from './supergraph-reload.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -38,6 +39,8 @@ export interface GatewayOptions {
 export interface Gateway {
   app: Express;
   apollo: ApolloServer<GatewayContext>;
+  /** The supergraph being served, and its live reload. */
+  supergraph: SupergraphSource;
   stop(): Promise<void>;
 }
 
@@ -104,16 +107,21 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
   if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
   const tokens = verifier ?? createTokenVerifier(config.jwt);
   const { protection } = config;
-  const supergraphSdl = forApolloGateway(
-    config.supergraphPath ? await readFile(config.supergraphPath, 'utf8') : await composeOrExplain(config.subgraphs, signingSecret),
-  );
+  const { supergraphPath } = config;
+  const supergraph = supergraphSource({
+    source: supergraphPath ?? 'composed from subgraphs',
+    load: supergraphPath ? () => readFile(supergraphPath, 'utf8') : () => composeOrExplain(config.subgraphs, signingSecret),
+    watchPath: config.supergraphReload.watch ? supergraphPath : undefined,
+    pollIntervalMs: config.supergraphReload.pollIntervalMs,
+    logger,
+  });
   const redis = createRedisClient(config.redis, logger);
   if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
   const { store, apq, limiter } = stores(config, redis);
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
-    supergraphSdl,
+    supergraphSdl: supergraph,
     buildService: ({ name, url }) => new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs }),
     logger,
   });
@@ -127,12 +135,14 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
     allowBatchedHttpRequests: protection.maxBatch > 1,
     logger,
     persistedQueries: { ttl: config.apqTtlSeconds, ...(apq && { cache: apq }) },
+    // Shutdown is the process's lifecycle's to run (shared/lifecycle.ts), draining first.
+    stopOnTerminationSignals: false,
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       useRequestLogging(),
       // Shape, then cost (rate limits may charge by it), then rate limits (cached answers count too).
       useOperationLimits(protection),
-      useCostLimit(supergraphSdl, protection),
+      useCostLimit(protection),
       ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger })] : []),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger })] : []),
     ],
@@ -144,7 +154,7 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
     throw error;
   }
   logger.info(
-    { source: config.supergraphPath ?? 'composed from subgraphs', subgraphs: config.subgraphs.map((s) => s.name) },
+    { source: config.supergraphPath ?? 'composed from subgraphs', hash: supergraph.current()?.hash, subgraphs: config.subgraphs.map((s) => s.name) },
     'supergraph loaded',
   );
 
@@ -154,8 +164,20 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
   app.set('trust proxy', protection.trustedProxies.length ? protection.trustedProxies : false);
   app.use(requestId(), securityHeaders(config.env), corsPolicy(config));
   healthRoutes(app, async () => {
-    const states = await Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url, signingSecret)) ? 'up' : 'down'] as const));
-    return { ready: states.every(([, state]) => state === 'up'), supergraph: 'loaded', subgraphs: Object.fromEntries(states) };
+    const [states, redisNow] = await Promise.all([
+      Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url, signingSecret)) ? 'up' : 'down'] as const)),
+      redis ? redisState(redis) : undefined,
+    ]);
+    const ready = states.every(([, state]) => state === 'up');
+    const { hash, version } = supergraph.current()!;
+    return {
+      ready,
+      // Without Redis the gateway still serves (caches and limits step aside): degraded, not down.
+      ...(ready && redisNow === 'down' && { status: 'degraded' }),
+      supergraph: { state: 'loaded', hash, version },
+      subgraphs: Object.fromEntries(states),
+      ...(redisNow && { redis: redisNow }),
+    };
   });
   app.use(
     ['/graphql', '/'],
@@ -184,6 +206,7 @@ export async function createGateway({ config, logger, verifier }: GatewayOptions
   return {
     app,
     apollo,
+    supergraph,
     async stop() {
       await apollo.stop();
       redis?.disconnect();

@@ -1,5 +1,6 @@
 import { loadGatewayConfig } from '../shared/config.js';
-import { closeServer, listen } from '../shared/http.js';
+import { listen } from '../shared/http.js';
+import { createLifecycle } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/logger.js';
 import { withSecrets } from '../shared/secrets.js';
 import { subgraphs } from '../subgraphs/index.js';
@@ -10,19 +11,14 @@ async function main(): Promise<void> {
   const parsed = loadGatewayConfig(subgraphs, process.env);
   const logger = createLogger('gateway', parsed);
   const config = await withSecrets(parsed, logger);
+  const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });
-  const { server, url } = await listen(gateway.app, config.host, config.port);
+  // After the server has closed: Apollo (and the supergraph's watch), then Redis.
+  lifecycle.onShutdown('gateway', gateway.stop);
+  const { server, url } = await listen(lifecycle.guard(gateway.app), config.host, config.port);
+  lifecycle.serving(server);
   logger.info({ url: `${url}/graphql` }, 'gateway listening');
-
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await closeServer(server);
-    await gateway.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', (signal) => void shutdown(signal));
-  process.once('SIGINT', (signal) => void shutdown(signal));
 }
 
 main().catch((error: unknown) => {

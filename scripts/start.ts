@@ -6,15 +6,20 @@ import { subgraphs } from '../subgraphs/index.js';
 /**
  * `npm start`: every subgraph and the gateway, each in its own process (as they run in
  * production), on the configured stores. Prints the gateway's URL once it is ready; stops
- * them all on Ctrl-C or when any one of them dies.
+ * them all on Ctrl-C or when any one of them dies. Children run in their own process group, so
+ * Ctrl-C reaches only this process, which passes one SIGTERM to each (they drain); a second
+ * Ctrl-C passes a second one (they exit at once).
  */
 const children: ChildProcess[] = [];
 let stopping = false;
+/** How long the children may take to drain before this process gives up waiting. */
+let drainWaitMs = 20_000;
 
 function run(script: string, args: string[] = []): ChildProcess {
   const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
     stdio: 'inherit',
     env: process.env,
+    detached: true,
   });
   child.on('exit', (code, signal) => {
     if (stopping) return;
@@ -26,11 +31,13 @@ function run(script: string, args: string[] = []): ChildProcess {
 }
 
 function stop(code: number): void {
+  const again = stopping;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  if (again) return;
   const exit = () => process.exit(code);
-  Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null))).then(exit, exit);
-  setTimeout(exit, 10_000).unref();
+  Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : null))).then(exit, exit);
+  setTimeout(exit, drainWaitMs).unref();
 }
 
 async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> {
@@ -45,8 +52,8 @@ async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> 
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(subgraphs, process.env);
-  process.once('SIGINT', () => stop(0));
-  process.once('SIGTERM', () => stop(0));
+  drainWaitMs = config.shutdown.delayMs + config.shutdown.graceMs + 10_000;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(0));
   for (const subgraph of subgraphs) run('./subgraph.js', [subgraph.name]);
   run('../gateway/main.js');
   const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;

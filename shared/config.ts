@@ -18,6 +18,15 @@ export interface CommonConfig {
   env: RuntimeEnvironment;
   logLevel: LogLevel;
   host: string;
+  shutdown: ShutdownConfig;
+}
+
+/** Graceful shutdown on SIGTERM/SIGINT (see shared/lifecycle.ts). */
+export interface ShutdownConfig {
+  /** How long requests in flight may take to finish before their connections are cut. */
+  graceMs: number;
+  /** How long to keep serving, with `/ready` answering 503, before the listener closes (load balancers notice first). */
+  delayMs: number;
 }
 
 /** Signed identity between gateway and subgraphs (see shared/identity.ts). */
@@ -120,6 +129,13 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
   subgraphs: { name: string; url: string }[];
   /** How long start-up waits for subgraphs to answer before composing. */
   subgraphWaitMs: number;
+  /** Live reload of the supergraph (see gateway/supergraph-reload.ts). */
+  supergraphReload: {
+    /** Re-read the file, or re-compose from the subgraphs, this often; 0: never. */
+    pollIntervalMs: number;
+    /** Watch `supergraphPath`'s folder and reload as soon as it changes. */
+    watch: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -166,6 +182,8 @@ const commonSchema = z.object({
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).default(30 * 86_400),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });
 type CommonValues = z.infer<typeof commonSchema>;
 
@@ -191,6 +209,7 @@ function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir:
     // Tests stay quiet unless asked; everything else logs at info.
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info'),
     host: values.HOST,
+    shutdown: { graceMs: values.SHUTDOWN_GRACE_MS, delayMs: values.SHUTDOWN_DELAY_MS },
     dataDir: values.DATA_DIR,
     signingSecret: values.SUBGRAPH_SIGNING_SECRET,
     signatureMaxAgeMs: values.SIGNATURE_MAX_AGE_MS,
@@ -319,6 +338,8 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     RATE_LIMIT_FAIL_CLOSED: flag.default(false),
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     SUBGRAPH_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
+    SUPERGRAPH_POLL_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
+    SUPERGRAPH_WATCH: flag.default(true),
     ...perSubgraph,
   });
   const values = parse(schema, env) as z.infer<typeof schema> & Record<string, unknown>;
@@ -368,6 +389,11 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     // composed from whatever answers at start.
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),
     subgraphWaitMs: values.SUBGRAPH_WAIT_MS,
+    supergraphReload: {
+      // A file is watched, so polling it is only a fallback (for changes a watch misses).
+      pollIntervalMs: values.SUPERGRAPH_POLL_INTERVAL_MS ?? (values.SUPERGRAPH_PATH || base.env === 'production' ? 30_000 : 10_000),
+      watch: values.SUPERGRAPH_WATCH,
+    },
     subgraphs: subgraphs.map(({ name }) => {
       const prefix = envPrefix(name);
       const url = values[`${prefix}_URL`] as string | undefined;

@@ -27,6 +27,8 @@ export const ErrorCode = {
   BATCHING_DISABLED: 'BATCHING_DISABLED',
   BATCH_LIMIT_EXCEEDED: 'BATCH_LIMIT_EXCEEDED',
   GATEWAY_TIMEOUT: 'GATEWAY_TIMEOUT',
+  // The process is shutting down: retry on another replica.
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
