@@ -118,7 +118,7 @@ describe('the process lifecycle', () => {
     const signals = new EventEmitter();
     const exits: number[] = [];
     const lifecycle = createLifecycle({ logger, graceMs: 1_000, delayMs: 0, signals, exit: (code) => exits.push(code), stepTimeoutMs: 50 });
-    const { server } = await listen((_req, res) => res.end(), '127.0.0.1', 0);
+    const { server } = await listen(((_req, res) => res.end()) as RequestListener, '127.0.0.1', 0);
     lifecycle.serving(server);
     lifecycle.onShutdown('stuck', () => new Promise(() => undefined));
     expect(await lifecycle.shutdown('SIGTERM')).toBe(1);
