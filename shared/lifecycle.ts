@@ -64,8 +64,9 @@ function pathOf(req: IncomingMessage): string {
 }
 
 function refuse(res: ServerResponse, status: number, body: object): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'retry-after': '1' });
-  res.end(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close', 'retry-after': '1' });
+  res.end(text);
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
