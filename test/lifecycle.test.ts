@@ -8,14 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { createGateway, type Gateway } from '../gateway/index.js';
 import { composeSupergraph } from '../gateway/supergraph.js';
-import type { ReloadOutcome } from '../gateway/supergraph-reload.js';
+import { supergraphSource, type ReloadOutcome } from '../gateway/supergraph-reload.js';
 import type { GatewayConfig } from '../shared/config.js';
 import { closeServer, listen } from '../shared/http.js';
+import { createSubgraphApp } from '../shared/subgraph.js';
 import { createLifecycle } from '../shared/lifecycle.js';
 import type { Logger } from '../shared/logger.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { accounts } from '../subgraphs/accounts/index.js';
-import { testGatewayConfig } from './support/config.js';
+import { testGatewayConfig, testSubgraphConfig } from './support/config.js';
 import { adminQuery } from './support/postgres.js';
 import { DisposableRedis, freePort } from './support/redis.js';
 import { startTestSubgraph, testLogger } from './support/subgraph.js';
@@ -292,5 +293,95 @@ describe('health, shutdown and supergraph reload', () => {
       }
       throw new Error('readiness did not see Redis come back');
     });
+  });
+});
+
+describe('the supergraph source (what development re-composes through)', () => {
+  it('polls, swaps only what changed, and keeps the previous supergraph when loading or updating fails, logging each new failure once', async () => {
+    let sdl = 'first';
+    let loadFails: string | undefined;
+    const { logger, lines } = capturingLogger();
+    const source = supergraphSource({
+      source: 'memory',
+      load: async () => {
+        if (loadFails) throw new Error(loadFails);
+        return sdl;
+      },
+      pollIntervalMs: 5,
+      logger,
+    });
+    const updates: string[] = [];
+    const { supergraphSdl, cleanup } = await source.initialize({
+      update: (next) => {
+        // What @apollo/gateway does with an SDL it cannot build: throw, changing nothing.
+        if (next === 'not a supergraph') throw new Error('Syntax Error: Unexpected Name "not"');
+        updates.push(next);
+      },
+      healthCheck: async () => undefined,
+      getDataSource: () => {
+        throw new Error('not used');
+      },
+    });
+    const outcomes: ReloadOutcome[] = [];
+    const progress = new EventEmitter();
+    source.onReload((outcome) => {
+      outcomes.push(outcome);
+      progress.emit('outcome');
+    });
+    const until = (count: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => outcomes.length >= count && (progress.off('outcome', check), resolve());
+        progress.on('outcome', check);
+        check();
+      });
+    try {
+      expect(supergraphSdl).toBe('first');
+      sdl = 'second';
+      await until(1);
+      expect(outcomes[0]).toMatchObject({ outcome: 'reloaded', version: 2 });
+
+      loadFails = 'accounts (http://127.0.0.1:4001/graphql) did not answer';
+      await until(4);
+      expect(outcomes.slice(1, 4)).toEqual(Array(3).fill({ outcome: 'failed', error: loadFails }));
+
+      loadFails = undefined;
+      sdl = 'not a supergraph';
+      await until(7);
+      expect(outcomes.slice(4, 7)).toEqual(Array(3).fill({ outcome: 'failed', error: 'Syntax Error: Unexpected Name "not"' }));
+
+      expect(updates).toEqual(['second']);
+      expect(source.current()).toMatchObject({ version: 2 });
+      expect(lines.filter((line) => line.level === 50).map((line) => line.err)).toEqual([
+        'accounts (http://127.0.0.1:4001/graphql) did not answer',
+        'Syntax Error: Unexpected Name "not"',
+      ]);
+    } finally {
+      await cleanup!();
+    }
+  });
+});
+
+describe('Apollo Server and termination signals', () => {
+  it('installs no SIGTERM/SIGINT handler of its own outside tests (it would stop Apollo before the drain and re-raise the signal)', async () => {
+    const before = { term: process.listenerCount('SIGTERM'), int: process.listenerCount('SIGINT') };
+    const nodeEnv = process.env.NODE_ENV;
+    // Apollo Server installs its handlers unless NODE_ENV is `test` (as Jest sets it).
+    process.env.NODE_ENV = 'development';
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-signals-'));
+    let subgraph: Awaited<ReturnType<typeof createSubgraphApp>> | undefined;
+    let gateway: Gateway | undefined;
+    try {
+      // Neither opens a connection while being built: the store and the subgraphs are not asked.
+      subgraph = await createSubgraphApp(accounts, {} as never, testSubgraphConfig('accounts', { kind: 'pglite', dataDir: 'memory://' }), testLogger);
+      const { supergraphSdl } = await composeSupergraph(subgraphs, new Map());
+      await writeFile(join(dir, 'supergraph.graphql'), supergraphSdl!);
+      gateway = await createGateway({ config: testGatewayConfig([], { supergraphPath: join(dir, 'supergraph.graphql') }), logger: testLogger });
+      expect({ term: process.listenerCount('SIGTERM'), int: process.listenerCount('SIGINT') }).toEqual(before);
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+      await subgraph?.apollo.stop();
+      await gateway?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
