@@ -7,8 +7,9 @@ import { subgraphs } from '../subgraphs/index.js';
  * `npm start`: every subgraph and the gateway, each in its own process (as they run in
  * production), on the configured stores. Prints the gateway's URL once it is ready; stops
  * them all on Ctrl-C or when any one of them dies. Children run in their own process group, so
- * Ctrl-C reaches only this process, which passes one SIGTERM to each (they drain); a second
- * Ctrl-C passes a second one (they exit at once).
+ * Ctrl-C reaches only this process, which passes SIGTERM on: to the gateway first (its requests
+ * in flight may still need the subgraphs), then to the subgraphs; each drains. A second Ctrl-C
+ * passes a second one to each, and they exit at once.
  */
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -30,13 +31,27 @@ function run(script: string, args: string[] = []): ChildProcess {
   return child;
 }
 
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+const exited = (child: ChildProcess) => (running(child) ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve());
+const terminate = (some: ChildProcess[]) => some.filter(running).forEach((child) => child.kill('SIGTERM'));
+
 function stop(code: number): void {
-  const again = stopping;
+  if (stopping) {
+    terminate(children);
+    return;
+  }
   stopping = true;
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  if (again) return;
   const exit = () => process.exit(code);
-  Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : null))).then(exit, exit);
+  // The gateway is started last.
+  const gateway = children.slice(-1);
+  const rest = children.slice(0, -1);
+  terminate(gateway);
+  Promise.all(gateway.map(exited))
+    .then(() => {
+      terminate(rest);
+      return Promise.all(rest.map(exited));
+    })
+    .then(exit, exit);
   setTimeout(exit, drainWaitMs).unref();
 }
 
@@ -52,7 +67,8 @@ async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> 
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(subgraphs, process.env);
-  drainWaitMs = config.shutdown.delayMs + config.shutdown.graceMs + 10_000;
+  // The gateway drains, then the subgraphs.
+  drainWaitMs = 2 * (config.shutdown.delayMs + config.shutdown.graceMs) + 15_000;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(0));
   for (const subgraph of subgraphs) run('./subgraph.js', [subgraph.name]);
   run('../gateway/main.js');

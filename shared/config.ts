@@ -390,8 +390,10 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),
     subgraphWaitMs: values.SUBGRAPH_WAIT_MS,
     supergraphReload: {
-      // A file is watched, so polling it is only a fallback (for changes a watch misses).
-      pollIntervalMs: values.SUPERGRAPH_POLL_INTERVAL_MS ?? (values.SUPERGRAPH_PATH || base.env === 'production' ? 30_000 : 10_000),
+      // A file is watched, so polling it is only a fallback (for changes a watch misses);
+      // re-composing from running subgraphs is a development convenience.
+      pollIntervalMs:
+        values.SUPERGRAPH_POLL_INTERVAL_MS ?? (values.SUPERGRAPH_PATH || base.env === 'production' ? 30_000 : base.env === 'development' ? 10_000 : 0),
       watch: values.SUPERGRAPH_WATCH,
     },
     subgraphs: subgraphs.map(({ name }) => {
