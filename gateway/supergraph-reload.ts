@@ -87,7 +87,13 @@ export function supergraphSource({ source, load, watchPath, pollIntervalMs, logg
       lastFailure = message;
       outcome = { outcome: 'failed', error: message };
     }
-    for (const listener of listeners) listener(outcome);
+    for (const listener of listeners) {
+      try {
+        listener(outcome);
+      } catch (error) {
+        logger.error({ err: error }, 'a supergraph reload listener failed');
+      }
+    }
     return outcome;
   }
 

@@ -130,7 +130,9 @@ export function useCostLimit(options: CostLimitOptions): ApolloServerPlugin<Gate
       };
     },
     async requestDidStart({ schema }) {
-      const costs = costsBySchema.get(schema) ?? new Map<string, FieldCost>();
+      const costs = costsBySchema.get(schema);
+      // Never estimate without the costs: that would let every operation through.
+      if (!costs) throw new Error('useCostLimit has no costs for the schema being served (its schemaDidLoadOrUpdate did not run).');
       let estimated: number | undefined;
       return {
         async didResolveOperation({ operation, document, request, contextValue }) {
