@@ -12,7 +12,7 @@ import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js'
 import { traceRequests, useTracing } from '../shared/tracing.js';
 import { newCacheTags } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
-import { createRedisClient, redisReady, type RedisClient } from '../shared/redis.js';
+import { createRedisClient, redisReady, redisState, type RedisClient } from '../shared/redis.js';
 import { createMetricsRegistry, metricsRoutes } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
@@ -32,10 +32,11 @@ import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './plugins/useResponseCache.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './trusted-documents.js';
-import { composeFromRunning, forApolloGateway } from './supergraph.js';
+import { composeFromRunning } from './supergraph.js';
+import { supergraphSource, type SupergraphSource } from './supergraph-reload.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -48,6 +49,8 @@ export interface Gateway {
   apollo: ApolloServer<GatewayContext>;
   /** The gateway's metrics, for `/metrics` on `app` or on a listener of its own (`listenMetrics`). */
   registry: Registry;
+  /** The supergraph being served, and its live reload. */
+  supergraph: SupergraphSource;
   stop(): Promise<void>;
 }
 
@@ -118,9 +121,14 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const { trustedDocuments } = config;
   const trustedDocumentsGuards =
     trustedDocuments.mode === 'off' ? [] : [trustedDocumentsGuard({ mode: trustedDocuments.mode, documents: await loadTrustedDocuments(trustedDocuments), logger })];
-  const supergraphSdl = forApolloGateway(
-    config.supergraphPath ? await readFile(config.supergraphPath, 'utf8') : await composeOrExplain(config.subgraphs, signingSecret),
-  );
+  const { supergraphPath } = config;
+  const supergraph = supergraphSource({
+    source: supergraphPath ?? 'composed from subgraphs',
+    load: supergraphPath ? () => readFile(supergraphPath, 'utf8') : () => composeOrExplain(config.subgraphs, signingSecret),
+    watchPath: config.supergraphReload.watch ? supergraphPath : undefined,
+    pollIntervalMs: config.supergraphReload.pollIntervalMs,
+    logger,
+  });
   const redis = createRedisClient(config.redis, logger);
   if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
   const { store, apq, limiter } = stores(config, redis);
@@ -128,7 +136,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
-    supergraphSdl,
+    supergraphSdl: supergraph,
     buildService: ({ name, url }) => new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics }),
     experimental_didResolveQueryPlan: countQueryPlans(metrics),
     logger,
@@ -153,7 +161,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       useTracing(),
       // Shape, then cost (rate limits may charge by it), then rate limits (cached answers count too).
       useOperationLimits(protection),
-      useCostLimit(supergraphSdl, protection),
+      useCostLimit(protection),
       ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger, onRefusal: (limit) => metrics.rateLimited.inc({ limit }) })] : []),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],
@@ -165,7 +173,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     throw error;
   }
   logger.info(
-    { source: config.supergraphPath ?? 'composed from subgraphs', subgraphs: config.subgraphs.map((s) => s.name) },
+    { source: config.supergraphPath ?? 'composed from subgraphs', hash: supergraph.current()?.hash, subgraphs: config.subgraphs.map((s) => s.name) },
     'supergraph loaded',
   );
 
@@ -175,8 +183,20 @@ export async function createGateway({ config, logger, verifier, registry = creat
   app.set('trust proxy', protection.trustedProxies.length ? protection.trustedProxies : false);
   app.use(requestId(), securityHeaders(config.env), corsPolicy(config));
   healthRoutes(app, async () => {
-    const states = await Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url, signingSecret)) ? 'up' : 'down'] as const));
-    return { ready: states.every(([, state]) => state === 'up'), supergraph: 'loaded', subgraphs: Object.fromEntries(states) };
+    const [states, redisNow] = await Promise.all([
+      Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url, signingSecret)) ? 'up' : 'down'] as const)),
+      redis ? redisState(redis) : undefined,
+    ]);
+    const ready = states.every(([, state]) => state === 'up');
+    const { hash, version } = supergraph.current()!;
+    return {
+      ready,
+      // Without Redis the gateway still serves (caches and limits step aside): degraded, not down.
+      ...(ready && redisNow === 'down' && { status: 'degraded' }),
+      supergraph: { state: 'loaded', hash, version },
+      subgraphs: Object.fromEntries(states),
+      ...(redisNow && { redis: redisNow }),
+    };
   });
   metricsRoutes(app, registry, config.metrics);
   app.use(
@@ -209,6 +229,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     app,
     apollo,
     registry,
+    supergraph,
     async stop() {
       await apollo.stop();
       redis?.disconnect();

@@ -1,5 +1,6 @@
 import { loadGatewayConfig } from '../shared/config.js';
-import { closeServer, listen } from '../shared/http.js';
+import { listen } from '../shared/http.js';
+import { createLifecycle } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/logger.js';
 import { listenMetrics } from '../shared/metrics.js';
 import { withSecrets } from '../shared/secrets.js';
@@ -13,23 +14,21 @@ async function main(): Promise<void> {
   const logger = createLogger('gateway', parsed);
   const stopTracing = startTracing(parsed, 'tessera-gateway', logger);
   const config = await withSecrets(parsed, logger);
+  const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });
-  const { server, url } = await listen(gateway.app, config.host, config.port);
+  // After the server has closed: Apollo (and the supergraph's watch), then Redis.
+  lifecycle.onShutdown('gateway', gateway.stop);
+  const { server, url } = await listen(lifecycle.guard(gateway.app), config.host, config.port);
+  lifecycle.serving(server);
   logger.info({ url: `${url}/graphql` }, 'gateway listening');
   const metrics = await listenMetrics(gateway.registry, config.metrics);
-  if (metrics) logger.info({ url: metrics.url }, 'metrics listening');
-
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await closeServer(server);
-    await metrics?.stop();
-    await gateway.stop();
-    await stopTracing();
-    process.exit(0);
-  };
-  process.once('SIGTERM', (signal) => void shutdown(signal));
-  process.once('SIGINT', (signal) => void shutdown(signal));
+  if (metrics) {
+    logger.info({ url: metrics.url }, 'metrics listening');
+    lifecycle.onShutdown('metrics', metrics.stop);
+  }
+  // Last, so spans of the drain itself are sent too.
+  lifecycle.onShutdown('tracing', stopTracing);
 }
 
 main().catch((error: unknown) => {

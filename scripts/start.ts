@@ -6,15 +6,21 @@ import { subgraphs } from '../subgraphs/index.js';
 /**
  * `npm start`: every subgraph and the gateway, each in its own process (as they run in
  * production), on the configured stores. Prints the gateway's URL once it is ready; stops
- * them all on Ctrl-C or when any one of them dies.
+ * them all on Ctrl-C or when any one of them dies. Children run in their own process group, so
+ * Ctrl-C reaches only this process, which passes SIGTERM on: to the gateway first (its requests
+ * in flight may still need the subgraphs), then to the subgraphs; each drains. A second Ctrl-C
+ * passes a second one to each, and they exit at once.
  */
 const children: ChildProcess[] = [];
 let stopping = false;
+/** How long the children may take to drain before this process gives up waiting. */
+let drainWaitMs = 20_000;
 
 function run(script: string, args: string[] = []): ChildProcess {
   const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
     stdio: 'inherit',
     env: process.env,
+    detached: true,
   });
   child.on('exit', (code, signal) => {
     if (stopping) return;
@@ -25,12 +31,28 @@ function run(script: string, args: string[] = []): ChildProcess {
   return child;
 }
 
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+const exited = (child: ChildProcess) => (running(child) ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve());
+const terminate = (some: ChildProcess[]) => some.filter(running).forEach((child) => child.kill('SIGTERM'));
+
 function stop(code: number): void {
+  if (stopping) {
+    terminate(children);
+    return;
+  }
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   const exit = () => process.exit(code);
-  Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null))).then(exit, exit);
-  setTimeout(exit, 10_000).unref();
+  // The gateway is started last.
+  const gateway = children.slice(-1);
+  const rest = children.slice(0, -1);
+  terminate(gateway);
+  Promise.all(gateway.map(exited))
+    .then(() => {
+      terminate(rest);
+      return Promise.all(rest.map(exited));
+    })
+    .then(exit, exit);
+  setTimeout(exit, drainWaitMs).unref();
 }
 
 async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> {
@@ -45,8 +67,9 @@ async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> 
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(subgraphs, process.env);
-  process.once('SIGINT', () => stop(0));
-  process.once('SIGTERM', () => stop(0));
+  // The gateway drains, then the subgraphs.
+  drainWaitMs = 2 * (config.shutdown.delayMs + config.shutdown.graceMs) + 15_000;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(0));
   for (const subgraph of subgraphs) run('./subgraph.js', [subgraph.name]);
   run('../gateway/main.js');
   const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;

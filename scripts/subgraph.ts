@@ -1,4 +1,5 @@
 import { loadSubgraphConfig } from '../shared/config.js';
+import { createLifecycle } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/logger.js';
 import { withSecrets } from '../shared/secrets.js';
 import { startSubgraph } from '../shared/subgraph.js';
@@ -12,20 +13,16 @@ async function main(name: string | undefined): Promise<void> {
   const logger = createLogger(definition.name, parsed);
   const stopTracing = startTracing(parsed, `tessera-${definition.name}`, logger);
   const config = await withSecrets(parsed, logger);
+  const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (config.allowUnsignedRequests) logger.warn('ALLOW_UNSIGNED_REQUESTS is on: requests without a gateway signature are served as anonymous');
   const store = config.store.kind === 'pglite' ? `PGlite at ${config.store.dataDir}` : `PostgreSQL database ${config.store.dbName}`;
   logger.info({ store }, 'opening store');
-  const running = await startSubgraph(definition, config, logger);
+  const running = await startSubgraph(definition, config, logger, { lifecycle });
+  // The server is closed by then; this stops Apollo and closes the store's pool.
+  lifecycle.onShutdown('subgraph', running.stop);
+  lifecycle.serving(running.server);
   logger.info({ url: running.url }, 'subgraph listening');
-
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await running.stop();
-    await stopTracing();
-    process.exit(0);
-  };
-  process.once('SIGTERM', (signal) => void shutdown(signal));
-  process.once('SIGINT', (signal) => void shutdown(signal));
+  lifecycle.onShutdown('tracing', stopTracing);
 }
 
 main(process.argv[2]).catch((error: unknown) => {

@@ -20,6 +20,7 @@ export interface CommonConfig {
   logLevel: LogLevel;
   host: string;
   tracing: TracingConfig;
+  shutdown: ShutdownConfig;
   /** GraphQL operations slower than this are logged at warn. */
   slowOperationMs: number;
 }
@@ -34,6 +35,14 @@ export interface TracingConfig {
   serviceName: string | undefined;
   /** Share of requests traced that arrive without a caller's trace (0–1); a caller's decision is followed. */
   sampleRatio: number;
+}
+
+/** Graceful shutdown on SIGTERM/SIGINT (see shared/lifecycle.ts). */
+export interface ShutdownConfig {
+  /** How long requests in flight may take to finish before their connections are cut. */
+  graceMs: number;
+  /** How long to keep serving, with `/ready` answering 503, before the listener closes (load balancers notice first). */
+  delayMs: number;
 }
 
 /** Signed identity between gateway and subgraphs (see shared/identity.ts). */
@@ -149,6 +158,13 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
   /** How long start-up waits for subgraphs to answer before composing. */
   subgraphWaitMs: number;
   metrics: MetricsConfig;
+  /** Live reload of the supergraph (see gateway/supergraph-reload.ts). */
+  supergraphReload: {
+    /** Re-read the file, or re-compose from the subgraphs, this often; 0: never. */
+    pollIntervalMs: number;
+    /** Watch `supergraphPath`'s folder and reload as soon as it changes. */
+    watch: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -222,6 +238,8 @@ const commonSchema = z.object({
   OTEL_SERVICE_NAME: emptyAsUnset(z.string().min(1).optional()),
   TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
   SLOW_OPERATION_MS: z.coerce.number().int().min(0).default(1_000),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });
 type CommonValues = z.infer<typeof commonSchema>;
 
@@ -254,6 +272,7 @@ function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir:
       sampleRatio: values.TRACE_SAMPLE_RATIO,
     },
     slowOperationMs: values.SLOW_OPERATION_MS,
+    shutdown: { graceMs: values.SHUTDOWN_GRACE_MS, delayMs: values.SHUTDOWN_DELAY_MS },
     dataDir: values.DATA_DIR,
     signingSecret: values.SUBGRAPH_SIGNING_SECRET,
     signatureMaxAgeMs: values.SIGNATURE_MAX_AGE_MS,
@@ -394,6 +413,8 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     SUBGRAPH_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
     GATEWAY_METRICS_PORT: port.optional(),
+    SUPERGRAPH_POLL_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
+    SUPERGRAPH_WATCH: flag.default(true),
     ...perSubgraph,
   });
   const values = parse(schema, env) as z.infer<typeof schema> & Record<string, unknown>;
@@ -445,6 +466,13 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),
     subgraphWaitMs: values.SUBGRAPH_WAIT_MS,
     metrics: metricsConfig(values, values.GATEWAY_METRICS_PORT),
+    supergraphReload: {
+      // A file is watched, so polling it is only a fallback (for changes a watch misses);
+      // re-composing from running subgraphs is a development convenience.
+      pollIntervalMs:
+        values.SUPERGRAPH_POLL_INTERVAL_MS ?? (values.SUPERGRAPH_PATH || base.env === 'production' ? 30_000 : base.env === 'development' ? 10_000 : 0),
+      watch: values.SUPERGRAPH_WATCH,
+    },
     subgraphs: subgraphs.map(({ name }) => {
       const prefix = envPrefix(name);
       const url = values[`${prefix}_URL`] as string | undefined;

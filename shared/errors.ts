@@ -30,6 +30,8 @@ export const ErrorCode = {
   // Trusted documents (gateway/trusted-documents.ts): only the manifest's operations are served.
   PERSISTED_QUERY_REQUIRED: 'PERSISTED_QUERY_REQUIRED',
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+  // The process is shutting down: retry on another replica.
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { Logger } from './logger.js';
@@ -20,13 +20,22 @@ export function requestId(): RequestHandler {
 
 export type ReadinessCheck = () => Promise<{ ready: boolean; [detail: string]: unknown }>;
 
-/** `GET /health`: the process is alive. `GET /ready`: it can serve (503 until it can). */
-export function healthRoutes(app: Express, readiness: ReadinessCheck): void {
+/**
+ * `GET /health`: the process is alive (answers without touching anything). `GET /ready`: it
+ * can serve (503 until it can, with the reason); a check that hangs counts as not ready.
+ */
+export function healthRoutes(app: Express, readiness: ReadinessCheck, timeoutMs = 5_000): void {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/ready', async (_req, res) => {
-    const report = await readiness().catch((error: unknown) => ({ ready: false, error: String(error) }));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the readiness check did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const report = await Promise.race([readiness(), timedOut])
+      .catch((error: unknown) => ({ ready: false, error: error instanceof Error ? error.message : String(error) }))
+      .finally(() => clearTimeout(timer));
     res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not ready', ...report });
   });
 }
@@ -53,10 +62,18 @@ export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** Listens and resolves once the port is bound; port 0 picks a free one (tests). */
-export async function listen(app: Express, host: string, port: number): Promise<{ server: Server; url: string }> {
-  const server = await new Promise<Server>((resolve, reject) => {
-    const started = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(started)));
+/**
+ * Listens and resolves once the port is bound; port 0 picks a free one (tests). Takes the app,
+ * or the app behind a lifecycle's guard.
+ */
+export async function listen(app: Express | RequestListener, host: string, port: number): Promise<{ server: Server; url: string }> {
+  const server = createServer(app as RequestListener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   // Node closes idle keep-alive sockets after 5 s; a client (the gateway's fetcher) reusing one
   // at that moment gets ECONNRESET. Keep them longer than any client does, so the client closes.

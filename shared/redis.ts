@@ -47,3 +47,12 @@ export async function redisReady(client: RedisClient, timeoutMs: number): Promis
     client.once('ready', onReady);
   });
 }
+
+/** Whether Redis answers now (a PING within the client's short command timeout): for readiness. */
+export async function redisState(client: RedisClient): Promise<'up' | 'down'> {
+  if (client.status !== 'ready') return 'down';
+  return client.ping().then(
+    () => 'up',
+    () => 'down',
+  );
+}

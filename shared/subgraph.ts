@@ -15,6 +15,7 @@ import { newCacheTags, useCacheTags } from './cache-tags.js';
 import { createFormatError, ErrorCode } from './errors.js';
 import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER, requestId } from './http.js';
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
@@ -179,8 +180,12 @@ export async function createSubgraphApp(
   app.disable('x-powered-by');
   app.use(requestId());
   healthRoutes(app, async () => {
-    await orm.em.fork().execute('select 1');
-    return { ready: true, store: 'up' };
+    try {
+      await orm.em.fork().execute('select 1');
+      return { ready: true, store: 'up' };
+    } catch (error) {
+      return { ready: false, store: 'down', reason: (error as Error).message };
+    }
   });
   metricsRoutes(app, registry, config.metrics);
   app.use(
@@ -238,14 +243,14 @@ export async function startSubgraph(
   definition: SubgraphDefinition,
   config: SubgraphConfig,
   logger: Logger,
-  options: { onQuery?: (sql: string) => void } = {},
+  options: { onQuery?: (sql: string) => void; lifecycle?: Lifecycle } = {},
 ): Promise<RunningSubgraph> {
   const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
   try {
     const services = definition.createServices?.(config) ?? {};
     await prepareStore(definition, orm, config, logger, services);
     const { app, apollo, registry } = await createSubgraphApp(definition, orm, config, logger, services);
-    const { server, url } = await listen(app, config.host, config.port);
+    const { server, url } = await listen(options.lifecycle ? options.lifecycle.guard(app) : app, config.host, config.port);
     const metricsListener = await listenMetrics(registry, config.metrics).catch(async (error: unknown) => {
       await closeServer(server);
       throw error;

@@ -115,12 +115,24 @@ export function estimateCost(
 /**
  * Refuses an operation whose estimated cost is over budget, before planning, with
  * `COST_LIMIT_EXCEEDED` and the estimate and limit in `extensions`; otherwise reports the
- * estimate in the response's `extensions.cost`.
+ * estimate in the response's `extensions.cost`. Costs come from the supergraph being served
+ * and follow its reloads.
  */
-export function useCostLimit(supergraphSdl: string, options: CostLimitOptions): ApolloServerPlugin<GatewayContext> {
-  const costs = costDirectives(supergraphSdl);
+export function useCostLimit(options: CostLimitOptions): ApolloServerPlugin<GatewayContext> {
+  // By API schema: a request that started before a reload is costed by the supergraph it runs on.
+  const costsBySchema = new WeakMap<GraphQLSchema, Map<string, FieldCost>>();
   return {
+    async serverWillStart() {
+      return {
+        schemaDidLoadOrUpdate({ apiSchema, coreSupergraphSdl }) {
+          if (coreSupergraphSdl) costsBySchema.set(apiSchema, costDirectives(coreSupergraphSdl));
+        },
+      };
+    },
     async requestDidStart({ schema }) {
+      const costs = costsBySchema.get(schema);
+      // Never estimate without the costs: that would let every operation through.
+      if (!costs) throw new Error('useCostLimit has no costs for the schema being served (its schemaDidLoadOrUpdate did not run).');
       let estimated: number | undefined;
       return {
         async didResolveOperation({ operation, document, request, contextValue }) {

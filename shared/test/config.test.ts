@@ -122,3 +122,21 @@ describe('tracing and slow-operation configuration', () => {
     expect(() => loadSubgraphConfig('catalog', 4002, { TRACE_SAMPLE_RATIO: '2' })).toThrow(/TRACE_SAMPLE_RATIO/);
   });
 });
+
+describe('shutdown and reload configuration', () => {
+  const subgraphs = [{ name: 'catalog', port: 4002 }];
+  const productionSecrets = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
+
+  it('gives every process a shutdown grace of 10 s and no delay unless told', () => {
+    expect(loadSubgraphConfig('catalog', 4002, {}).shutdown).toEqual({ graceMs: 10_000, delayMs: 0 });
+    expect(loadGatewayConfig(subgraphs, { SHUTDOWN_GRACE_MS: '25000', SHUTDOWN_DELAY_MS: '5000' }).shutdown).toEqual({ graceMs: 25_000, delayMs: 5_000 });
+    expect(() => loadGatewayConfig(subgraphs, { SHUTDOWN_GRACE_MS: '-1' })).toThrow(/SHUTDOWN_GRACE_MS/);
+  });
+
+  it('watches a supergraph file and polls it slowly; re-composes every 10 s only in development', () => {
+    expect(loadGatewayConfig(subgraphs, productionSecrets).supergraphReload).toEqual({ pollIntervalMs: 30_000, watch: true });
+    expect(loadGatewayConfig(subgraphs, {}).supergraphReload).toEqual({ pollIntervalMs: 10_000, watch: true });
+    expect(loadGatewayConfig(subgraphs, { NODE_ENV: 'test' }).supergraphReload.pollIntervalMs).toBe(0);
+    expect(loadGatewayConfig(subgraphs, { SUPERGRAPH_POLL_INTERVAL_MS: '0', SUPERGRAPH_WATCH: 'false' }).supergraphReload).toEqual({ pollIntervalMs: 0, watch: false });
+  });
+});

@@ -29,6 +29,7 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
     logLevel: 'silent',
     host: '127.0.0.1',
     port: 0,
+    shutdown: { graceMs: 10_000, delayMs: 0 },
     dataDir: 'data',
     store,
     migrateOnStart: true,
@@ -54,6 +55,9 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     dataDir: 'data',
     supergraphPath: undefined,
     subgraphWaitMs: 0,
+    // Off unless a test turns it on: nothing reloads behind a test's back.
+    supergraphReload: { pollIntervalMs: 0, watch: false },
+    shutdown: { graceMs: 10_000, delayMs: 0 },
     subgraphs,
     redis: { url: undefined, clusterNodes: undefined, prefix: 'tessera:' },
     responseCache: { enabled: true, maxEntries: 1000 },
