@@ -63,6 +63,10 @@ describe('a subgraph that goes down', () => {
   it('answers with the data it could get and SUBGRAPH_UNAVAILABLE at the fields of the subgraph that is down; heals when it returns', async () => {
     await whileReviewsIs('down', async () => {
       expectReviewsLeftOut(await supergraph.query(RATED));
+      // Aliases and fragments: the path is the one the client asked for.
+      const aliased = await supergraph.query(`{ topProducts(first: 3) { ...Rated } } fragment Rated on Product { id stars: averageRating }`);
+      expect(aliased.data).toEqual({ topProducts: before.map(({ id }) => ({ id, stars: null })) });
+      expect(aliased.errors?.map((e) => e.path)).toEqual(before.map((_, i) => ['topProducts', i, 'stars']));
       // A query that needs only healthy subgraphs does not notice.
       const healthy = await supergraph.query(NAMES_ONLY);
       expect(healthy.errors).toBeUndefined();
@@ -91,6 +95,26 @@ describe('a subgraph that goes down', () => {
       await accounts.restartServer();
     }
     expect(await supergraph.query(query, variables)).toMatchObject({ data: { user: { username: 'ada' } } });
+  });
+
+  it('fails a mutation sent to a subgraph that is down at its field, having changed nothing', async () => {
+    const inventory = supergraph.subgraphs.inventory!;
+    const staff = await supergraph.loginAs('grace');
+    const stock = `query($id: ID!) { product(id: $id) { quantity } }`;
+    const id = before[0]!.id;
+    const { data: was } = await supergraph.query(stock, { id });
+    await inventory.stopServer();
+    try {
+      const { status, data, errors } = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: 5) { quantity } }`, { id }, staff);
+      expect(status).toBe(200);
+      expect(data).toBeNull();
+      expect(errors).toEqual([
+        { message: 'The inventory subgraph is unavailable; try again shortly.', path: ['adjustStock'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'inventory', serviceName: 'inventory' } },
+      ]);
+    } finally {
+      await inventory.restartServer();
+    }
+    expect((await supergraph.query(stock, { id })).data).toEqual(was);
   });
 
   it.each<[string, RequestListener]>([
