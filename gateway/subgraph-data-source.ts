@@ -11,6 +11,8 @@ import { errorsAtFetchedFields, subgraphFailure } from './subgraph-failures.js';
 /** Internal: carries the request's deadline from `willSendRequest` to the fetcher, never sent. */
 const DEADLINE_HEADER = 'x-tessera-deadline';
 
+const FAILURE_WARN_INTERVAL_MS = 10_000;
+
 /** fetch, aborted at the sooner of the subgraph timeout and the client request's deadline. */
 function fetcherWithTimeout(subgraphTimeoutMs: number): Fetcher {
   return (async (url: string, init: { headers?: Record<string, string> } & Record<string, unknown> = {}) => {
@@ -36,6 +38,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
 
   private readonly name: string;
   private readonly signingSecret: string;
+  /** While a subgraph is down every request fails alike: one warning per interval, counting those left out. */
+  private readonly failureLog = { lastAt: 0, suppressed: 0 };
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     // Composition runs outside any client request: it is signed as anonymous, under an id of its own.
@@ -58,7 +62,14 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
 
   override didEncounterError(error: Error, _request: unknown, response?: FetcherResponse, context?: GatewayContext): never {
     const failure = subgraphFailure(this.name, error);
-    context?.logger?.warn({ subgraph: this.name, code: failure.code, status: response?.status, err: error }, 'subgraph fetch failed');
+    const log = this.failureLog;
+    if (context?.logger && Date.now() - log.lastAt < FAILURE_WARN_INTERVAL_MS) {
+      log.suppressed++;
+    } else if (context?.logger) {
+      const details = { subgraph: this.name, code: failure.code, status: response?.status, err: error, ...(log.suppressed && { suppressed: log.suppressed }) };
+      context.logger.warn(details, 'subgraph fetch failed');
+      Object.assign(log, { lastAt: Date.now(), suppressed: 0 });
+    }
     throw failure;
   }
 

@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { UniqueConstraintViolationException, NotFoundError as OrmNotFoundError } from '@mikro-orm/core';
 import type { ValidationError } from 'class-validator';
-import type { Logger } from './logger.js';
+import { rateLimitedWarn, type Logger } from './logger.js';
 
 /**
  * The one error vocabulary of Tessera. Every error a client can see carries one of these
@@ -184,11 +184,13 @@ export interface FormatErrorOptions {
  * when masking, reaches the client as `INTERNAL_SERVER_ERROR` with no details.
  */
 export function createFormatError({ mask, logger }: FormatErrorOptions) {
+  // An outage fails every field of every request alike: one warning per interval is enough.
+  const warnStoreUnavailable = rateLimitedWarn(logger, 10_000);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     const mapped = toTesseraError(original);
     // The client is told the store is unavailable; the operator needs what the driver said.
-    if (mapped instanceof StoreUnavailableError) logger.warn({ err: original, path: formatted.path }, 'store unavailable');
+    if (mapped instanceof StoreUnavailableError) warnStoreUnavailable({ err: original, path: formatted.path }, 'store unavailable');
     if (mapped instanceof TesseraError) {
       return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: { ...mapped.extensions } };
     }
