@@ -45,10 +45,15 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     expect(JSON.stringify(response.errors)).not.toMatch(/terminat|ECONN|57P0|starting up|postgres|stacktrace/i);
   }
 
-  async function databaseRows(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+  /** The subgraph's database on the disposable cluster, for checking behind its back. */
+  function databaseUrl(): string {
     const url = new URL(cluster.url);
     url.pathname = `/${DATABASE}`;
-    const client = new pg.Client({ connectionString: url.toString() });
+    return url.toString();
+  }
+
+  async function databaseRows(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+    const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     try {
       return (await client.query(sql, params)).rows;
@@ -88,9 +93,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('reports a mutation cut off in its transaction as failed, leaves nothing of it, and frees its connection', async () => {
     // Hold the product table so the mutation's INSERT waits inside its transaction, then restart under it.
-    const database = new URL(cluster.url);
-    database.pathname = `/${DATABASE}`;
-    const [locker, watcher] = [new pg.Client({ connectionString: database.toString() }), new pg.Client({ connectionString: database.toString() })];
+    const [locker, watcher] = [new pg.Client({ connectionString: databaseUrl() }), new pg.Client({ connectionString: databaseUrl() })];
     for (const client of [locker, watcher]) {
       client.on('error', () => undefined); // the restart terminates these sessions too
       await client.connect();
