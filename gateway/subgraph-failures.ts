@@ -1,5 +1,20 @@
-import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLFormattedError, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
-import { GatewayTimeoutError, SubgraphUnavailableError, type TesseraError } from '../shared/errors.js';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLFormattedError,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { ErrorCode, GatewayTimeoutError, SubgraphUnavailableError, TesseraError } from '../shared/errors.js';
+import type { GatewayContext } from './context.js';
+
+/** While a subgraph is down every request fails alike: one warning per this interval. */
+const FAILURE_WARN_INTERVAL_MS = 10_000;
 
 /**
  * What the client is told about a failed subgraph fetch: a timeout, or the subgraph being
@@ -7,8 +22,12 @@ import { GatewayTimeoutError, SubgraphUnavailableError, type TesseraError } from
  * response). Never the subgraph's URL, status or body: those go to the gateway's log.
  */
 export function subgraphFailure(subgraph: string, error: unknown): TesseraError {
-  const name = (error as Error | undefined)?.name;
-  return name === 'TimeoutError' || name === 'AbortError' ? new GatewayTimeoutError(subgraph) : new SubgraphUnavailableError(subgraph);
+  if (error instanceof TesseraError) return error;
+  const timedOut =
+    (error instanceof GraphQLError && error.extensions.code === ErrorCode.GATEWAY_TIMEOUT) ||
+    (error as Error | undefined)?.name === 'TimeoutError' ||
+    (error as Error | undefined)?.name === 'AbortError';
+  return timedOut ? new GatewayTimeoutError(subgraph) : new SubgraphUnavailableError(subgraph);
 }
 
 /** Response keys (aliases or names) a selection set asks for, fragments expanded; `__typename` aside. */
@@ -56,4 +75,44 @@ export function errorsAtFetchedFields(
   }
   const keys = [...responseKeys(operation.selectionSet, fragments)];
   return keys.length ? keys.map((key) => at([key])) : [at()];
+}
+
+/**
+ * A subgraph's data source whose failed fetches reach the client as `SUBGRAPH_UNAVAILABLE` or
+ * `GATEWAY_TIMEOUT` at each field they were to resolve, the other subgraphs' data served
+ * beside them. It wraps the HTTP data source from outside, so whatever observes fetches
+ * there (timing, tracing, counting) still sees the failure as it happened. Nothing sticks:
+ * every request tries the subgraph again, so it heals with the first one after it is back.
+ * Composition and health checks get the failure itself.
+ */
+export function withFailuresAtFields(subgraph: string, source: GraphQLDataSource<GatewayContext>): GraphQLDataSource<GatewayContext> {
+  const failureLog = { lastAt: 0, suppressed: 0 };
+  const warn = (context: GatewayContext | undefined, failure: TesseraError, error: unknown) => {
+    if (!context?.logger) return;
+    if (Date.now() - failureLog.lastAt < FAILURE_WARN_INTERVAL_MS) {
+      failureLog.suppressed++;
+      return;
+    }
+    const status = (error as GraphQLError | undefined)?.extensions?.response as { status?: number } | undefined;
+    const { suppressed } = failureLog;
+    context.logger.warn({ subgraph, code: failure.code, status: status?.status, err: error, ...(suppressed && { suppressed }) }, 'subgraph fetch failed');
+    Object.assign(failureLog, { lastAt: Date.now(), suppressed: 0 });
+  };
+  return {
+    async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+      if (!('incomingRequestContext' in options)) return source.process(options);
+      let failure: TesseraError;
+      try {
+        const response = await source.process(options);
+        // JSON that is not a GraphQL response would otherwise read as "no data, no errors".
+        if ('data' in response || 'errors' in response) return response;
+        failure = new SubgraphUnavailableError(subgraph);
+        warn(options.context, failure, new Error('The subgraph answered JSON that is not a GraphQL response.'));
+      } catch (error) {
+        failure = subgraphFailure(subgraph, error);
+        warn(options.context, failure, error);
+      }
+      return { errors: errorsAtFetchedFields(failure, options.document ?? parse(options.request.query!), options.request.variables) };
+    },
+  };
 }
