@@ -15,6 +15,9 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  // Outages: the request may well succeed when tried again shortly.
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
   // The gateway's protections (each refused before any subgraph is asked).
   RATE_LIMITED: 'RATE_LIMITED',
   COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
@@ -27,9 +30,6 @@ export const ErrorCode = {
   BATCHING_DISABLED: 'BATCHING_DISABLED',
   BATCH_LIMIT_EXCEEDED: 'BATCH_LIMIT_EXCEEDED',
   GATEWAY_TIMEOUT: 'GATEWAY_TIMEOUT',
-  // Outages: the request may well succeed when tried again shortly.
-  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
-  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

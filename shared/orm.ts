@@ -11,9 +11,9 @@ import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import type { StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
+import { releaseDroppedConnections } from './store-pool.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
-import { releaseDroppedConnections } from './store-pool.js';
 
 export type Orm = MikroORM;
 export type { EntityManager };
