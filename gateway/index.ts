@@ -17,6 +17,7 @@ import { createMetricsRegistry, metricsRoutes } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
 import type { GatewayContext } from './context.js';
+import { withFailuresAtFields } from './subgraph-failures.js';
 import { RedisApqCache } from './cache/apq-cache.js';
 import { MemoryResponseCacheStore } from './cache/memory-store.js';
 import { RedisResponseCacheStore } from './cache/redis-store.js';
@@ -137,7 +138,11 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
-    buildService: ({ name, url }) => new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics }),
+    buildService: ({ name, url }) =>
+      withFailuresAtFields(
+        name,
+        new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics }),
+      ),
     experimental_didResolveQueryPlan: countQueryPlans(metrics),
     logger,
   });

@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { UniqueConstraintViolationException, NotFoundError as OrmNotFoundError } from '@mikro-orm/core';
 import type { ValidationError } from 'class-validator';
-import type { Logger } from './logger.js';
+import { rateLimitedWarn, type Logger } from './logger.js';
 
 /**
  * The one error vocabulary of Tessera. Every error a client can see carries one of these
@@ -15,6 +15,9 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  // Outages: the request may well succeed when tried again shortly.
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
   // The gateway's protections (each refused before any subgraph is asked).
   RATE_LIMITED: 'RATE_LIMITED',
   COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
@@ -99,6 +102,48 @@ export class ForbiddenError extends TesseraError {
   }
 }
 
+/** A subgraph could not be reached, or did not answer with a GraphQL response. */
+export class SubgraphUnavailableError extends TesseraError {
+  constructor(readonly subgraph: string) {
+    super(`The ${subgraph} subgraph is unavailable; try again shortly.`, ErrorCode.SUBGRAPH_UNAVAILABLE, { subgraph });
+  }
+}
+
+/** A subgraph did not answer within its time limit or the request's. */
+export class GatewayTimeoutError extends TesseraError {
+  constructor(readonly subgraph: string) {
+    super(`The ${subgraph} subgraph did not answer in time.`, ErrorCode.GATEWAY_TIMEOUT, { subgraph });
+  }
+}
+
+/** The subgraph's database cannot be reached (down, restarting, or the connection dropped). */
+export class StoreUnavailableError extends TesseraError {
+  constructor() {
+    super('The data store is unavailable; try again shortly.', ErrorCode.STORE_UNAVAILABLE);
+  }
+}
+
+// PostgreSQL SQLSTATEs of a server that went away or is not back yet: class 08 (connection
+// exception), 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting up).
+const storeGoneStates = /^(08[0-9A-Z]{3}|57P0[123])$/;
+const networkFailures = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+// What pg says when a connection dies under a query or cannot be had in time (no code of its own).
+const droppedConnection = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
+
+/**
+ * Whether an error means the store cannot be reached, rather than refusing this statement.
+ * Driver errors arrive wrapped (MikroORM's DriverException copies `code`) or bare (pg); a
+ * subgraph's only connection is its store, so a network failure there is the store's. Causes
+ * are not followed: a failed `fetch` (a TypeError whose cause is ECONNREFUSED) is not a store.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (storeGoneStates.test(code) || networkFailures.has(code))) return true;
+  if (typeof message === 'string' && droppedConnection.test(message)) return true;
+  return error instanceof AggregateError && error.errors.some(isStoreUnavailable);
+}
+
 /** class-validator's nested errors as flat `{ field, message }` pairs. */
 function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem[] {
   return errors.flatMap((error) => {
@@ -110,8 +155,8 @@ function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem
 
 /**
  * Maps what resolvers throw to the vocabulary above: TypeGraphQL's argument validation,
- * and the ORM's exceptions that are the caller's doing. Anything else is left as it is
- * (and masked later, outside development).
+ * the ORM's exceptions that are the caller's doing, and a store that cannot be reached.
+ * Anything else is left as it is (and masked later, outside development).
  */
 export function toTesseraError(error: unknown): unknown {
   if (error instanceof TesseraError) return error;
@@ -128,6 +173,7 @@ export function toTesseraError(error: unknown): unknown {
   if (error instanceof OrmNotFoundError) {
     return new TesseraError(error.message, ErrorCode.NOT_FOUND);
   }
+  if (isStoreUnavailable(error)) return new StoreUnavailableError();
   return error;
 }
 
@@ -143,9 +189,13 @@ export interface FormatErrorOptions {
  * when masking, reaches the client as `INTERNAL_SERVER_ERROR` with no details.
  */
 export function createFormatError({ mask, logger }: FormatErrorOptions) {
+  // An outage fails every field of every request alike: one warning per interval is enough.
+  const warnStoreUnavailable = rateLimitedWarn(logger, 10_000);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     const mapped = toTesseraError(original);
+    // The client is told the store is unavailable; the operator needs what the driver said.
+    if (mapped instanceof StoreUnavailableError) warnStoreUnavailable({ err: original, path: formatted.path }, 'store unavailable');
     if (mapped instanceof TesseraError) {
       return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: { ...mapped.extensions } };
     }

@@ -11,6 +11,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import type { StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
+import { releaseDroppedConnections } from './store-pool.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
 import { recordSqlStatement } from './subgraph-metrics.js';
@@ -107,6 +108,14 @@ export async function loadMigrations(name: string): Promise<MigrationObject[]> {
   return list;
 }
 
+/**
+ * How long a request waits for a PostgreSQL connection (a new one, or a free one from a full
+ * pool) before it fails with STORE_UNAVAILABLE. Without it, a server that vanished from the
+ * network holds each request until the operating system gives up on TCP, minutes later;
+ * this is well inside the gateway's subgraph timeout, so the client hears why.
+ */
+const STORE_CONNECT_TIMEOUT_MS = 5_000;
+
 /** Opens a subgraph's store (PGlite folder or PostgreSQL database, created if missing). */
 export async function openStore(options: StoreOptions): Promise<Orm> {
   const migrationsList = await loadMigrations(options.name);
@@ -147,6 +156,9 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     // Create the database when missing, but leave its schema to the migrations.
     ensureDatabase: { create: false },
     pool: { max: options.poolMax ?? 10 },
+    // Merged into pg's Pool options. A connection the server drops (a restart) is discarded by
+    // the pool and its error logged (MikroORM listens on the pool); new ones are made on demand.
+    driverOptions: { connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS, onPoolCreated: releaseDroppedConnections },
   })) as unknown as Orm;
 }
 

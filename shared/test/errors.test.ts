@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
-import { createFormatError, NotFoundError } from '../errors.js';
+import { createFormatError, isStoreUnavailable, NotFoundError } from '../errors.js';
 import { createLogger } from '../logger.js';
 
 const logger = createLogger('test', { logLevel: 'silent', env: 'test' });
@@ -32,6 +32,35 @@ describe('formatError', () => {
     expect(createFormatError({ mask: true, logger })(formatted(error), error)).toMatchObject({
       message: 'Product p1 does not exist.',
       extensions: { code: 'NOT_FOUND', typename: 'Product', key: 'p1' },
+    });
+  });
+});
+
+describe('isStoreUnavailable', () => {
+  const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+
+  it('recognises a PostgreSQL server going away or not yet back', () => {
+    expect(isStoreUnavailable(withCode('57P01', 'terminating connection due to administrator command'))).toBe(true);
+    expect(isStoreUnavailable(withCode('57P03', 'the database system is starting up'))).toBe(true);
+    expect(isStoreUnavailable(withCode('08006'))).toBe(true);
+    expect(isStoreUnavailable(withCode('ECONNREFUSED'))).toBe(true);
+    expect(isStoreUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isStoreUnavailable(new AggregateError([withCode('ECONNREFUSED')]))).toBe(true);
+  });
+
+  it('leaves statement errors and failed fetches alone', () => {
+    expect(isStoreUnavailable(withCode('23505', 'duplicate key value violates unique constraint'))).toBe(false);
+    expect(isStoreUnavailable(withCode('42P01', 'relation "x" does not exist'))).toBe(false);
+    expect(isStoreUnavailable(new TypeError('fetch failed', { cause: withCode('ECONNREFUSED') }))).toBe(false);
+    expect(isStoreUnavailable(new Error('connection to 10.0.0.5 refused'))).toBe(false);
+  });
+
+  it('is told to the client as STORE_UNAVAILABLE, without the driver\'s message', () => {
+    const error = new GraphQLError('terminating connection due to administrator command', { originalError: withCode('57P01', 'terminating connection due to administrator command') });
+    expect(createFormatError({ mask: true, logger })({ message: error.message, path: ['field'] }, error)).toEqual({
+      message: 'The data store is unavailable; try again shortly.',
+      path: ['field'],
+      extensions: { code: 'STORE_UNAVAILABLE' },
     });
   });
 });

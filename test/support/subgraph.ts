@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Identity } from '../../shared/context.js';
 import { signedRequestHeaders } from '../../shared/identity.js';
+import { closeServer } from '../../shared/http.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
 import { TEST_SIGNING_SECRET, testSubgraphConfig } from './config.js';
@@ -40,6 +42,10 @@ export interface TestSubgraph extends RunningSubgraph {
   requests(): number;
   resetRequests(): void;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, user?: Identity | null): Promise<GraphQLResponse<T>>;
+  /** Closes the HTTP listener, as if the process went away; the store stays open. */
+  stopServer(): Promise<void>;
+  /** Listens again on the same port, as a restarted process would. */
+  restartServer(): Promise<void>;
 }
 
 /** A subgraph served over HTTP on a free port, on a fresh PostgreSQL database, migrated (and seeded). */
@@ -48,6 +54,7 @@ export async function startTestSubgraph(definition: SubgraphDefinition, { seed =
   const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed });
   const sql: string[] = [];
   const running = await startSubgraph(definition, config, testLogger, { onQuery: (statement) => sql.push(statement) });
+  const { port } = running.server.address() as AddressInfo;
   let requests = 0;
   running.server.on('request', (req: IncomingMessage & { originalUrl?: string }) => {
     // Express has already routed the request by now, rewriting req.url; originalUrl keeps the path.
@@ -62,6 +69,17 @@ export async function startTestSubgraph(definition: SubgraphDefinition, { seed =
     resetRequests: () => void (requests = 0),
     // As the gateway would send it: signed, for the given caller (anonymous by default).
     query: (query, variables, user = null) => postGraphQL(running.url, query, variables, signedRequestHeaders(TEST_SIGNING_SECRET, user)),
+    stopServer: () => closeServer(running.server, 0),
+    async restartServer() {
+      // A closed http.Server can listen again, keeping its handlers (the app, the request counter).
+      await new Promise<void>((resolve, reject) => {
+        running.server.once('error', reject);
+        running.server.listen(port, '127.0.0.1', () => {
+          running.server.off('error', reject);
+          resolve();
+        });
+      });
+    },
     async stop() {
       await running.stop();
       await drop();
