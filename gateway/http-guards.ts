@@ -38,11 +38,12 @@ export function countTokens(query: string, stopAfter: number): number {
 /**
  * Refuses, before anything is parsed: bodies over the size cap (413), bodies that are not
  * JSON (415), batches when batching is off or over its cap, NUL characters, documents over
- * the byte or token limits. Each with its own code.
+ * the byte or token limits (in a POST body or a GET query string). Each with its own code.
  */
 export function documentGuards(protection: GatewayConfig['protection']): RequestHandler[] {
   const check: RequestHandler = (req, res, next) => {
-    const body: unknown = req.body;
+    // A GET carries its operation in the query string (`query`, `variables` as JSON text): the same limits apply.
+    const body: unknown = req.method === 'GET' ? req.query : req.body;
     const operations = Array.isArray(body) ? body : [body];
     let refusal: ReturnType<typeof refuse> | undefined;
     if (req.method === 'POST' && body === undefined) {

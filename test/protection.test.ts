@@ -93,6 +93,23 @@ describe('query limits at the gateway', () => {
     await refused(padded(1_501), 'DOCUMENT_TOO_LARGE');
   });
 
+  it('document size and tokens of a GET, before anything else', async () => {
+    const get = async (query: string) => {
+      supergraph.resetRequests();
+      // The preflight header passes CSRF prevention, so only the document limits can refuse.
+      const response = await fetch(`${url}?query=${encodeURIComponent(query)}`, { headers: { 'apollo-require-preflight': 'true' } });
+      return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] } };
+    };
+    const small = await get('{ categories { slug } }');
+    expect(small).toMatchObject({ status: 200, body: { data: { categories: expect.any(Array) } } });
+    const large = await get(`#${'x'.repeat(1_500)}\n{ categories { slug } }`);
+    expect(large.status).toBe(400);
+    expect(large.body.errors?.[0]?.extensions?.code).toBe('DOCUMENT_TOO_LARGE');
+    const many = await get(`{ categories { ${Array.from({ length: 200 }, () => 'slug').join(' ')} } }`);
+    expect(many.body.errors?.[0]?.extensions?.code).toBe('MAX_TOKENS_EXCEEDED');
+    expect(supergraph.subgraphRequests()).toBe(0);
+  });
+
   it('batches, when batching is off', async () => {
     await refused([{ query: '{ categories { slug } }' }, { query: '{ categories { slug } }' }], 'BATCHING_DISABLED');
   });
