@@ -13,9 +13,6 @@ export interface MetricsConfig {
   host: string;
 }
 
-/** Prefix of every metric Tessera defines itself (Node's process metrics keep their usual names). */
-export const METRIC_PREFIX = 'tessera_';
-
 /**
  * One registry per process (or per gateway/subgraph a test builds), passed down explicitly:
  * never prom-client's global default, so several can live in one process. It starts with

@@ -13,7 +13,7 @@ const DASHBOARD = 'ops/grafana/dashboards/tessera.json';
 const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'and', 'or', 'unless', 'inf', 'nan']);
 
 /** The metric names a PromQL expression selects (functions, labels, strings, ranges and Grafana variables left out). */
-export function metricNames(expr: string): string[] {
+function metricNames(expr: string): string[] {
   const selectors = expr
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
     .replace(/\{[^}]*\}/g, ' ')
@@ -28,7 +28,7 @@ export function metricNames(expr: string): string[] {
  * Whether a name is exported, given the families the processes declare (`# TYPE name type`):
  * the family itself, or a histogram's `_bucket`, `_sum` or `_count` series.
  */
-export function isExported(name: string, families: Map<string, string>): boolean {
+function isExported(name: string, families: Map<string, string>): boolean {
   if (families.has(name)) return true;
   const series = /^(.*)_(bucket|sum|count)$/.exec(name);
   if (!series) return false;
