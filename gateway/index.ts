@@ -142,6 +142,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       withFailuresAtFields(
         name,
         new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics }),
+        logger,
       ),
     experimental_didResolveQueryPlan: countQueryPlans(metrics),
     logger,

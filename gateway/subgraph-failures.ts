@@ -11,6 +11,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { ErrorCode, GatewayTimeoutError, SubgraphUnavailableError, TesseraError } from '../shared/errors.js';
+import { rateLimitedWarn, type Logger } from '../shared/logger.js';
 import type { GatewayContext } from './context.js';
 
 /** While a subgraph is down every request fails alike: one warning per this interval. */
@@ -85,18 +86,11 @@ export function errorsAtFetchedFields(
  * every request tries the subgraph again, so it heals with the first one after it is back.
  * Composition and health checks get the failure itself.
  */
-export function withFailuresAtFields(subgraph: string, source: GraphQLDataSource<GatewayContext>): GraphQLDataSource<GatewayContext> {
-  const failureLog = { lastAt: 0, suppressed: 0 };
+export function withFailuresAtFields(subgraph: string, source: GraphQLDataSource<GatewayContext>, logger: Logger): GraphQLDataSource<GatewayContext> {
+  const warnLimited = rateLimitedWarn(logger, FAILURE_WARN_INTERVAL_MS);
   const warn = (context: GatewayContext | undefined, failure: TesseraError, error: unknown) => {
-    if (!context?.logger) return;
-    if (Date.now() - failureLog.lastAt < FAILURE_WARN_INTERVAL_MS) {
-      failureLog.suppressed++;
-      return;
-    }
     const status = (error as GraphQLError | undefined)?.extensions?.response as { status?: number } | undefined;
-    const { suppressed } = failureLog;
-    context.logger.warn({ subgraph, code: failure.code, status: status?.status, err: error, ...(suppressed && { suppressed }) }, 'subgraph fetch failed');
-    Object.assign(failureLog, { lastAt: Date.now(), suppressed: 0 });
+    warnLimited({ subgraph, requestId: context?.requestId, code: failure.code, status: status?.status, err: error }, 'subgraph fetch failed');
   };
   return {
     async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
