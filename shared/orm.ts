@@ -14,7 +14,7 @@ import { AuditRecord } from './audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
-import { recordSqlStatement } from './subgraph-metrics.js';
+import { currentRequestId, recordSqlStatement } from './subgraph-metrics.js';
 import { recordSqlSpan, truncateStatement } from './tracing.js';
 
 export type Orm = MikroORM;
@@ -42,7 +42,8 @@ interface QueryReporting {
 
 /**
  * Bridges MikroORM's logger to pino (SQL at debug, slow SQL at warn) and records a span per
- * statement. The request id comes from the request's EntityManager fork (`loggerContext`).
+ * statement. The request id comes from the request's async scope (shared/subgraph-metrics.ts),
+ * which raw statements (`em.execute`) and DataLoader batches reach as well.
  */
 class PinoOrmLogger extends DefaultLogger {
   constructor(
@@ -58,14 +59,14 @@ class PinoOrmLogger extends DefaultLogger {
     this.pinoLogger[level]({ orm: namespace }, message);
   }
 
-  override logQuery(context: { query: string; formatted?: string; requestId?: string } & LogContext): void {
+  override logQuery(context: { query: string; formatted?: string } & LogContext): void {
     // `query` keeps its `?` placeholders (see `debug` below); `formatted` has the values inlined.
     const inlined = context.formatted ?? context.query;
     const took = context.took ?? 0;
     this.reporting.onQuery?.(inlined);
     recordSqlStatement(took);
     recordSqlSpan({ sql: context.query, tookMs: took, database: this.reporting.database, failed: context.level === 'error' });
-    const { requestId } = context;
+    const requestId = currentRequestId();
     // Only a request's statements: migrations and seeding are slow by nature, and PGlite's first
     // statement includes starting the database.
     if (requestId && this.reporting.slowSqlMs !== undefined && took >= this.reporting.slowSqlMs) {

@@ -197,9 +197,6 @@ export async function pagesByParent<T extends object>(
        ${afterClause}
      ) p where p.tessera_rank <= ? order by p.${parent}, p.tessera_rank`,
     params,
-    // Raw statements do not pick up the fork's logger context (the request id on SQL lines) by themselves.
-    'all',
-    em.getLoggerContext(),
   );
   const byParent = new Map<string, { items: T[]; total: number; more: boolean }>();
   for (const { tessera_rank: rank, tessera_total: total, ...row } of rows) {
@@ -216,8 +213,6 @@ export async function pagesByParent<T extends object>(
       `select ${parent} as parent, count(*) as total from ${meta.tableName}
        where ${parent} in (${uncounted.map(() => '?').join(', ')}) group by ${parent}`,
       [...uncounted],
-      'all',
-      em.getLoggerContext(),
     );
     for (const { parent: key, total } of counts) byParent.set(String(key), { items: [], total: Number(total), more: false });
   }

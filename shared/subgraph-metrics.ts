@@ -55,8 +55,9 @@ export function createSubgraphMetrics(registry: Registry) {
 
 export type SubgraphMetrics = ReturnType<typeof createSubgraphMetrics>;
 
-/** What one GraphQL request has done so far, for the metrics that need to know which request it was. */
+/** What one GraphQL request has done so far, for the metrics and log lines that need to know which request it was. */
 interface OperationScope {
+  requestId: string;
   metrics: SubgraphMetrics;
   operation: string;
   statements: number;
@@ -69,9 +70,14 @@ interface OperationScope {
  */
 const operationScope = new AsyncLocalStorage<OperationScope>();
 
-/** Express middleware: runs the rest of the request in a fresh operation scope (place it after body parsing). */
+/** Express middleware: runs the rest of the request in a fresh operation scope (place it after body parsing and the request id). */
 export function operationMetricsScope(metrics: SubgraphMetrics): RequestHandler {
-  return (_req, _res, next) => operationScope.run({ metrics, operation: 'unknown', statements: 0 }, next);
+  return (_req, res, next) => operationScope.run({ requestId: res.locals.requestId as string, metrics, operation: 'unknown', statements: 0 }, next);
+}
+
+/** The id of the request the code runs for; undefined outside one (migrations, seeding). */
+export function currentRequestId(): string | undefined {
+  return operationScope.getStore()?.requestId;
 }
 
 /** Called by the ORM's logger for every statement sent; outside a GraphQL request (migrations, seeding) it counts nothing. */

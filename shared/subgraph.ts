@@ -112,8 +112,7 @@ export function createContextFactory<Loaders extends object, Services extends ob
   logger: Logger,
 ) {
   return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> => {
-    // The ORM logger writes the request id on this request's SQL lines.
-    const em = orm.em.fork({ loggerContext: { requestId: id } }) as EntityManager;
+    const em = orm.em.fork() as EntityManager;
     return {
       requestId: id,
       logger: logger.child({ requestId: id }),

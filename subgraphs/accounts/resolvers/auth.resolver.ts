@@ -106,7 +106,7 @@ export class AuthResolver {
     if (!token || token.revokedAt) throw new UnauthenticatedError('This refresh token is not valid; sign in again.');
     // Spend it atomically: of two concurrent uses only one wins, and the other counts as reuse.
     const table = ctx.em.getMetadata().get(RefreshToken).tableName;
-    const spent = await ctx.em.execute(`update ${table} set used_at = now() where id = ? and used_at is null and revoked_at is null returning id`, [token.id], 'all', ctx.em.getLoggerContext());
+    const spent = await ctx.em.execute(`update ${table} set used_at = now() where id = ? and used_at is null and revoked_at is null returning id`, [token.id]);
     if (!spent.length) {
       await this.revokeFamilies(ctx, { familyId: token.familyId });
       ctx.logger.warn({ userId: token.userId, familyId: token.familyId }, 'refresh token reused: login revoked');
