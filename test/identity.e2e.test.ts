@@ -22,7 +22,7 @@ function token(claims: JWTPayload & Record<string, unknown> = {}, { secret = TES
     .setSubject(seedId('user', 'grace'))
     .setIssuer((claims.iss as string) ?? 'tessera')
     .setAudience((claims.aud as string) ?? 'tessera')
-    .setIssuedAt()
+    .setIssuedAt(claims.iat)
     .setExpirationTime(expiresIn)
     .sign(new TextEncoder().encode(secret));
 }
@@ -111,6 +111,7 @@ describe('identity at the edge', () => {
       ['another audience', () => token({ aud: 'another-api' }), 'audience'],
       ['a tampered payload', forged, 'signature'],
       ['garbage', async () => 'not.a.jwt', 'malformed'],
+      ['a token issued an hour from now (beyond the 30 s clock skew)', () => token({ iat: Math.floor(Date.now() / 1000) + 3600 }, { expiresIn: '2h' }), 'issued_in_future'],
     ];
 
     it.each(cases)('%s', async (_name, make, reason) => {
@@ -124,6 +125,12 @@ describe('identity at the edge', () => {
       expect(response.errors![0]!.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason });
       expect(supergraph.sqlCount()).toBe(0);
       expect(await stockOf(stockedProduct)).toBe(before);
+    });
+
+    it('a token issued 10 s from now, within the clock skew, goes through', async () => {
+      const { data, errors } = await supergraph.query(`{ me { username } }`, {}, bearer(await token({ iat: Math.floor(Date.now() / 1000) + 10 })));
+      expect(errors).toBeUndefined();
+      expect(data).toEqual({ me: { username: 'grace' } });
     });
 
     it('a valid staff token goes through (the cases above fail for their reason alone)', async () => {
