@@ -17,21 +17,35 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
+/** Headers, or headers made from the exact body sent (a signature covers it). */
+export type RequestHeaders = Record<string, string> | ((body: string) => Record<string, string>);
+
 /** POSTs a GraphQL request the way a client would. */
 export async function postGraphQL<T = Record<string, any>>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
-  headers: Record<string, string> = {},
+  headers: RequestHeaders = {},
 ): Promise<GraphQLResponse<T>> {
+  return postBody<T>(url, JSON.stringify({ query, variables }), headers);
+}
+
+/** POSTs `body` exactly as given (a replayed or tampered request, say). */
+export async function postBody<T = Record<string, any>>(url: string, body: string, headers: RequestHeaders = {}): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
+    headers: { 'content-type': 'application/json', ...(typeof headers === 'function' ? headers(body) : headers) },
+    body,
   });
-  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
-  return { status: response.status, headers: response.headers, ...body };
+  const answer = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
+  return { status: response.status, headers: response.headers, ...answer };
 }
+
+/** Signs a request for a subgraph as the gateway would, for `user` (anonymous by default). */
+export const signedAs =
+  (user: Identity | null = null) =>
+  (body: string) =>
+    signedRequestHeaders(TEST_SIGNING_SECRET, body, user);
 
 export interface TestSubgraph extends RunningSubgraph {
   name: string;
@@ -68,7 +82,7 @@ export async function startTestSubgraph(definition: SubgraphDefinition, { seed =
     requests: () => requests,
     resetRequests: () => void (requests = 0),
     // As the gateway would send it: signed, for the given caller (anonymous by default).
-    query: (query, variables, user = null) => postGraphQL(running.url, query, variables, signedRequestHeaders(TEST_SIGNING_SECRET, user)),
+    query: (query, variables, user = null) => postGraphQL(running.url, query, variables, signedAs(user)),
     stopServer: () => closeServer(running.server, 0),
     async restartServer() {
       // A closed http.Server can listen again, keeping its handlers (the app, the request counter).
