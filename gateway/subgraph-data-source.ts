@@ -36,9 +36,9 @@ function signingFetcher(signingSecret: string, subgraphTimeoutMs: number): Fetch
 }
 
 /**
- * Fetches from a subgraph over HTTP, with the caller's identity signed for the subgraph and
- * the request id, so logs join up across processes; gives up at the subgraph timeout or the
- * request's deadline, whichever comes first, with `GATEWAY_TIMEOUT` at the affected fields.
+ * Fetches from a subgraph over HTTP, signed (the caller, the request id, which also joins logs
+ * up across processes, and the body; see shared/identity.ts); gives up at the subgraph timeout
+ * or the request's deadline, whichever comes first, with `GATEWAY_TIMEOUT` at the affected fields.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(options: { name: string; url: string; signingSecret: string; subgraphTimeoutMs: number; metrics?: SubgraphFetchObserver }) {

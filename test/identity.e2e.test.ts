@@ -189,6 +189,8 @@ describe('identity at the edge', () => {
         spy.mockRestore();
       }
       expect(sent).toHaveLength(1);
+      // What the gateway passes from willSendRequest to its fetcher stays inside the gateway.
+      expect(Object.keys(sent[0]!.headers)).not.toContain('x-tessera-caller');
       return sent[0]!;
     }
 
