@@ -6,7 +6,17 @@ import type { Identity } from '../shared/context.js';
 import { ErrorCode } from '../shared/errors.js';
 
 /** Why a token was refused; reported in `extensions.reason` and counted by operators. */
-export type RefusalReason = 'malformed' | 'algorithm' | 'signature' | 'expired' | 'not_yet_valid' | 'issuer' | 'audience' | 'claims' | 'keys_unavailable';
+export type RefusalReason =
+  | 'malformed'
+  | 'algorithm'
+  | 'signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issued_in_future'
+  | 'issuer'
+  | 'audience'
+  | 'claims'
+  | 'keys_unavailable';
 
 export class TokenRefusedError extends GraphQLError {
   constructor(message: string, readonly reason: RefusalReason) {
@@ -74,15 +84,27 @@ export function createTokenVerifier(jwt: JwtConfig, { jwksCooldownMs = 30_000 }:
   const jwks = jwt.jwksUrl && keyAlgorithms.length ? createRemoteJWKSet(new URL(jwt.jwksUrl), { cooldownDuration: jwksCooldownMs }) : undefined;
   const options = { issuer: jwt.issuer, audience: jwt.audience, clockTolerance: jwt.clockSkewSeconds, requiredClaims: ['sub', 'exp'] };
 
+  /**
+   * jose checks `iat` only against a `maxTokenAge`, which would also make `iat` required; a
+   * token issued in the future (a skewed or compromised issuer minting tokens ahead of time,
+   * whose `exp` then lasts longer than intended) is refused here, with the same skew as `exp`.
+   */
+  const issuedInThePast = (payload: JWTPayload): JWTPayload => {
+    if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + jwt.clockSkewSeconds) {
+      throw new TokenRefusedError('The access token claims to be issued in the future; check the issuer\'s clock.', 'issued_in_future');
+    }
+    return payload;
+  };
+
   return {
     async verify(token) {
       try {
         const { alg } = decodeProtectedHeader(token);
         if (secret && alg && hmacAlgorithms.includes(alg)) {
-          return identityOf((await jwtVerify(token, secret, { ...options, algorithms: hmacAlgorithms })).payload);
+          return identityOf(issuedInThePast((await jwtVerify(token, secret, { ...options, algorithms: hmacAlgorithms })).payload));
         }
         if (jwks && alg && keyAlgorithms.includes(alg)) {
-          return identityOf((await jwtVerify(token, jwks, { ...options, algorithms: keyAlgorithms })).payload);
+          return identityOf(issuedInThePast((await jwtVerify(token, jwks, { ...options, algorithms: keyAlgorithms })).payload));
         }
         throw new TokenRefusedError('The access token is signed with an algorithm this API does not accept.', 'algorithm');
       } catch (error) {

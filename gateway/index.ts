@@ -70,10 +70,11 @@ const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
 /** Whether a subgraph answers a trivial (signed) query: what the gateway's readiness reports. */
 export async function probeSubgraph(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
   try {
+    const body = JSON.stringify({ query: '{ __typename }' });
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...signedRequestHeaders(signingSecret) },
-      body: JSON.stringify({ query: '{ __typename }' }),
+      headers: { 'content-type': 'application/json', ...signedRequestHeaders(signingSecret, body) },
+      body,
       signal: AbortSignal.timeout(timeoutMs),
     });
     return response.ok;

@@ -3,47 +3,59 @@ import type { Fetcher } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CACHE_EXTENSION, type CacheTagReport } from '../shared/cache-tags.js';
+import type { Identity } from '../shared/context.js';
 import { signedRequestHeaders } from '../shared/identity.js';
 import { injectTraceContext, traceSubgraphFetch } from '../shared/tracing.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode } from '../shared/errors.js';
 import type { SubgraphFetchObserver } from './metrics.js';
 
-/** Internal: carries the request's deadline from `willSendRequest` to the fetcher, never sent. */
+/** Internal: carry the request's deadline and its caller from `willSendRequest` to the fetcher, never sent. */
 const DEADLINE_HEADER = 'x-tessera-deadline';
+const CALLER_HEADER = 'x-tessera-caller';
 
-/** fetch, aborted at the sooner of the subgraph timeout and the client request's deadline. */
-function fetcherWithTimeout(subgraphTimeoutMs: number): Fetcher {
-  return (async (url: string, init: { headers?: Record<string, string> } & Record<string, unknown> = {}) => {
-    const { [DEADLINE_HEADER]: deadline, ...headers } = init.headers ?? {};
+interface Caller {
+  user: Identity | null;
+  requestId?: string;
+}
+
+/**
+ * fetch, with the request signed and aborted at the sooner of the subgraph timeout and the
+ * client request's deadline. Signed here, not in `willSendRequest`: the signature covers the
+ * body, and only the fetcher sees the exact string RemoteGraphQLDataSource serialized (and
+ * each of its sends, an APQ retry included, gets a signature and a nonce of its own).
+ */
+function signingFetcher(signingSecret: string, subgraphTimeoutMs: number): Fetcher {
+  return (async (url: string, init: { headers?: Record<string, string>; body?: string } & Record<string, unknown> = {}) => {
+    const { [DEADLINE_HEADER]: deadline, [CALLER_HEADER]: caller, ...headers } = init.headers ?? {};
+    const { user = null, requestId } = (caller ? JSON.parse(Buffer.from(caller, 'base64url').toString('utf8')) : {}) as Partial<Caller>;
+    Object.assign(headers, signedRequestHeaders(signingSecret, init.body ?? '', user, requestId));
     const budget = Math.min(subgraphTimeoutMs, deadline ? Number(deadline) - Date.now() : subgraphTimeoutMs);
     return fetch(url, { ...init, headers, signal: AbortSignal.timeout(Math.max(1, budget)) } as RequestInit);
   }) as unknown as Fetcher;
 }
 
 /**
- * Fetches from a subgraph over HTTP, with the caller's identity signed for the subgraph and
- * the request id, so logs join up across processes; gives up at the subgraph timeout or the
- * request's deadline, whichever comes first, with `GATEWAY_TIMEOUT` at the affected fields.
+ * Fetches from a subgraph over HTTP, signed (the caller, the request id, which also joins logs
+ * up across processes, and the body; see shared/identity.ts); gives up at the subgraph timeout
+ * or the request's deadline, whichever comes first, with `GATEWAY_TIMEOUT` at the affected fields.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(options: { name: string; url: string; signingSecret: string; subgraphTimeoutMs: number; metrics?: SubgraphFetchObserver }) {
-    super({ url: options.url, fetcher: fetcherWithTimeout(options.subgraphTimeoutMs) });
+    super({ url: options.url, fetcher: signingFetcher(options.signingSecret, options.subgraphTimeoutMs) });
     this.name = options.name;
-    this.signingSecret = options.signingSecret;
     this.metrics = options.metrics;
   }
 
   private readonly name: string;
-  private readonly signingSecret: string;
   private readonly metrics: SubgraphFetchObserver | undefined;
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    // Composition runs outside any client request: it is signed as anonymous, under an id of its own.
+    // Outside a client request (no context) the fetch is signed as anonymous, under an id of its own.
     const client = context as Partial<GatewayContext> | undefined;
-    for (const [name, value] of Object.entries(signedRequestHeaders(this.signingSecret, client?.user ?? null, client?.requestId))) {
-      request.http?.headers.set(name, value);
-    }
+    // base64url: a header value takes no characters beyond Latin-1, and a name may have them.
+    const caller = JSON.stringify({ user: client?.user ?? null, requestId: client?.requestId } satisfies Caller);
+    request.http?.headers.set(CALLER_HEADER, Buffer.from(caller).toString('base64url'));
     if (client?.deadline) request.http?.headers.set(DEADLINE_HEADER, String(client.deadline));
     injectTraceContext(request.http?.headers);
   }

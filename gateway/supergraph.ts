@@ -29,10 +29,11 @@ export async function composeSupergraph(definitions: SubgraphDefinition[], routi
 
 /** A running subgraph's SDL, asked for with a signed request like any other. */
 export async function fetchSubgraphSdl(url: string, signingSecret: string): Promise<string> {
+  const request = JSON.stringify({ query: '{ _service { sdl } }' });
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...signedRequestHeaders(signingSecret) },
-    body: JSON.stringify({ query: '{ _service { sdl } }' }),
+    headers: { 'content-type': 'application/json', ...signedRequestHeaders(signingSecret, request) },
+    body: request,
     signal: AbortSignal.timeout(10_000),
   });
   const body = (await response.json()) as { data?: { _service?: { sdl?: string } }; errors?: { message: string }[] };

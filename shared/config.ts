@@ -49,7 +49,7 @@ export interface ShutdownConfig {
 export interface SigningConfig {
   /** Shared HMAC secret; `undefined` until resolved (generated in development). */
   signingSecret: string | undefined;
-  /** Replay window: how old a signature may be. */
+  /** How far a signature's time may be from the verifier's clock; a nonce is remembered for twice this. */
   signatureMaxAgeMs: number;
 }
 
@@ -79,11 +79,13 @@ export interface SubgraphConfig extends CommonConfig, SigningConfig {
   allowUnsignedRequests: boolean;
   jwt: JwtConfig;
   metrics: MetricsConfig;
+  /** Where the nonces of served signed requests are shared with other replicas; none: in memory. */
+  redis: RedisConfig;
   /** SQL statements slower than this are logged at warn. */
   slowSqlMs: number;
 }
 
-/** Where the gateway keeps its caches; no `url` and no `clusterNodes`: in memory. */
+/** Where the gateway keeps its caches and subgraphs their replay nonces; no `url` and no `clusterNodes`: in memory. */
 export interface RedisConfig {
   url: string | undefined;
   /** `host:port` of Redis Cluster nodes to start from. */
@@ -218,6 +220,13 @@ const commonSchema = z.object({
   DATA_DIR: z.string().min(1).default('data'),
   SUBGRAPH_SIGNING_SECRET: secret.optional(),
   SIGNATURE_MAX_AGE_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL').optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((value) => value.split(',').map((node) => node.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port[,host:port…]')).min(1))
+    .optional(),
+  REDIS_PREFIX: z.string().min(1).max(64).default('tessera:'),
   JWT_SECRET: secret.optional(),
   JWKS_URL: z.url({ message: 'expected an http(s) URL' }).optional(),
   JWT_ISSUER: z.string().min(1).default('tessera'),
@@ -286,6 +295,17 @@ function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir:
       accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_S,
       refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL_S,
     },
+  };
+}
+
+function redisConfig(values: CommonValues): RedisConfig {
+  return {
+    url: values.REDIS_URL,
+    clusterNodes: values.REDIS_CLUSTER_NODES?.map((node) => {
+      const [host, nodePort] = node.split(':');
+      return { host: host!, port: Number(nodePort) };
+    }),
+    prefix: values.REDIS_PREFIX,
   };
 }
 
@@ -364,6 +384,7 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     migrateOnStart: values.MIGRATE_ON_START as boolean,
     seedOnStart: values.SEED_ON_START as boolean,
     metrics: metricsConfig(values, values[`${prefix}_METRICS_PORT`] as number | undefined),
+    redis: redisConfig(values),
     slowSqlMs: values.SLOW_SQL_MS as number,
   };
 }
@@ -377,13 +398,6 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
   }
   const schema = commonSchema.extend({
     GATEWAY_PORT: port.default(4000),
-    REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL').optional(),
-    REDIS_CLUSTER_NODES: z
-      .string()
-      .transform((value) => value.split(',').map((node) => node.trim()).filter(Boolean))
-      .pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port[,host:port…]')).min(1))
-      .optional(),
-    REDIS_PREFIX: z.string().min(1).max(64).default('tessera:'),
     RESPONSE_CACHE: flag.default(true),
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
     APQ_TTL_S: z.coerce.number().int().min(1).default(86_400),
@@ -423,14 +437,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
   return {
     ...base,
     port: values.GATEWAY_PORT,
-    redis: {
-      url: values.REDIS_URL,
-      clusterNodes: values.REDIS_CLUSTER_NODES?.map((node) => {
-        const [host, nodePort] = node.split(':');
-        return { host: host!, port: Number(nodePort) };
-      }),
-      prefix: values.REDIS_PREFIX,
-    },
+    redis: redisConfig(values),
     responseCache: { enabled: values.RESPONSE_CACHE, maxEntries: values.RESPONSE_CACHE_MAX_ENTRIES },
     apqTtlSeconds: values.APQ_TTL_S,
     trustedDocuments: { mode: values.TRUSTED_DOCUMENTS, manifestPath: values.TRUSTED_DOCUMENTS_MANIFEST },

@@ -4,7 +4,7 @@ import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import express, { type Express, type Request } from 'express';
 import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, parse, type GraphQLSchema } from 'graphql';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
@@ -14,11 +14,13 @@ import { enforceAuthorization } from './authorization.js';
 import { newCacheTags, useCacheTags } from './cache-tags.js';
 import { createFormatError, ErrorCode } from './errors.js';
 import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER, requestId } from './http.js';
-import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js';
+import { IDENTITY_HEADER, SIGNATURE_HEADER, verifySignedRequest } from './identity.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
+import { MemoryNonceStore, RedisNonceStore, type NonceStore } from './nonce-store.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
+import { createRedisClient, redisReady } from './redis.js';
 import { createSubgraphMetrics, observeConnections, operationMetricsScope, useSubgraphMetrics } from './subgraph-metrics.js';
 import { useSlowOperationLog } from './slow-operations.js';
 import { traceRequests, useTracing } from './tracing.js';
@@ -125,16 +127,27 @@ export function createContextFactory<Loaders extends object, Services extends ob
   };
 }
 
+/** The body bytes as they arrived, kept by the JSON parser: what the gateway's signature covers. */
+type WithRawBody = IncomingMessage & { rawBody?: Buffer };
+
 /**
  * The caller of a subgraph request, from the gateway's signed identity. Unsigned requests are
  * refused unless the development switch allows them (then they run as signed, or anonymous).
  */
-function callerOf(req: Request, config: Pick<SubgraphConfig, 'signingSecret' | 'signatureMaxAgeMs' | 'allowUnsignedRequests'>): Identity | null {
+async function callerOf(
+  req: Request,
+  config: Pick<SubgraphConfig, 'signingSecret' | 'signatureMaxAgeMs' | 'allowUnsignedRequests'>,
+  nonces: NonceStore,
+): Promise<Identity | null> {
   const identity = req.get(IDENTITY_HEADER);
   const signature = req.get(SIGNATURE_HEADER);
   if (config.allowUnsignedRequests && !identity && !signature) return null;
   try {
-    return verifyIdentity(config.signingSecret!, { identity, signature, requestId: req.get(REQUEST_ID_HEADER) }, { maxAgeMs: config.signatureMaxAgeMs });
+    return await verifySignedRequest(
+      config.signingSecret!,
+      { identity, signature, requestId: req.get(REQUEST_ID_HEADER), body: (req as WithRawBody).rawBody },
+      { maxAgeMs: config.signatureMaxAgeMs, nonces },
+    );
   } catch (error) {
     // Thrown from the context function, this refuses the whole request with 401 before anything runs.
     throw new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
@@ -148,7 +161,11 @@ export interface SubgraphApp {
   registry: Registry;
 }
 
-/** The subgraph as an Express app: `/graphql`, `/health`, `/ready`, `/metrics`. Opens no port. */
+/**
+ * The subgraph as an Express app: `/graphql`, `/health`, `/ready`, `/metrics`. Opens no port.
+ * `nonces` remembers the signed requests served (in memory by default; `startSubgraph` shares
+ * them on Redis when configured).
+ */
 export async function createSubgraphApp(
   definition: SubgraphDefinition,
   orm: Orm,
@@ -156,6 +173,7 @@ export async function createSubgraphApp(
   logger: Logger,
   services: object = definition.createServices?.(config) ?? {},
   registry: Registry = createMetricsRegistry(),
+  nonces: NonceStore = new MemoryNonceStore(),
 ): Promise<SubgraphApp> {
   if (!config.signingSecret) throw new Error('The subgraph needs its signing secret resolved before it serves.');
   const development = config.env === 'development';
@@ -190,10 +208,16 @@ export async function createSubgraphApp(
   app.use(
     '/graphql',
     traceRequests({ subgraphName: definition.name }),
-    express.json({ limit: '1mb' }),
+    express.json({
+      limit: '1mb',
+      // The signature covers the body as sent; only these bytes can be checked against it.
+      verify: (req, _res, raw) => {
+        (req as WithRawBody).rawBody = raw;
+      },
+    }),
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: callerOf(req, config) }),
+      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces) }),
     }),
   );
   app.use(graphqlErrorHandler(logger));
@@ -245,10 +269,13 @@ export async function startSubgraph(
   options: { onQuery?: (sql: string) => void; lifecycle?: Lifecycle } = {},
 ): Promise<RunningSubgraph> {
   const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
+  const redis = createRedisClient(config.redis, logger);
   try {
     const services = definition.createServices?.(config) ?? {};
     await prepareStore(definition, orm, config, logger, services);
-    const { app, apollo, registry } = await createSubgraphApp(definition, orm, config, logger, services);
+    if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; replayed signatures are refused by this process alone until it is');
+    const nonces = redis ? new RedisNonceStore(redis, config.redis.prefix, logger) : new MemoryNonceStore();
+    const { app, apollo, registry } = await createSubgraphApp(definition, orm, config, logger, services, undefined, nonces);
     const { server, url } = await listen(options.lifecycle ? options.lifecycle.guard(app) : app, config.host, config.port);
     const metricsListener = await listenMetrics(registry, config.metrics).catch(async (error: unknown) => {
       await closeServer(server);
@@ -266,10 +293,12 @@ export async function startSubgraph(
         await metricsListener?.stop();
         await apollo.stop();
         await orm.close();
+        redis?.disconnect();
       },
     };
   } catch (error) {
     await orm.close();
+    redis?.disconnect();
     throw error;
   }
 }

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
-import { signedRequestHeaders, signIdentity } from '../shared/identity.js';
+import { signedRequestHeaders } from '../shared/identity.js';
 import { seedId } from '../shared/seed.js';
 import { RefreshToken } from '../subgraphs/accounts/entities/refresh-token.entity.js';
 import { User } from '../subgraphs/accounts/entities/user.entity.js';
@@ -8,7 +8,7 @@ import { Product } from '../subgraphs/catalog/entities/product.entity.js';
 import { Stock } from '../subgraphs/inventory/entities/stock.entity.js';
 import { Review } from '../subgraphs/reviews/entities/review.entity.js';
 import { TEST_JWT_SECRET, TEST_SIGNING_SECRET, testIdentity } from './support/config.js';
-import { postGraphQL } from './support/subgraph.js';
+import { postBody, postGraphQL, signedAs } from './support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from './support/supergraph.js';
 
 const AUTH_FIELDS = 'accessToken refreshToken tokenType expiresIn user { id username email roles }';
@@ -22,7 +22,7 @@ function token(claims: JWTPayload & Record<string, unknown> = {}, { secret = TES
     .setSubject(seedId('user', 'grace'))
     .setIssuer((claims.iss as string) ?? 'tessera')
     .setAudience((claims.aud as string) ?? 'tessera')
-    .setIssuedAt()
+    .setIssuedAt(claims.iat)
     .setExpirationTime(expiresIn)
     .sign(new TextEncoder().encode(secret));
 }
@@ -111,6 +111,7 @@ describe('identity at the edge', () => {
       ['another audience', () => token({ aud: 'another-api' }), 'audience'],
       ['a tampered payload', forged, 'signature'],
       ['garbage', async () => 'not.a.jwt', 'malformed'],
+      ['a token issued an hour from now (beyond the 30 s clock skew)', () => token({ iat: Math.floor(Date.now() / 1000) + 3600 }, { expiresIn: '2h' }), 'issued_in_future'],
     ];
 
     it.each(cases)('%s', async (_name, make, reason) => {
@@ -124,6 +125,12 @@ describe('identity at the edge', () => {
       expect(response.errors![0]!.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason });
       expect(supergraph.sqlCount()).toBe(0);
       expect(await stockOf(stockedProduct)).toBe(before);
+    });
+
+    it('a token issued 10 s from now, within the clock skew, goes through', async () => {
+      const { data, errors } = await supergraph.query(`{ me { username } }`, {}, bearer(await token({ iat: Math.floor(Date.now() / 1000) + 10 })));
+      expect(errors).toBeUndefined();
+      expect(data).toEqual({ me: { username: 'grace' } });
     });
 
     it('a valid staff token goes through (the cases above fail for their reason alone)', async () => {
@@ -141,15 +148,20 @@ describe('identity at the edge', () => {
   });
 
   describe('subgraphs trust only what the gateway signed', () => {
-    const direct = (headers: Record<string, string>) =>
-      postGraphQL(supergraph.subgraphs.inventory!.url, ADJUST, { id: stockedProduct }, headers);
+    const body = JSON.stringify({ query: ADJUST, variables: { id: stockedProduct } });
+    const grace = testIdentity('grace', 'staff');
+    const signed = (options: { secret?: string; requestId?: string; now?: number; over?: string } = {}) =>
+      signedRequestHeaders(options.secret ?? TEST_SIGNING_SECRET, options.over ?? body, grace, options.requestId, options.now);
+    const direct = (headers: Record<string, string>) => postBody(supergraph.subgraphs.inventory!.url, body, headers);
 
     it.each([
       ['no signature', () => ({})],
-      ['a forged signature', () => ({ 'x-tessera-identity': signIdentity(TEST_SIGNING_SECRET, testIdentity('grace', 'staff'), 'r1')['x-tessera-identity']!, 'x-tessera-signature': 'AAAA' })],
-      ['a signature made with another secret', () => ({ 'x-request-id': 'r2', ...signIdentity('not-the-shared-secret-0123456789abcdef', testIdentity('grace', 'staff'), 'r2') })],
-      ['a signature replayed outside its window', () => ({ 'x-request-id': 'r3', ...signIdentity(TEST_SIGNING_SECRET, testIdentity('grace', 'staff'), 'r3', Date.now() - 5 * 60_000) })],
-      ['a signature replayed under another request id', () => ({ 'x-request-id': 'r5', ...signIdentity(TEST_SIGNING_SECRET, testIdentity('grace', 'staff'), 'r4') })],
+      ['a forged signature', () => ({ ...signed(), 'x-tessera-signature': 'AAAA' })],
+      ['a signature made with another secret', () => signed({ secret: 'not-the-shared-secret-0123456789abcdef' })],
+      ['a signature replayed outside its window', () => signed({ now: Date.now() - 5 * 60_000 })],
+      ['a signature replayed under another request id', () => ({ ...signed({ requestId: 'r4' }), 'x-request-id': 'r5' })],
+      ['a signature without its request id', () => Object.fromEntries(Object.entries(signed()).filter(([name]) => name !== 'x-request-id'))],
+      ['a signature of another body', () => signed({ over: JSON.stringify({ query: ADJUST, variables: { id: seedId('product', '100000000001') } }) })],
     ])('refuse %s', async (_name, headers) => {
       const before = await stockOf(stockedProduct);
       const response = await direct(headers());
@@ -157,6 +169,61 @@ describe('identity at the edge', () => {
       expect(response.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(response.data).toBeUndefined();
       expect(await stockOf(stockedProduct)).toBe(before);
+    });
+  });
+
+  describe('a request captured between the gateway and a subgraph', () => {
+    const EVERY_EMAIL = JSON.stringify({ query: `{ users(first: 50) { edges { node { email } } } }` });
+
+    /** What the gateway sent to `subgraphUrl` (headers and body, as they went out) while `send` ran. */
+    async function captured(subgraphUrl: string, send: () => Promise<unknown>): Promise<{ headers: Record<string, string>; body: string }> {
+      const sent: { headers: Record<string, string>; body: string }[] = [];
+      const realFetch = globalThis.fetch;
+      const spy = jest.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+        if (String(input) === subgraphUrl) sent.push({ headers: { ...(init?.headers as Record<string, string>) }, body: String(init?.body) });
+        return realFetch(input, init);
+      });
+      try {
+        await send();
+      } finally {
+        spy.mockRestore();
+      }
+      expect(sent).toHaveLength(1);
+      // What the gateway passes from willSendRequest to its fetcher stays inside the gateway.
+      expect(Object.keys(sent[0]!.headers)).not.toContain('x-tessera-caller');
+      return sent[0]!;
+    }
+
+    let asked = 0;
+    /** An admin's request to accounts, through the gateway; aliased anew each time, so the response cache never answers it. */
+    const asAdmin = async () => {
+      const accounts = supergraph.subgraphs.accounts!.url;
+      const admin = await supergraph.loginAs('ada');
+      return { accounts, ...(await captured(accounts, () => supergraph.query(`{ me { name${++asked}: username } }`, {}, admin))) };
+    };
+
+    it("refuses an admin's signed headers with another body (every user's email)", async () => {
+      const { accounts, headers } = await asAdmin();
+      const tampered = await postBody(accounts, EVERY_EMAIL, headers);
+      expect(JSON.stringify(tampered.data ?? null)).not.toContain('@example.com');
+      expect(tampered.status).toBe(401);
+      expect(tampered.errors?.[0]).toMatchObject({ message: 'The request body is not the one the gateway signed.', extensions: { code: 'UNAUTHENTICATED' } });
+    });
+
+    it('refuses it replayed verbatim', async () => {
+      const { accounts, headers, body } = await asAdmin();
+      const replayed = await postBody(accounts, body, headers);
+      expect(replayed.status).toBe(401);
+      expect(replayed.errors?.[0]).toMatchObject({ message: expect.stringMatching(/already served: a replay is refused/), extensions: { code: 'UNAUTHENTICATED' } });
+      expect(replayed.data).toBeUndefined();
+    });
+
+    it('refuses it without its request id', async () => {
+      const { accounts, headers, body } = await asAdmin();
+      const { 'x-request-id': _omitted, ...withoutId } = headers;
+      const response = await postBody(accounts, body, withoutId);
+      expect(response.status).toBe(401);
+      expect(response.errors?.[0]).toMatchObject({ message: expect.stringMatching(/no x-request-id/), extensions: { code: 'UNAUTHENTICATED' } });
     });
   });
 
@@ -220,7 +287,7 @@ describe('identity at the edge', () => {
         supergraph.subgraphs.accounts!.url,
         `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { email } } }`,
         { r: [{ __typename: 'User', id: seedId('user', 'grace') }] },
-        signedRequestHeaders(TEST_SIGNING_SECRET),
+        signedAs(null),
       );
       expect(direct.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(JSON.stringify(direct.data)).not.toContain('grace@example.com');

@@ -40,7 +40,7 @@ function oidcToken(key: { kid: string; privateKey: CryptoKey }, claims: Record<s
     .setSubject(seedId('user', 'ada'))
     .setIssuer((claims.iss as string | undefined) ?? ISSUER)
     .setAudience(AUDIENCE)
-    .setIssuedAt()
+    .setIssuedAt(claims.iat as number | undefined)
     .setExpirationTime('5m')
     .sign(key.privateKey);
 }
@@ -101,6 +101,12 @@ describe('tokens from an OIDC provider, verified against its JWKS', () => {
     const response = await me(confused);
     expect(response.status).toBe(401);
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'algorithm' });
+  });
+
+  it('refuses a token issued an hour from now, beyond the clock skew', async () => {
+    const ahead = await me(await oidcToken(second, { iat: Math.floor(Date.now() / 1000) + 3600 }));
+    expect(ahead.status).toBe(401);
+    expect(ahead.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'issued_in_future' });
   });
 
   it('refuses alg: none and tokens of another issuer', async () => {

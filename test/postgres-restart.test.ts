@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { pino } from 'pino';
-import { signedRequestHeaders } from '../shared/identity.js';
 import { startSubgraph, type RunningSubgraph } from '../shared/subgraph.js';
 import { catalog } from '../subgraphs/catalog/index.js';
-import { TEST_SIGNING_SECRET, testIdentity, testSubgraphConfig } from './support/config.js';
+import { testIdentity, testSubgraphConfig } from './support/config.js';
 import { DisposablePostgres, postgresBinDir } from './support/disposable-postgres.js';
-import { postGraphQL, type GraphQLResponse } from './support/subgraph.js';
+import { postGraphQL, signedAs, type GraphQLResponse } from './support/subgraph.js';
 
 const bin = postgresBinDir();
 if (!bin) console.warn('postgres-restart.test.ts skipped: no PostgreSQL server binaries (initdb) under /usr/lib/postgresql');
@@ -28,7 +27,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const acknowledged: string[] = [];
   let nextUpc = 900_000_000_000;
 
-  const ask = (query: string, variables?: Record<string, unknown>) => postGraphQL(subgraph.url, query, variables, signedRequestHeaders(TEST_SIGNING_SECRET, staff));
+  const ask = (query: string, variables?: Record<string, unknown>) => postGraphQL(subgraph.url, query, variables, signedAs(staff));
 
   async function createProduct(): Promise<GraphQLResponse & { upc: string }> {
     const upc = String(nextUpc++);

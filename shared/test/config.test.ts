@@ -23,6 +23,13 @@ describe('subgraph configuration', () => {
     expect(config.store).toEqual({ kind: 'postgresql', clientUrl: 'postgresql://other:5433/postgres', dbName: 'reviews_db' });
   });
 
+  it('keeps replay nonces in memory unless Redis is configured, as the gateway reads it', () => {
+    expect(loadSubgraphConfig('catalog', 4002, {}).redis).toEqual({ url: undefined, clusterNodes: undefined, prefix: 'tessera:' });
+    expect(loadSubgraphConfig('catalog', 4002, { REDIS_URL: 'redis://cache:6379', REDIS_PREFIX: 'shop:' }).redis).toEqual({ url: 'redis://cache:6379', clusterNodes: undefined, prefix: 'shop:' });
+    expect(loadSubgraphConfig('catalog', 4002, { REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' }).redis.clusterNodes).toEqual([{ host: 'r1', port: 7000 }, { host: 'r2', port: 7001 }]);
+    expect(() => loadSubgraphConfig('catalog', 4002, { REDIS_URL: 'http://cache' })).toThrow(/REDIS_URL: expected a redis:\/\//);
+  });
+
   it('lists every invalid variable in one error', () => {
     const attempt = () => loadSubgraphConfig('catalog', 4002, { CATALOG_PORT: 'eighty', DATABASE_URL: 'mysql://x', MIGRATE_ON_START: 'maybe' });
     expect(attempt).toThrow(ConfigError);

@@ -39,6 +39,7 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
     signatureMaxAgeMs: 60_000,
     jwt: testJwt,
     metrics: { enabled: true, port: undefined, host: '127.0.0.1' },
+    redis: { url: undefined, clusterNodes: undefined, prefix: 'tessera:' },
     tracing: testTracing,
     slowOperationMs: 1_000,
     slowSqlMs: 200,

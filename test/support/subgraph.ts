@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RedisConfig } from '../../shared/config.js';
 import type { Identity } from '../../shared/context.js';
 import { signedRequestHeaders } from '../../shared/identity.js';
 import { closeServer } from '../../shared/http.js';
@@ -17,21 +18,35 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
+/** Headers, or headers made from the exact body sent (a signature covers it). */
+export type RequestHeaders = Record<string, string> | ((body: string) => Record<string, string>);
+
 /** POSTs a GraphQL request the way a client would. */
 export async function postGraphQL<T = Record<string, any>>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
-  headers: Record<string, string> = {},
+  headers: RequestHeaders = {},
 ): Promise<GraphQLResponse<T>> {
+  return postBody<T>(url, JSON.stringify({ query, variables }), headers);
+}
+
+/** POSTs `body` exactly as given (a replayed or tampered request, say). */
+export async function postBody<T = Record<string, any>>(url: string, body: string, headers: RequestHeaders = {}): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
+    headers: { 'content-type': 'application/json', ...(typeof headers === 'function' ? headers(body) : headers) },
+    body,
   });
-  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
-  return { status: response.status, headers: response.headers, ...body };
+  const answer = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
+  return { status: response.status, headers: response.headers, ...answer };
 }
+
+/** Signs a request for a subgraph as the gateway would, for `user` (anonymous by default). */
+export const signedAs =
+  (user: Identity | null = null) =>
+  (body: string) =>
+    signedRequestHeaders(TEST_SIGNING_SECRET, body, user);
 
 export interface TestSubgraph extends RunningSubgraph {
   name: string;
@@ -48,10 +63,13 @@ export interface TestSubgraph extends RunningSubgraph {
   restartServer(): Promise<void>;
 }
 
-/** A subgraph served over HTTP on a free port, on a fresh PostgreSQL database, migrated (and seeded). */
-export async function startTestSubgraph(definition: SubgraphDefinition, { seed = true } = {}): Promise<TestSubgraph> {
+/**
+ * A subgraph served over HTTP on a free port, on a fresh PostgreSQL database, migrated (and
+ * seeded); with `redis`, its replay nonces are kept there (shared with replicas on the same one).
+ */
+export async function startTestSubgraph(definition: SubgraphDefinition, { seed = true, redis }: { seed?: boolean; redis?: RedisConfig } = {}): Promise<TestSubgraph> {
   const { store, drop } = freshStore(definition.name);
-  const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed });
+  const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed, ...(redis && { redis }) });
   const sql: string[] = [];
   const running = await startSubgraph(definition, config, testLogger, { onQuery: (statement) => sql.push(statement) });
   const { port } = running.server.address() as AddressInfo;
@@ -68,7 +86,7 @@ export async function startTestSubgraph(definition: SubgraphDefinition, { seed =
     requests: () => requests,
     resetRequests: () => void (requests = 0),
     // As the gateway would send it: signed, for the given caller (anonymous by default).
-    query: (query, variables, user = null) => postGraphQL(running.url, query, variables, signedRequestHeaders(TEST_SIGNING_SECRET, user)),
+    query: (query, variables, user = null) => postGraphQL(running.url, query, variables, signedAs(user)),
     stopServer: () => closeServer(running.server, 0),
     async restartServer() {
       // A closed http.Server can listen again, keeping its handlers (the app, the request counter).
