@@ -16,8 +16,9 @@ import { createFormatError, ErrorCode } from './errors.js';
 import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER, requestId } from './http.js';
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifyIdentity } from './identity.js';
 import type { Lifecycle } from './lifecycle.js';
-import type { Logger } from './logger.js';
-import { createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
+import { jsonBody } from './json-body.js';
+import { rateLimitedWarn, type Logger } from './logger.js';
+import { assertMetricsOffPublicPort, createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
 import { createSubgraphMetrics, observeConnections, operationMetricsScope, useSubgraphMetrics } from './subgraph-metrics.js';
 import { useSlowOperationLog } from './slow-operations.js';
@@ -158,6 +159,7 @@ export async function createSubgraphApp(
   registry: Registry = createMetricsRegistry(),
 ): Promise<SubgraphApp> {
   if (!config.signingSecret) throw new Error('The subgraph needs its signing secret resolved before it serves.');
+  assertMetricsOffPublicPort(config.env, config.metrics);
   const development = config.env === 'development';
   const schema = await buildFederatedSchema(definition);
   const metrics = createSubgraphMetrics(registry);
@@ -178,19 +180,23 @@ export async function createSubgraphApp(
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId());
+  // Probes ask every few seconds while the store is down: one warning per interval is enough.
+  const warnStoreDown = rateLimitedWarn(logger, 30_000);
   healthRoutes(app, async () => {
     try {
       await orm.em.fork().execute('select 1');
       return { ready: true, store: 'up' };
     } catch (error) {
-      return { ready: false, store: 'down', reason: (error as Error).message };
+      // What the driver says names hosts, users and databases: for the operator's log, not for whoever can reach /ready.
+      warnStoreDown({ err: error }, 'readiness: store down');
+      return { ready: false, store: 'down' };
     }
   });
   metricsRoutes(app, registry, config.metrics);
   app.use(
     '/graphql',
     traceRequests({ subgraphName: definition.name }),
-    express.json({ limit: '1mb' }),
+    jsonBody({ limit: '1mb', maxDepth: config.maxJsonDepth }),
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: callerOf(req, config) }),
