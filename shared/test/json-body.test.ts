@@ -42,6 +42,7 @@ describe('jsonBody', () => {
     };
     try {
       expect(await post('{"a":[{"b":1}]}')).toEqual({ status: 200, body: { got: { a: [{ b: 1 }] } } });
+      expect(await post('{"a":[{"b":1}]}', 'application/json; charset=UTF-8')).toEqual({ status: 200, body: { got: { a: [{ b: 1 }] } } });
       expect(await post('{"a":[[{"b":1}]]}')).toEqual({
         status: 400,
         body: { errors: [{ message: expect.stringMatching(/at most 3 deep/), extensions: { code: 'MAX_JSON_DEPTH_EXCEEDED', limit: 3 } }] },
