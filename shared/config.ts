@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PRODUCTION_METRICS_PORT, type MetricsConfig } from './metrics.js';
+import type { MetricsConfig } from './metrics.js';
 
 /**
  * Configuration is read from the environment once, in each process's entry point, validated
@@ -294,6 +294,9 @@ function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir:
     },
   };
 }
+
+/** Where metrics go in production when no port is given: Prometheus exporters' conventional port, as docker-compose.yml sets. */
+export const PRODUCTION_METRICS_PORT = 9464;
 
 /**
  * `/metrics`: the process's own port variable wins over `METRICS_PORT` (processes sharing a

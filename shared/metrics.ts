@@ -1,11 +1,8 @@
 import express, { type Express } from 'express';
 import type { Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { RuntimeEnvironment } from './config.js';
+import { PRODUCTION_METRICS_PORT, type RuntimeEnvironment } from './config.js';
 import { closeServer, listen } from './http.js';
-
-/** Where metrics go in production when no port is given: Prometheus exporters' conventional port, as docker-compose.yml sets. */
-export const PRODUCTION_METRICS_PORT = 9464;
 
 /** Where a process serves its Prometheus metrics (see the README's Metrics section). */
 export interface MetricsConfig {
