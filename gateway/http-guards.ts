@@ -1,9 +1,10 @@
 import cors from 'cors';
-import express, { type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 import { Lexer, Source, TokenKind } from 'graphql';
 import type { GatewayConfig } from '../shared/config.js';
 import { ErrorCode } from '../shared/errors.js';
+import { jsonBody, jsonNestingDepth, jsonTooDeep } from '../shared/json-body.js';
 
 /** Apollo Sandbox's origin, allowed in development so it can call a local gateway. */
 export const SANDBOX_ORIGIN = 'https://studio.apollographql.com';
@@ -35,10 +36,16 @@ export function countTokens(query: string, stopAfter: number): number {
   return count;
 }
 
+/** A GET's `variables` and `extensions` (JSON text Apollo Server parses) nested deeper than the limit. */
+function getJsonTooDeep(query: Record<string, unknown>, maxDepth: number): boolean {
+  return [query.variables, query.extensions].flat().some((text) => typeof text === 'string' && jsonNestingDepth(text, maxDepth) > maxDepth);
+}
+
 /**
  * Refuses, before anything is parsed: bodies over the size cap (413), bodies that are not
- * JSON (415), batches when batching is off or over its cap, NUL characters, documents over
- * the byte or token limits (in a POST body or a GET query string). Each with its own code.
+ * JSON (415), JSON nested too deep (in the body, or a GET's `variables` and `extensions`),
+ * batches when batching is off or over its cap, NUL characters, documents over the byte or
+ * token limits (in a POST body or a GET query string). Each with its own code.
  */
 export function documentGuards(protection: GatewayConfig['protection']): RequestHandler[] {
   const check: RequestHandler = (req, res, next) => {
@@ -46,7 +53,10 @@ export function documentGuards(protection: GatewayConfig['protection']): Request
     const body: unknown = req.method === 'GET' ? req.query : req.body;
     const operations = Array.isArray(body) ? body : [body];
     let refusal: ReturnType<typeof refuse> | undefined;
-    if (req.method === 'POST' && body === undefined) {
+    if (req.method === 'GET' && getJsonTooDeep(req.query, protection.maxJsonDepth)) {
+      const { status, message, extensions } = jsonTooDeep(protection.maxJsonDepth);
+      refusal = refuse(status, extensions.code, message, { limit: extensions.limit });
+    } else if (req.method === 'POST' && body === undefined) {
       // express.json() parses only JSON; anything else would reach Apollo without a body.
       refusal = refuse(415, 'BAD_REQUEST', 'Send the operation as JSON, with Content-Type: application/json.');
     } else if (Array.isArray(body) && protection.maxBatch <= 1) {
@@ -80,5 +90,6 @@ export function documentGuards(protection: GatewayConfig['protection']): Request
     if (!refusal) return next();
     res.status(refusal.status).json(refusal.body);
   };
-  return [express.json({ limit: protection.bodyLimitBytes }), check];
+  // The body's depth is counted on its bytes, before JSON.parse; everything below walks parsed values.
+  return [jsonBody({ limit: protection.bodyLimitBytes, maxDepth: protection.maxJsonDepth }), check];
 }

@@ -13,7 +13,7 @@ import { traceRequests, useTracing } from '../shared/tracing.js';
 import { newCacheTags } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
 import { createRedisClient, redisReady, redisState, type RedisClient } from '../shared/redis.js';
-import { createMetricsRegistry, metricsRoutes } from '../shared/metrics.js';
+import { assertMetricsOffPublicPort, createMetricsRegistry, metricsRoutes } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
 import type { GatewayContext } from './context.js';
@@ -22,6 +22,7 @@ import { RedisApqCache } from './cache/apq-cache.js';
 import { MemoryResponseCacheStore } from './cache/memory-store.js';
 import { RedisResponseCacheStore } from './cache/redis-store.js';
 import { corsPolicy, documentGuards, securityHeaders } from './http-guards.js';
+import { persistedQueryGuard } from './persisted-queries.js';
 import { countQueryPlans, createGatewayMetrics, responseCacheObserver } from './metrics.js';
 import { useCostLimit } from './plugins/useCostLimit.js';
 import { useMetrics } from './plugins/useMetrics.js';
@@ -117,6 +118,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const development = config.env === 'development';
   const signingSecret = config.signingSecret;
   if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
+  assertMetricsOffPublicPort(config.env, config.metrics);
   const tokens = verifier ?? createTokenVerifier(config.jwt);
   const { protection } = config;
   // Read before anything is started: a missing or invalid manifest stops the gateway here.
@@ -210,6 +212,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     ['/graphql', '/'],
     traceRequests(),
     ...documentGuards(protection),
+    persistedQueryGuard(logger),
     ...trustedDocumentsGuards,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {

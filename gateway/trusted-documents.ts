@@ -74,7 +74,7 @@ function judge(operation: OperationFields, documents: TrustedDocuments): Verdict
   const hash = operation.extensions?.persistedQuery?.sha256Hash;
   if (typeof query === 'string' && query) {
     // The text itself must be a manifest entry, exactly; a hash sent alongside it (an APQ
-    // registration) is checked against the text by Apollo Server afterwards.
+    // registration) has been checked against the text already (gateway/persisted-queries.ts).
     if (documents.get(sha256(query)) === query) return { trusted: true };
     return {
       trusted: false,

@@ -83,6 +83,8 @@ export interface SubgraphConfig extends CommonConfig, SigningConfig {
   redis: RedisConfig;
   /** SQL statements slower than this are logged at warn. */
   slowSqlMs: number;
+  /** Request bodies nesting arrays and objects deeper than this are refused (as at the gateway). */
+  maxJsonDepth: number;
 }
 
 /** Where the gateway keeps its caches and subgraphs their replay nonces; no `url` and no `clusterNodes`: in memory. */
@@ -108,6 +110,8 @@ export interface ProtectionConfig {
   maxDirectivesPerField: number;
   maxTokens: number;
   maxDocumentBytes: number;
+  /** Nesting of arrays and objects in a JSON body (and in a GET's `variables` and `extensions`). */
+  maxJsonDepth: number;
   /** Operations in one batched HTTP request; 1 turns batching off. */
   maxBatch: number;
   maxCost: number;
@@ -249,6 +253,8 @@ const commonSchema = z.object({
   SLOW_OPERATION_MS: z.coerce.number().int().min(0).default(1_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  // Shared: a subgraph must accept whatever JSON its gateway accepted and passes on.
+  MAX_JSON_DEPTH: positive.default(64),
 });
 type CommonValues = z.infer<typeof commonSchema>;
 
@@ -309,9 +315,21 @@ function redisConfig(values: CommonValues): RedisConfig {
   };
 }
 
-/** `/metrics`: the process's own port variable wins over `METRICS_PORT` (processes sharing a host need one each). */
-function metricsConfig(values: CommonValues, ownPort: number | undefined): MetricsConfig {
-  return { enabled: values.METRICS, port: ownPort ?? values.METRICS_PORT, host: values.METRICS_HOST ?? values.HOST };
+/** Where metrics go in production when no port is given: Prometheus exporters' conventional port, as docker-compose.yml sets. */
+export const PRODUCTION_METRICS_PORT = 9464;
+
+/**
+ * `/metrics`: the process's own port variable wins over `METRICS_PORT` (processes sharing a
+ * host need one each). In production metrics are never on the public port: without a port
+ * they get the conventional one of their own, as in docker-compose.yml; in development and
+ * tests they stay on the process's port, where `npm start` serves them.
+ */
+function metricsConfig(values: CommonValues, ownPort: number | undefined, publicPort: { name: string; port: number }): MetricsConfig {
+  const port = ownPort ?? values.METRICS_PORT ?? (values.NODE_ENV === 'production' ? PRODUCTION_METRICS_PORT : undefined);
+  if (values.METRICS && port !== undefined && port !== 0 && port === publicPort.port) {
+    throw new ConfigError([`metrics port: ${port} is ${publicPort.name} as well; /metrics needs a port of its own (METRICS_PORT, GATEWAY_METRICS_PORT, <NAME>_METRICS_PORT), or METRICS=false`]);
+  }
+  return { enabled: values.METRICS, port, host: values.METRICS_HOST ?? values.HOST };
 }
 
 /** Production never runs on generated secrets: each must be given. */
@@ -383,9 +401,10 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     ),
     migrateOnStart: values.MIGRATE_ON_START as boolean,
     seedOnStart: values.SEED_ON_START as boolean,
-    metrics: metricsConfig(values, values[`${prefix}_METRICS_PORT`] as number | undefined),
+    metrics: metricsConfig(values, values[`${prefix}_METRICS_PORT`] as number | undefined, { name: `${prefix}_PORT`, port: values[`${prefix}_PORT`] as number }),
     redis: redisConfig(values),
     slowSqlMs: values.SLOW_SQL_MS as number,
+    maxJsonDepth: values.MAX_JSON_DEPTH,
   };
 }
 
@@ -448,6 +467,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
       maxDirectivesPerField: values.MAX_DIRECTIVES_PER_FIELD,
       maxTokens: values.MAX_TOKENS,
       maxDocumentBytes: values.MAX_DOCUMENT_BYTES,
+      maxJsonDepth: values.MAX_JSON_DEPTH,
       maxBatch: values.MAX_BATCH,
       maxCost: values.MAX_COST,
       defaultListSize: values.DEFAULT_LIST_SIZE,
@@ -472,7 +492,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     // composed from whatever answers at start.
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),
     subgraphWaitMs: values.SUBGRAPH_WAIT_MS,
-    metrics: metricsConfig(values, values.GATEWAY_METRICS_PORT),
+    metrics: metricsConfig(values, values.GATEWAY_METRICS_PORT, { name: 'GATEWAY_PORT', port: values.GATEWAY_PORT }),
     supergraphReload: {
       // A file is watched, so polling it is only a fallback (for changes a watch misses);
       // re-composing from running subgraphs is a development convenience.

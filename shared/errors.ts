@@ -30,6 +30,12 @@ export const ErrorCode = {
   BATCHING_DISABLED: 'BATCHING_DISABLED',
   BATCH_LIMIT_EXCEEDED: 'BATCH_LIMIT_EXCEEDED',
   GATEWAY_TIMEOUT: 'GATEWAY_TIMEOUT',
+  // HTTP-level refusals, before any GraphQL is read (gateway and subgraphs alike).
+  MAX_JSON_DEPTH_EXCEEDED: 'MAX_JSON_DEPTH_EXCEEDED',
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  // Automatic persisted queries whose extension cannot be honoured (gateway/persisted-queries.ts).
+  PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
+  PERSISTED_QUERY_VERSION_NOT_SUPPORTED: 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED',
   // Trusted documents (gateway/trusted-documents.ts): only the manifest's operations are served.
   PERSISTED_QUERY_REQUIRED: 'PERSISTED_QUERY_REQUIRED',
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',

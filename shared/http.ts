@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, maxHeaderSize, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
+import { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -45,7 +47,7 @@ export function healthRoutes(app: Express, readiness: ReadinessCheck, timeoutMs 
  * page with a stack trace), with the status the failure calls for.
  */
 export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: { status?: number; type?: string; message?: string }, _req, res, _next) => {
+  return (error: { status?: number; type?: string; message?: string; extensions?: { code: string } }, _req, res, _next) => {
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
     const message =
       error.type === 'entity.parse.failed'
@@ -57,9 +59,45 @@ export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
             : 'Internal server error';
     if (status >= 500) logger.error({ err: error, requestId: res.locals.requestId }, 'request failed');
     res.status(status).json({
-      errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }],
+      // A refusal of our own (shared/json-body.ts) brings its code; body-parser's are BAD_REQUEST.
+      errors: [{ message, extensions: status < 500 ? { code: 'BAD_REQUEST', ...error.extensions } : { code: 'INTERNAL_SERVER_ERROR' } }],
     });
   };
+}
+
+/** What a request Node's HTTP parser refused is answered with, by the parser's error code. */
+function clientErrorResponse(code: string | undefined): { status: number; reason: string; message: string; code: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, reason: 'Request Header Fields Too Large', message: `The request headers are larger than the ${maxHeaderSize} bytes accepted (a token or cookie too long?).`, code: ErrorCode.HEADERS_TOO_LARGE };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, reason: 'Request Timeout', message: 'The request did not arrive in time.', code: 'BAD_REQUEST' };
+    default:
+      return { status: 400, reason: 'Bad Request', message: 'The request is not valid HTTP.', code: 'BAD_REQUEST' };
+  }
+}
+
+/**
+ * Requests Node's HTTP parser refuses (headers over its limit, 16 KB by default; malformed request
+ * lines) never reach the app; by default Node answers them with a bare status line. This
+ * answers them as every other refusal is answered: a GraphQL error body with a code. As Node
+ * does, only when no response has begun on the connection, and the connection is closed
+ * after it (the parser cannot go on reading it).
+ */
+function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex & { _httpMessage?: { headersSent?: boolean } }) => {
+    if (error.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const { status, reason, message, code } = clientErrorResponse(error.code);
+    const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    // Ending lets the client read the answer before the connection goes (destroying at once
+    // can reset it while the rest of the oversized request is still arriving); an HTTP
+    // server's sockets are half-open, so one that never closes its side is cut shortly after.
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  });
 }
 
 /**
@@ -68,6 +106,7 @@ export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
  */
 export async function listen(app: Express | RequestListener, host: string, port: number): Promise<{ server: Server; url: string }> {
   const server = createServer(app as RequestListener);
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { PRODUCTION_METRICS_PORT, type RuntimeEnvironment } from './config.js';
 import { closeServer, listen } from './http.js';
 
 /** Where a process serves its Prometheus metrics (see the README's Metrics section). */
@@ -64,6 +65,17 @@ export function metricsRoutes(app: Express, registry: Registry, config: MetricsC
   });
 }
 
+/**
+ * Production never serves `/metrics` on the public port (it tells whoever asks about every
+ * operation name, error and subgraph); the configuration gives it a port of its own there.
+ * A configuration built by hand that lacks one is refused before anything is started.
+ */
+export function assertMetricsOffPublicPort(env: RuntimeEnvironment, config: MetricsConfig): void {
+  if (env === 'production' && config.enabled && config.port === undefined) {
+    throw new Error(`In production /metrics is not served on the public port: give it a port of its own (METRICS_PORT, ${PRODUCTION_METRICS_PORT} by default), or turn metrics off.`);
+  }
+}
+
 export interface MetricsListener {
   server: Server;
   /** Where Prometheus scrapes: `http://host:port/metrics`. */
@@ -77,6 +89,10 @@ export async function listenMetrics(registry: Registry, config: MetricsConfig): 
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', metricsHandler(registry));
-  const { server, url } = await listen(app, config.host, config.port);
+  const { server, url } = await listen(app, config.host, config.port).catch((error: NodeJS.ErrnoException) => {
+    // Every process defaults to the same port in production: on a shared host each needs its own.
+    if (error.code !== 'EADDRINUSE') throw error;
+    throw new Error(`The metrics port ${config.port} is in use; processes sharing a host need one each (GATEWAY_METRICS_PORT, <NAME>_METRICS_PORT), or METRICS=false.`, { cause: error });
+  });
   return { server, url: `${url}/metrics`, stop: () => closeServer(server) };
 }

@@ -4,7 +4,7 @@ import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import express, { type Express, type Request } from 'express';
 import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, parse, type GraphQLSchema } from 'graphql';
-import type { IncomingMessage, Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
@@ -16,8 +16,9 @@ import { createFormatError, ErrorCode } from './errors.js';
 import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER, requestId } from './http.js';
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifySignedRequest } from './identity.js';
 import type { Lifecycle } from './lifecycle.js';
-import type { Logger } from './logger.js';
-import { createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
+import { jsonBody, type RawBodyRequest } from './json-body.js';
+import { rateLimitedWarn, type Logger } from './logger.js';
+import { assertMetricsOffPublicPort, createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
 import { MemoryNonceStore, RedisNonceStore, type NonceStore } from './nonce-store.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
 import { createRedisClient, redisReady } from './redis.js';
@@ -127,9 +128,6 @@ export function createContextFactory<Loaders extends object, Services extends ob
   };
 }
 
-/** The body bytes as they arrived, kept by the JSON parser: what the gateway's signature covers. */
-type WithRawBody = IncomingMessage & { rawBody?: Buffer };
-
 /**
  * The caller of a subgraph request, from the gateway's signed identity. Unsigned requests are
  * refused unless the development switch allows them (then they run as signed, or anonymous).
@@ -145,7 +143,7 @@ async function callerOf(
   try {
     return await verifySignedRequest(
       config.signingSecret!,
-      { identity, signature, requestId: req.get(REQUEST_ID_HEADER), body: (req as WithRawBody).rawBody },
+      { identity, signature, requestId: req.get(REQUEST_ID_HEADER), body: (req as RawBodyRequest).rawBody },
       { maxAgeMs: config.signatureMaxAgeMs, nonces },
     );
   } catch (error) {
@@ -176,6 +174,7 @@ export async function createSubgraphApp(
   nonces: NonceStore = new MemoryNonceStore(),
 ): Promise<SubgraphApp> {
   if (!config.signingSecret) throw new Error('The subgraph needs its signing secret resolved before it serves.');
+  assertMetricsOffPublicPort(config.env, config.metrics);
   const development = config.env === 'development';
   const schema = await buildFederatedSchema(definition);
   const metrics = createSubgraphMetrics(registry);
@@ -196,25 +195,24 @@ export async function createSubgraphApp(
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId());
+  // Probes ask every few seconds while the store is down: one warning per interval is enough.
+  const warnStoreDown = rateLimitedWarn(logger, 30_000);
   healthRoutes(app, async () => {
     try {
       await orm.em.fork().execute('select 1');
       return { ready: true, store: 'up' };
     } catch (error) {
-      return { ready: false, store: 'down', reason: (error as Error).message };
+      // What the driver says names hosts, users and databases: for the operator's log, not for whoever can reach /ready.
+      warnStoreDown({ err: error }, 'readiness: store down');
+      return { ready: false, store: 'down' };
     }
   });
   metricsRoutes(app, registry, config.metrics);
   app.use(
     '/graphql',
     traceRequests({ subgraphName: definition.name }),
-    express.json({
-      limit: '1mb',
-      // The signature covers the body as sent; only these bytes can be checked against it.
-      verify: (req, _res, raw) => {
-        (req as WithRawBody).rawBody = raw;
-      },
-    }),
+    // The signature covers the body as sent; only the raw bytes can be checked against it.
+    jsonBody({ limit: '1mb', maxDepth: config.maxJsonDepth, keepRaw: true }),
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces) }),

@@ -245,7 +245,7 @@ describe('health, shutdown and supergraph reload', () => {
 
   // Last: the Redis outage leaves the subgraphs idle for a while.
   describe('readiness', () => {
-    it('a subgraph whose store does not answer is not ready, and says why', async () => {
+    it('a subgraph whose store does not answer is not ready', async () => {
       const subgraph = await startTestSubgraph(accounts, { seed: false });
       const origin = subgraph.url.replace(/\/graphql$/, '');
       expect((await fetch(`${origin}/ready`)).status).toBe(200);
@@ -254,7 +254,8 @@ describe('health, shutdown and supergraph reload', () => {
       try {
         const response = await fetch(`${origin}/ready`);
         expect(response.status).toBe(503);
-        expect(await response.json()).toMatchObject({ status: 'not ready', ready: false, store: 'down', reason: expect.any(String) });
+        // What the driver said is logged, not shown (test/http-edge.test.ts).
+        expect(await response.json()).toEqual({ status: 'not ready', ready: false, store: 'down' });
       } finally {
         await subgraph.stop();
       }

@@ -147,3 +147,38 @@ describe('shutdown and reload configuration', () => {
     expect(loadGatewayConfig(subgraphs, { SUPERGRAPH_POLL_INTERVAL_MS: '0', SUPERGRAPH_WATCH: 'false' }).supergraphReload).toEqual({ pollIntervalMs: 0, watch: false });
   });
 });
+
+describe('metrics configuration', () => {
+  const subgraphs = [{ name: 'catalog', port: 4002 }];
+  const productionSecrets = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
+
+  it('serves /metrics on the process port in development and tests (npm start unchanged)', () => {
+    expect(loadGatewayConfig(subgraphs, {}).metrics).toEqual({ enabled: true, port: undefined, host: '127.0.0.1' });
+    expect(loadSubgraphConfig('catalog', 4002, { NODE_ENV: 'test' }).metrics.port).toBeUndefined();
+  });
+
+  it('never on the public port in production: port 9464 of its own unless one is given', () => {
+    expect(loadGatewayConfig(subgraphs, productionSecrets).metrics).toEqual({ enabled: true, port: 9464, host: '127.0.0.1' });
+    expect(loadSubgraphConfig('catalog', 4002, productionSecrets).metrics.port).toBe(9464);
+    expect(loadGatewayConfig(subgraphs, { ...productionSecrets, METRICS_PORT: '9100', HOST: '0.0.0.0' }).metrics).toEqual({ enabled: true, port: 9100, host: '0.0.0.0' });
+    expect(loadGatewayConfig(subgraphs, { ...productionSecrets, METRICS_PORT: '9100', GATEWAY_METRICS_PORT: '9101' }).metrics.port).toBe(9101);
+    expect(loadSubgraphConfig('catalog', 4002, { ...productionSecrets, CATALOG_METRICS_PORT: '9102' }).metrics.port).toBe(9102);
+    expect(loadGatewayConfig(subgraphs, { ...productionSecrets, METRICS: 'false' }).metrics.enabled).toBe(false);
+  });
+
+  it('refuses a metrics port that is the public port', () => {
+    expect(() => loadGatewayConfig(subgraphs, { METRICS_PORT: '4000' })).toThrow(/metrics port: 4000 is GATEWAY_PORT as well/);
+    expect(() => loadSubgraphConfig('catalog', 4002, { CATALOG_METRICS_PORT: '4002' })).toThrow(/metrics port: 4002 is CATALOG_PORT as well/);
+    expect(loadGatewayConfig(subgraphs, { METRICS_PORT: '4000', METRICS: 'false' }).metrics.enabled).toBe(false);
+  });
+});
+
+describe('JSON depth configuration', () => {
+  it('bounds JSON nesting at 64 by default, the same for the gateway and every subgraph', () => {
+    expect(loadGatewayConfig([], {}).protection.maxJsonDepth).toBe(64);
+    expect(loadSubgraphConfig('catalog', 4002, {}).maxJsonDepth).toBe(64);
+    expect(loadGatewayConfig([], { MAX_JSON_DEPTH: '128' }).protection.maxJsonDepth).toBe(128);
+    expect(loadSubgraphConfig('catalog', 4002, { MAX_JSON_DEPTH: '128' }).maxJsonDepth).toBe(128);
+    expect(() => loadGatewayConfig([], { MAX_JSON_DEPTH: '0' })).toThrow(/MAX_JSON_DEPTH/);
+  });
+});

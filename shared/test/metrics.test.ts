@@ -8,7 +8,7 @@ import { boundedNames, createMetricsRegistry, listenMetrics, metricsRoutes, type
 const subgraphs = [{ name: 'catalog', port: 4002 }];
 
 describe('metrics configuration', () => {
-  it('serves /metrics on the public port unless told otherwise', () => {
+  it('serves /metrics on the public port outside production unless told otherwise', () => {
     expect(loadGatewayConfig(subgraphs, {}).metrics).toEqual({ enabled: true, port: undefined, host: '127.0.0.1' });
     expect(loadSubgraphConfig('catalog', 4002, { METRICS: 'false' }).metrics.enabled).toBe(false);
   });
@@ -63,6 +63,15 @@ describe('where /metrics is served', () => {
     const { publicUrl, ownUrl } = await serve({ enabled: true, port: 0, host: '127.0.0.1' });
     expect((await fetch(publicUrl)).status).toBe(404);
     expect(await (await fetch(ownUrl!)).text()).toMatch(/^tessera_test_total 3$/m);
+  });
+
+  it('stops with a message naming the variables when its port is taken (every production process defaults to 9464)', async () => {
+    const taken = await listen(express(), '127.0.0.1', 0);
+    stops.push(() => closeServer(taken.server));
+    const port = Number(new URL(taken.url).port);
+    await expect(listenMetrics(createMetricsRegistry(), { enabled: true, port, host: '127.0.0.1' })).rejects.toThrow(
+      new RegExp(`metrics port ${port} is in use; .*GATEWAY_METRICS_PORT, <NAME>_METRICS_PORT`),
+    );
   });
 
   it('nowhere when off', async () => {

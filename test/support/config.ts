@@ -43,6 +43,7 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
     tracing: testTracing,
     slowOperationMs: 1_000,
     slowSqlMs: 200,
+    maxJsonDepth: 64,
     ...overrides,
   };
 }
@@ -71,6 +72,7 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
       maxDirectivesPerField: 4,
       maxTokens: 2000,
       maxDocumentBytes: 20_000,
+      maxJsonDepth: 64,
       maxBatch: 1,
       maxCost: 5000,
       defaultListSize: 10,

@@ -69,7 +69,8 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     config.trustedDocuments = { ...config.trustedDocuments, ...overrides.trustedDocuments };
     const { rateLimit, ...protection } = overrides.protection ?? {};
     config.protection = { ...config.protection, ...protection, rateLimit: { ...config.protection.rateLimit, ...rateLimit } };
-    config.metrics = { ...config.metrics, ...overrides.metrics };
+    // As in production's configuration: metrics on a listener of their own there.
+    config.metrics = { ...config.metrics, ...(config.env === 'production' && { port: 0 }), ...overrides.metrics };
     config.signingSecret = overrides.signingSecret ?? config.signingSecret;
     const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
