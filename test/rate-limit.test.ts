@@ -75,6 +75,46 @@ describe('rate limits at the gateway, on Redis', () => {
     expect((await postGraphQL(url, QUERY)).status).toBe(200);
   });
 
+  it('limits a root field however the operation is named or the field aliased (Mutation.login)', async () => {
+    const { url } = await limited({ limit: 100, windowMs: 60_000, operationLimits: { 'Mutation.login': 5 } });
+    const args = `(email: "ada@example.com", password: "wrong password") { accessToken }`;
+    const attempts = Array.from({ length: 8 }, (_, i) => (i % 2 ? `mutation x${i + 1} { login${args} }` : `mutation x${i + 1} { attempt: login${args} }`));
+    const codes = [];
+    for (const attempt of attempts) codes.push((await postGraphQL(url, attempt)).errors?.[0]?.extensions?.code);
+    expect(codes).toEqual([...Array(5).fill('UNAUTHENTICATED'), ...Array(3).fill('RATE_LIMITED')]);
+    expect((await postGraphQL(url, QUERY)).status).toBe(200);
+
+    // Each run counts: six aliased logins in one request are over a limit of five.
+    const fresh = (await limited({ limit: 100, windowMs: 60_000, operationLimits: { 'Mutation.login': 5 } })).url;
+    const six = await postGraphQL(fresh, `mutation { ${Array.from({ length: 6 }, (_, i) => `a${i}: login${args}`).join(' ')} }`);
+    expect(six.status).toBe(429);
+    expect(six.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+  });
+
+  it('charges nothing for requests refused by shape, cost, page size or an unknown operation', async () => {
+    const { url } = await limited({ limit: 3, windowMs: 60_000, chargeBy: 'cost' }, { maxDepth: 3, maxCost: 50 });
+    const refusals: [string, string, Record<string, unknown>?][] = [
+      [`{ products(first: 1) { edges { node { name } } } }`, 'MAX_DEPTH_EXCEEDED'],
+      [`{ topProducts(first: 60) { name } }`, 'COST_LIMIT_EXCEEDED'],
+      [`{ topProducts(first: 101) { name } }`, 'BAD_USER_INPUT'],
+      [`query($n: Int!) { topProducts(first: $n) { name } }`, 'BAD_USER_INPUT', { n: 'many' }],
+    ];
+    supergraph.resetRequests();
+    for (let round = 0; round < 5; round++) {
+      for (const [query, code, variables] of refusals) {
+        const answer = await postGraphQL(url, query, variables);
+        expect(answer.status).toBe(400);
+        expect(answer.errors?.[0]?.extensions?.code).toBe(code);
+      }
+      const unknown = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY, operationName: 'Nope' }) });
+      expect(((await unknown.json()) as any).errors[0].extensions.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    }
+    expect(supergraph.subgraphRequests()).toBe(0);
+    const good = await postGraphQL(url, `{ __typename }`);
+    expect(good.status).toBe(200);
+    expect(good.headers.get('ratelimit-remaining')).toBe('2');
+  });
+
   it('charges by estimated cost when configured', async () => {
     const { url } = await limited({ limit: 25, windowMs: 60_000, chargeBy: 'cost' });
     const costsTen = `{ topProducts(first: 5) { category { name } } }`; // 5 × (product + category)
