@@ -91,28 +91,40 @@ describe('rate limits at the gateway, on Redis', () => {
     expect(six.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 
-  it('charges nothing for requests refused by shape, cost, page size or an unknown operation', async () => {
-    const { url } = await limited({ limit: 3, windowMs: 60_000, chargeBy: 'cost' }, { maxDepth: 3, maxCost: 50 });
-    const refusals: [string, string, Record<string, unknown>?][] = [
-      [`{ products(first: 1) { edges { node { name } } } }`, 'MAX_DEPTH_EXCEEDED'],
-      [`{ topProducts(first: 60) { name } }`, 'COST_LIMIT_EXCEEDED'],
-      [`{ topProducts(first: 101) { name } }`, 'BAD_USER_INPUT'],
-      [`query($n: Int!) { topProducts(first: $n) { name } }`, 'BAD_USER_INPUT', { n: 'many' }],
-    ];
-    supergraph.resetRequests();
-    for (let round = 0; round < 5; round++) {
-      for (const [query, code, variables] of refusals) {
-        const answer = await postGraphQL(url, query, variables);
-        expect(answer.status).toBe(400);
-        expect(answer.errors?.[0]?.extensions?.code).toBe(code);
+  describe('charges nothing for a request refused before it', () => {
+    /** Floods a fresh gateway (limit 3) with refused requests, then reads the budget a good request is left with. */
+    const budgetAfter = async (refusals: [query: string, code: string, variables?: Record<string, unknown>, operationName?: string][]) => {
+      const { url } = await limited({ limit: 3, windowMs: 60_000, chargeBy: 'cost' }, { maxDepth: 3, maxCost: 50 });
+      supergraph.resetRequests();
+      for (let round = 0; round < 5; round++) {
+        for (const [query, code, variables, operationName] of refusals) {
+          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables, operationName }) });
+          expect(response.status).toBe(400);
+          expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(code);
+        }
       }
-      const unknown = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY, operationName: 'Nope' }) });
-      expect(((await unknown.json()) as any).errors[0].extensions.code).toBe('OPERATION_RESOLUTION_FAILURE');
-    }
-    expect(supergraph.subgraphRequests()).toBe(0);
-    const good = await postGraphQL(url, `{ __typename }`);
-    expect(good.status).toBe(200);
-    expect(good.headers.get('ratelimit-remaining')).toBe('2');
+      expect(supergraph.subgraphRequests()).toBe(0);
+      const good = await postGraphQL(url, `{ __typename }`);
+      expect(good.status).toBe(200);
+      return good.headers.get('ratelimit-remaining');
+    };
+
+    it('by shape or by cost', async () => {
+      const remaining = await budgetAfter([
+        [`{ products(first: 1) { edges { node { name } } } }`, 'MAX_DEPTH_EXCEEDED'],
+        [`{ topProducts(first: 60) { name } }`, 'COST_LIMIT_EXCEEDED'],
+      ]);
+      expect(remaining).toBe('2');
+    });
+
+    it('by page size, variables or an unknown operation', async () => {
+      const remaining = await budgetAfter([
+        [`{ topProducts(first: 101) { name } }`, 'BAD_USER_INPUT'],
+        [`query($n: Int!) { topProducts(first: $n) { name } }`, 'BAD_USER_INPUT', { n: 'many' }],
+        [QUERY, 'OPERATION_RESOLUTION_FAILURE', undefined, 'Nope'],
+      ]);
+      expect(remaining).toBe('2');
+    });
   });
 
   it('charges by estimated cost when configured', async () => {
