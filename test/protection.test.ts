@@ -311,6 +311,21 @@ describe('production hardening', () => {
     expect(body.errors[0].message).not.toMatch(/Did you mean/);
   });
 
+  it('refuses by shape, cost and page size with stable codes and no stack traces', async () => {
+    const cases: [string, string][] = [
+      [fanOut(23, 'Query', '__typename', 'query { ...F0 }'), 'MAX_ROOT_FIELDS_EXCEEDED'],
+      [`query($n: Int! = 100) { products(first: $n) { edges { node { reviews(first: $n) { edges { node { author { reviews(first: $n) { totalCount } } } } } } } } }`, 'COST_LIMIT_EXCEEDED'],
+      [`{ products(first: 101) { totalCount } }`, 'BAD_USER_INPUT'],
+    ];
+    for (const [query, code] of cases) {
+      const response = await post(query);
+      const body = (await response.json()) as any;
+      expect(response.status).toBe(400);
+      expect(body.errors[0].extensions.code).toBe(code);
+      expect(JSON.stringify(body)).not.toMatch(/stacktrace|    at /);
+    }
+  });
+
   it('sends security headers on every response', async () => {
     for (const response of [await post(`{ categories { slug } }`), await fetch(`${origin}/health`)]) {
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');

@@ -150,8 +150,10 @@ export function analyzeOperation({ schema, costs, operation, fragments, variable
     for (const name of listSize?.slicingArguments ?? []) {
       const value = args[name];
       if (typeof value !== 'number') continue;
-      if (value < 0 || value > maxPageSize) {
-        throw badInput(`${name} of ${path} is ${value}; it must be between 0 and ${maxPageSize}. Ask for a smaller page and follow pageInfo.endCursor.`, `${path}.${name}`);
+      // Worded as the subgraphs word it (shared/pagination.ts), with the path added.
+      if (value < 0) throw badInput(`${name} must not be negative (at ${path}.${name}).`, `${path}.${name}`);
+      if (value > maxPageSize) {
+        throw badInput(`${name} must be at most ${maxPageSize} (at ${path}.${name}); ask for a smaller page and follow pageInfo.endCursor.`, `${path}.${name}`);
       }
       sliced.push(value);
     }
