@@ -23,7 +23,7 @@ import {
 import type { GatewayContext } from '../context.js';
 import { VisitBudget, add, collectFields, fragmentsOf, multiply } from '../operation-walk.js';
 import { resolvedOperation } from './useOperationLimits.js';
-import { ErrorCode } from '../../shared/errors.js';
+import { ErrorCode, TesseraError } from '../../shared/errors.js';
 
 export interface CostLimitOptions {
   /** Largest estimated cost an operation may have. */
@@ -206,7 +206,14 @@ export function useCostLimit(options: CostLimitOptions): CostLimit {
     if (coerced.errors) {
       throw new GraphQLError(coerced.errors.map((error) => error.message).join(' '), { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
     }
-    const analysis = analyzeOperation({ schema, costs, operation, fragments: fragmentsOf(document), variables: coerced.coerced, ...options });
+    let analysis: OperationAnalysis;
+    try {
+      analysis = analyzeOperation({ schema, costs, operation, fragments: fragmentsOf(document), variables: coerced.coerced, ...options });
+    } catch (error) {
+      // The visit budget's refusal: the client's document, so 400 (a plugin's error is a 500 unless it says).
+      if (error instanceof TesseraError) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+      throw error;
+    }
     if (analysis.cost > options.maxCost) {
       throw new GraphQLError(`The operation's estimated cost is ${analysis.cost}; the limit is ${options.maxCost}. Ask for smaller pages or fewer nested lists.`, {
         extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED, estimatedCost: analysis.cost, maxCost: options.maxCost, http: { status: 400 } },

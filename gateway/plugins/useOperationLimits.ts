@@ -25,10 +25,10 @@ const checks: [keyof Shape, keyof OperationLimits, Code, (actual: number, limit:
 /**
  * A validation rule refusing operations whose shape alone could hurt (deep nesting, alias
  * bombs, many root fields, directive piles). As a validation rule it runs before any plugin
- * hook, so a refused request is neither costed nor charged to a rate limit, and Apollo's
- * document cache remembers the verdict. Each limit has its own code; `actual` and `limit` are
- * in `extensions` (Apollo reports it as a validation failure, HTTP 400; `formatError` restores
- * the code). Every operation of the document is judged.
+ * hook, so a refused request is neither costed nor charged to a rate limit (and a document
+ * that passes is not judged again: Apollo caches validated documents). Each limit has its own
+ * code; `actual` and `limit` are in `extensions` (Apollo reports it as a validation failure,
+ * HTTP 400; `formatError` restores the code). Every operation of the document is judged.
  */
 export function operationLimitsRule(limits: OperationLimits): ValidationRule {
   return (context) => {

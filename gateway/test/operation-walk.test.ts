@@ -70,13 +70,13 @@ describe('cost of an operation', () => {
   `;
   const schema = buildSchema(sdl);
   const costs = costDirectives(sdl);
-  const analyze = (query: string, variables: Record<string, unknown> = {}, maxPageSize = 100) => {
+  const analyze = (query: string, variables: Record<string, unknown> = {}, maxPageSize = 100, budget?: VisitBudget) => {
     const document = parse(query);
     expect(validate(schema, document)).toEqual([]);
     const operation = operationOf(document);
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
     if (coerced.errors) throw coerced.errors[0];
-    return analyzeOperation({ schema, costs, operation, fragments: fragmentsOf(document), variables: coerced.coerced, defaultListSize: 10, maxPageSize });
+    return analyzeOperation({ schema, costs, operation, fragments: fragmentsOf(document), variables: coerced.coerced, defaultListSize: 10, maxPageSize, budget });
   };
 
   it('takes slicing sizes from literals, variables, variable defaults and argument defaults alike', () => {
@@ -123,6 +123,10 @@ describe('cost of an operation', () => {
     expect(performance.now() - started).toBeLessThan(100);
     // Each level: two parents, each 1 plus the level below.
     expect(cost).toBe(1 + (2 ** levels - 2));
+  });
+
+  it('stops at its visit budget with DOCUMENT_TOO_COMPLEX', () => {
+    expect(() => analyze(`{ items { id tags { name } } }`, {}, 100, new VisitBudget(3))).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'DOCUMENT_TOO_COMPLEX' }) }));
   });
 
   it('counts the runs of each root field after aliases and fragments', () => {
