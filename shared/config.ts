@@ -404,7 +404,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     MAX_COST: positive.default(5_000),
     DEFAULT_LIST_SIZE: positive.default(10),
     // The subgraphs' MAX_PAGE_SIZE (shared/pagination.ts), which a config test keeps in step.
-    MAX_PAGE_SIZE: z.coerce.number().int().min(0).default(100),
+    MAX_PAGE_SIZE: positive.default(100),
     BODY_LIMIT_BYTES: positive.default(100_000),
     CORS_ORIGINS: list.default([]),
     TRUSTED_PROXIES: list.default([]),
