@@ -12,8 +12,6 @@ export interface GatewayContext {
   cacheTags: CacheTags;
   /** The client's address (X-Forwarded-For is honoured only from trusted proxies). */
   clientIp: string;
-  /** The operation's estimated cost, once the cost plugin has computed it. */
-  estimatedCost?: number;
   /** When the gateway gives up on this request (epoch ms): subgraph fetches stop by then. */
   deadline: number;
 }

@@ -26,7 +26,7 @@ import { persistedQueryGuard } from './persisted-queries.js';
 import { countQueryPlans, createGatewayMetrics, responseCacheObserver } from './metrics.js';
 import { useCostLimit } from './plugins/useCostLimit.js';
 import { useMetrics } from './plugins/useMetrics.js';
-import { useOperationLimits } from './plugins/useOperationLimits.js';
+import { operationLimitsRule } from './plugins/useOperationLimits.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
 import { useRequestLogging } from './plugins/useRequestLogging.js';
 import { MemoryRateLimiter } from './rate-limit/limiter.js';
@@ -137,6 +137,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
   if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
   const { store, apq, limiter } = stores(config, redis);
   const metrics = createGatewayMetrics(registry);
+  const costLimit = useCostLimit(protection);
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
   const gateway = new ApolloGateway({
@@ -163,15 +164,19 @@ export async function createGateway({ config, logger, verifier, registry = creat
     allowBatchedHttpRequests: protection.maxBatch > 1,
     logger,
     persistedQueries: { ttl: config.apqTtlSeconds, ...(apq && { cache: apq }) },
+    // Shape limits run with validation, before any plugin: a refused shape is neither costed nor charged.
+    validationRules: [operationLimitsRule(protection)],
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       useRequestLogging({ slowMs: config.slowOperationMs }),
       useMetrics({ metrics }),
       useTracing(),
-      // Shape, then cost (rate limits may charge by it), then rate limits (cached answers count too).
-      useOperationLimits(protection),
-      useCostLimit(protection),
-      ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger, onRefusal: (limit) => metrics.rateLimited.inc({ limit }) })] : []),
+      // Cost, then rate limits: the limiter asks the cost step for its verdict and charges only
+      // what it admitted (by its estimate when charging by cost). Cached answers count too.
+      costLimit,
+      ...(protection.rateLimit.enabled
+        ? [useRateLimit({ ...protection.rateLimit, analysisOf: costLimit.analysisOf, limiter, logger, onRefusal: (limit) => metrics.rateLimited.inc({ limit }) })]
+        : []),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],
   });

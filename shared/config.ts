@@ -116,6 +116,8 @@ export interface ProtectionConfig {
   maxBatch: number;
   maxCost: number;
   defaultListSize: number;
+  /** Largest slicing argument (`first`) the gateway lets through: the subgraphs' `MAX_PAGE_SIZE`. */
+  maxPageSize: number;
   bodyLimitBytes: number;
   corsOrigins: string[];
   /** Proxies whose X-Forwarded-For is believed (Express `trust proxy` values). */
@@ -131,7 +133,10 @@ export interface ProtectionConfig {
     burst: number;
     /** Per-role limits; a caller gets the largest of their roles'. */
     roleLimits: Record<string, number>;
-    /** Per-operation limits, counted separately (e.g. `Login: 10`). */
+    /**
+     * Limits counted apart, by root field (`Mutation.login: 10`, each run of the field counts)
+     * or by operation name (`Login: 10`, which the client chooses).
+     */
     operationLimits: Record<string, number>;
     /** What one operation costs: 1, or its estimated query cost. */
     chargeBy: 'request' | 'cost';
@@ -186,11 +191,11 @@ const flag = z
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
 const list = z.string().transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
-/** `staff=1000,admin=5000` → { staff: 1000, admin: 5000 } */
+/** `staff=1000,admin=5000` → { staff: 1000, admin: 5000 }; names may be `Type.field` (`Mutation.login=5`). */
 const limits = z
   .string()
   .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^[\w:-]+=\d+$/, 'expected name=number[,name=number…]')))
+  .pipe(z.array(z.string().regex(/^[\w:-]+(\.\w+)?=\d+$/, 'expected name=number[,name=number…]')))
   .transform((pairs) => Object.fromEntries(pairs.map((pair) => [pair.split('=')[0]!, Number(pair.split('=')[1])])));
 const postgresUrl = z
   .string()
@@ -431,6 +436,8 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     MAX_BATCH: positive.default(1),
     MAX_COST: positive.default(5_000),
     DEFAULT_LIST_SIZE: positive.default(10),
+    // The subgraphs' MAX_PAGE_SIZE (shared/pagination.ts), which a config test keeps in step.
+    MAX_PAGE_SIZE: positive.default(100),
     BODY_LIMIT_BYTES: positive.default(100_000),
     CORS_ORIGINS: list.default([]),
     TRUSTED_PROXIES: list.default([]),
@@ -471,6 +478,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
       maxBatch: values.MAX_BATCH,
       maxCost: values.MAX_COST,
       defaultListSize: values.DEFAULT_LIST_SIZE,
+      maxPageSize: values.MAX_PAGE_SIZE,
       bodyLimitBytes: values.BODY_LIMIT_BYTES,
       corsOrigins: values.CORS_ORIGINS,
       trustedProxies: values.TRUSTED_PROXIES,

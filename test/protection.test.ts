@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { postGraphQL } from './support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from './support/supergraph.js';
@@ -179,6 +180,117 @@ describe('query limits at the gateway', () => {
   });
 });
 
+/** Each fragment spreads the next one twice: 2^(levels-1) copies of the leaf once expanded, in under 1 KB. */
+function fanOut(levels: number, on: string, leaf: string, root: string): string {
+  const fragments = Array.from({ length: levels - 1 }, (_, i) => `fragment F${i} on ${on} { ...F${i + 1} ...F${i + 1} }`);
+  return [root, ...fragments, `fragment F${levels - 1} on ${on} { ${leaf} }`].join('\n');
+}
+
+describe('document analysis at the edge (default limits)', () => {
+  let supergraph: TestSupergraph;
+  beforeAll(async () => {
+    supergraph = await startTestSupergraph({ responseCache: false });
+  });
+  afterAll(async () => {
+    await supergraph?.stop();
+  });
+
+  const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
+    const started = performance.now();
+    const result = await work();
+    return [result, performance.now() - started];
+  };
+
+  it('refuses fragment fan-out in milliseconds, without stalling other requests', async () => {
+    const bomb = fanOut(23, 'Query', '__typename', 'query { ...F0 }');
+    expect(Buffer.byteLength(bomb)).toBeLessThan(1_000);
+    await supergraph.query('{ __typename }'); // warm
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      supergraph.resetRequests();
+      const [response, ms] = await timed(() => supergraph.query(bomb));
+      expect(response.status).toBe(400);
+      expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'MAX_ROOT_FIELDS_EXCEEDED', actual: 2 ** 22, limit: 15 });
+      expect(supergraph.subgraphRequests()).toBe(0);
+      times.push(ms);
+    }
+    expect(Math.min(...times)).toBeLessThan(100);
+    expect(Math.max(...times)).toBeLessThan(1_000);
+
+    // A batch of them (the gateway runs in this process) while the event loop is watched.
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const [answers] = await timed(() => Promise.all(Array.from({ length: 8 }, () => supergraph.query(bomb))));
+    const [normal, normalMs] = await timed(() => supergraph.query('{ categories { slug } }'));
+    lag.disable();
+    expect(answers.every((answer) => answer.status === 400)).toBe(true);
+    expect(normal.status).toBe(200);
+    expect(normalMs).toBeLessThan(2_000);
+    // Before memoizing, one such document blocked the loop for seconds.
+    expect(lag.max / 1e6).toBeLessThan(500);
+  });
+
+  it('serves fan-out that stays within the limits once merged, as the stock gateway does, just as fast', async () => {
+    const [response, ms] = await timed(() => supergraph.query(fanOut(23, 'Category', 'slug', '{ categories { ...F0 } }')));
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.categories?.[0]).toEqual({ slug: expect.any(String) });
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  it('refuses aliases multiplied by fragments', async () => {
+    const response = await supergraph.query(fanOut(23, 'Query', 'a: __typename', 'query { ...F0 }'));
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'MAX_ALIASES_EXCEEDED', actual: 2 ** 22 });
+  });
+
+  const nested = `products(first: $n) { edges { node { reviews(first: $n) { edges { node { author { reviews(first: $n) { totalCount } } } } } } } }`;
+
+  it('costs through variable defaults as execution will use them', async () => {
+    supergraph.resetRequests();
+    const defaulted = await supergraph.query(`query($n: Int! = 100) { ${nested} }`);
+    expect(defaulted.status).toBe(400);
+    expect(defaulted.errors?.[0]?.extensions).toMatchObject({ code: 'COST_LIMIT_EXCEEDED' });
+    const given = await supergraph.query(`query($n: Int!) { ${nested} }`, { n: 100 });
+    expect(given.errors?.[0]?.extensions?.estimatedCost).toBe(defaulted.errors?.[0]?.extensions?.estimatedCost);
+    expect(supergraph.subgraphRequests()).toBe(0);
+  });
+
+  it('counts a selection repeated (merged by GraphQL) once, and serves it', async () => {
+    const { url } = await supergraph.startGateway({ responseCache: false, protection: { maxCost: 11 } });
+    const once = `topProducts(first: 5) { category { name } }`; // 5 × (product + category) = 10
+    const twice = await postGraphQL(url, `{ ${once} ${once} ...T } fragment T on Query { ${once} }`);
+    expect(twice.errors).toBeUndefined();
+    expect(twice.status).toBe(200);
+    expect((twice as { extensions?: { cost?: { estimated: number } } }).extensions?.cost?.estimated).toBe(10);
+  });
+
+  it('refuses a page over the maximum, or negative, before any subgraph fetch', async () => {
+    const refused = async (query: string, variables?: Record<string, unknown>) => {
+      supergraph.resetRequests();
+      const response = await supergraph.query(query, variables);
+      expect(response.status).toBe(400);
+      expect(supergraph.subgraphRequests()).toBe(0);
+      expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      return (response.errors![0]!.extensions!.fields as { field: string }[])[0]!.field;
+    };
+    expect(await refused(`{ products(first: 101) { totalCount } }`)).toBe('products.first');
+    expect(await refused(`query($n: Int!) { products(first: $n) { totalCount } }`, { n: 101 })).toBe('products.first');
+    expect(await refused(`query($n: Int! = 101) { products(first: $n) { totalCount } }`)).toBe('products.first');
+    expect(await refused(`{ products(first: -1) { totalCount } }`)).toBe('products.first');
+    expect(await refused(`{ p: products(first: 1) { edges { node { reviews(first: 500) { totalCount } } } } }`)).toBe('p.edges.node.reviews.first');
+    const full = await supergraph.query(`{ products(first: 100) { totalCount } }`);
+    expect(full.errors).toBeUndefined();
+  });
+
+  it('follows MAX_PAGE_SIZE', async () => {
+    const { url } = await supergraph.startGateway({ responseCache: false, protection: { maxPageSize: 3 } });
+    supergraph.resetRequests();
+    const over = await postGraphQL(url, `{ topProducts(first: 4) { name } }`);
+    expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'topProducts.first' }] });
+    expect(supergraph.subgraphRequests()).toBe(0);
+    expect((await postGraphQL(url, `{ topProducts(first: 3) { name } }`)).errors).toBeUndefined();
+  });
+});
+
 describe('production hardening', () => {
   let supergraph: TestSupergraph;
   let origin: string;
@@ -197,6 +309,21 @@ describe('production hardening', () => {
     const body = (await (await post(`{ topProducts(first: 1) { nme } }`)).json()) as any;
     expect(body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(body.errors[0].message).not.toMatch(/Did you mean/);
+  });
+
+  it('refuses by shape, cost and page size with stable codes and no stack traces', async () => {
+    const cases: [string, string][] = [
+      [fanOut(23, 'Query', '__typename', 'query { ...F0 }'), 'MAX_ROOT_FIELDS_EXCEEDED'],
+      [`query($n: Int! = 100) { products(first: $n) { edges { node { reviews(first: $n) { edges { node { author { reviews(first: $n) { totalCount } } } } } } } } }`, 'COST_LIMIT_EXCEEDED'],
+      [`{ products(first: 101) { totalCount } }`, 'BAD_USER_INPUT'],
+    ];
+    for (const [query, code] of cases) {
+      const response = await post(query);
+      const body = (await response.json()) as any;
+      expect(response.status).toBe(400);
+      expect(body.errors[0].extensions.code).toBe(code);
+      expect(JSON.stringify(body)).not.toMatch(/stacktrace|    at /);
+    }
   });
 
   it('sends security headers on every response', async () => {

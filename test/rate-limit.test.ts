@@ -75,6 +75,58 @@ describe('rate limits at the gateway, on Redis', () => {
     expect((await postGraphQL(url, QUERY)).status).toBe(200);
   });
 
+  it('limits a root field however the operation is named or the field aliased (Mutation.login)', async () => {
+    const { url } = await limited({ limit: 100, windowMs: 60_000, operationLimits: { 'Mutation.login': 5 } });
+    const args = `(email: "ada@example.com", password: "wrong password") { accessToken }`;
+    const attempts = Array.from({ length: 8 }, (_, i) => (i % 2 ? `mutation x${i + 1} { login${args} }` : `mutation x${i + 1} { attempt: login${args} }`));
+    const codes = [];
+    for (const attempt of attempts) codes.push((await postGraphQL(url, attempt)).errors?.[0]?.extensions?.code);
+    expect(codes).toEqual([...Array(5).fill('UNAUTHENTICATED'), ...Array(3).fill('RATE_LIMITED')]);
+    expect((await postGraphQL(url, QUERY)).status).toBe(200);
+
+    // Each run counts: six aliased logins in one request are over a limit of five.
+    const fresh = (await limited({ limit: 100, windowMs: 60_000, operationLimits: { 'Mutation.login': 5 } })).url;
+    const six = await postGraphQL(fresh, `mutation { ${Array.from({ length: 6 }, (_, i) => `a${i}: login${args}`).join(' ')} }`);
+    expect(six.status).toBe(429);
+    expect(six.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+  });
+
+  describe('charges nothing for a request refused before it', () => {
+    /** Floods a fresh gateway (limit 3) with refused requests, then reads the budget a good request is left with. */
+    const budgetAfter = async (refusals: [query: string, code: string, variables?: Record<string, unknown>, operationName?: string][]) => {
+      const { url } = await limited({ limit: 3, windowMs: 60_000, chargeBy: 'cost' }, { maxDepth: 3, maxCost: 50 });
+      supergraph.resetRequests();
+      for (let round = 0; round < 5; round++) {
+        for (const [query, code, variables, operationName] of refusals) {
+          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables, operationName }) });
+          expect(response.status).toBe(400);
+          expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(code);
+        }
+      }
+      expect(supergraph.subgraphRequests()).toBe(0);
+      const good = await postGraphQL(url, `{ __typename }`);
+      expect(good.status).toBe(200);
+      return good.headers.get('ratelimit-remaining');
+    };
+
+    it('by shape or by cost', async () => {
+      const remaining = await budgetAfter([
+        [`{ products(first: 1) { edges { node { name } } } }`, 'MAX_DEPTH_EXCEEDED'],
+        [`{ topProducts(first: 60) { name } }`, 'COST_LIMIT_EXCEEDED'],
+      ]);
+      expect(remaining).toBe('2');
+    });
+
+    it('by page size, variables or an unknown operation', async () => {
+      const remaining = await budgetAfter([
+        [`{ topProducts(first: 101) { name } }`, 'BAD_USER_INPUT'],
+        [`query($n: Int!) { topProducts(first: $n) { name } }`, 'BAD_USER_INPUT', { n: 'many' }],
+        [QUERY, 'OPERATION_RESOLUTION_FAILURE', undefined, 'Nope'],
+      ]);
+      expect(remaining).toBe('2');
+    });
+  });
+
   it('charges by estimated cost when configured', async () => {
     const { url } = await limited({ limit: 25, windowMs: 60_000, chargeBy: 'cost' });
     const costsTen = `{ topProducts(first: 5) { category { name } } }`; // 5 × (product + category)

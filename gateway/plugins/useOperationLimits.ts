@@ -1,61 +1,69 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import type { GraphQLRequestContextDidResolveOperation } from '@apollo/server';
+import { GraphQLError, type OperationDefinitionNode, type ValidationRule } from 'graphql';
 import type { GatewayContext } from '../context.js';
-import { fragmentsOf, walkFields } from '../operation-walk.js';
-import { ErrorCode } from '../../shared/errors.js';
+import { shapeAnalyzer, type Shape } from '../operation-walk.js';
+import { ErrorCode, TesseraError, type ErrorCode as Code } from '../../shared/errors.js';
 
 export interface OperationLimits {
   /** Deepest field nesting (root fields are depth 1). */
   maxDepth: number;
-  /** Aliased fields in the whole operation. */
+  /** Aliased fields in the whole operation, fragments expanded. */
   maxAliases: number;
-  /** Fields at the root of the operation. */
+  /** Fields at the root of the operation, fragments expanded. */
   maxRootFields: number;
   /** Directives on any one field. */
   maxDirectivesPerField: number;
 }
 
-function refuse(code: string, message: string, actual: number, limit: number): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, actual, limit, http: { status: 400 } } });
+const checks: [keyof Shape, keyof OperationLimits, Code, (actual: number, limit: number) => string][] = [
+  ['depth', 'maxDepth', ErrorCode.MAX_DEPTH_EXCEEDED, (actual, limit) => `The operation nests ${actual} levels deep; at most ${limit} are allowed.`],
+  ['aliases', 'maxAliases', ErrorCode.MAX_ALIASES_EXCEEDED, (actual, limit) => `The operation uses ${actual} aliases; at most ${limit} are allowed.`],
+  ['rootFields', 'maxRootFields', ErrorCode.MAX_ROOT_FIELDS_EXCEEDED, (actual, limit) => `The operation asks for ${actual} root fields; at most ${limit} are allowed.`],
+  ['directives', 'maxDirectivesPerField', ErrorCode.MAX_DIRECTIVES_EXCEEDED, (actual, limit) => `A field carries ${actual} directives; at most ${limit} are allowed.`],
+];
+
+/**
+ * A validation rule refusing operations whose shape alone could hurt (deep nesting, alias
+ * bombs, many root fields, directive piles). As a validation rule it runs before any plugin
+ * hook, so a refused request is neither costed nor charged to a rate limit (and a document
+ * that passes is not judged again: Apollo caches validated documents). Each limit has its own
+ * code; `actual` and `limit` are in `extensions` (Apollo reports it as a validation failure,
+ * HTTP 400; `formatError` restores the code). Every operation of the document is judged.
+ */
+export function operationLimitsRule(limits: OperationLimits): ValidationRule {
+  return (context) => {
+    let shapeOf: ((operation: OperationDefinitionNode) => Shape) | undefined;
+    return {
+      OperationDefinition(operation) {
+        shapeOf ??= shapeAnalyzer(context.getDocument());
+        let shape: Shape;
+        try {
+          shape = shapeOf(operation);
+        } catch (error) {
+          if (error instanceof GraphQLError) context.reportError(error);
+          else throw error;
+          return false;
+        }
+        for (const [measure, limit, code, message] of checks) {
+          if (shape[measure] > limits[limit]) {
+            context.reportError(new TesseraError(message(shape[measure], limits[limit]), code, { actual: shape[measure], limit: limits[limit] }));
+            break;
+          }
+        }
+        // Nothing below needs visiting for this rule.
+        return false;
+      },
+    };
+  };
 }
 
 /**
- * Refuses an operation that cannot be resolved, and operations whose shape alone could hurt (deep nesting, alias bombs, many root
- * fields, directive piles) after validation and before planning, so no subgraph is asked.
- * Each limit has its own code; `actual` and `limit` are in `extensions`.
+ * The operation a request runs, or its refusal as the client's mistake. With a gateway, Apollo
+ * Server leaves an unknown operationName to the gateway's executor, which fails with no code (a 500).
  */
-export function useOperationLimits(limits: OperationLimits): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operation, document, operationName }) {
-          // With a gateway, Apollo Server leaves an unknown operationName to the gateway's
-          // executor, which fails with no code (a 500); refuse it here as the client's mistake.
-          if (!operation) {
-            throw new GraphQLError(operationName ? `Unknown operation named "${operationName}".` : 'The document has several operations; name the one to run in operationName.', {
-              extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } },
-            });
-          }
-          let depth = 0;
-          let aliases = 0;
-          let rootFields = 0;
-          let directives = 0;
-          walkFields(operation, fragmentsOf(document), (field, fieldDepth) => {
-            depth = Math.max(depth, fieldDepth);
-            if (field.alias) aliases++;
-            if (fieldDepth === 1) rootFields++;
-            directives = Math.max(directives, field.directives?.length ?? 0);
-          });
-          if (depth > limits.maxDepth) throw refuse(ErrorCode.MAX_DEPTH_EXCEEDED, `The operation nests ${depth} levels deep; at most ${limits.maxDepth} are allowed.`, depth, limits.maxDepth);
-          if (aliases > limits.maxAliases) throw refuse(ErrorCode.MAX_ALIASES_EXCEEDED, `The operation uses ${aliases} aliases; at most ${limits.maxAliases} are allowed.`, aliases, limits.maxAliases);
-          if (rootFields > limits.maxRootFields) {
-            throw refuse(ErrorCode.MAX_ROOT_FIELDS_EXCEEDED, `The operation asks for ${rootFields} root fields; at most ${limits.maxRootFields} are allowed.`, rootFields, limits.maxRootFields);
-          }
-          if (directives > limits.maxDirectivesPerField) {
-            throw refuse(ErrorCode.MAX_DIRECTIVES_EXCEEDED, `A field carries ${directives} directives; at most ${limits.maxDirectivesPerField} are allowed.`, directives, limits.maxDirectivesPerField);
-          }
-        },
-      };
-    },
-  };
+export function resolvedOperation({ operation, operationName }: Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'operation' | 'operationName'>): OperationDefinitionNode {
+  if (operation) return operation;
+  throw new GraphQLError(operationName ? `Unknown operation named "${operationName}".` : 'The document has several operations; name the one to run in operationName.', {
+    extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } },
+  });
 }

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { ProtectionConfig } from '../../shared/config.js';
 import { rateLimitedWarn, type Logger } from '../../shared/logger.js';
 import type { GatewayContext } from '../context.js';
+import type { CostLimit } from './useCostLimit.js';
 import type { RateLimitDecision, RateLimiter } from '../rate-limit/limiter.js';
 import { ErrorCode } from '../../shared/errors.js';
 
@@ -10,6 +11,8 @@ import { ErrorCode } from '../../shared/errors.js';
 export type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
   limiter: RateLimiter;
   logger: Logger;
+  /** The cost step's verdict on the request: it throws the refusal of a request not admitted, which then is not charged. */
+  analysisOf: CostLimit['analysisOf'];
   /** Told of each refusal, by the limit that refused (the gateway's metrics). Default: nobody. */
   onRefusal?: (limit: 'caller' | 'operation' | 'unavailable') => void;
 };
@@ -26,26 +29,38 @@ function headers(decision: RateLimitDecision): [string, string][] {
  * Sliding-window rate limits per caller: the user id when signed in, else the client's IP
  * (which honours X-Forwarded-For only from trusted proxies, see `TRUSTED_PROXIES`). Over the
  * limit: HTTP 429, `Retry-After`, `RATE_LIMITED`. Every limited response carries the
- * `RateLimit-*` headers of the caller's budget.
+ * `RateLimit-*` headers of the caller's budget. Only what the shape and cost steps admitted is
+ * charged: 1 or its estimated cost to the caller and to its operation name's limit, and one per
+ * run of a limited root field (`Mutation.login`) to that field's limit.
  */
 export function useRateLimit(options: RateLimitOptions): ApolloServerPlugin<GatewayContext> {
   const warn = rateLimitedWarn(options.logger);
+  // Own keys only: an operation named `constructor` has no limit.
+  const limitOf = (key: string) => (Object.hasOwn(options.operationLimits, key) ? options.operationLimits[key] : undefined);
   const limitFor = (roles: string[]) => Math.max(options.limit, ...roles.map((role) => options.roleLimits[role] ?? 0)) + options.burst;
 
   return {
     async requestDidStart() {
       let budget: RateLimitDecision | undefined;
       return {
-        async didResolveOperation({ contextValue, operationName }) {
+        async didResolveOperation(requestContext) {
+          const { contextValue, operationName } = requestContext;
+          // Throws (and so charges nothing) when the request is refused before this step.
+          const analysis = options.analysisOf(requestContext);
           const caller = contextValue.user ? `user:${contextValue.user.userId}` : `ip:${contextValue.clientIp}`;
-          const charge = options.chargeBy === 'cost' ? Math.max(1, contextValue.estimatedCost ?? 1) : 1;
-          const checks: [string, number][] = [[caller, limitFor(contextValue.user?.roles ?? [])]];
-          const operationLimit = operationName ? options.operationLimits[operationName] : undefined;
-          if (operationName && operationLimit !== undefined) checks.push([`${caller}:op:${operationName}`, operationLimit]);
-          for (const [key, limit] of checks) {
+          const charge = options.chargeBy === 'cost' ? Math.max(1, analysis.cost) : 1;
+          const checks: [key: string, charge: number, limit: number][] = [[caller, charge, limitFor(contextValue.user?.roles ?? [])]];
+          const operationLimit = operationName ? limitOf(operationName) : undefined;
+          if (operationName && operationLimit !== undefined) checks.push([`${caller}:op:${operationName}`, charge, operationLimit]);
+          // Keyed on what runs, which the client cannot rename: each run of the field counts.
+          for (const [field, runs] of analysis.rootFields) {
+            const fieldLimit = limitOf(field);
+            if (fieldLimit !== undefined) checks.push([`${caller}:field:${field}`, runs, fieldLimit]);
+          }
+          for (const [key, units, limit] of checks) {
             let decision: RateLimitDecision;
             try {
-              decision = await options.limiter.consume(key, charge, limit, options.windowMs);
+              decision = await options.limiter.consume(key, units, limit, options.windowMs);
             } catch (error) {
               warn({ err: (error as Error).message }, `rate limiter unavailable; failing ${options.failClosed ? 'closed' : 'open'}`);
               if (!options.failClosed) return;

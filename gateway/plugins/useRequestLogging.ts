@@ -16,8 +16,10 @@ export function useRequestLogging({ slowMs = 1000 }: RequestLoggingOptions = {})
     async requestDidStart({ contextValue }) {
       const started = performance.now();
       return {
-        async willSendResponse({ operationName, operation, errors, response }) {
+        async willSendResponse({ operationName, operation, response }) {
           const ms = Math.round(performance.now() - started);
+          // The codes the client was told: a shape limit's refusal is wrapped as a validation failure until formatError.
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           const codes = (errors ?? []).map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
           const entry = {
             operationName: operationName ?? null,

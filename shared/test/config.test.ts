@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, envPrefix, loadGatewayConfig, loadSubgraphConfig } from '../config.js';
+import { MAX_PAGE_SIZE } from '../pagination.js';
 
 describe('subgraph configuration', () => {
   it('defaults to a PGlite folder under the data folder', () => {
@@ -68,6 +69,17 @@ describe('gateway configuration', () => {
   it('serves the composed supergraph file in production', () => {
     expect(loadGatewayConfig(subgraphs, productionSecrets).supergraphPath).toBe('supergraph.graphql');
     expect(loadGatewayConfig(subgraphs, { ...productionSecrets, SUPERGRAPH_PATH: '/etc/sg.graphql' }).supergraphPath).toBe('/etc/sg.graphql');
+  });
+
+  it('caps pages at the subgraphs\' maximum unless told otherwise', () => {
+    expect(loadGatewayConfig(subgraphs, {}).protection.maxPageSize).toBe(MAX_PAGE_SIZE);
+    expect(loadGatewayConfig(subgraphs, { MAX_PAGE_SIZE: '50' }).protection.maxPageSize).toBe(50);
+  });
+
+  it('reads rate limits by root field and by operation name', () => {
+    const { rateLimit } = loadGatewayConfig(subgraphs, { RATE_LIMIT_OPERATIONS: 'Mutation.login=5, Login=10' }).protection;
+    expect(rateLimit.operationLimits).toEqual({ 'Mutation.login': 5, Login: 10 });
+    expect(() => loadGatewayConfig(subgraphs, { RATE_LIMIT_OPERATIONS: 'Mutation.login.x=5' })).toThrow(/RATE_LIMIT_OPERATIONS/);
   });
 
   it('refuses to start in production without its secrets', () => {

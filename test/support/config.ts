@@ -76,6 +76,7 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
       maxBatch: 1,
       maxCost: 5000,
       defaultListSize: 10,
+      maxPageSize: 100,
       bodyLimitBytes: 100_000,
       corsOrigins: [],
       trustedProxies: [],
