@@ -5,8 +5,22 @@ import type { JwtConfig } from '../shared/config.js';
 import type { Identity } from '../shared/context.js';
 import { ErrorCode } from '../shared/errors.js';
 
-/** Why a token was refused; reported in `extensions.reason` and counted by operators. */
-export type RefusalReason = 'malformed' | 'algorithm' | 'signature' | 'expired' | 'not_yet_valid' | 'issuer' | 'audience' | 'claims' | 'keys_unavailable';
+/**
+ * Why a token was refused; reported in `extensions.reason` and counted by operators. The
+ * last two are a valid token whose user was disabled or deleted (gateway/plugins/useCallerCheck.ts).
+ */
+export type RefusalReason =
+  | 'malformed'
+  | 'algorithm'
+  | 'signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issuer'
+  | 'audience'
+  | 'claims'
+  | 'keys_unavailable'
+  | 'user_disabled'
+  | 'user_not_found';
 
 export class TokenRefusedError extends GraphQLError {
   constructor(message: string, readonly reason: RefusalReason) {

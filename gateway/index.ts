@@ -23,6 +23,7 @@ import { MemoryResponseCacheStore } from './cache/memory-store.js';
 import { RedisResponseCacheStore } from './cache/redis-store.js';
 import { corsPolicy, documentGuards, securityHeaders } from './http-guards.js';
 import { countQueryPlans, createGatewayMetrics, responseCacheObserver } from './metrics.js';
+import { useCallerCheck } from './plugins/useCallerCheck.js';
 import { useCostLimit } from './plugins/useCostLimit.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
@@ -37,7 +38,7 @@ import { composeFromRunning } from './supergraph.js';
 import { supergraphSource, type SupergraphSource } from './supergraph-reload.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -136,14 +137,15 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const metrics = createGatewayMetrics(registry);
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
+  // Kept for what the gateway asks a subgraph itself (the caller check), through the same fetch path.
+  const dataSources = new Map<string, SubgraphDataSource>();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
-    buildService: ({ name, url }) =>
-      withFailuresAtFields(
-        name,
-        new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics }),
-        logger,
-      ),
+    buildService: ({ name, url }) => {
+      const source = new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics });
+      dataSources.set(name, source);
+      return withFailuresAtFields(name, source, logger);
+    },
     experimental_didResolveQueryPlan: countQueryPlans(metrics),
     logger,
   });
@@ -168,6 +170,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       // Shape, then cost (rate limits may charge by it), then rate limits (cached answers count too).
       useOperationLimits(protection),
       useCostLimit(protection),
+      ...(config.identitySubgraph ? [useCallerCheck({ subgraph: config.identitySubgraph, dataSource: () => dataSources.get(config.identitySubgraph!), logger })] : []),
       ...(protection.rateLimit.enabled ? [useRateLimit({ ...protection.rateLimit, limiter, logger, onRefusal: (limit) => metrics.rateLimited.inc({ limit }) })] : []),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],

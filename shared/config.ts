@@ -157,6 +157,12 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
   subgraphs: { name: string; url: string }[];
   /** How long start-up waits for subgraphs to answer before composing. */
   subgraphWaitMs: number;
+  /**
+   * The subgraph asked, before each signed-in caller's mutation, whether the caller still
+   * exists and is enabled (`me`, `user(id)`); undefined: not asked (tokens from an OIDC
+   * provider whose users accounts does not hold).
+   */
+  identitySubgraph: string | undefined;
   metrics: MetricsConfig;
   /** Live reload of the supergraph (see gateway/supergraph-reload.ts). */
   supergraphReload: {
@@ -412,6 +418,10 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     RATE_LIMIT_FAIL_CLOSED: flag.default(false),
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     SUBGRAPH_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
+    IDENTITY_SUBGRAPH: z
+      .string()
+      .refine((value) => value === 'off' || subgraphs.some((s) => s.name === value), `expected off or one of ${subgraphs.map((s) => s.name).join(', ')}`)
+      .default('accounts'),
     GATEWAY_METRICS_PORT: port.optional(),
     SUPERGRAPH_POLL_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
     SUPERGRAPH_WATCH: flag.default(true),
@@ -465,6 +475,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     // composed from whatever answers at start.
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),
     subgraphWaitMs: values.SUBGRAPH_WAIT_MS,
+    identitySubgraph: values.IDENTITY_SUBGRAPH === 'off' ? undefined : values.IDENTITY_SUBGRAPH,
     metrics: metricsConfig(values, values.GATEWAY_METRICS_PORT),
     supergraphReload: {
       // A file is watched, so polling it is only a fallback (for changes a watch misses);

@@ -4,7 +4,7 @@ import { IsEmail, IsOptional, Length, Matches } from 'class-validator';
 import { Args, ArgsType, Ctx, Field, Int, Mutation, ObjectType, Resolver } from 'type-graphql';
 import { scopesOf } from '../../../shared/auth.js';
 import { reportChanged } from '../../../shared/cache-tags.js';
-import { ConflictError, UnauthenticatedError } from '../../../shared/errors.js';
+import { ConflictError, ErrorCode, TesseraError, UnauthenticatedError } from '../../../shared/errors.js';
 import { RefreshFamily } from '../entities/refresh-family.entity.js';
 import { RefreshToken } from '../entities/refresh-token.entity.js';
 import { User } from '../entities/user.entity.js';
@@ -82,6 +82,8 @@ const normaliseEmail = (email: string) => email.trim().toLowerCase();
 /** `ada.lovelace@example.com` → `ada_lovelace` (at most 36 characters, leaving room for a suffix). */
 const usernameBase = (email: string) => (email.split('@')[0]!.replace(/[^a-z0-9_]/g, '_').slice(0, 36) || 'user').padEnd(3, '_');
 
+const accountDisabled = () => new TesseraError('This account is disabled; an admin can enable it again.', ErrorCode.UNAUTHENTICATED, { reason: 'user_disabled' });
+
 /** Generated usernames tried per registration: the first free one seen, then random suffixes. */
 const USERNAME_ATTEMPTS = 5;
 
@@ -111,6 +113,8 @@ export class AuthResolver {
     // Verify even without a user, so the time taken does not tell whether the email has an account.
     const valid = await verifyPassword(args.password, user?.passwordHash ?? UNKNOWN_USER_HASH);
     if (!user || !valid) throw new UnauthenticatedError('The email or the password is wrong.');
+    // Told only to whoever knows the password.
+    if (user.disabled) throw accountDisabled();
     return this.signIn(ctx, user);
   }
 
@@ -136,6 +140,8 @@ export class AuthResolver {
     if (token.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('This refresh token has expired; sign in again.');
     const user = await ctx.loaders.userById.load(token.userId);
     if (!user) throw new UnauthenticatedError('This account no longer exists.');
+    // Disabling revokes the user's families; this covers a refresh racing that.
+    if (user.disabled) throw accountDisabled();
     return this.signIn(ctx, user, token.familyId);
   }
 
