@@ -73,7 +73,7 @@ function outcomeOf(error: unknown): string {
 }
 
 /** How long one aggregated record of anonymous refusals counts before the next one starts. */
-export const ANONYMOUS_REFUSALS_WINDOW_MS = 60_000;
+const ANONYMOUS_REFUSALS_WINDOW_MS = 60_000;
 
 interface OpenAggregate {
   startedAt: number;

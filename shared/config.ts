@@ -374,6 +374,12 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
   };
 }
 
+/** `IDENTITY_SUBGRAPH` as set; unset, accounts when it is one of the subgraphs. */
+function identitySubgraph(value: string | undefined, subgraphs: { name: string }[]): string | undefined {
+  if (value) return value === 'off' ? undefined : value;
+  return subgraphs.some((s) => s.name === 'accounts') ? 'accounts' : undefined;
+}
+
 export function loadGatewayConfig(subgraphs: { name: string; port: number }[], env: Env): GatewayConfig {
   const perSubgraph: Record<string, z.ZodType> = {};
   for (const subgraph of subgraphs) {
@@ -421,7 +427,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     IDENTITY_SUBGRAPH: z
       .string()
       .refine((value) => value === 'off' || subgraphs.some((s) => s.name === value), `expected off or one of ${subgraphs.map((s) => s.name).join(', ')}`)
-      .default('accounts'),
+      .optional(),
     GATEWAY_METRICS_PORT: port.optional(),
     SUPERGRAPH_POLL_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
     SUPERGRAPH_WATCH: flag.default(true),
@@ -475,7 +481,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     // composed from whatever answers at start.
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),
     subgraphWaitMs: values.SUBGRAPH_WAIT_MS,
-    identitySubgraph: values.IDENTITY_SUBGRAPH === 'off' ? undefined : values.IDENTITY_SUBGRAPH,
+    identitySubgraph: identitySubgraph(values.IDENTITY_SUBGRAPH, subgraphs),
     metrics: metricsConfig(values, values.GATEWAY_METRICS_PORT),
     supergraphReload: {
       // A file is watched, so polling it is only a fallback (for changes a watch misses);
