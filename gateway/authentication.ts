@@ -5,7 +5,10 @@ import type { JwtConfig } from '../shared/config.js';
 import type { Identity } from '../shared/context.js';
 import { ErrorCode } from '../shared/errors.js';
 
-/** Why a token was refused; reported in `extensions.reason` and counted by operators. */
+/**
+ * Why a token was refused; reported in `extensions.reason` and counted by operators. The
+ * last two are a valid token whose user was disabled or deleted (gateway/plugins/useCallerCheck.ts).
+ */
 export type RefusalReason =
   | 'malformed'
   | 'algorithm'
@@ -16,7 +19,9 @@ export type RefusalReason =
   | 'issuer'
   | 'audience'
   | 'claims'
-  | 'keys_unavailable';
+  | 'keys_unavailable'
+  | 'user_disabled'
+  | 'user_not_found';
 
 export class TokenRefusedError extends GraphQLError {
   constructor(message: string, readonly reason: RefusalReason) {

@@ -24,6 +24,7 @@ import { RedisResponseCacheStore } from './cache/redis-store.js';
 import { corsPolicy, documentGuards, securityHeaders } from './http-guards.js';
 import { persistedQueryGuard } from './persisted-queries.js';
 import { countQueryPlans, createGatewayMetrics, responseCacheObserver } from './metrics.js';
+import { useCallerCheck } from './plugins/useCallerCheck.js';
 import { useCostLimit } from './plugins/useCostLimit.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { operationLimitsRule } from './plugins/useOperationLimits.js';
@@ -38,7 +39,7 @@ import { composeFromRunning } from './supergraph.js';
 import { supergraphSource, type SupergraphSource } from './supergraph-reload.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -140,14 +141,15 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const costLimit = useCostLimit(protection);
   // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
   const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
+  // Kept for what the gateway asks a subgraph itself (the caller check), through the same fetch path.
+  const dataSources = new Map<string, SubgraphDataSource>();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
-    buildService: ({ name, url }) =>
-      withFailuresAtFields(
-        name,
-        new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics }),
-        logger,
-      ),
+    buildService: ({ name, url }) => {
+      const source = new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics });
+      dataSources.set(name, source);
+      return withFailuresAtFields(name, source, logger);
+    },
     experimental_didResolveQueryPlan: countQueryPlans(metrics),
     logger,
   });
@@ -177,6 +179,8 @@ export async function createGateway({ config, logger, verifier, registry = creat
       ...(protection.rateLimit.enabled
         ? [useRateLimit({ ...protection.rateLimit, analysisOf: costLimit.analysisOf, limiter, logger, onRefusal: (limit) => metrics.rateLimited.inc({ limit }) })]
         : []),
+      // A signed-in caller's mutation, once admitted, is checked against the identity subgraph (one fetch).
+      ...(config.identitySubgraph ? [useCallerCheck({ subgraph: config.identitySubgraph, analysisOf: costLimit.analysisOf, dataSource: () => dataSources.get(config.identitySubgraph!), logger })] : []),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],
   });

@@ -1,12 +1,16 @@
 import { Entity, Index, Property } from '@mikro-orm/decorators/legacy';
 import { GraphQLError, defaultFieldResolver, getNamedType, isObjectType, type GraphQLSchema } from 'graphql';
-import { Args, Ctx, Directive, Field, ID, ObjectType, Query, Resolver } from 'type-graphql';
+import type { Opt } from '@mikro-orm/core';
+import { Args, Ctx, Directive, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { BaseEntity } from './base.entity.js';
 import type { SubgraphContext } from './context.js';
 import { TesseraError, toTesseraError } from './errors.js';
 import { ConnectionType, PageArgs, paginate, type Connection } from './pagination.js';
 
-/** One mutation: who ran it, on what, and how it ended. Every subgraph keeps its own. */
+/**
+ * One mutation: who ran it, on what, and how it ended; or, for refusals of anonymous callers,
+ * how many of one operation ended one way within a window (`count`). Every subgraph keeps its own.
+ */
 @Entity({ tableName: 'audit_record' })
 @Index({ properties: ['createdAt'] })
 @ObjectType({ description: 'A mutation as its subgraph recorded it.' })
@@ -33,8 +37,14 @@ export class AuditRecord extends BaseEntity {
   outcome: string;
 
   @Property({ length: 128 })
-  @Field()
+  @Field({ description: 'The request; for an aggregated record, the first one counted.' })
   requestId: string;
+
+  @Property({ type: 'integer', default: 1 })
+  @Field(() => Int, {
+    description: 'How many mutations the record stands for: 1, or for refusals of anonymous callers, how many of this operation ended this way in its window (createdAt the first, updatedAt the last).',
+  })
+  count: Opt<number> = 1;
 }
 
 export const AuditRecordConnection = ConnectionType(AuditRecord, { shareable: true });
@@ -62,11 +72,75 @@ function outcomeOf(error: unknown): string {
   return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
 }
 
+/** How long one aggregated record of anonymous refusals counts before the next one starts. */
+const ANONYMOUS_REFUSALS_WINDOW_MS = 60_000;
+
+interface OpenAggregate {
+  startedAt: number;
+  /** The record's id, once inserted. */
+  id: Promise<string>;
+  /** Refusals counted but not yet added to the record. */
+  pending: number;
+  /** The update adding `pending`, while one runs; later refusals join it. */
+  flushing: Promise<void> | undefined;
+}
+
+/**
+ * Counts refusals of anonymous callers on one record per operation and outcome per window
+ * (per process), instead of a record each: anyone can send them, and a flood of them must
+ * not fill the store. The first refusal of a window inserts the record; the others add to
+ * its `count`, concurrent ones in one update. Each refusal returns once it is counted, so a
+ * count is lost only with the store.
+ */
+function anonymousRefusalCounter() {
+  const open = new Map<string, OpenAggregate>();
+
+  async function flush(aggregate: OpenAggregate, context: SubgraphContext): Promise<void> {
+    try {
+      const id = await aggregate.id;
+      const em = context.em.fork();
+      const table = em.getMetadata().get(AuditRecord).tableName;
+      while (aggregate.pending) {
+        const added = aggregate.pending;
+        aggregate.pending = 0;
+        await em.execute(`update ${table} set "count" = "count" + ?, updated_at = now() where id = ?`, [added, id]);
+      }
+    } finally {
+      aggregate.flushing = undefined;
+    }
+  }
+
+  return async (context: SubgraphContext, operation: string, outcome: string): Promise<void> => {
+    const key = `${operation} ${outcome}`;
+    const aggregate = open.get(key);
+    const now = Date.now();
+    if (aggregate && now - aggregate.startedAt < ANONYMOUS_REFUSALS_WINDOW_MS) {
+      aggregate.pending++;
+      aggregate.flushing ??= flush(aggregate, context);
+      return aggregate.flushing;
+    }
+    const em = context.em.fork();
+    const record = em.create(AuditRecord, { actorId: null, operation, outcome, requestId: context.requestId });
+    const started: OpenAggregate = { startedAt: now, id: em.flush().then(() => record.id), pending: 0, flushing: undefined };
+    open.set(key, started);
+    try {
+      await started.id;
+    } catch (error) {
+      // The next refusal tries a record of its own again.
+      if (open.get(key) === started) open.delete(key);
+      throw error;
+    }
+  };
+}
+
 /**
  * Wraps every Mutation field so that it writes an AuditRecord, whatever the outcome
  * (refusals included), on its own fork: a failed mutation's state never blocks its record.
+ * Refusals of anonymous callers are aggregated (`anonymousRefusalCounter`); signed-in
+ * callers' mutations, and anonymous ones that succeed (register, login), get a record each.
  */
 export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
+  const countAnonymousRefusal = anonymousRefusalCounter();
   const mutation = schema.getMutationType();
   for (const field of Object.values(mutation?.getFields() ?? {})) {
     const resolve = field.resolve ?? defaultFieldResolver;
@@ -87,7 +161,14 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
         await write('SUCCESS', targetOf(result, args, returnTypeName, field.name));
         return result;
       } catch (error) {
-        await write(outcomeOf(error), targetOf(undefined, args, returnTypeName, field.name));
+        const outcome = outcomeOf(error);
+        if (context.user) {
+          await write(outcome, targetOf(undefined, args, returnTypeName, field.name));
+        } else {
+          await countAnonymousRefusal(context, field.name, outcome).catch((failure: unknown) => {
+            context.logger.error({ err: failure, operation: field.name }, 'could not count the refusal in the audit log');
+          });
+        }
         throw error;
       }
     };

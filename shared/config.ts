@@ -168,6 +168,12 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
   subgraphs: { name: string; url: string }[];
   /** How long start-up waits for subgraphs to answer before composing. */
   subgraphWaitMs: number;
+  /**
+   * The subgraph asked, before each signed-in caller's mutation, whether the caller still
+   * exists and is enabled (`me`, `user(id)`); undefined: not asked (tokens from an OIDC
+   * provider whose users accounts does not hold).
+   */
+  identitySubgraph: string | undefined;
   metrics: MetricsConfig;
   /** Live reload of the supergraph (see gateway/supergraph-reload.ts). */
   supergraphReload: {
@@ -413,6 +419,12 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
   };
 }
 
+/** `IDENTITY_SUBGRAPH` as set; unset, accounts when it is one of the subgraphs. */
+function identitySubgraph(value: string | undefined, subgraphs: { name: string }[]): string | undefined {
+  if (value) return value === 'off' ? undefined : value;
+  return subgraphs.some((s) => s.name === 'accounts') ? 'accounts' : undefined;
+}
+
 export function loadGatewayConfig(subgraphs: { name: string; port: number }[], env: Env): GatewayConfig {
   const perSubgraph: Record<string, z.ZodType> = {};
   for (const subgraph of subgraphs) {
@@ -452,6 +464,10 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     RATE_LIMIT_FAIL_CLOSED: flag.default(false),
     SUPERGRAPH_PATH: z.string().min(1).optional(),
     SUBGRAPH_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
+    IDENTITY_SUBGRAPH: z
+      .string()
+      .refine((value) => value === 'off' || subgraphs.some((s) => s.name === value), `expected off or one of ${subgraphs.map((s) => s.name).join(', ')}`)
+      .optional(),
     GATEWAY_METRICS_PORT: port.optional(),
     SUPERGRAPH_POLL_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
     SUPERGRAPH_WATCH: flag.default(true),
@@ -500,6 +516,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     // composed from whatever answers at start.
     supergraphPath: values.SUPERGRAPH_PATH ?? (base.env === 'production' ? 'supergraph.graphql' : undefined),
     subgraphWaitMs: values.SUBGRAPH_WAIT_MS,
+    identitySubgraph: identitySubgraph(values.IDENTITY_SUBGRAPH, subgraphs),
     metrics: metricsConfig(values, values.GATEWAY_METRICS_PORT, { name: 'GATEWAY_PORT', port: values.GATEWAY_PORT }),
     supergraphReload: {
       // A file is watched, so polling it is only a fallback (for changes a watch misses);

@@ -105,6 +105,12 @@ describe('gateway configuration', () => {
     expect(loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'enforce', TRUSTED_DOCUMENTS_MANIFEST: '/etc/tessera/pq.json' }).trustedDocuments).toEqual({ mode: 'enforce', manifestPath: '/etc/tessera/pq.json' });
     expect(() => loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'on' })).toThrow(/TRUSTED_DOCUMENTS: /);
   });
+
+  it('asks accounts about the callers of mutations unless told otherwise', () => {
+    expect(loadGatewayConfig(subgraphs, {}).identitySubgraph).toBe('accounts');
+    expect(loadGatewayConfig(subgraphs, { IDENTITY_SUBGRAPH: 'off' }).identitySubgraph).toBeUndefined();
+    expect(() => loadGatewayConfig(subgraphs, { IDENTITY_SUBGRAPH: 'billing' })).toThrow(/IDENTITY_SUBGRAPH: expected off or one of accounts/);
+  });
 });
 
 describe('tracing and slow-operation configuration', () => {

@@ -1,5 +1,6 @@
 import { defineSubgraph } from '../../shared/subgraph.js';
 import { User } from './entities/user.entity.js';
+import { RefreshFamily } from './entities/refresh-family.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
 import { createAccountsLoaders, type AccountsServices } from './loaders.js';
 import { AuthResolver } from './resolvers/auth.resolver.js';
@@ -11,7 +12,7 @@ import { seedAccounts } from './seed.js';
 export const accounts = defineSubgraph({
   name: 'accounts',
   port: 4001,
-  entities: [User, RefreshToken],
+  entities: [User, RefreshFamily, RefreshToken],
   resolvers: [UserResolver, AuthResolver],
   createServices: (config): AccountsServices => ({ tokens: createTokenIssuer(config.jwt) }),
   references: {

@@ -57,6 +57,7 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     dataDir: 'data',
     supergraphPath: undefined,
     subgraphWaitMs: 0,
+    identitySubgraph: 'accounts',
     // Off unless a test turns it on: nothing reloads behind a test's back.
     supergraphReload: { pollIntervalMs: 0, watch: false },
     shutdown: { graceMs: 10_000, delayMs: 0 },

@@ -4,7 +4,7 @@ import { BaseEntity } from '../../../shared/base.entity.js';
 /**
  * A refresh token, stored as its SHA-256 only. Tokens of one login form a family: each use
  * spends the token and issues the next; spending one twice means it was stolen, and the
- * whole family is revoked.
+ * whole family is revoked (on its RefreshFamily row, which every refresh checks).
  */
 @Entity()
 @Index({ properties: ['familyId'] })
@@ -13,6 +13,7 @@ export class RefreshToken extends BaseEntity {
   @Property({ type: 'uuid' })
   userId: string;
 
+  /** The RefreshFamily (the login) this token belongs to. */
   @Property({ type: 'uuid' })
   familyId: string;
 
@@ -24,7 +25,4 @@ export class RefreshToken extends BaseEntity {
 
   @Property({ type: 'timestamptz', nullable: true })
   usedAt: Date | null = null;
-
-  @Property({ type: 'timestamptz', nullable: true })
-  revokedAt: Date | null = null;
 }

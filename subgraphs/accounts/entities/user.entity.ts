@@ -29,4 +29,8 @@ export class User extends BaseEntity {
   // The database default lets rows from before roles existed migrate as customers.
   @Property({ type: 'text[]', defaultRaw: `'{customer}'` })
   roles: Opt<string[]> = ['customer'];
+
+  /** Set by an admin (`disableUser`): cannot sign in or refresh, `me` is null, and the gateway refuses their writes. */
+  @Property({ default: false })
+  disabled: Opt<boolean> = false;
 }

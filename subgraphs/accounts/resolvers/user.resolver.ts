@@ -1,6 +1,9 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { hasScope } from '../../../shared/auth.js';
-import { ForbiddenError } from '../../../shared/errors.js';
+import { reportChanged } from '../../../shared/cache-tags.js';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../../../shared/errors.js';
+import { isUuid } from '../../../shared/loaders.js';
+import { RefreshFamily } from '../entities/refresh-family.entity.js';
 import { ConnectionType, PageArgs, paginate, type Connection } from '../../../shared/pagination.js';
 import { User } from '../entities/user.entity.js';
 import type { AccountsContext } from '../loaders.js';
@@ -16,10 +19,27 @@ function requireSelfOrAdmin(user: User, ctx: AccountsContext, field: string): vo
 
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => User, { nullable: true, description: 'The signed-in user; null for an anonymous request.' })
+  @Query(() => User, { nullable: true, description: 'The signed-in user; null for an anonymous request, and for a user deleted or disabled since signing in.' })
   @Directive('@cacheControl(maxAge: 60, scope: PRIVATE)')
   async me(@Ctx() ctx: AccountsContext): Promise<User | null> {
-    return ctx.user ? ctx.loaders.userById.load(ctx.user.userId) : null;
+    const user = ctx.user ? await ctx.loaders.userById.load(ctx.user.userId) : null;
+    return user && !user.disabled ? user : null;
+  }
+
+  @Mutation(() => User, { description: 'Disables an account: it cannot sign in or refresh, its logins are revoked, and its writes are refused at once.' })
+  @Directive('@requiresScopes(scopes: [["accounts:admin"]])')
+  async disableUser(@Ctx() ctx: AccountsContext, @Arg('id', () => ID) id: string): Promise<User> {
+    // An admin locking themself out could leave nobody to undo it.
+    if (id === ctx.user?.userId) throw new BadUserInputError('You cannot disable your own account.', [{ field: 'id', message: 'is the caller' }]);
+    const user = await this.setDisabled(ctx, id, true);
+    await ctx.em.nativeUpdate(RefreshFamily, { userId: id, revokedAt: null }, { revokedAt: new Date() });
+    return user;
+  }
+
+  @Mutation(() => User, { description: 'Enables a disabled account again; it signs in anew (its old logins stay revoked).' })
+  @Directive('@requiresScopes(scopes: [["accounts:admin"]])')
+  async enableUser(@Ctx() ctx: AccountsContext, @Arg('id', () => ID) id: string): Promise<User> {
+    return this.setDisabled(ctx, id, false);
   }
 
   @Query(() => User, { nullable: true })
@@ -42,11 +62,29 @@ export class UserResolver {
     return user.email;
   }
 
+  @FieldResolver(() => Boolean, { nullable: true, description: 'Whether an admin has disabled the account. Visible to the user and to admins.' })
+  @Directive('@authenticated')
+  @Directive('@cacheControl(scope: PRIVATE)')
+  disabled(@Root() user: User, @Ctx() ctx: AccountsContext): boolean {
+    requireSelfOrAdmin(user, ctx, 'disabled');
+    return user.disabled;
+  }
+
   @FieldResolver(() => [String], { nullable: true, description: 'customer, staff or admin. Visible to the user and to admins.' })
   @Directive('@authenticated')
   @Directive('@cacheControl(scope: PRIVATE)')
   roles(@Root() user: User, @Ctx() ctx: AccountsContext): string[] {
     requireSelfOrAdmin(user, ctx, 'roles');
     return user.roles;
+  }
+
+  private async setDisabled(ctx: AccountsContext, id: string, disabled: boolean): Promise<User> {
+    const user = isUuid(id) ? await ctx.em.findOne(User, { id }) : null;
+    if (!user) throw new NotFoundError('User', id);
+    user.disabled = disabled;
+    await ctx.em.flush();
+    // Cached answers showing this user (their `me` among them) go.
+    reportChanged(ctx, 'User', id);
+    return user;
   }
 }
