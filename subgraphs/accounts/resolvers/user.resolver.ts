@@ -1,5 +1,6 @@
 import { Arg, Args, Ctx, Directive, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import { hasScope } from '../../../shared/auth.js';
+import { ListDependsOn } from '../../../shared/cache-tags.js';
 import { ForbiddenError } from '../../../shared/errors.js';
 import { ConnectionType, PageArgs, paginate, type Connection } from '../../../shared/pagination.js';
 import { User } from '../entities/user.entity.js';
@@ -30,6 +31,7 @@ export class UserResolver {
   @Query(() => UserConnection, { description: 'Members, earliest first.' })
   @Directive('@cacheControl(maxAge: 60)')
   @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
+  @ListDependsOn([])
   async users(@Ctx() ctx: AccountsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<User>> {
     return paginate(ctx.em, User, {}, args, { name: 'joined', fields: [['createdAt', 'asc'], ['id', 'asc']] });
   }
