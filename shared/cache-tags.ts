@@ -53,16 +53,17 @@ export function ListDependsOn(fields: ListDependencies): MethodDecorator {
   return Extensions({ [LIST_DEPENDS_ON]: fields }) as MethodDecorator;
 }
 
+/** Recorded by a change that did not say which fields: expanded to every field of the type (`allFieldsOf`). */
+const ALL_FIELDS = '#?';
+
 /**
  * Called by mutations. Without an id: a `typename` was created or removed (root lists of it
  * and lookups that found none may change). With an id: that entity changed, and `fields` are
  * the fields whose values changed (GraphQL field names, e.g. `['name', 'price']`, including
- * list fields such as `reviews` whose members changed): root lists that depend on one of them
- * are purged too.
+ * list fields such as `reviews` whose members changed), so that root lists that depend on one
+ * of them are purged too. Without `fields`, every field of the type counts as changed.
  */
-export function reportChanged(context: Pick<SubgraphContext, 'cacheTags'>, typename: string): void;
-export function reportChanged(context: Pick<SubgraphContext, 'cacheTags'>, typename: string, id: string, fields: readonly string[]): void;
-export function reportChanged(context: Pick<SubgraphContext, 'cacheTags'>, typename: string, id?: string, fields: readonly string[] = []): void {
+export function reportChanged(context: Pick<SubgraphContext, 'cacheTags'>, typename: string, id?: string, fields?: readonly string[]): void {
   const { changed } = context.cacheTags;
   if (!id) {
     changed.add(typename);
@@ -70,7 +71,17 @@ export function reportChanged(context: Pick<SubgraphContext, 'cacheTags'>, typen
   }
   changed.add(`${typename}:${id}`);
   changed.add(`${typename}#*`);
-  for (const field of fields) changed.add(`${typename}#${field}`);
+  if (!fields) changed.add(`${typename}${ALL_FIELDS}`);
+  for (const field of fields ?? []) changed.add(`${typename}#${field}`);
+}
+
+/** The changes as reported: "every field of Product" becomes each field Product has in this schema. */
+function allFieldsOf(schema: GraphQLSchema, changed: Set<string>): string[] {
+  return [...changed].flatMap((tag) => {
+    if (!tag.endsWith(ALL_FIELDS)) return [tag];
+    const type = schema.getType(tag.slice(0, -ALL_FIELDS.length));
+    return isObjectType(type) ? Object.keys(type.getFields()).map((field) => `${type.name}#${field}`) : [];
+  });
 }
 
 /** Names of the schema's entity types (those with `@key`). */
@@ -148,7 +159,7 @@ export function useCacheTags(schema: GraphQLSchema): ApolloServerPlugin<Subgraph
         async willSendResponse({ response, contextValue }) {
           if (response.body.kind !== 'single') return;
           const { entities: read, changed } = contextValue.cacheTags;
-          const report: CacheTagReport = { entities: [...read], changed: [...changed] };
+          const report: CacheTagReport = { entities: [...read], changed: allFieldsOf(schema, changed) };
           response.body.singleResult.extensions = { ...response.body.singleResult.extensions, [CACHE_EXTENSION]: report };
         },
       };

@@ -36,14 +36,11 @@ export function untaggedSubgraphTag(subgraph: string): string {
 }
 
 /**
- * An answer's tags: what the subgraphs reported it read, `Product:1` also as `Product` (which
- * mutations that add a Product purge), and the subgraphs that could not say what it read.
+ * An answer's tags: what the subgraphs reported it read (entities, and the root lists a new or
+ * changed entity may move), and the subgraphs that could not say what it read.
  */
 function tagsOf({ cacheTags, untaggedSubgraphs }: GatewayContext): string[] {
-  const tags = new Set(cacheTags.entities);
-  for (const entity of cacheTags.entities) tags.add(entity.split(':')[0]!);
-  for (const subgraph of untaggedSubgraphs) tags.add(untaggedSubgraphTag(subgraph));
-  return [...tags];
+  return [...cacheTags.entities, ...[...untaggedSubgraphs].map(untaggedSubgraphTag)];
 }
 
 /**

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { Arg, Directive, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
-import { CACHE_EXTENSION, ListDependsOn, newCacheTags, useCacheTags, type CacheTagReport } from '../cache-tags.js';
+import { Arg, Ctx, Directive, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { CACHE_EXTENSION, ListDependsOn, newCacheTags, reportChanged, useCacheTags, type CacheTagReport } from '../cache-tags.js';
+import { createLogger } from '../logger.js';
 import type { SubgraphContext } from '../context.js';
 import { buildFederatedSchema, type SubgraphDefinition } from '../subgraph.js';
 
@@ -44,6 +45,19 @@ class GizmoResolver {
   gizmo(): Gizmo | null {
     return null;
   }
+
+  @Mutation(() => Boolean)
+  resize(@Ctx() ctx: SubgraphContext): boolean {
+    reportChanged(ctx, 'Gizmo', '1', ['size']);
+    return true;
+  }
+
+  @Mutation(() => Boolean)
+  remove(@Ctx() ctx: SubgraphContext): boolean {
+    reportChanged(ctx, 'Gizmo');
+    reportChanged(ctx, 'Gizmo', '1');
+    return true;
+  }
 }
 
 @Resolver(() => Gizmo)
@@ -68,16 +82,19 @@ const definition = (resolver: Function): SubgraphDefinition =>
   ({ name: 'gizmos', port: 0, entities: [], resolvers: [resolver], orphanedTypes: [Gizmo], createLoaders: () => ({}) }) as SubgraphDefinition;
 
 describe('cache tags of root lists', () => {
-  it('tags each root list by its type and by the fields it declares, or by any field when it declares none', async () => {
+  it('tags each root list by its type and by the fields it declares (or by any field), and each write by the fields it changed', async () => {
     const schema = await buildFederatedSchema(definition(GizmoResolver));
     const apollo = new ApolloServer<SubgraphContext>({ schema, plugins: [useCacheTags(schema), ApolloServerPluginInlineTraceDisabled()] });
     await apollo.start();
-    const read = async (query: string) => {
-      const response = await apollo.executeOperation({ query }, { contextValue: { cacheTags: newCacheTags() } as SubgraphContext });
+    const report = async (query: string) => {
+      // No store: the audit record of a mutation fails, quietly, and the mutation still answers.
+      const contextValue = { cacheTags: newCacheTags(), logger: createLogger('test', { logLevel: 'silent', env: 'test' }) } as SubgraphContext;
+      const response = await apollo.executeOperation({ query }, { contextValue });
       if (response.body.kind !== 'single') throw new Error('expected a single result');
       expect(response.body.singleResult.errors).toBeUndefined();
-      return (response.body.singleResult.extensions?.[CACHE_EXTENSION] as CacheTagReport).entities.sort();
+      return response.body.singleResult.extensions?.[CACHE_EXTENSION] as CacheTagReport;
     };
+    const read = async (query: string) => (await report(query)).entities.sort();
     try {
       expect(await read(`{ bySize { id } }`)).toEqual(['Gizmo', 'Gizmo#size', 'Gizmo:1']);
       expect(await read(`{ search(named: "x") { id } }`)).toEqual(['Gizmo', 'Gizmo#name']);
@@ -86,6 +103,10 @@ describe('cache tags of root lists', () => {
       expect(await read(`{ gizmo { id } }`)).toEqual(['Gizmo']);
       // A response that read nothing taggable still says so: silence means "cannot tell" at the gateway.
       expect(await read(`{ __typename }`)).toEqual([]);
+
+      expect((await report(`mutation { resize }`)).changed.sort()).toEqual(['Gizmo#*', 'Gizmo#size', 'Gizmo:1']);
+      // Without the fields, every field of the type counts as changed.
+      expect((await report(`mutation { remove }`)).changed.sort()).toEqual(['Gizmo', 'Gizmo#*', 'Gizmo#id', 'Gizmo#name', 'Gizmo#size', 'Gizmo:1']);
     } finally {
       await apollo.stop();
     }

@@ -81,8 +81,9 @@ export class ReviewResolver {
       throw new ForbiddenError('You may delete only your own reviews.');
     }
     await ctx.em.remove(review).flush();
+    // Gone: every field of it counts as changed, and lists of reviews may shrink.
     reportChanged(ctx, 'Review');
-    reportChanged(ctx, 'Review', review.id, []);
+    reportChanged(ctx, 'Review', review.id);
     reportChanged(ctx, 'Product', review.product, ['reviews', 'averageRating']);
     reportChanged(ctx, 'User', review.author, ['reviews']);
     return id;
