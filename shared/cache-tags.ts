@@ -1,5 +1,16 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, getNullableType, isListType, isObjectType, type GraphQLField, type GraphQLSchema } from 'graphql';
+import {
+  getNamedType,
+  getNullableType,
+  isAbstractType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+} from 'graphql';
 import { Extensions } from 'type-graphql';
 import type { SubgraphContext } from './context.js';
 
@@ -94,42 +105,67 @@ function entityTypes(schema: GraphQLSchema): Set<string> {
 }
 
 interface RootField {
-  /** The entity type it returns or lists. */
-  entity: string;
-  /** For a list: its declared dependencies, or undefined when it declared none. */
-  list?: { dependsOn: ListDependencies | undefined };
+  /** Its tags whatever the arguments. */
+  tags: string[];
+  /** A list of `entity` whose dependencies come from its arguments. */
+  dependsOn?: { entity: string; fields: (args: any) => readonly string[] };
 }
 
-/** What each root query of an entity type is tagged with; refuses declarations that cannot work. */
+/**
+ * The entity types a root field of a type that is no entity can hold (a search result, a
+ * wrapper): they are found through its fields, stopping at entities, whose own fields are
+ * covered by the writes reporting them.
+ */
+function entitiesUnder(schema: GraphQLSchema, root: GraphQLNamedType, entities: Set<string>): string[] {
+  const found = new Set<string>();
+  const seen = new Set<string>();
+  const queue = [root];
+  for (let type = queue.pop(); type; type = queue.pop()) {
+    if (seen.has(type.name)) continue;
+    seen.add(type.name);
+    if (entities.has(type.name)) found.add(type.name);
+    else if (isAbstractType(type)) queue.push(...schema.getPossibleTypes(type));
+    else if (isObjectType(type) || isInterfaceType(type)) queue.push(...Object.values(type.getFields()).map((field) => getNamedType(field.type)));
+  }
+  return [...found];
+}
+
+/** What each root query is tagged with; refuses declarations that cannot work. */
 function rootFields(schema: GraphQLSchema, entities: Set<string>): Map<string, RootField> {
   const roots = new Map<string, RootField>();
   for (const field of Object.values(schema.getQueryType()?.getFields() ?? {}) as GraphQLField<unknown, unknown>[]) {
-    const named = getNamedType(field.type).name;
-    const connection = named.endsWith('Connection');
-    const entity = connection ? named.slice(0, -'Connection'.length) : named;
+    // Federation's own (`_entities`, `_service`): the gateway's references, tagged by entity.
+    if (field.name.startsWith('_')) continue;
+    const named = getNamedType(field.type);
+    const connection = named.name.endsWith('Connection');
+    const entity = connection ? named.name.slice(0, -'Connection'.length) : named.name;
     const dependsOn = field.extensions[LIST_DEPENDS_ON] as ListDependencies | undefined;
-    const list = connection || isListType(getNullableType(field.type));
-    if (!entities.has(entity) || !list) {
-      if (dependsOn) throw new Error(`@ListDependsOn on Query.${field.name}: it must list an entity type (found ${named}).`);
-      if (entities.has(entity)) roots.set(field.name, { entity });
-      continue;
-    }
-    if (Array.isArray(dependsOn)) {
-      const known = (schema.getType(entity) as { getFields(): Record<string, unknown> }).getFields();
+    const list = entities.has(entity) && (connection || isListType(getNullableType(field.type)));
+    if (dependsOn && !list) throw new Error(`@ListDependsOn on Query.${field.name}: it must list an entity type (found ${named.name}).`);
+    if (list && typeof dependsOn === 'function') {
+      roots.set(field.name, { tags: [entity], dependsOn: { entity, fields: dependsOn } });
+    } else if (list && Array.isArray(dependsOn)) {
+      const known = (schema.getType(entity) as GraphQLObjectType).getFields();
       const unknown = dependsOn.filter((name) => !(name in known));
       if (unknown.length) throw new Error(`@ListDependsOn on Query.${field.name} names ${unknown.join(', ')}, which ${entity} does not have here.`);
+      roots.set(field.name, { tags: [entity, ...dependsOn.map((name) => `${entity}#${name}`)] });
+    } else if (list) {
+      roots.set(field.name, { tags: [entity, `${entity}#*`] });
+    } else if (entities.has(entity)) {
+      // One entity by a key: a new one may be the one looked for.
+      roots.set(field.name, { tags: [entity] });
+    } else {
+      const under = entitiesUnder(schema, named, entities);
+      if (under.length) roots.set(field.name, { tags: under.flatMap((type) => [type, `${type}#*`]) });
     }
-    roots.set(field.name, { entity, list: { dependsOn } });
   }
   return roots;
 }
 
 /** The tags a root field is stored under, for these arguments. */
-function rootTags({ entity, list }: RootField, args: Record<string, unknown>): string[] {
-  if (!list) return [entity];
-  if (!list.dependsOn) return [entity, `${entity}#*`];
-  const fields = typeof list.dependsOn === 'function' ? list.dependsOn(args) : list.dependsOn;
-  return [entity, ...fields.map((field) => `${entity}#${field}`)];
+function rootTags({ tags, dependsOn }: RootField, args: Record<string, unknown>): string[] {
+  if (!dependsOn) return tags;
+  return [...tags, ...dependsOn.fields(args).map((field) => `${dependsOn.entity}#${field}`)];
 }
 
 /**

@@ -20,6 +20,12 @@ class Gizmo {
   size: number;
 }
 
+@ObjectType({ description: 'No entity: what it holds is found through its fields.' })
+class GizmoShelf {
+  @Field(() => [Gizmo])
+  gizmos: Gizmo[];
+}
+
 const gizmos: Gizmo[] = [{ id: '1', name: 'Cog', size: 3 }];
 
 @Resolver(() => Gizmo)
@@ -44,6 +50,11 @@ class GizmoResolver {
   @Query(() => Gizmo, { nullable: true })
   gizmo(): Gizmo | null {
     return null;
+  }
+
+  @Query(() => GizmoShelf)
+  shelf(): GizmoShelf {
+    return { gizmos: [] };
   }
 
   @Mutation(() => Boolean)
@@ -101,6 +112,7 @@ describe('cache tags of root lists', () => {
       expect(await read(`{ search { id } }`)).toEqual(['Gizmo']);
       expect(await read(`{ undeclared { id } }`)).toEqual(['Gizmo', 'Gizmo#*']);
       expect(await read(`{ gizmo { id } }`)).toEqual(['Gizmo']);
+      expect(await read(`{ shelf { gizmos { id } } }`)).toEqual(['Gizmo', 'Gizmo#*']);
       // A response that read nothing taggable still says so: silence means "cannot tell" at the gateway.
       expect(await read(`{ __typename }`)).toEqual([]);
 
