@@ -31,7 +31,7 @@ function operationKey({ queryHash, request }: GraphQLRequestContext<GatewayConte
  * a mutation that reached such a subgraph purges. (`@` is in no GraphQL name: it cannot clash
  * with an entity's tag.)
  */
-export function untaggedSubgraphTag(subgraph: string): string {
+function untaggedSubgraphTag(subgraph: string): string {
   return `@subgraph:${subgraph}`;
 }
 
