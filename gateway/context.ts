@@ -10,6 +10,8 @@ export interface GatewayContext {
   user: Identity | null;
   /** What the subgraphs reported this request read and changed (for the response cache). */
   cacheTags: CacheTags;
+  /** Subgraphs that answered this request without a cache tag report (not built on Tessera). */
+  untaggedSubgraphs: Set<string>;
   /** The client's address (X-Forwarded-For is honoured only from trusted proxies). */
   clientIp: string;
   /** When the gateway gives up on this request (epoch ms): subgraph fetches stop by then. */

@@ -20,6 +20,20 @@ export function corsPolicy(config: Pick<GatewayConfig, 'env'> & { protection: Pi
   return cors({ origin: (origin, callback) => callback(null, origin ? origins.has(origin) : false), credentials: true, maxAge: 600 });
 }
 
+/**
+ * Every GraphQL answer depends on who asks (`Authorization`: what they may see, and whether
+ * the answer is private) and on `Accept` (Apollo picks the media type by it). Saying so in
+ * `Vary` keeps a browser or a shared cache from handing one caller's answer to the next.
+ * `res.vary` adds to what is there (CORS's `Origin`); Apollo sets no `Vary` of its own that
+ * would replace it.
+ */
+export function varyByCaller(): RequestHandler {
+  return (_req, res, next) => {
+    res.vary('Accept').vary('Authorization');
+    next();
+  };
+}
+
 function refuse(status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
   return { status, body: { errors: [{ message, extensions: { code, ...extensions } }] } };
 }

@@ -21,7 +21,7 @@ import { withFailuresAtFields } from './subgraph-failures.js';
 import { RedisApqCache } from './cache/apq-cache.js';
 import { MemoryResponseCacheStore } from './cache/memory-store.js';
 import { RedisResponseCacheStore } from './cache/redis-store.js';
-import { corsPolicy, documentGuards, securityHeaders } from './http-guards.js';
+import { corsPolicy, documentGuards, securityHeaders, varyByCaller } from './http-guards.js';
 import { persistedQueryGuard } from './persisted-queries.js';
 import { countQueryPlans, createGatewayMetrics, responseCacheObserver } from './metrics.js';
 import { useCallerCheck } from './plugins/useCallerCheck.js';
@@ -220,6 +220,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
   app.use(
     ['/graphql', '/'],
     traceRequests(),
+    varyByCaller(),
     ...documentGuards(protection),
     persistedQueryGuard(logger),
     ...trustedDocumentsGuards,
@@ -233,6 +234,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
             logger: requestLogger,
             user: await authenticate(req.get('authorization'), tokens),
             cacheTags: newCacheTags(),
+            untaggedSubgraphs: new Set<string>(),
             clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown',
             deadline: Date.now() + protection.requestTimeoutMs,
           };

@@ -75,13 +75,20 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     throw error;
   }
 
-  /** Collects the subgraph's cache tag report into the request's context (it never reaches the client). */
+  /**
+   * Collects the subgraph's cache tag report into the request's context (it never reaches the
+   * client). A subgraph that sends none (one not built on Tessera) is noted: the response cache
+   * then cannot know what it read or changed, and falls back to the subgraph as a whole.
+   */
   override async didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse; context: GatewayContext }): Promise<GatewayGraphQLResponse> {
+    if (!context?.cacheTags) return response;
     const report = response.extensions?.[CACHE_EXTENSION] as CacheTagReport | undefined;
-    if (report && context?.cacheTags) {
-      for (const tag of report.entities) context.cacheTags.entities.add(tag);
-      for (const tag of report.changed) context.cacheTags.changed.add(tag);
+    if (!report) {
+      context.untaggedSubgraphs.add(this.name);
+      return response;
     }
+    for (const tag of report.entities) context.cacheTags.entities.add(tag);
+    for (const tag of report.changed) context.cacheTags.changed.add(tag);
     return response;
   }
 

@@ -3,7 +3,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import express, { type Express, type Request } from 'express';
-import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, parse, type GraphQLSchema } from 'graphql';
+import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, isObjectType, parse, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
@@ -94,8 +94,26 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
   for (const [typename, resolveReference] of Object.entries(definition.references ?? {})) {
     resolvers[typename] = { ...resolvers[typename], __resolveReference: resolveReference };
   }
+  const schema = buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }]);
+  carryFieldExtensions(typeGraphQLSchema, schema);
   // Audit outermost, so refusals by the authorization check are recorded too.
-  return auditMutations(enforceAuthorization(buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }])));
+  return auditMutations(enforceAuthorization(schema));
+}
+
+/**
+ * TypeGraphQL's `@Extensions` (such as `@ListDependsOn`) live on the schema it built, not in
+ * the SDL the federated schema is built from: copied over, the served schema's plugins see them.
+ */
+function carryFieldExtensions(from: GraphQLSchema, to: GraphQLSchema): void {
+  for (const type of Object.values(from.getTypeMap())) {
+    const target = to.getType(type.name);
+    if (!isObjectType(type) || !isObjectType(target)) continue;
+    const targetFields = target.getFields();
+    for (const field of Object.values(type.getFields())) {
+      const into = targetFields[field.name];
+      if (into && Object.keys(field.extensions).length) Object.assign(into, { extensions: { ...field.extensions, ...into.extensions } });
+    }
+  }
 }
 
 /** The subgraph's SDL as composition sees it (what `_service { sdl }` returns). */

@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { seedId } from '../shared/seed.js';
+import { startForeignSubgraph } from './support/foreign-subgraph.js';
+import { postGraphQL } from './support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from './support/supergraph.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -123,6 +125,121 @@ describe('the response cache, on Redis', () => {
         await supergraph.loginAs('grace'),
       );
       expect((await ask(listing)).data?.products.totalCount).toBe(before + 1);
+    });
+  });
+
+  describe('is never stale for lists a write moves, not only those holding what it wrote', () => {
+    it('a search list, after a product is renamed to match it', async () => {
+      const search = `query($s: String!) { products(first: 10, filter: { search: $s }) { totalCount edges { node { id name } } } }`;
+      expect((await ask(search, { s: 'Zanzibar' })).data?.products.totalCount).toBe(0);
+      expect((await ask(search, { s: 'Zanzibar' })).cache).toBe('HIT');
+      const headlamp = seedId('product', '300000000004');
+      const renamed = await supergraph.query(
+        `mutation($id: ID!) { updateProduct(id: $id, input: { name: "Zanzibar Headlamp" }) { id } }`,
+        { id: headlamp },
+        await supergraph.loginAs('grace'),
+      );
+      expect(renamed.errors).toBeUndefined();
+      const after = await ask(search, { s: 'Zanzibar' });
+      expect(after.cache).toBe('MISS');
+      expect(after.data?.products.edges).toEqual([{ node: { id: headlamp, name: 'Zanzibar Headlamp' } }]);
+    });
+
+    it('lowStock, after a product drops under the threshold', async () => {
+      const low = `{ lowStock(threshold: 1, first: 50) { id quantity } }`;
+      const programmer = seedId('product', '100000000001'); // 12 in stock
+      expect((await ask(low)).data?.lowStock.map((p: { id: string }) => p.id)).not.toContain(programmer);
+      expect((await ask(low)).cache).toBe('HIT');
+      const taken = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: -11) { quantity } }`, { id: programmer }, await supergraph.loginAs('grace'));
+      expect(taken.data?.adjustStock.quantity).toBe(1);
+      const after = await ask(low);
+      expect(after.cache).toBe('MISS');
+      expect(after.data?.lowStock).toContainEqual({ id: programmer, quantity: 1 });
+    });
+
+    it('a price-ordered page, after a product elsewhere becomes the cheapest', async () => {
+      const cheapest = `{ products(first: 3, orderBy: { field: PRICE, direction: ASC }) { edges { node { id price { amount } } } } }`;
+      const monitor = seedId('product', '400000000004'); // the dearest but one
+      expect((await ask(cheapest)).data?.products.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(monitor);
+      expect((await ask(cheapest)).cache).toBe('HIT');
+      const repriced = await supergraph.query(
+        `mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 100, currency: "USD" } }) { id } }`,
+        { id: monitor },
+        await supergraph.loginAs('grace'),
+      );
+      expect(repriced.errors).toBeUndefined();
+      const after = await ask(cheapest);
+      expect(after.cache).toBe('MISS');
+      expect(after.data?.products.edges[0]).toEqual({ node: { id: monitor, price: { amount: 100 } } });
+    });
+
+    it('a list from a subgraph that reports no cache tags, after a mutation reached it', async () => {
+      const foreign = await startForeignSubgraph();
+      try {
+        const gateway = await supergraph.startGateway({ extraSubgraphs: [foreign], redis: { url: REDIS_URL, prefix: `${prefix}foreign:` } });
+        const read = (query: string) => postGraphQL(gateway.url, query);
+        const gadgets = `{ gadgets { id name } }`;
+        const shop = `{ topProducts(first: 2) { id } }`;
+        expect((await read(gadgets)).headers.get('x-cache')).toBe('MISS');
+        expect((await read(gadgets)).headers.get('x-cache')).toBe('HIT');
+        await read(shop);
+        // A Tessera mutation that changes nothing cached (it reports so) purges nothing.
+        await postGraphQL(gateway.url, `mutation { login(email: "ada@example.com", password: "wrong-password") { accessToken } }`);
+        expect((await read(gadgets)).headers.get('x-cache')).toBe('HIT');
+
+        const added = await read(`mutation { addGadget(name: "Widget") { id } }`);
+        expect(added.errors).toBeUndefined();
+        const after = await read(gadgets);
+        expect(after.headers.get('x-cache')).toBe('MISS');
+        expect(after.data?.gadgets).toEqual([
+          { id: 'g1', name: 'Sprocket' },
+          { id: 'g2', name: 'Widget' },
+        ]);
+        // What the shop's subgraphs answered stays: they say what changed, and nothing of theirs did.
+        expect((await read(shop)).headers.get('x-cache')).toBe('HIT');
+      } finally {
+        await foreign.stop();
+      }
+    });
+  });
+
+  describe('says whom an answer is for, so no browser or shared cache hands it to someone else', () => {
+    const viaGet = async (query: string, headers: Record<string, string> = {}) =>
+      fetch(`${supergraph.url}?${new URLSearchParams({ query })}`, { headers: { 'apollo-require-preflight': 'true', ...headers } });
+    const viaPost = async (query: string, headers: Record<string, string> = {}) =>
+      fetch(supergraph.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+    const vary = (response: Response) => (response.headers.get('vary') ?? '').toLowerCase().split(/\s*,\s*/);
+
+    it.each([
+      ['GET', viaGet],
+      ['POST', viaPost],
+    ])('over %s: Vary on every answer, private ones private whether a hit or a miss', async (_method, send) => {
+      const signedIn = await supergraph.loginAs('alan');
+      const me = `{ me { username } }`;
+      const publicOne = `{ categories { slug } }`;
+      for (const [caller, headers] of [
+        ['anonymous', {}],
+        ['signed in', signedIn],
+      ] as const) {
+        for (const [query, scope] of [
+          [publicOne, 'public'],
+          [me, 'private'],
+        ] as const) {
+          const statuses: (string | null)[] = [];
+          for (let i = 0; i < 2; i++) {
+            const response = await send(query, headers);
+            expect(response.status).toBe(200);
+            statuses.push(response.headers.get('x-cache'));
+            expect({ caller, query, vary: vary(response) }).toEqual({ caller, query, vary: expect.arrayContaining(['accept', 'authorization']) });
+            expect({ caller, query, cacheControl: response.headers.get('cache-control') }).toEqual({ caller, query, cacheControl: expect.stringMatching(new RegExp(`^max-age=\\d+, ${scope}$`)) });
+          }
+          // An anonymous private answer is never stored; the others are, and the second is a hit.
+          expect(statuses[1]).toBe(caller === 'anonymous' && scope === 'private' ? 'MISS' : 'HIT');
+        }
+      }
+      // Refused before execution, or a mutation: still per caller.
+      expect(vary(await send(`{ products(first: 101) { totalCount } }`, signedIn))).toEqual(expect.arrayContaining(['authorization']));
+      expect(vary(await viaPost(`mutation { logout }`, signedIn))).toEqual(expect.arrayContaining(['authorization']));
     });
   });
 

@@ -15,23 +15,52 @@ export function responseCacheKeys(prefix: string) {
   };
 }
 
+/**
+ * A tag is a sorted set of response keys scored by when each expires (ms, Redis's clock).
+ * Every store drops the members already expired: a tag renewed by new entries keeps only
+ * live ones, so its size stays bounded by the entries alive under it. A plain set left by
+ * an older version is turned into one on first touch (its members scored by their own TTL).
+ */
+const TAG_SET = `
+local function now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local function as_sorted_set(tag, now)
+  if redis.call('TYPE', tag).ok ~= 'set' then return end
+  local members = redis.call('SMEMBERS', tag)
+  redis.call('DEL', tag)
+  for _, key in ipairs(members) do
+    local ttl = redis.call('PTTL', key)
+    if ttl > 0 then redis.call('ZADD', tag, now + ttl, key) end
+  end
+end
+local function members(tag)
+  if redis.call('TYPE', tag).ok == 'set' then return redis.call('SMEMBERS', tag) end
+  return redis.call('ZRANGE', tag, 0, -1)
+end
+`;
+
 // KEYS: epoch, response, tags…  ARGV: expected epoch, value, ttl seconds
-const STORE = `
+const STORE = `${TAG_SET}
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[3])
+local now = now_ms()
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ttl)
 for i = 3, #KEYS do
-  redis.call('SADD', KEYS[i], KEYS[2])
+  as_sorted_set(KEYS[i], now)
+  redis.call('ZADD', KEYS[i], now + ttl * 1000, KEYS[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
   if redis.call('TTL', KEYS[i]) < ttl then redis.call('EXPIRE', KEYS[i], ttl) end
 end
 return 1`;
 
 // KEYS: epoch, tags…
-const PURGE = `
+const PURGE = `${TAG_SET}
 redis.call('INCR', KEYS[1])
 local removed = 0
 for i = 2, #KEYS do
-  for _, key in ipairs(redis.call('SMEMBERS', KEYS[i])) do removed = removed + redis.call('DEL', key) end
+  for _, key in ipairs(members(KEYS[i])) do removed = removed + redis.call('DEL', key) end
   redis.call('DEL', KEYS[i])
 end
 return removed`;

@@ -26,11 +26,29 @@ function operationKey({ queryHash, request }: GraphQLRequestContext<GatewayConte
     .digest('base64url');
 }
 
-/** `Product:1` is also tagged `Product`, which mutations that add a Product purge. */
-function tagsOf(entities: Set<string>): string[] {
-  const tags = new Set(entities);
-  for (const entity of entities) tags.add(entity.split(':')[0]!);
-  return [...tags];
+/**
+ * The tag of every answer that fetched from a subgraph which reports no cache tags, and what
+ * a mutation that reached such a subgraph purges. (`@` is in no GraphQL name: it cannot clash
+ * with an entity's tag.)
+ */
+function untaggedSubgraphTag(subgraph: string): string {
+  return `@subgraph:${subgraph}`;
+}
+
+/**
+ * An answer's tags: what the subgraphs reported it read (entities, and the root lists a new or
+ * changed entity may move), and the subgraphs that could not say what it read.
+ */
+function tagsOf({ cacheTags, untaggedSubgraphs }: GatewayContext): string[] {
+  return [...cacheTags.entities, ...[...untaggedSubgraphs].map(untaggedSubgraphTag)];
+}
+
+/**
+ * What a mutation purges: what the subgraphs reported it changed, and every answer that read
+ * from a subgraph it reached which cannot say what it changed.
+ */
+function changesOf({ cacheTags, untaggedSubgraphs }: GatewayContext): string[] {
+  return [...cacheTags.changed, ...[...untaggedSubgraphs].map(untaggedSubgraphTag)];
 }
 
 function cachedResponse(entry: CachedResponse): GraphQLResponse {
@@ -117,7 +135,7 @@ export function useResponseCache({ store, logger, observer }: ResponseCacheOptio
         async willSendResponse(requestContext) {
           const { operation, response, contextValue } = requestContext;
           if (operation?.operation === 'mutation') {
-            const changed = [...contextValue.cacheTags.changed];
+            const changed = changesOf(contextValue);
             if (!changed.length) return;
             try {
               await store.purge(changed);
@@ -141,7 +159,7 @@ export function useResponseCache({ store, logger, observer }: ResponseCacheOptio
           if (policy && key && result?.data && !result.errors) {
             const entry: CachedResponse = { data: result.data, storedAt: Date.now(), maxAge: policy.maxAge, scope: policy.scope };
             try {
-              if (await store.store(key, entry, tagsOf(contextValue.cacheTags.entities), epoch)) stored = entry;
+              if (await store.store(key, entry, tagsOf(contextValue), epoch)) stored = entry;
             } catch (error) {
               warn({ err: (error as Error).message }, 'response cache unavailable; serving uncached');
             }

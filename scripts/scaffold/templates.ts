@@ -84,7 +84,7 @@ export class Create${n.entity}Args {
 function resolverFile(n: SubgraphNames): string {
   const { entity, entityVariable } = n;
   return `import { Arg, Args, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { reportChanged } from '../../../shared/cache-tags.js';
+import { ListDependsOn, reportChanged } from '../../../shared/cache-tags.js';
 import { ConnectionType, PageArgs, paginate, type Connection } from '../../../shared/pagination.js';
 import { ${entity} } from '../entities/${n.entityFile}.entity.js';
 import type { ${n.pascal}Context } from '../loaders.js';
@@ -102,6 +102,9 @@ export class ${entity}Resolver {
   @Query(() => ${entity}Connection, { description: 'Newest first, a page at a time.' })
   @Directive('@cacheControl(maxAge: 60)')
   @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
+  // Newest first: only a new ${n.entityWords} changes which are listed. A list filtered or ordered
+  // by a field names it here, and writes to it report it: reportChanged(ctx, '${entity}', id, ['name']).
+  @ListDependsOn([])
   async ${n.entityPlural}(@Ctx() ctx: ${n.pascal}Context, @Args(() => PageArgs) args: PageArgs): Promise<Connection<${entity}>> {
     return paginate(ctx.em, ${entity}, {}, args, { name: 'newest', fields: [['createdAt', 'desc'], ['id', 'desc']] });
   }

@@ -45,6 +45,8 @@ export interface GatewayOverrides {
   trustedDocuments?: Partial<TrustedDocumentsConfig>;
   /** Default: the quiet test logger. */
   logger?: Logger;
+  /** Subgraphs the test runs itself (not Tessera's, say), composed with the shop's. */
+  extraSubgraphs?: { name: string; url: string }[];
 }
 
 export interface StartOptions extends GatewayOverrides {
@@ -61,7 +63,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
   const stops: (() => Promise<void>)[] = [];
   const startGateway = async (overrides: GatewayOverrides = {}) => {
     const config = testGatewayConfig(
-      running.map((s) => ({ name: s.name, url: s.url })),
+      [...running.map((s) => ({ name: s.name, url: s.url })), ...(overrides.extraSubgraphs ?? [])],
       { env: overrides.env ?? 'test', supergraphPath: overrides.supergraphPath, jwt: { ...testJwt, ...overrides.jwt } },
     );
     config.redis = { ...config.redis, ...overrides.redis };

@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { hasScope } from '../../../shared/auth.js';
-import { reportChanged } from '../../../shared/cache-tags.js';
+import { ListDependsOn, reportChanged } from '../../../shared/cache-tags.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../../shared/errors.js';
 import { isUuid } from '../../../shared/loaders.js';
 import { RefreshFamily } from '../entities/refresh-family.entity.js';
@@ -50,6 +50,7 @@ export class UserResolver {
   @Query(() => UserConnection, { description: 'Members, earliest first.' })
   @Directive('@cacheControl(maxAge: 60)')
   @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
+  @ListDependsOn([])
   async users(@Ctx() ctx: AccountsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<User>> {
     return paginate(ctx.em, User, {}, args, { name: 'joined', fields: [['createdAt', 'asc'], ['id', 'asc']] });
   }

@@ -1,7 +1,7 @@
 import { ref, type FilterQuery } from '@mikro-orm/core';
 import { Max, Min } from 'class-validator';
 import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { reportChanged } from '../../../shared/cache-tags.js';
+import { ListDependsOn, reportChanged } from '../../../shared/cache-tags.js';
 import { BadUserInputError, NotFoundError } from '../../../shared/errors.js';
 import { isUuid } from '../../../shared/loaders.js';
 import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering } from '../../../shared/pagination.js';
@@ -42,6 +42,21 @@ function whereOf(filter: ProductFilter | undefined): FilterQuery<Product> {
   return where as FilterQuery<Product>;
 }
 
+/**
+ * The Product fields a page of `products` is filtered or ordered by: a write to one of them
+ * purges the cached pages that depend on it (the default order, newest first, moves only when
+ * a product is created).
+ */
+function productsDependOn({ filter, orderBy }: ProductsArgs): string[] {
+  const fields = new Set<string>();
+  if (filter?.search) fields.add('name').add('description');
+  if (filter?.categoryId) fields.add('category');
+  if (filter?.priceRange) fields.add('price');
+  if (orderBy?.field === ProductOrderField.NAME) fields.add('name');
+  if (orderBy?.field === ProductOrderField.PRICE) fields.add('price');
+  return [...fields];
+}
+
 @Resolver(() => Product)
 export class ProductResolver {
   @Query(() => Product, { nullable: true, description: 'One product by id or by UPC (give exactly one).' })
@@ -59,6 +74,7 @@ export class ProductResolver {
   @Query(() => ProductConnection, { description: 'Products, filtered and ordered, a page at a time.' })
   @Directive('@cacheControl(maxAge: 60)')
   @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
+  @ListDependsOn(productsDependOn)
   async products(@Ctx() ctx: CatalogContext, @Args(() => ProductsArgs) args: ProductsArgs): Promise<Connection<Product>> {
     const field = args.orderBy?.field ?? ProductOrderField.CREATED_AT;
     const direction = args.orderBy?.direction ?? OrderDirection.DESC;
@@ -74,6 +90,7 @@ export class ProductResolver {
 
   @Query(() => [Product], { description: 'The newest products: what the shop front shows first.' })
   @Directive('@listSize(slicingArguments: ["first"])')
+  @ListDependsOn([])
   async topProducts(@Ctx() ctx: CatalogContext, @Args(() => TopProductsArgs) { first }: TopProductsArgs): Promise<Product[]> {
     const products = await ctx.em.find(Product, {}, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first });
     // Prime the loader, so references to these products in the same request cost no query.
@@ -111,16 +128,31 @@ export class ProductResolver {
   async updateProduct(@Ctx() ctx: CatalogContext, @Args(() => UpdateProductArgs) { id, input }: UpdateProductArgs): Promise<Product> {
     const product = isUuid(id) ? await ctx.em.findOne(Product, id) : null;
     if (!product) throw new NotFoundError('Product', id);
-    if (input.name != null) product.name = input.name;
-    if (input.description != null) product.description = input.description;
-    if (input.weight != null) product.weight = input.weight;
+    // The GraphQL fields this write changes, for the cached lists ordered or filtered by them.
+    const changed: string[] = [];
+    if (input.name != null) {
+      product.name = input.name;
+      changed.push('name');
+    }
+    if (input.description != null) {
+      product.description = input.description;
+      changed.push('description');
+    }
+    if (input.weight != null) {
+      product.weight = input.weight;
+      changed.push('weight', 'shippingEstimate');
+    }
     if (input.price != null) {
       product.priceAmount = input.price.amount;
       product.priceCurrency = input.price.currency;
+      changed.push('price', 'shippingEstimate');
     }
-    if (input.categoryId != null) product.category = ref(await this.requireCategory(ctx, input.categoryId));
+    if (input.categoryId != null) {
+      product.category = ref(await this.requireCategory(ctx, input.categoryId));
+      changed.push('category');
+    }
     await ctx.em.flush();
-    reportChanged(ctx, 'Product', product.id);
+    reportChanged(ctx, 'Product', product.id, changed);
     return product;
   }
 

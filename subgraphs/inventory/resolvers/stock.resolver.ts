@@ -1,6 +1,6 @@
 import { Max, Min } from 'class-validator';
 import { Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { reportChanged } from '../../../shared/cache-tags.js';
+import { ListDependsOn, reportChanged } from '../../../shared/cache-tags.js';
 import { BadUserInputError, InsufficientStockError } from '../../../shared/errors.js';
 import { isUuid } from '../../../shared/loaders.js';
 import { MAX_PAGE_SIZE } from '../../../shared/pagination.js';
@@ -55,6 +55,7 @@ export class StockResolver {
 
   @Query(() => [Product], { description: 'Products running low, fewest first.' })
   @Directive('@listSize(slicingArguments: ["first"])')
+  @ListDependsOn(['quantity'])
   async lowStock(@Ctx() ctx: InventoryContext, @Args(() => LowStockArgs) { threshold, first }: LowStockArgs): Promise<Product[]> {
     const rows = await ctx.em.find(Stock, { quantity: { $lte: threshold } }, { orderBy: { quantity: 'asc', productId: 'asc' }, limit: first });
     for (const row of rows) ctx.loaders.quantityByProductId.prime(row.productId, row.quantity);
@@ -89,7 +90,7 @@ export class StockResolver {
       throw new InsufficientStockError(productId, current?.quantity ?? 0, delta);
     }
     ctx.loaders.quantityByProductId.clear(productId).prime(productId, Number(rows[0]!.quantity));
-    reportChanged(ctx, 'Product', productId);
+    reportChanged(ctx, 'Product', productId, ['quantity', 'inStock']);
     return { id: productId };
   }
 }

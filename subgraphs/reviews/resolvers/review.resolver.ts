@@ -65,9 +65,10 @@ export class ReviewResolver {
       rating: input.rating,
     });
     await ctx.em.flush();
-    // The product's and the author's review lists (and averages) changed.
-    reportChanged(ctx, 'Product', review.product);
-    reportChanged(ctx, 'User', review.author);
+    // A new review exists, and the product's and the author's review lists (and averages) changed.
+    reportChanged(ctx, 'Review');
+    reportChanged(ctx, 'Product', review.product, ['reviews', 'averageRating']);
+    reportChanged(ctx, 'User', review.author, ['reviews']);
     return review;
   }
 
@@ -80,9 +81,11 @@ export class ReviewResolver {
       throw new ForbiddenError('You may delete only your own reviews.');
     }
     await ctx.em.remove(review).flush();
+    // Gone: every field of it counts as changed, and lists of reviews may shrink.
+    reportChanged(ctx, 'Review');
     reportChanged(ctx, 'Review', review.id);
-    reportChanged(ctx, 'Product', review.product);
-    reportChanged(ctx, 'User', review.author);
+    reportChanged(ctx, 'Product', review.product, ['reviews', 'averageRating']);
+    reportChanged(ctx, 'User', review.author, ['reviews']);
     return id;
   }
 }
