@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
 import { lockStore, type StoreLock } from './store-lock.js';
+import { postgresDriverOptions } from './postgres-url.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
 import { currentRequestId, recordSqlStatement } from './subgraph-metrics.js';
@@ -182,9 +183,11 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     // Create the database when missing, but leave its schema to the migrations.
     ensureDatabase: { create: false },
     pool: { max: options.poolMax ?? 10 },
-    // Merged into pg's Pool options. A connection the server drops (a restart) is discarded by
-    // the pool and its error logged (MikroORM listens on the pool); new ones are made on demand.
-    driverOptions: { connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS, onPoolCreated: releaseDroppedConnections },
+    // Merged into pg's Pool options, with the URL's query (TLS, application_name…), which
+    // MikroORM's own reading of the URL leaves out. A connection the server drops (a restart)
+    // is discarded by the pool and its error logged (MikroORM listens on the pool); new ones
+    // are made on demand.
+    driverOptions: { connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS, ...postgresDriverOptions(options.store.clientUrl), onPoolCreated: releaseDroppedConnections },
   })) as unknown as Orm;
 }
 
