@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { MetricsConfig } from './metrics.js';
+import { postgresDriverOptions } from './postgres-url.js';
 
 /**
  * Configuration is read from the environment once, in each process's entry point, validated
@@ -205,7 +206,18 @@ const limits = z
   .transform((pairs) => Object.fromEntries(pairs.map((pair) => [pair.split('=')[0]!, Number(pair.split('=')[1])])));
 const postgresUrl = z
   .string()
-  .refine((value) => /^postgres(ql)?:\/\/.+/.test(value), 'expected a postgres:// or postgresql:// URL');
+  .superRefine((value, context) => {
+    if (!/^postgres(ql)?:\/\/.+/.test(value)) {
+      context.addIssue({ code: 'custom', message: 'expected a postgres:// or postgresql:// URL' });
+      return;
+    }
+    // Its query goes to node-postgres (TLS above all): checked here, so start-up names the variable.
+    try {
+      postgresDriverOptions(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
 
 /** `key=value[,key=value…]`, values URL-encoded (the OpenTelemetry convention for OTEL_EXPORTER_OTLP_HEADERS). */
 const headerList = z

@@ -12,6 +12,8 @@ import type { StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
+import { lockStore, type StoreLock } from './store-lock.js';
+import { postgresDriverOptions } from './postgres-url.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
 import { currentRequestId, recordSqlStatement } from './subgraph-metrics.js';
@@ -117,6 +119,19 @@ export async function loadMigrations(name: string): Promise<MigrationObject[]> {
  */
 const STORE_CONNECT_TIMEOUT_MS = 5_000;
 
+/** A PGlite store that holds its folder's lock (shared/store-lock.ts) until closed. */
+class LockedPgliteMikroORM extends PgliteMikroORM {
+  lock: StoreLock | undefined;
+
+  override async close(force?: boolean): Promise<void> {
+    try {
+      await super.close(force);
+    } finally {
+      this.lock?.release();
+    }
+  }
+}
+
 /** Opens a subgraph's store (PGlite folder or PostgreSQL database, created if missing). */
 export async function openStore(options: StoreOptions): Promise<Orm> {
   const migrationsList = await loadMigrations(options.name);
@@ -147,8 +162,19 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     },
   };
   if (options.store.kind === 'pglite') {
-    if (!options.store.dataDir.startsWith('memory:')) mkdirSync(options.store.dataDir, { recursive: true });
-    return (await PgliteMikroORM.init({ ...base, dbName: options.store.dataDir })) as unknown as Orm;
+    const { dataDir } = options.store;
+    if (dataDir.startsWith('memory:')) return (await PgliteMikroORM.init({ ...base, dbName: dataDir })) as unknown as Orm;
+    mkdirSync(dataDir, { recursive: true });
+    const lock = lockStore(dataDir, options.logger);
+    try {
+      // MikroORM.init builds `new this`: an instance of the subclass.
+      const orm = (await LockedPgliteMikroORM.init({ ...base, dbName: dataDir })) as LockedPgliteMikroORM;
+      orm.lock = lock;
+      return orm as unknown as Orm;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
   }
   return (await PostgresMikroORM.init({
     ...base,
@@ -157,9 +183,11 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     // Create the database when missing, but leave its schema to the migrations.
     ensureDatabase: { create: false },
     pool: { max: options.poolMax ?? 10 },
-    // Merged into pg's Pool options. A connection the server drops (a restart) is discarded by
-    // the pool and its error logged (MikroORM listens on the pool); new ones are made on demand.
-    driverOptions: { connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS, onPoolCreated: releaseDroppedConnections },
+    // Merged into pg's Pool options, with the URL's query (TLS, application_name…), which
+    // MikroORM's own reading of the URL leaves out. A connection the server drops (a restart)
+    // is discarded by the pool and its error logged (MikroORM listens on the pool); new ones
+    // are made on demand.
+    driverOptions: { connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS, ...postgresDriverOptions(options.store.clientUrl), onPoolCreated: releaseDroppedConnections },
   })) as unknown as Orm;
 }
 
