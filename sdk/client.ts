@@ -120,8 +120,8 @@ function persistedHash(document: { __meta__?: Record<string, unknown> }): string
   return typeof hash === 'string' ? hash.replace(/^sha256:/, '') : undefined;
 }
 
-/** The name of the document's operation (a generated document holds one, first; fragments follow). */
-const operationNameOf = (text: string) => /\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(text)?.[1];
+/** The name of the document's operation: a generated document starts with it (its fragments follow). */
+const operationNameOf = (text: string) => /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(text)?.[1];
 
 interface GraphQLBody<TResult> {
   data?: TResult | null;

@@ -146,6 +146,11 @@ describe('the typed SDK against a started gateway', () => {
     ]);
   });
 
+  it('refuses a document that is not its text (an AST from another codegen setup), saying how to generate it', async () => {
+    const ast = { kind: 'Document', definitions: [] } as unknown as typeof MeDocument;
+    await expect(createClient({ url: supergraph.url }).request(ast)).rejects.toThrow("generate it with the client preset's `documentMode: string`");
+  });
+
   it("knows every code of the server's vocabulary", () => {
     expect(Object.values(ErrorCode).filter((code) => !(ERROR_CODES as readonly string[]).includes(code))).toEqual([]);
   });
