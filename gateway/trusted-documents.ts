@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Request, RequestHandler } from 'express';
 import { parse } from 'graphql';
 import type { TrustedDocumentsConfig } from '../shared/config.js';
@@ -11,18 +12,64 @@ export type TrustedDocuments = ReadonlyMap<string, string>;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** One manifest file's entries, keyed by hex hash, before they are checked. */
+type ManifestEntries = Map<string, { key: string; document: string }>;
+
 /**
- * Reads the persisted-documents manifest codegen writes (`{ "sha256:<hex>": "<document>" }`;
- * plain hex keys are accepted too). Every entry must hash to its key and parse, so a manifest
- * that is missing, edited by hand or truncated stops the gateway at start, with a message
- * saying what is wrong, rather than refusing every request later.
+ * Reads the persisted-documents manifests codegen writes (`{ "sha256:<hex>": "<document>" }`;
+ * plain hex keys are accepted too): each of `manifests` is a file, or a folder whose `*.json`
+ * files are manifests, and the gateway trusts their union, so client teams' generated
+ * manifests sit beside ours. Every entry must hash to its key and parse, and a hash may name
+ * only one document across manifests, so a manifest that is missing, edited by hand,
+ * truncated or at odds with another stops the gateway at start, with a message saying what
+ * is wrong and where, rather than refusing requests later.
  */
-export async function loadTrustedDocuments({ mode, manifestPath }: TrustedDocumentsConfig): Promise<TrustedDocuments> {
-  const fail = (problem: string) =>
-    new Error(`TRUSTED_DOCUMENTS=${mode} needs the persisted-documents manifest ${manifestPath}, but ${problem}. Run \`npm run codegen\`, or point TRUSTED_DOCUMENTS_MANIFEST at the manifest.`);
+export async function loadTrustedDocuments({ mode, manifests }: TrustedDocumentsConfig): Promise<TrustedDocuments> {
+  const fail = (manifest: string, problem: string) =>
+    new Error(`TRUSTED_DOCUMENTS=${mode} needs the persisted-documents manifest ${manifest}, but ${problem}. Run \`npm run codegen\`, or point TRUSTED_DOCUMENTS_MANIFEST at the manifests.`);
+  const files: string[] = [];
+  for (const manifest of manifests) {
+    let folder: boolean;
+    try {
+      folder = (await stat(manifest)).isDirectory();
+    } catch (error) {
+      throw fail(manifest, `it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (!folder) {
+      files.push(manifest);
+      continue;
+    }
+    const inFolder = (await readdir(manifest)).filter((name) => name.endsWith('.json')).sort();
+    if (!inFolder.length) throw fail(manifest, 'this folder holds no *.json manifest');
+    files.push(...inFolder.map((name) => join(manifest, name)));
+  }
+
+  const documents = new Map<string, string>();
+  const sourceOf = new Map<string, string>();
+  for (const file of files) {
+    for (const [hash, { key, document }] of await readManifest(file, (problem) => fail(file, problem))) {
+      const earlier = sourceOf.get(hash);
+      if (earlier !== undefined && documents.get(hash) !== document) {
+        throw new Error(`TRUSTED_DOCUMENTS=${mode}: the manifests ${earlier} and ${file} both hold ${key}, with different documents; a hash names one document. Regenerate the manifest that is wrong.`);
+      }
+      if (sha256(document) !== hash) throw fail(file, `the document of ${key} does not hash to its key`);
+      try {
+        parse(document);
+      } catch (error) {
+        throw fail(file, `the document of ${key} does not parse (${(error as Error).message})`);
+      }
+      documents.set(hash, document);
+      sourceOf.set(hash, file);
+    }
+  }
+  return documents;
+}
+
+/** A manifest file's entries, checked for shape only: hashes are checked once conflicts are known. */
+async function readManifest(file: string, fail: (problem: string) => Error): Promise<ManifestEntries> {
   let text: string;
   try {
-    text = await readFile(manifestPath, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (error) {
     throw fail(`it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
@@ -33,21 +80,15 @@ export async function loadTrustedDocuments({ mode, manifestPath }: TrustedDocume
     throw fail('it is not JSON');
   }
   if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw fail('it is not an object of hash → document');
-  const documents = new Map<string, string>();
+  const entries: ManifestEntries = new Map();
   for (const [key, document] of Object.entries(manifest)) {
     const hash = /^(?:sha256:)?([0-9a-f]{64})$/.exec(key)?.[1];
     if (!hash) throw fail(`its key "${key}" is not a sha256 hash`);
     if (typeof document !== 'string') throw fail(`the entry ${key} is not a document string`);
-    if (sha256(document) !== hash) throw fail(`the document of ${key} does not hash to its key`);
-    try {
-      parse(document);
-    } catch (error) {
-      throw fail(`the document of ${key} does not parse (${(error as Error).message})`);
-    }
-    documents.set(hash, document);
+    entries.set(hash, { key, document });
   }
-  if (!documents.size) throw fail('it holds no documents');
-  return documents;
+  if (!entries.size) throw fail('it holds no documents');
+  return entries;
 }
 
 export interface TrustedDocumentsGuardOptions {

@@ -1,5 +1,4 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { getOperationAST, print, type DocumentNode } from 'graphql';
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 
 /**
  * The codes a Tessera error carries in `extensions.code` (shared/errors.ts, plus Apollo
@@ -81,7 +80,7 @@ export interface ClientOptions {
   /** Access token from `login`, sent as `Authorization: Bearer …`. Default: anonymous. */
   token?: string;
   /** Default: the global `fetch`. */
-  fetch?: typeof fetch;
+  fetch?: Fetch;
   /**
    * Send each operation's sha256 hash (Apollo's `persistedQuery` extension) instead of its
    * text: what a gateway with `TRUSTED_DOCUMENTS=enforce` requires. A gateway that does not
@@ -93,21 +92,36 @@ export interface ClientOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * What the client needs of `fetch`: declared here so that the SDK's types need neither the
+ * DOM library nor @types/node. The global `fetch` (Node 18+, browsers) is one.
+ */
+export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<{ status: number; text(): Promise<string> }>;
+
+/**
+ * A generated operation: its text, typed with its result and variables (the client preset's
+ * `TypedDocumentString`, `documentMode: string`), and with `persistedDocuments` its hash.
+ */
+export type TesseraDocument<TResult, TVariables> = DocumentTypeDecoration<TResult, TVariables> & String & { __meta__?: Record<string, unknown> };
+
 /** Variables are optional exactly when the operation has no required ones. */
 export type VariablesArgument<TVariables> = {} extends TVariables ? [variables?: TVariables] : [variables: TVariables];
 
 export interface TesseraClient {
   /** Runs one generated operation; resolves to its typed data, or throws `TesseraRequestError`. */
-  request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...[variables]: VariablesArgument<TVariables>): Promise<TResult>;
+  request<TResult, TVariables>(document: TesseraDocument<TResult, TVariables>, ...[variables]: VariablesArgument<TVariables>): Promise<TResult>;
   /** The same client, signed in with another access token (or anonymous with `undefined`). */
   withToken(token: string | undefined): TesseraClient;
 }
 
 /** The hash codegen embeds in each document (`persistedDocuments`), as Apollo's APQ expects it: hex, no prefix. */
-function persistedHash(document: DocumentNode): string | undefined {
-  const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
+function persistedHash(document: { __meta__?: Record<string, unknown> }): string | undefined {
+  const hash = document.__meta__?.hash;
   return typeof hash === 'string' ? hash.replace(/^sha256:/, '') : undefined;
 }
+
+/** The name of the document's operation: a generated document starts with it (its fragments follow). */
+const operationNameOf = (text: string) => /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(text)?.[1];
 
 interface GraphQLBody<TResult> {
   data?: TResult | null;
@@ -120,14 +134,7 @@ interface GraphQLBody<TResult> {
  */
 export function createClient(options: ClientOptions): TesseraClient {
   const { url, token, persisted = false, headers = {} } = options;
-  const send = options.fetch ?? fetch;
-  // Documents are printed once each, not per request.
-  const printed = new WeakMap<object, string>();
-  const textOf = (document: DocumentNode) => {
-    let text = printed.get(document);
-    if (text === undefined) printed.set(document, (text = print(document)));
-    return text;
-  };
+  const send: Fetch = options.fetch ?? fetch;
 
   async function post<TResult>(body: Record<string, unknown>, operationName: string | undefined) {
     const response = await send(url, {
@@ -149,17 +156,20 @@ export function createClient(options: ClientOptions): TesseraClient {
   }
 
   return {
-    async request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...[variables]: VariablesArgument<TVariables>): Promise<TResult> {
-      const operationName = getOperationAST(document)?.name?.value;
+    async request<TResult, TVariables>(document: TesseraDocument<TResult, TVariables>, ...[variables]: VariablesArgument<TVariables>): Promise<TResult> {
+      // An AST (the client preset's default documentMode) would be sent as "[object Object]".
+      if (!(typeof document === 'string' || document instanceof String)) throw new Error('This document is not a TypedDocumentString: generate it with the client preset\'s `documentMode: string`.');
+      const query = document.toString();
+      const operationName = operationNameOf(query);
       const hash = persisted ? persistedHash(document) : undefined;
       if (persisted && !hash) throw new Error(`${operationName ?? 'This document'} carries no persisted hash: generate it with the client preset's persistedDocuments option.`);
       let answer = await post<TResult>(
-        hash ? { operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } } : { operationName, query: textOf(document), variables },
+        hash ? { operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } } : { operationName, query, variables },
         operationName,
       );
       // The gateway keeps no manifest (trusted documents off): send the document itself once.
       if (hash && answer.body.errors?.some((error) => error.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND')) {
-        answer = await post<TResult>({ operationName, query: textOf(document), variables }, operationName);
+        answer = await post<TResult>({ operationName, query, variables }, operationName);
       }
       const { status, body } = answer;
       if (body.errors?.length || body.data == null) throw new TesseraRequestError(operationName, status, body.errors ?? [], body.data);

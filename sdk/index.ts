@@ -1,4 +1,15 @@
-// The typed SDK: the client, and every operation of sdk/operations/ as a TypedDocumentNode
-// (`ProductDocument`) with its result and variable types (`ProductQuery`, `ProductQueryVariables`).
-export { createClient, ERROR_CODES, TesseraRequestError, type ClientOptions, type ErrorCode, type TesseraClient, type TesseraGraphQLError } from './client.js';
+// The typed SDK (`@tessera/sdk`, see sdk/package.json): the client, and every operation of
+// sdk/operations/ as a TypedDocumentString (`ProductDocument`) with its result and variable
+// types (`ProductQuery`, `ProductQueryVariables`).
+export {
+  createClient,
+  ERROR_CODES,
+  TesseraRequestError,
+  type ClientOptions,
+  type ErrorCode,
+  type Fetch,
+  type TesseraClient,
+  type TesseraDocument,
+  type TesseraGraphQLError,
+} from './client.js';
 export * from './generated/graphql.js';

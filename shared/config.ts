@@ -150,8 +150,11 @@ export interface ProtectionConfig {
 export interface TrustedDocumentsConfig {
   /** `off`: any document. `log`: any, untrusted ones logged. `enforce`: only the manifest's. */
   mode: 'off' | 'log' | 'enforce';
-  /** The persisted-documents manifest codegen writes (hash → document). */
-  manifestPath: string;
+  /**
+   * Persisted-documents manifests (hash → document, as codegen writes them), each a file or a
+   * folder of `*.json` files: the gateway trusts their union (ours and client teams').
+   */
+  manifests: string[];
 }
 
 export interface GatewayConfig extends CommonConfig, SigningConfig {
@@ -450,7 +453,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
     APQ_TTL_S: z.coerce.number().int().min(1).default(86_400),
     TRUSTED_DOCUMENTS: z.enum(['off', 'log', 'enforce']).default('off'),
-    TRUSTED_DOCUMENTS_MANIFEST: z.string().min(1).default('sdk/generated/persisted-documents.json'),
+    TRUSTED_DOCUMENTS_MANIFEST: list.pipe(z.array(z.string()).min(1, 'expected a manifest file or folder[,…]')).default(['sdk/generated/persisted-documents.json']),
     MAX_DEPTH: positive.default(12),
     MAX_ALIASES: z.coerce.number().int().min(0).default(30),
     MAX_ROOT_FIELDS: positive.default(15),
@@ -494,7 +497,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     redis: redisConfig(values),
     responseCache: { enabled: values.RESPONSE_CACHE, maxEntries: values.RESPONSE_CACHE_MAX_ENTRIES },
     apqTtlSeconds: values.APQ_TTL_S,
-    trustedDocuments: { mode: values.TRUSTED_DOCUMENTS, manifestPath: values.TRUSTED_DOCUMENTS_MANIFEST },
+    trustedDocuments: { mode: values.TRUSTED_DOCUMENTS, manifests: values.TRUSTED_DOCUMENTS_MANIFEST },
     protection: {
       maxDepth: values.MAX_DEPTH,
       maxAliases: values.MAX_ALIASES,

@@ -6,6 +6,7 @@ import {
   ERROR_CODES,
   LoginDocument,
   MeDocument,
+  MyReviewsDocument,
   ProductDocument,
   TesseraRequestError,
   TopProductsDocument,
@@ -58,6 +59,21 @@ describe('the typed SDK against a started gateway', () => {
     expect(product.reviews.totalCount).toBe(1);
     expect(product.reviews.edges.map(({ node }) => [node.id, node.rating, node.author.username])).toEqual([[addReview.id, 5, 'alan']]);
     expect(lines).toContain('alan reviewed Bamboo Cutting Board: ★★★★★ (' + addReview.id + ')');
+  });
+
+  it('runs the example again without piling up reviews: its review replaces the earlier one', async () => {
+    const tour = () => shopTour({ url: supergraph.url, email: 'alan@example.com', password: SEED_PASSWORD, print: () => {} });
+    const first = await tour();
+    const client = createClient({ url: supergraph.url, token: first.login.accessToken });
+    const reviewsByAlan = async () => (await client.request(MyReviewsDocument))!.me!.reviews.totalCount;
+    const before = await reviewsByAlan();
+    const lines: string[] = [];
+    const second = await shopTour({ url: supergraph.url, email: 'alan@example.com', password: SEED_PASSWORD, print: (line) => lines.push(line) });
+    expect(await reviewsByAlan()).toBe(before);
+    expect(second.addReview.id).not.toBe(first.addReview.id);
+    expect(second.product.reviews.totalCount).toBe(first.product.reviews.totalCount);
+    expect(second.product.reviews.edges.map(({ node }) => node.id)).toEqual([second.addReview.id]);
+    expect(lines).toContain(`deleted alan's earlier review of it (${first.addReview.id})`);
   });
 
   it('sends the token it was given: me is null anonymously and the caller when signed in', async () => {
@@ -128,6 +144,11 @@ describe('the typed SDK against a started gateway', () => {
       { operationName: 'TopProducts', variables: { first: 2 }, extensions: { persistedQuery: { version: 1, sha256Hash: expect.stringMatching(/^[0-9a-f]{64}$/) } } },
       { operationName: 'TopProducts', variables: { first: 2 }, query: expect.stringContaining('query TopProducts') },
     ]);
+  });
+
+  it('refuses a document that is not its text (an AST from another codegen setup), saying how to generate it', async () => {
+    const ast = { kind: 'Document', definitions: [] } as unknown as typeof MeDocument;
+    await expect(createClient({ url: supergraph.url }).request(ast)).rejects.toThrow("generate it with the client preset's `documentMode: string`");
   });
 
   it("knows every code of the server's vocabulary", () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -35,8 +35,8 @@ describe('trusted documents at the gateway', () => {
     supergraph = await startTestSupergraph({ responseCache: false });
     const capture = pino({ level: 'info' }, new Writable({ write: (line, _encoding, done) => done(void logged.push(JSON.parse(String(line)))) }));
     gateways.off = supergraph.url;
-    gateways.log = (await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'log', manifestPath: MANIFEST }, logger: capture })).url;
-    gateways.enforce = (await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifestPath: MANIFEST } })).url;
+    gateways.log = (await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'log', manifests: [MANIFEST] }, logger: capture })).url;
+    gateways.enforce = (await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] } })).url;
   });
   afterAll(async () => {
     await supergraph?.stop();
@@ -130,7 +130,7 @@ describe('trusted documents at the gateway', () => {
     });
 
     it('judges every operation of a batch: one untrusted operation refuses the batch', async () => {
-      const { url } = await supergraph.startGateway({ responseCache: false, protection: { maxBatch: 2 }, trustedDocuments: { mode: 'enforce', manifestPath: MANIFEST } });
+      const { url } = await supergraph.startGateway({ responseCache: false, protection: { maxBatch: 2 }, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] } });
       const batch = async (operations: Record<string, unknown>[]) => {
         supergraph.resetRequests();
         const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(operations) });
@@ -153,6 +153,69 @@ describe('trusted documents at the gateway', () => {
     });
   });
 
+  describe("several manifests: ours and a client team's", () => {
+    let dir: string;
+    /** The client's manifest, as GraphQL Code Generator's client preset writes it, and its one document. */
+    let client: { manifest: string; hash: string; text: string };
+    const CLIENT_OPERATION = 'query ClientCategories {\n  categories {\n    slug\n    name\n  }\n}\n';
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'tessera-manifests-'));
+      await mkdir(join(dir, 'clients'));
+      await writeFile(join(dir, 'ClientCategories.graphql'), CLIENT_OPERATION);
+      const { generate } = await import('@graphql-codegen/cli');
+      const outputs: { filename: string; content: string }[] = await generate(
+        {
+          schema: join(repoRoot, 'schema.graphql'),
+          documents: join(dir, 'ClientCategories.graphql'),
+          generates: { [join(dir, 'generated/')]: { preset: 'client', presetConfig: { persistedDocuments: true } } },
+          silent: true,
+        },
+        false,
+      );
+      const generated = outputs.find(({ filename }) => filename.endsWith('persisted-documents.json'))!;
+      const [[key, text]] = Object.entries(JSON.parse(generated.content) as Record<string, string>) as [[string, string]];
+      client = { manifest: join(dir, 'clients/shop-app.json'), hash: key.replace('sha256:', ''), text };
+      await writeFile(client.manifest, generated.content);
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("serves the operations of both with enforce, ours and the client's (its manifest in a folder), and refuses others", async () => {
+      expect(client.text).toMatch(/^query ClientCategories/);
+      const { url } = await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'clients')] } });
+      served(await send(url, byHash(topProducts.hash)));
+      const theirs = await send(url, { extensions: { persistedQuery: { version: 1, sha256Hash: client.hash } } });
+      served(theirs);
+      expect(theirs.body.data.categories).toHaveLength(4);
+      served(await send(url, { query: client.text }));
+      refused(await send(url, { query: ARBITRARY }), 'PERSISTED_QUERY_REQUIRED');
+      refused(await send(url, byHash(sha256(ARBITRARY))), 'PERSISTED_QUERY_NOT_IN_LIST');
+      // with our manifest alone, the client's operation is not trusted
+      refused(await send(gateways.enforce, { extensions: { persistedQuery: { version: 1, sha256Hash: client.hash } } }), 'PERSISTED_QUERY_NOT_IN_LIST');
+    });
+
+    it('stops the gateway at start when two manifests give one hash different documents, naming both files', async () => {
+      const conflicting = join(dir, 'conflicting.json');
+      await writeFile(conflicting, JSON.stringify({ [`sha256:${topProducts.hash}`]: '{ users(first: 100) { totalCount } }' }));
+      const started = supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'clients'), conflicting] } });
+      await expect(started).rejects.toThrow(`the manifests ${MANIFEST} and ${conflicting} both hold sha256:${topProducts.hash}, with different documents`);
+      // the same document in two manifests is no conflict
+      const copy = join(dir, 'copy.json');
+      await writeFile(copy, JSON.stringify({ [`sha256:${topProducts.hash}`]: topProducts.text }));
+      const { url } = await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, copy] } });
+      served(await send(url, byHash(topProducts.hash)));
+    });
+
+    it('stops the gateway at start on a folder without manifests', async () => {
+      await mkdir(join(dir, 'empty'));
+      await expect(supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'empty')] } })).rejects.toThrow(
+        `needs the persisted-documents manifest ${join(dir, 'empty')}, but this folder holds no *.json manifest`,
+      );
+    });
+  });
+
   describe('a manifest that is not there or not right', () => {
     let dir: string;
     beforeAll(async () => {
@@ -162,7 +225,7 @@ describe('trusted documents at the gateway', () => {
       await rm(dir, { recursive: true, force: true });
     });
 
-    const start = (mode: 'log' | 'enforce', manifestPath: string) => supergraph.startGateway({ responseCache: false, trustedDocuments: { mode, manifestPath } });
+    const start = (mode: 'log' | 'enforce', ...manifests: string[]) => supergraph.startGateway({ responseCache: false, trustedDocuments: { mode, manifests } });
 
     it('stops the gateway at start, saying what is wrong', async () => {
       await expect(start('enforce', join(dir, 'missing.json'))).rejects.toThrow(/TRUSTED_DOCUMENTS=enforce needs the persisted-documents manifest .*missing\.json, but it cannot be read \(ENOENT\)\. Run `npm run codegen`/);
@@ -176,7 +239,7 @@ describe('trusted documents at the gateway', () => {
     });
 
     it('is not read when trusted documents are off', async () => {
-      const { url } = await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'off', manifestPath: join(dir, 'missing.json') } });
+      const { url } = await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'off', manifests: [join(dir, 'missing.json')] } });
       served(await send(url, { query: ARBITRARY }));
     });
   });

@@ -1,6 +1,7 @@
 /* eslint-disable */
 import * as types from './graphql.js';
-import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+
 
 /**
  * Map of all GraphQL operations in the project.
@@ -19,6 +20,7 @@ type Documents = {
     "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    expiresIn\n    user {\n      id\n      username\n    }\n  }\n}": typeof types.LoginDocument,
     "mutation Logout($refreshToken: String) {\n  logout(refreshToken: $refreshToken)\n}": typeof types.LogoutDocument,
     "query Me {\n  me {\n    id\n    username\n    name\n    email\n    roles\n  }\n}": typeof types.MeDocument,
+    "query MyReviews($first: Int! = 50, $after: String) {\n  me {\n    id\n    reviews(first: $first, after: $after) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          product {\n            id\n          }\n        }\n      }\n    }\n  }\n}": typeof types.MyReviewsDocument,
     "query Product($id: ID!, $reviews: Int! = 5) {\n  product(id: $id) {\n    id\n    upc\n    name\n    description\n    price {\n      amount\n      currency\n    }\n    weight\n    category {\n      id\n      name\n    }\n    quantity\n    inStock\n    shippingEstimate\n    averageRating\n    reviews(first: $reviews) {\n      totalCount\n      edges {\n        node {\n          id\n          rating\n          body\n          createdAt\n          author {\n            username\n          }\n        }\n      }\n    }\n  }\n}": typeof types.ProductDocument,
     "query Products($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {\n  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        upc\n        name\n        price {\n          amount\n          currency\n        }\n        category {\n          name\n        }\n        inStock\n      }\n    }\n  }\n}": typeof types.ProductsDocument,
     "mutation Refresh($refreshToken: String!) {\n  refresh(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n    expiresIn\n  }\n}": typeof types.RefreshDocument,
@@ -30,6 +32,7 @@ const documents: Documents = {
     "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    expiresIn\n    user {\n      id\n      username\n    }\n  }\n}": types.LoginDocument,
     "mutation Logout($refreshToken: String) {\n  logout(refreshToken: $refreshToken)\n}": types.LogoutDocument,
     "query Me {\n  me {\n    id\n    username\n    name\n    email\n    roles\n  }\n}": types.MeDocument,
+    "query MyReviews($first: Int! = 50, $after: String) {\n  me {\n    id\n    reviews(first: $first, after: $after) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          product {\n            id\n          }\n        }\n      }\n    }\n  }\n}": types.MyReviewsDocument,
     "query Product($id: ID!, $reviews: Int! = 5) {\n  product(id: $id) {\n    id\n    upc\n    name\n    description\n    price {\n      amount\n      currency\n    }\n    weight\n    category {\n      id\n      name\n    }\n    quantity\n    inStock\n    shippingEstimate\n    averageRating\n    reviews(first: $reviews) {\n      totalCount\n      edges {\n        node {\n          id\n          rating\n          body\n          createdAt\n          author {\n            username\n          }\n        }\n      }\n    }\n  }\n}": types.ProductDocument,
     "query Products($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {\n  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        upc\n        name\n        price {\n          amount\n          currency\n        }\n        category {\n          name\n        }\n        inStock\n      }\n    }\n  }\n}": types.ProductsDocument,
     "mutation Refresh($refreshToken: String!) {\n  refresh(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n    expiresIn\n  }\n}": types.RefreshDocument,
@@ -38,57 +41,46 @@ const documents: Documents = {
 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- *
- *
- * @example
- * ```ts
- * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
- * ```
- *
- * The query argument is unknown!
- * Please regenerate the types.
  */
-export function graphql(source: string): unknown;
+export function graphql(source: "mutation AddReview($input: AddReviewInput!) {\n  addReview(input: $input) {\n    id\n    rating\n    body\n    createdAt\n    author {\n      id\n      username\n    }\n    product {\n      id\n      name\n      averageRating\n    }\n  }\n}"): typeof import('./graphql.js').AddReviewDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation DeleteReview($id: ID!) {\n  deleteReview(id: $id)\n}"): typeof import('./graphql.js').DeleteReviewDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    expiresIn\n    user {\n      id\n      username\n    }\n  }\n}"): typeof import('./graphql.js').LoginDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation Logout($refreshToken: String) {\n  logout(refreshToken: $refreshToken)\n}"): typeof import('./graphql.js').LogoutDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Me {\n  me {\n    id\n    username\n    name\n    email\n    roles\n  }\n}"): typeof import('./graphql.js').MeDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query MyReviews($first: Int! = 50, $after: String) {\n  me {\n    id\n    reviews(first: $first, after: $after) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          product {\n            id\n          }\n        }\n      }\n    }\n  }\n}"): typeof import('./graphql.js').MyReviewsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Product($id: ID!, $reviews: Int! = 5) {\n  product(id: $id) {\n    id\n    upc\n    name\n    description\n    price {\n      amount\n      currency\n    }\n    weight\n    category {\n      id\n      name\n    }\n    quantity\n    inStock\n    shippingEstimate\n    averageRating\n    reviews(first: $reviews) {\n      totalCount\n      edges {\n        node {\n          id\n          rating\n          body\n          createdAt\n          author {\n            username\n          }\n        }\n      }\n    }\n  }\n}"): typeof import('./graphql.js').ProductDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Products($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {\n  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        upc\n        name\n        price {\n          amount\n          currency\n        }\n        category {\n          name\n        }\n        inStock\n      }\n    }\n  }\n}"): typeof import('./graphql.js').ProductsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation Refresh($refreshToken: String!) {\n  refresh(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n    expiresIn\n  }\n}"): typeof import('./graphql.js').RefreshDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query TopProducts($first: Int!) {\n  topProducts(first: $first) {\n    id\n    name\n    price {\n      amount\n      currency\n    }\n    inStock\n    averageRating\n  }\n}"): typeof import('./graphql.js').TopProductsDocument;
 
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "mutation AddReview($input: AddReviewInput!) {\n  addReview(input: $input) {\n    id\n    rating\n    body\n    createdAt\n    author {\n      id\n      username\n    }\n    product {\n      id\n      name\n      averageRating\n    }\n  }\n}"): (typeof documents)["mutation AddReview($input: AddReviewInput!) {\n  addReview(input: $input) {\n    id\n    rating\n    body\n    createdAt\n    author {\n      id\n      username\n    }\n    product {\n      id\n      name\n      averageRating\n    }\n  }\n}"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "mutation DeleteReview($id: ID!) {\n  deleteReview(id: $id)\n}"): (typeof documents)["mutation DeleteReview($id: ID!) {\n  deleteReview(id: $id)\n}"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    expiresIn\n    user {\n      id\n      username\n    }\n  }\n}"): (typeof documents)["mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    expiresIn\n    user {\n      id\n      username\n    }\n  }\n}"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "mutation Logout($refreshToken: String) {\n  logout(refreshToken: $refreshToken)\n}"): (typeof documents)["mutation Logout($refreshToken: String) {\n  logout(refreshToken: $refreshToken)\n}"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "query Me {\n  me {\n    id\n    username\n    name\n    email\n    roles\n  }\n}"): (typeof documents)["query Me {\n  me {\n    id\n    username\n    name\n    email\n    roles\n  }\n}"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "query Product($id: ID!, $reviews: Int! = 5) {\n  product(id: $id) {\n    id\n    upc\n    name\n    description\n    price {\n      amount\n      currency\n    }\n    weight\n    category {\n      id\n      name\n    }\n    quantity\n    inStock\n    shippingEstimate\n    averageRating\n    reviews(first: $reviews) {\n      totalCount\n      edges {\n        node {\n          id\n          rating\n          body\n          createdAt\n          author {\n            username\n          }\n        }\n      }\n    }\n  }\n}"): (typeof documents)["query Product($id: ID!, $reviews: Int! = 5) {\n  product(id: $id) {\n    id\n    upc\n    name\n    description\n    price {\n      amount\n      currency\n    }\n    weight\n    category {\n      id\n      name\n    }\n    quantity\n    inStock\n    shippingEstimate\n    averageRating\n    reviews(first: $reviews) {\n      totalCount\n      edges {\n        node {\n          id\n          rating\n          body\n          createdAt\n          author {\n            username\n          }\n        }\n      }\n    }\n  }\n}"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "query Products($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {\n  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        upc\n        name\n        price {\n          amount\n          currency\n        }\n        category {\n          name\n        }\n        inStock\n      }\n    }\n  }\n}"): (typeof documents)["query Products($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {\n  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        upc\n        name\n        price {\n          amount\n          currency\n        }\n        category {\n          name\n        }\n        inStock\n      }\n    }\n  }\n}"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "mutation Refresh($refreshToken: String!) {\n  refresh(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n    expiresIn\n  }\n}"): (typeof documents)["mutation Refresh($refreshToken: String!) {\n  refresh(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n    expiresIn\n  }\n}"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "query TopProducts($first: Int!) {\n  topProducts(first: $first) {\n    id\n    name\n    price {\n      amount\n      currency\n    }\n    inStock\n    averageRating\n  }\n}"): (typeof documents)["query TopProducts($first: Int!) {\n  topProducts(first: $first) {\n    id\n    name\n    price {\n      amount\n      currency\n    }\n    inStock\n    averageRating\n  }\n}"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
 }
-
-export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

@@ -101,8 +101,14 @@ describe('gateway configuration', () => {
   });
 
   it('serves any document unless trusted documents are asked for', () => {
-    expect(loadGatewayConfig(subgraphs, {}).trustedDocuments).toEqual({ mode: 'off', manifestPath: 'sdk/generated/persisted-documents.json' });
-    expect(loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'enforce', TRUSTED_DOCUMENTS_MANIFEST: '/etc/tessera/pq.json' }).trustedDocuments).toEqual({ mode: 'enforce', manifestPath: '/etc/tessera/pq.json' });
+    expect(loadGatewayConfig(subgraphs, {}).trustedDocuments).toEqual({ mode: 'off', manifests: ['sdk/generated/persisted-documents.json'] });
+    expect(loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'enforce', TRUSTED_DOCUMENTS_MANIFEST: '/etc/tessera/pq.json' }).trustedDocuments).toEqual({ mode: 'enforce', manifests: ['/etc/tessera/pq.json'] });
+    // a list of files and folders, whose union is trusted
+    expect(loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS_MANIFEST: 'sdk/generated/persisted-documents.json, /etc/tessera/clients/' }).trustedDocuments.manifests).toEqual([
+      'sdk/generated/persisted-documents.json',
+      '/etc/tessera/clients/',
+    ]);
+    expect(() => loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS_MANIFEST: ' , ' })).toThrow(/TRUSTED_DOCUMENTS_MANIFEST/);
     expect(() => loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'on' })).toThrow(/TRUSTED_DOCUMENTS: /);
   });
 

@@ -65,7 +65,7 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     redis: { url: undefined, clusterNodes: undefined, prefix: 'tessera:' },
     responseCache: { enabled: true, maxEntries: 1000 },
     apqTtlSeconds: 3600,
-    trustedDocuments: { mode: 'off', manifestPath: 'sdk/generated/persisted-documents.json' },
+    trustedDocuments: { mode: 'off', manifests: ['sdk/generated/persisted-documents.json'] },
     protection: {
       maxDepth: 12,
       maxAliases: 30,
