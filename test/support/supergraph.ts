@@ -43,6 +43,7 @@ export interface GatewayOverrides {
   /** Another signing secret than the subgraphs': they refuse every request (pair with `supergraphPath`). */
   signingSecret?: string;
   trustedDocuments?: Partial<TrustedDocumentsConfig>;
+  operationCacheMaxEntries?: number;
   /** Default: the quiet test logger. */
   logger?: Logger;
 }
@@ -71,6 +72,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     config.protection = { ...config.protection, ...protection, rateLimit: { ...config.protection.rateLimit, ...rateLimit } };
     config.metrics = { ...config.metrics, ...overrides.metrics };
     config.signingSecret = overrides.signingSecret ?? config.signingSecret;
+    config.operationCacheMaxEntries = overrides.operationCacheMaxEntries ?? config.operationCacheMaxEntries;
     const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     const metrics = await listenMetrics(gateway.registry, config.metrics);
