@@ -97,8 +97,11 @@ async function main(): Promise<void> {
     env: { ...env, ...urls, HOST: '127.0.0.1', GATEWAY_PORT: String(port), LOG_LEVEL: 'error', RATE_LIMIT: '0', SUPERGRAPH_WATCH: 'false' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  const exited = new Promise((resolve) => gateway.once('exit', resolve));
   const stop = async () => {
+    // The gateway drains first: its requests in flight may still need the subgraphs.
     gateway.kill('SIGTERM');
+    await exited;
     await Promise.all(running.map((s) => s.stop()));
   };
   try {
@@ -125,7 +128,8 @@ async function main(): Promise<void> {
 
     console.log(`\nSoak: up to ${requests} requests, ${concurrency} at a time, for at most ${maxSeconds} s; gateway pid ${gateway.pid}, caches in ${env.REDIS_URL ? 'Redis' : 'memory'}.`);
     console.log('Mix of 8: 2 repeated shop-front queries (hits), a new document, new variables, a signed-in query,');
-    console.log('an error (unknown field or bad id), an APQ registration, a signed-in query or a mutation (1 in 40).\n');
+    console.log('an error (unknown field or bad id), an APQ registration, a signed-in query or a mutation (1 in 40).');
+    console.log('heap: used right after a full GC (what is retained); of total: the heap V8 has taken.\n');
     console.log(['requests', 'seconds', 'rss MiB', 'heap MiB', 'of total', 'external', 'failures'].map((cell, i) => cell.padStart(i ? 10 : 8)).join(''));
     const start = await memory(origin, gateway.pid!);
     console.log(row(0, 0, start, 0));
