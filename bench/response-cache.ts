@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createGateway } from '../gateway/index.js';
-import { loadGatewayConfig, loadSubgraphConfig, type SubgraphConfig } from '../shared/config.js';
+import { loadGatewayConfig } from '../shared/config.js';
 import { closeServer, listen } from '../shared/http.js';
 import { createLogger } from '../shared/logger.js';
-import { startSubgraph } from '../shared/subgraph.js';
 import { subgraphs } from '../subgraphs/index.js';
+import { benchEnv, startBenchSubgraphs } from './subgraphs.js';
 
 /**
- * `npm run bench`: throughput of one shop-front query through the gateway with the response
+ * `npm run bench` (or `npm run bench -- response-cache`): throughput of one shop-front query through the gateway with the response
  * cache on and off, over the same running subgraphs. Stores are in-memory PGlite unless
  * DATABASE_URL is set; the cache is in memory unless REDIS_URL is set.
  * BENCH_REQUESTS (default 2000) and BENCH_CONCURRENCY (default 32) size the run.
@@ -39,18 +39,9 @@ async function load(url: string): Promise<{ perSecond: number; p50: number; p99:
 }
 
 async function main(): Promise<void> {
-  const secrets = { SUBGRAPH_SIGNING_SECRET: randomBytes(32).toString('hex'), JWT_SECRET: randomBytes(32).toString('hex') };
-  const env = { ...process.env, ...secrets, NODE_ENV: 'test', LOG_LEVEL: 'silent' };
+  const env = benchEnv();
   const logger = createLogger('bench', { logLevel: 'silent', env: 'test' });
-  console.log(`Starting ${subgraphs.length} subgraphs (${process.env.DATABASE_URL ? 'PostgreSQL' : 'in-memory PGlite'})…`);
-  const running = await Promise.all(
-    subgraphs.map((definition) => {
-      const config: SubgraphConfig = { ...loadSubgraphConfig(definition.name, 0, env), port: 0 };
-      if (!process.env.DATABASE_URL) config.store = { kind: 'pglite', dataDir: 'memory://' };
-      return startSubgraph(definition, config, logger);
-    }),
-  );
-  const urls = Object.fromEntries(running.map((s, i) => [`${subgraphs[i]!.name.toUpperCase()}_URL`, s.url]));
+  const { running, urls } = await startBenchSubgraphs(env);
   const gatewayConfig = loadGatewayConfig(subgraphs, { ...env, ...urls, REDIS_PREFIX: `bench-${randomBytes(3).toString('hex')}:` });
   const results: Record<string, Awaited<ReturnType<typeof load>>> = {};
   for (const cached of [false, true]) {

@@ -3,8 +3,10 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
+import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../shared/config.js';
 import { createFormatError } from '../shared/errors.js';
@@ -39,7 +41,7 @@ import { composeFromRunning } from './supergraph.js';
 import { supergraphSource, type SupergraphSource } from './supergraph-reload.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -59,7 +61,13 @@ export interface Gateway {
 
 /** The response cache's store, the persisted-query cache and the rate limiter: on Redis when configured. */
 function stores(config: GatewayOptions['config'], redis: RedisClient | undefined) {
-  if (!redis) return { store: new MemoryResponseCacheStore(config.responseCache.maxEntries), apq: undefined, limiter: new MemoryRateLimiter() };
+  if (!redis) {
+    return {
+      store: new MemoryResponseCacheStore(config.responseCache.maxEntries),
+      apq: new InMemoryLRUCache<string>({ max: config.operationCacheMaxEntries }),
+      limiter: new MemoryRateLimiter(),
+    };
+  }
   return {
     store: new RedisResponseCacheStore(redis, config.redis.prefix),
     apq: new RedisApqCache(redis, `${config.redis.prefix}apq:`),
@@ -151,6 +159,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
       return withFailuresAtFields(name, source, logger);
     },
     experimental_didResolveQueryPlan: countQueryPlans(metrics),
+    // Bounded by count too (see `operationCacheMaxEntries`): its own bound, 30 MiB of JSON, let
+    // a client sending new documents grow the heap by hundreds of MiB.
+    queryPlannerConfig: { cache: new InMemoryLRUCache({ max: config.operationCacheMaxEntries }) },
     logger,
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -165,7 +176,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
     hideSchemaDetailsFromClientErrors: config.env === 'production',
     allowBatchedHttpRequests: protection.maxBatch > 1,
     logger,
-    persistedQueries: { ttl: config.apqTtlSeconds, ...(apq && { cache: apq }) },
+    persistedQueries: { ttl: config.apqTtlSeconds, cache: apq },
+    // Parsed and validated documents, bounded like the query plans.
+    documentStore: new InMemoryLRUCache<DocumentNode>({ max: config.operationCacheMaxEntries }),
     // Shape limits run with validation, before any plugin: a refused shape is neither costed nor charged.
     validationRules: [operationLimitsRule(protection)],
     plugins: [

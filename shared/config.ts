@@ -164,6 +164,12 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
   responseCache: ResponseCacheConfig;
   /** How long an automatic persisted query is remembered. */
   apqTtlSeconds: number;
+  /**
+   * Entries in each per-document cache the gateway holds in memory: parsed and validated
+   * documents, query plans, and (without Redis) persisted queries. Apollo's own bounds are in
+   * approximate JSON bytes, several times smaller than the heap an entry really takes.
+   */
+  operationCacheMaxEntries: number;
   trustedDocuments: TrustedDocumentsConfig;
   dataDir: string;
   jwt: JwtConfig;
@@ -452,6 +458,8 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     RESPONSE_CACHE: flag.default(true),
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
     APQ_TTL_S: z.coerce.number().int().min(1).default(86_400),
+    // lru-cache allocates its index for `max` entries up front.
+    OPERATION_CACHE_MAX_ENTRIES: positive.max(1_000_000).default(1_000),
     TRUSTED_DOCUMENTS: z.enum(['off', 'log', 'enforce']).default('off'),
     TRUSTED_DOCUMENTS_MANIFEST: list.pipe(z.array(z.string()).min(1, 'expected a manifest file or folder[,…]')).default(['sdk/generated/persisted-documents.json']),
     MAX_DEPTH: positive.default(12),
@@ -497,6 +505,7 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     redis: redisConfig(values),
     responseCache: { enabled: values.RESPONSE_CACHE, maxEntries: values.RESPONSE_CACHE_MAX_ENTRIES },
     apqTtlSeconds: values.APQ_TTL_S,
+    operationCacheMaxEntries: values.OPERATION_CACHE_MAX_ENTRIES,
     trustedDocuments: { mode: values.TRUSTED_DOCUMENTS, manifests: values.TRUSTED_DOCUMENTS_MANIFEST },
     protection: {
       maxDepth: values.MAX_DEPTH,

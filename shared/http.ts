@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, maxHeaderSize, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import { ErrorCode } from './errors.js';
@@ -125,8 +125,9 @@ export async function listen(app: Express | RequestListener, host: string, port:
 
 /**
  * Stops accepting, lets requests in progress finish, and closes keep-alive connections as
- * they fall idle (they would otherwise hold shutdown for the keep-alive timeout); whatever is
- * still open after `graceMs` is cut.
+ * they fall idle; whatever is still open after `graceMs` is cut. For servers whose clients may
+ * lose a request (tests, the metrics listener): an idle connection closed under a client that
+ * is writing on it loses that request. A process's shutdown drains with `drainServer`.
  */
 export async function closeServer(server: Server, graceMs = 5_000): Promise<void> {
   const sweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -140,4 +141,26 @@ export async function closeServer(server: Server, graceMs = 5_000): Promise<void
     clearInterval(sweep);
     clearTimeout(cut);
   }
+}
+
+/**
+ * Stops accepting and waits until every connection has ended, cutting what is left after
+ * `graceMs`. It never closes a connection a client may still write a request on: an idle
+ * keep-alive connection, or one whose request has arrived but is not parsed yet, looks
+ * the same from here, and closing it loses that request unanswered. Connections end as their
+ * client is answered with `Connection: close` (the lifecycle's guard does that while draining),
+ * as the client drops them, or by the keep-alive timeout it was told in `Keep-Alive: timeout=N`.
+ */
+export async function drainServer(server: Server, graceMs: number): Promise<void> {
+  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+  try {
+    // net's close only stops listening; http.Server#close would also destroy every idle
+    // keep-alive connection at once (Node >= 19), racing clients that reuse them.
+    await new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+  } finally {
+    clearTimeout(cut);
+  }
+  // No connection is left: http's close now only stops its request-timeout timer, which would
+  // otherwise keep the server (and its app) alive. It emits `close` once more; nothing here listens.
+  server.close();
 }

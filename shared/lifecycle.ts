@@ -1,8 +1,9 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { ShutdownConfig } from './config.js';
 import { ErrorCode } from './errors.js';
-import { closeServer } from './http.js';
+import { drainServer } from './http.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -35,9 +36,9 @@ export interface LifecycleOptions extends ShutdownConfig {
 export interface Lifecycle {
   readonly state: LifecycleState;
   /**
-   * Wraps the app's request handler: while draining, `/ready` answers 503 `draining`; once the
-   * listener has closed, every other request but `/health` is refused with 503 `SHUTTING_DOWN`
-   * and `Connection: close` (a kept-alive connection may still carry one).
+   * Wraps the app's request handler: while draining, `/ready` answers 503 `draining` and every
+   * answer carries `Connection: close`; once the listener has closed, every other request but
+   * `/health` is refused with 503 `SHUTTING_DOWN` (a kept-alive connection may still carry one).
    */
   guard(app: RequestListener): RequestListener;
   /** The server is listening; a signal now drains it. */
@@ -62,6 +63,10 @@ function unreachable(state: never): never {
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0]!;
 }
+
+const SHUTTING_DOWN_BODY = {
+  errors: [{ message: 'The server is shutting down; retry the request (another instance will take it).', extensions: { code: ErrorCode.SHUTTING_DOWN } }],
+};
 
 function refuse(res: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
@@ -88,6 +93,8 @@ export function createLifecycle({ logger, graceMs, delayMs, signals = process, e
   const steps: { name: string; close: () => Promise<void> }[] = [];
   let done: Promise<number> | undefined;
   let endDelay: (() => void) | undefined;
+  /** Connections whose next answer closes them (every one answered since the drain began). */
+  const closing = new WeakSet<Socket>();
 
   // A second signal may have ended things while a step was awaited (read through a function: no narrowing).
   const forcedExit = (): number | undefined => (state.phase === 'stopped' ? state.exitCode : undefined);
@@ -114,7 +121,7 @@ export function createLifecycle({ logger, graceMs, delayMs, signals = process, e
       if (forcedExit() !== undefined) return forcedExit()!;
       state = { phase: 'draining', signal, server, accepting: false };
     }
-    await closeServer(server, graceMs);
+    await drainServer(server, graceMs);
     let exitCode = 0;
     for (const step of steps) {
       if (forcedExit() !== undefined) return forcedExit()!;
@@ -160,12 +167,18 @@ export function createLifecycle({ logger, graceMs, delayMs, signals = process, e
     },
     guard: (app) => (req, res) => {
       if (state.phase !== 'draining' && state.phase !== 'stopped') return app(req, res);
+      // Node writes no answer after one that closes its connection, so a request pipelined
+      // behind it must not run either (a mutation would be done, unanswered); the client sees
+      // the connection close and retries it elsewhere.
+      if (closing.has(req.socket)) return refuse(res, 503, SHUTTING_DOWN_BODY);
+      // Every answer from now on closes its connection: during the delay that moves clients to
+      // another instance, after it their connection ends with that answer, never under them.
+      closing.add(req.socket);
+      res.setHeader('connection', 'close');
       const path = pathOf(req);
       if (path === '/ready') return refuse(res, 503, { status: 'draining', ready: false });
       if (path === '/health' || (state.phase === 'draining' && state.accepting)) return app(req, res);
-      refuse(res, 503, {
-        errors: [{ message: 'The server is shutting down; retry the request (another instance will take it).', extensions: { code: ErrorCode.SHUTTING_DOWN } }],
-      });
+      refuse(res, 503, SHUTTING_DOWN_BODY);
     },
     serving(server) {
       if (state.phase !== 'starting') throw new Error(`serving() called while ${state.phase}`);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RequestListener, Server } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { closeServer, healthRoutes, listen } from '../http.js';
@@ -24,6 +25,8 @@ interface Harness {
   /** The slow request has reached the handler. */
   slowArrived: Promise<void>;
   releaseSlow(): void;
+  /** The paths the handler ran, in order. */
+  ran: string[];
 }
 
 const servers: Server[] = [];
@@ -38,7 +41,9 @@ async function harness(options: { delayMs?: number } = {}): Promise<Harness> {
   const lifecycle = createLifecycle({ logger, graceMs: 10_000, delayMs: options.delayMs ?? 0, signals, exit: (code) => exits.push(code) });
   const arrived = latch();
   const release = latch();
+  const ran: string[] = [];
   const handler: RequestListener = (req, res) => {
+    ran.push(req.url!);
     if (req.url === '/slow') {
       arrived.open();
       void release.opened.then(() => res.end('slow done'));
@@ -49,7 +54,7 @@ async function harness(options: { delayMs?: number } = {}): Promise<Harness> {
   const { server, url } = await listen(lifecycle.guard(handler), '127.0.0.1', 0);
   servers.push(server);
   lifecycle.serving(server);
-  return { lifecycle, signals, exits, server, origin: url, slowArrived: arrived.opened, releaseSlow: release.open };
+  return { lifecycle, signals, exits, server, origin: url, slowArrived: arrived.opened, releaseSlow: release.open, ran };
 }
 
 describe('the process lifecycle', () => {
@@ -97,6 +102,30 @@ describe('the process lifecycle', () => {
     // The second signal also ends the delay (no timer is left behind).
     h.signals.emit('SIGTERM', 'SIGTERM');
     expect(h.exits).toEqual([143]);
+  });
+
+  it('during the shutdown delay, every answer closes its connection, and a request pipelined behind one does not run', async () => {
+    const h = await harness({ delayMs: 60_000 });
+    h.signals.emit('SIGTERM', 'SIGTERM');
+    const socket = connect((h.server.address() as { port: number }).port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk) => received.push(chunk));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    // Two requests in one write: the second arrives while the first is being answered.
+    socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nPOST /mutation HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+    await h.slowArrived;
+    h.releaseSlow();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    socket.destroy();
+    const text = Buffer.concat(received).toString();
+    // One answer, which closed the connection; the request behind it was never run (Node writes
+    // nothing after a closing answer), so the client knows to send it again elsewhere.
+    expect(text.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text.endsWith('slow done')).toBe(true);
+    expect(h.ran).toEqual(['/slow']);
+    h.signals.emit('SIGTERM', 'SIGTERM');
   });
 
   it('runs every shutdown step in order after the server closes; a step that fails makes the exit code 1', async () => {

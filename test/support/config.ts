@@ -65,6 +65,7 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     redis: { url: undefined, clusterNodes: undefined, prefix: 'tessera:' },
     responseCache: { enabled: true, maxEntries: 1000 },
     apqTtlSeconds: 3600,
+    operationCacheMaxEntries: 1000,
     trustedDocuments: { mode: 'off', manifests: ['sdk/generated/persisted-documents.json'] },
     protection: {
       maxDepth: 12,

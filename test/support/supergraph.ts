@@ -43,6 +43,7 @@ export interface GatewayOverrides {
   /** Another signing secret than the subgraphs': they refuse every request (pair with `supergraphPath`). */
   signingSecret?: string;
   trustedDocuments?: Partial<TrustedDocumentsConfig>;
+  operationCacheMaxEntries?: number;
   /** Default: the quiet test logger. */
   logger?: Logger;
   /** Subgraphs the test runs itself (not Tessera's, say), composed with the shop's. */
@@ -74,6 +75,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     // As in production's configuration: metrics on a listener of their own there.
     config.metrics = { ...config.metrics, ...(config.env === 'production' && { port: 0 }), ...overrides.metrics };
     config.signingSecret = overrides.signingSecret ?? config.signingSecret;
+    config.operationCacheMaxEntries = overrides.operationCacheMaxEntries ?? config.operationCacheMaxEntries;
     const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     const metrics = await listenMetrics(gateway.registry, config.metrics);
