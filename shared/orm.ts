@@ -6,9 +6,8 @@ import { DefaultLogger, type LogContext, type MigrationObject, type LoggerNamesp
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migration, Migrator } from '@mikro-orm/migrations';
 import { MikroORM as PostgresMikroORM } from '@mikro-orm/postgresql';
-import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
-import type { StoreConfig } from './config.js';
+import { ConfigError, type StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
@@ -117,6 +116,21 @@ export async function loadMigrations(name: string): Promise<MigrationObject[]> {
  */
 const STORE_CONNECT_TIMEOUT_MS = 5_000;
 
+/**
+ * PGlite, the development store, is a devDependency: loaded only when a store is PGlite, so a
+ * production install (`npm ci --omit=dev`, the Docker image) runs on PostgreSQL without it.
+ */
+async function loadPglite(): Promise<typeof import('@mikro-orm/pglite')> {
+  try {
+    return await import('@mikro-orm/pglite');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ConfigError([
+      'DATABASE_URL: unset, so the store is PGlite, which this install leaves out (a development dependency); set DATABASE_URL (or <NAME>_DATABASE_URL) to a PostgreSQL server, or install the development dependencies',
+    ]);
+  }
+}
+
 /** Opens a subgraph's store (PGlite folder or PostgreSQL database, created if missing). */
 export async function openStore(options: StoreOptions): Promise<Orm> {
   const migrationsList = await loadMigrations(options.name);
@@ -147,6 +161,7 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     },
   };
   if (options.store.kind === 'pglite') {
+    const { MikroORM: PgliteMikroORM } = await loadPglite();
     if (!options.store.dataDir.startsWith('memory:')) mkdirSync(options.store.dataDir, { recursive: true });
     return (await PgliteMikroORM.init({ ...base, dbName: options.store.dataDir })) as unknown as Orm;
   }
