@@ -109,6 +109,13 @@ async function importGraph(entries: string[]): Promise<Map<string, string[]>> {
   return packagesOf;
 }
 
+describe('.ci/run', () => {
+  it('installs with `npm ci`', async () => {
+    const commands = (await read('.ci/run')).split('\n').filter((line) => /^\s*npm\s/.test(line));
+    expect(commands.filter((line) => /^\s*npm (ci|install|i)\b/.test(line))).toEqual([expect.stringMatching(/^npm ci\b/)]);
+  });
+});
+
 describe('the Docker image', () => {
   it('installs with `npm ci` only: the build stage everything, the runtime its production dependencies', async () => {
     const all = stages(await read('Dockerfile'));
