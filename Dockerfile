@@ -1,15 +1,16 @@
 # One image for every Tessera process. The default command runs the gateway; a subgraph is
-# started with `node dist/scripts/subgraph.js <name>` (see docker-compose.yml).
+# started with `node dist/scripts/subgraph.js <name>`, migrations with
+# `node dist/scripts/migrate.js all up` (see docker-compose.yml).
 
 # --- build: compile the TypeScript sources into /app/dist ------------------------------------
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 
-# `npm install`, not `npm ci`: `npm ci` rejects this lockfile over missing platform binaries.
-# --ignore-scripts skips the `node` devDependency's preinstall (the image already has Node 24)
-# and the `prepare` build, which runs below once the sources are in place.
+# `npm ci`: exactly the lockfile, or a failure. --ignore-scripts skips the `node`
+# devDependency's preinstall (the image already has Node 24) and the `prepare` build, which
+# runs below once the sources are in place.
 COPY package.json package-lock.json ./
-RUN npm install --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json supergraph.graphql ./
 COPY shared/ shared/
@@ -17,17 +18,24 @@ COPY gateway/ gateway/
 COPY subgraphs/ subgraphs/
 COPY migrations/ migrations/
 COPY scripts/ scripts/
-RUN npx tsc -p tsconfig.build.json
+# The image's node, not the `node` devDependency's binary that npm's PATH would pick.
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+# --- deps: production dependencies only ------------------------------------------------------
+# No devDependencies, so no compiler, no test tools and no PGlite (the development store, loaded
+# only when a subgraph has no DATABASE_URL): the runtime stage serves PostgreSQL stores.
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime: production dependencies and the compiled output only ---------------------------
 FROM node:24-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
 
-COPY package.json package-lock.json ./
-RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
-    && npm cache clean --force
-
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/supergraph.graphql ./supergraph.graphql
 # For TRUSTED_DOCUMENTS=log|enforce (its default TRUSTED_DOCUMENTS_MANIFEST path).

@@ -1,61 +1,29 @@
-import { join } from 'node:path';
-import { loadSubgraphConfig } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
-import { openStore } from '../shared/orm.js';
-import { repoRoot } from '../shared/paths.js';
+import { ALL_COMMANDS, migrateAll, migrateSubgraph, type MigrateCommand } from './migrations.js';
 import { findSubgraph, subgraphs } from '../subgraphs/index.js';
 
-const usage = `Usage: npm run migrate -- <subgraph> <up|down|status|create [name]>
+const COMMANDS: MigrateCommand[] = ['up', 'down', 'status', 'seed', 'create'];
+
+const usage = `Usage: npm run migrate -- <subgraph|all> <up|down|status|seed|create [name]>
   up       apply pending migrations
   down     revert the last migration
   status   list executed and pending migrations
+  seed     apply pending migrations, then insert the seed data when the store is empty
+           (demo data with a published password: not for production)
   create   write a migration with the difference between the entities and the migrations
            (computed on a scratch in-memory PGlite store, so no database is touched)
-Subgraphs: ${subgraphs.map((s) => s.name).join(', ')}. The store is chosen as for \`npm start\`
-(DATABASE_URL / <NAME>_DATABASE_URL, else PGlite under DATA_DIR).`;
+Subgraphs: ${subgraphs.map((s) => s.name).join(', ')}; \`all\`: each in turn (${ALL_COMMANDS.join(', ')}).
+The store is chosen as for \`npm start\` (DATABASE_URL / <NAME>_DATABASE_URL, else PGlite under DATA_DIR).`;
 
 async function main(argv: string[]): Promise<number> {
-  const [name, command, label] = argv;
-  if (!name || !command || !['up', 'down', 'status', 'create'].includes(command)) {
+  const [name, command, label] = argv as [string?, MigrateCommand?, string?];
+  if (!name || !command || !(name === 'all' ? ALL_COMMANDS : COMMANDS).includes(command)) {
     console.error(usage);
     return 2;
   }
-  const definition = findSubgraph(name);
-  const config = loadSubgraphConfig(definition.name, definition.port, process.env);
-  const logger = createLogger(`migrate:${name}`, { ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel });
-  const store = command === 'create' ? ({ kind: 'pglite', dataDir: 'memory://' } as const) : config.store;
-  const orm = await openStore({ name, store, entities: definition.entities, logger });
-  try {
-    switch (command) {
-      case 'up': {
-        const applied = await orm.migrator.up();
-        console.log(applied.length ? `Applied: ${applied.map((m) => m.name).join(', ')}` : 'Nothing to apply.');
-        break;
-      }
-      case 'down': {
-        const reverted = await orm.migrator.down();
-        console.log(reverted.length ? `Reverted: ${reverted.map((m) => m.name).join(', ')}` : 'Nothing to revert.');
-        break;
-      }
-      case 'status': {
-        const executed = await orm.migrator.getExecuted();
-        const pending = await orm.migrator.getPending();
-        for (const m of executed) console.log(`executed  ${m.name}`);
-        for (const m of pending) console.log(`pending   ${m.name}`);
-        if (!executed.length && !pending.length) console.log('No migrations.');
-        break;
-      }
-      case 'create': {
-        await orm.migrator.up();
-        const result = await orm.migrator.create(join(repoRoot, 'migrations', name), false, false, label);
-        console.log(result.fileName ? `Created migrations/${name}/${result.fileName}` : 'Entities and migrations agree; nothing to create.');
-        break;
-      }
-    }
-    return 0;
-  } finally {
-    await orm.close();
-  }
+  const print = (line: string) => console.log(line);
+  if (name === 'all') await migrateAll(subgraphs, command, { env: process.env, print });
+  else await migrateSubgraph(findSubgraph(name), command, { label, env: process.env, print });
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

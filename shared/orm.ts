@@ -6,9 +6,8 @@ import { DefaultLogger, type LogContext, type MigrationObject, type LoggerNamesp
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migration, Migrator } from '@mikro-orm/migrations';
 import { MikroORM as PostgresMikroORM } from '@mikro-orm/postgresql';
-import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
-import type { StoreConfig } from './config.js';
+import { ConfigError, type StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
@@ -119,16 +118,18 @@ export async function loadMigrations(name: string): Promise<MigrationObject[]> {
  */
 const STORE_CONNECT_TIMEOUT_MS = 5_000;
 
-/** A PGlite store that holds its folder's lock (shared/store-lock.ts) until closed. */
-class LockedPgliteMikroORM extends PgliteMikroORM {
-  lock: StoreLock | undefined;
-
-  override async close(force?: boolean): Promise<void> {
-    try {
-      await super.close(force);
-    } finally {
-      this.lock?.release();
-    }
+/**
+ * PGlite, the development store, is a devDependency: loaded only when a store is PGlite, so a
+ * production install (`npm ci --omit=dev`, the Docker image) runs on PostgreSQL without it.
+ */
+async function loadPglite(): Promise<typeof import('@mikro-orm/pglite')> {
+  try {
+    return await import('@mikro-orm/pglite');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ConfigError([
+      'DATABASE_URL: unset, so the store is PGlite, which this install leaves out (a development dependency); set DATABASE_URL (or <NAME>_DATABASE_URL) to a PostgreSQL server, or install the development dependencies',
+    ]);
   }
 }
 
@@ -162,14 +163,22 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     },
   };
   if (options.store.kind === 'pglite') {
+    const { MikroORM: PgliteMikroORM } = await loadPglite();
     const { dataDir } = options.store;
     if (dataDir.startsWith('memory:')) return (await PgliteMikroORM.init({ ...base, dbName: dataDir })) as unknown as Orm;
     mkdirSync(dataDir, { recursive: true });
-    const lock = lockStore(dataDir, options.logger);
+    const lock: StoreLock = lockStore(dataDir, options.logger);
     try {
-      // MikroORM.init builds `new this`: an instance of the subclass.
-      const orm = (await LockedPgliteMikroORM.init({ ...base, dbName: dataDir })) as LockedPgliteMikroORM;
-      orm.lock = lock;
+      const orm = await PgliteMikroORM.init({ ...base, dbName: dataDir });
+      // The folder's lock (shared/store-lock.ts) goes with the store: released however it is closed.
+      const close = orm.close.bind(orm);
+      orm.close = async (force?: boolean) => {
+        try {
+          await close(force);
+        } finally {
+          lock.release();
+        }
+      };
       return orm as unknown as Orm;
     } catch (error) {
       lock.release();

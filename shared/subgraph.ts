@@ -249,22 +249,22 @@ async function isEmpty(definition: SubgraphDefinition, orm: Orm): Promise<boolea
   return true;
 }
 
-/** Applies migrations and inserts seed data into an empty store, as configured. */
+/** Applies migrations and inserts seed data into an empty store, as configured; says what it did. */
 export async function prepareStore(
   definition: SubgraphDefinition,
   orm: Orm,
   config: SubgraphConfig,
   logger: Logger,
   services: object,
-): Promise<void> {
-  if (config.migrateOnStart) {
-    const applied = await migrateUp(orm);
-    if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
-  }
-  if (config.seedOnStart && definition.seed && (await isEmpty(definition, orm))) {
+): Promise<{ migrations: string[]; seeded: boolean }> {
+  const migrations = config.migrateOnStart ? await migrateUp(orm) : [];
+  if (migrations.length) logger.info({ migrations }, 'migrations applied');
+  const seeded = config.seedOnStart && !!definition.seed && (await isEmpty(definition, orm));
+  if (seeded) {
     await orm.em.fork().transactional((em) => definition.seed!(em as EntityManager, services));
     logger.info('seed data inserted into the empty store');
   }
+  return { migrations, seeded };
 }
 
 export interface RunningSubgraph {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { envPrefix } from '../shared/config.js';
+import { envPrefix, loadSubgraphConfig } from '../shared/config.js';
 import { repoRoot } from '../shared/paths.js';
 import { subgraphs } from '../subgraphs/index.js';
 
@@ -33,13 +33,48 @@ describe('README configuration', () => {
   });
 });
 
+interface ComposeService {
+  build?: unknown;
+  command?: string[];
+  restart?: string;
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+}
+
+/** docker-compose.yml as compose reads it beside a filled-in .env: `${VAR:-default}` is its default, other `${VAR…}` a secret. */
+async function composeServices(): Promise<Record<string, ComposeService>> {
+  const text = (await read('docker-compose.yml')).replace(/\$\{[A-Z][A-Z0-9_]*(?::?-([^}]*)|:?\?[^}]*)?\}/g, (_, fallback?: string) => fallback ?? 'a'.repeat(48));
+  const services = (parse(text, { merge: true }) as { services: Record<string, ComposeService> }).services;
+  // `KEY: ${VAR:-}` is an empty string to compose; YAML reads the bare `KEY:` as null.
+  for (const service of Object.values(services)) {
+    if (service.environment) service.environment = Object.fromEntries(Object.entries(service.environment).map(([key, value]) => [key, value ?? '']));
+  }
+  return services;
+}
+
 describe('docker-compose.yml', () => {
   it('sets only variables the README documents, and runs every registered subgraph', async () => {
-    const compose = parse(await read('docker-compose.yml'), { merge: true }) as { services: Record<string, { build?: unknown; environment?: Record<string, string> }> };
+    const services = await composeServices();
     const documented = await documentedVariables();
-    const ours = Object.entries(compose.services).filter(([, service]) => service.build);
+    const ours = Object.entries(services).filter(([, service]) => service.build);
     const used = ours.flatMap(([, service]) => Object.keys(service.environment ?? {}));
     expect(used.filter((name) => !documented.has(name))).toEqual([]);
-    expect(ours.map(([name]) => name).sort()).toEqual([...subgraphs.map((s) => s.name), 'gateway'].sort());
+    expect(ours.map(([name]) => name).sort()).toEqual([...subgraphs.map((s) => s.name), 'gateway', 'migrate'].sort());
+  });
+
+  it('migrates once, in a one-shot service every subgraph waits for, and starts subgraphs that neither migrate nor seed', async () => {
+    const { migrate, ...services } = await composeServices();
+    expect(migrate).toMatchObject({ command: ['node', 'dist/scripts/migrate.js', 'all', 'up'], restart: 'no', depends_on: { postgres: { condition: 'service_healthy' } } });
+    for (const { name, port } of subgraphs) {
+      const service = services[name]!;
+      expect({ name, dependsOn: service.depends_on?.migrate, environment: service.environment }).toEqual({
+        name,
+        dependsOn: { condition: 'service_completed_successfully' },
+        environment: expect.objectContaining({ MIGRATE_ON_START: 'false', SEED_ON_START: 'false' }),
+      });
+      // The migrate service loads each subgraph's configuration (production: its secrets too) and reaches the same store.
+      const migrating = loadSubgraphConfig(name, port, migrate!.environment!);
+      expect({ name, store: migrating.store }).toEqual({ name, store: loadSubgraphConfig(name, port, service.environment!).store });
+    }
   });
 });

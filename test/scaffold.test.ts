@@ -59,6 +59,10 @@ describe('the names of a new subgraph', () => {
     expect(deriveNames(name, 4005, entity)).toMatchObject(expected);
   });
 
+  it.each(['migrate', 'all'])("refuses %s (docker-compose's migrations service; `npm run migrate -- all`)", (name) => {
+    expect(() => deriveNames(name, 4005)).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(new RegExp(`^"${name}" is reserved`)) }));
+  });
+
   it('refuses an entity name that is a keyword once camel-cased, with exit code 2', () => {
     expect(() => deriveNames('news', 4005)).toThrow(
       expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^The entity name "New" is reserved \(a GraphQL built-in, a JavaScript keyword/) }),

@@ -46,6 +46,8 @@ const ENTITY_PATTERN = /^[A-Z][A-Za-z0-9]*$/;
 const RESERVED_NAMES = new Set([
   'gateway', 'shared', 'subgraphs', 'subgraph', 'index', 'scripts', 'scaffold', 'test', 'tests', 'migrations', 'dist',
   'data', 'bench', 'postgres', 'redis', 'supergraph', 'schema', 'find-subgraph', 'define-subgraph',
+  // docker-compose's one-shot migrations service, and what `npm run migrate -- all` means.
+  'migrate', 'all',
 ]);
 
 /** The definition's export must be a plain identifier. */
