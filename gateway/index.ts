@@ -28,6 +28,7 @@ import { useCallerCheck } from './plugins/useCallerCheck.js';
 import { useCostLimit } from './plugins/useCostLimit.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { operationLimitsRule } from './plugins/useOperationLimits.js';
+import { useIntrospection } from './plugins/useIntrospection.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
 import { useRequestLogging } from './plugins/useRequestLogging.js';
 import { MemoryRateLimiter } from './rate-limit/limiter.js';
@@ -181,6 +182,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
         : []),
       // A signed-in caller's mutation, once admitted, is checked against the identity subgraph (one fetch).
       ...(config.identitySubgraph ? [useCallerCheck({ subgraph: config.identitySubgraph, analysisOf: costLimit.analysisOf, dataSource: () => dataSources.get(config.identitySubgraph!), logger })] : []),
+      useIntrospection(),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],
   });
