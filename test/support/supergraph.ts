@@ -45,6 +45,8 @@ export interface GatewayOverrides {
   trustedDocuments?: Partial<TrustedDocumentsConfig>;
   /** Default: the quiet test logger. */
   logger?: Logger;
+  /** GRAPHIQL: serve `/graphiql` (and so answer introspection) whatever `env` says. */
+  graphiql?: boolean;
   /** Subgraphs the test runs itself (not Tessera's, say), composed with the shop's. */
   extraSubgraphs?: { name: string; url: string }[];
 }
@@ -74,6 +76,9 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     // As in production's configuration: metrics on a listener of their own there.
     config.metrics = { ...config.metrics, ...(config.env === 'production' && { port: 0 }), ...overrides.metrics };
     config.signingSecret = overrides.signingSecret ?? config.signingSecret;
+    // As shared/config.ts derives them from GRAPHIQL.
+    config.graphiql = overrides.graphiql ?? config.graphiql;
+    config.introspection ||= config.graphiql;
     const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     const metrics = await listenMetrics(gateway.registry, config.metrics);
