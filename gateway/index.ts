@@ -30,6 +30,8 @@ import { useCallerCheck } from './plugins/useCallerCheck.js';
 import { useCostLimit } from './plugins/useCostLimit.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { operationLimitsRule } from './plugins/useOperationLimits.js';
+import { useIntrospection } from './plugins/useIntrospection.js';
+import { GRAPHIQL_PATH, graphiqlPage, pointingToGraphiql } from './graphiql.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
 import { useRequestLogging } from './plugins/useRequestLogging.js';
 import { MemoryRateLimiter } from './rate-limit/limiter.js';
@@ -41,7 +43,7 @@ import { composeFromRunning } from './supergraph.js';
 import { supergraphSource, type SupergraphSource } from './supergraph-reload.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -171,7 +173,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
     // would stop the server and re-raise the signal, killing the process halfway through that.
     stopOnTerminationSignals: false,
-    introspection: config.env !== 'production',
+    introspection: config.introspection,
     // No "Did you mean …?" in production: it would describe the schema to whoever probes it.
     hideSchemaDetailsFromClientErrors: config.env === 'production',
     allowBatchedHttpRequests: protection.maxBatch > 1,
@@ -182,7 +184,11 @@ export async function createGateway({ config, logger, verifier, registry = creat
     // Shape limits run with validation, before any plugin: a refused shape is neither costed nor charged.
     validationRules: [operationLimitsRule(protection)],
     plugins: [
-      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      development
+        ? config.graphiql
+          ? pointingToGraphiql(ApolloServerPluginLandingPageLocalDefault({ embed: true }), GRAPHIQL_PATH)
+          : ApolloServerPluginLandingPageLocalDefault({ embed: true })
+        : ApolloServerPluginLandingPageDisabled(),
       useRequestLogging({ slowMs: config.slowOperationMs }),
       useMetrics({ metrics }),
       useTracing(),
@@ -194,6 +200,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
         : []),
       // A signed-in caller's mutation, once admitted, is checked against the identity subgraph (one fetch).
       ...(config.identitySubgraph ? [useCallerCheck({ subgraph: config.identitySubgraph, analysisOf: costLimit.analysisOf, dataSource: () => dataSources.get(config.identitySubgraph!), logger })] : []),
+      useIntrospection(),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],
   });
@@ -230,6 +237,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     };
   });
   metricsRoutes(app, registry, config.metrics);
+  if (config.graphiql) app.get(GRAPHIQL_PATH, graphiqlPage('/graphql'));
   app.use(
     ['/graphql', '/'],
     traceRequests(),

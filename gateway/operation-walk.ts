@@ -60,9 +60,24 @@ export interface Shape {
   rootFields: number;
   /** Most directives on one field. */
   directives: number;
+  /** Introspection root fields (`__schema`, `__type`). Their subtrees count here, not in `depth`. */
+  introspectionFields: number;
+  /** Deepest nesting inside an introspection field, counting it (its `ofType` chains included). */
+  introspectionDepth: number;
+  /** Deepest nesting of list fields inside an introspection field (`types { fields { args` is 3). */
+  introspectionLists: number;
 }
 
-const EMPTY: Shape = { depth: 0, aliases: 0, rootFields: 0, directives: 0 };
+/** Meta fields whose subtrees are introspection: valid only at a query's root. */
+export const INTROSPECTION_FIELDS: ReadonlySet<string> = new Set(['__schema', '__type']);
+
+/** The fields of the introspection types (`__Schema`, `__Type`, …) that are lists of objects. */
+const INTROSPECTION_LISTS = new Set(['types', 'directives', 'fields', 'args', 'inputFields', 'interfaces', 'possibleTypes', 'enumValues']);
+
+/** A shape while it is measured: `lists` counts list fields by their introspection names, read only under an introspection field. */
+type Measure = Shape & { lists: number };
+
+const EMPTY: Measure = { depth: 0, aliases: 0, rootFields: 0, directives: 0, introspectionFields: 0, introspectionDepth: 0, introspectionLists: 0, lists: 0 };
 
 /**
  * The shapes of a document's operations. Each fragment is summarised once (its depth, aliases
@@ -71,10 +86,10 @@ const EMPTY: Shape = { depth: 0, aliases: 0, rootFields: 0, directives: 0 };
  */
 export function shapeAnalyzer(document: DocumentNode, budget = new VisitBudget()): (operation: OperationDefinitionNode) => Shape {
   const fragments = fragmentsOf(document);
-  const summaries = new Map<string, Shape>();
+  const summaries = new Map<string, Measure>();
   const inProgress = new Set<string>();
 
-  const fragmentShape = (name: string): Shape => {
+  const fragmentShape = (name: string): Measure => {
     const known = summaries.get(name);
     if (known) return known;
     const fragment = fragments[name];
@@ -87,18 +102,24 @@ export function shapeAnalyzer(document: DocumentNode, budget = new VisitBudget()
     return shape;
   };
 
-  const selectionShape = (set: SelectionSetNode): Shape => {
+  const selectionShape = (set: SelectionSetNode): Measure => {
     const shape = { ...EMPTY };
     for (const selection of set.selections) {
       budget.spend();
-      let inner: Shape;
+      let inner: Measure;
       if (selection.kind === Kind.FIELD) {
         const child = selection.selectionSet ? selectionShape(selection.selectionSet) : EMPTY;
+        const introspection = INTROSPECTION_FIELDS.has(selection.name.value);
         inner = {
-          depth: child.depth + 1,
+          // Introspection is bounded by its own measures: the standard query nests deeper than any API operation needs to.
+          depth: introspection ? 1 : child.depth + 1,
           aliases: add(child.aliases, selection.alias ? 1 : 0),
           rootFields: 1,
           directives: Math.max(child.directives, selection.directives?.length ?? 0),
+          introspectionFields: introspection ? 1 : child.introspectionFields,
+          introspectionDepth: introspection ? child.depth + 1 : child.introspectionDepth,
+          introspectionLists: introspection ? child.lists : child.introspectionLists,
+          lists: child.lists + (INTROSPECTION_LISTS.has(selection.name.value) ? 1 : 0),
         };
       } else {
         inner = selection.kind === Kind.INLINE_FRAGMENT ? selectionShape(selection.selectionSet) : fragmentShape(selection.name.value);
@@ -107,11 +128,18 @@ export function shapeAnalyzer(document: DocumentNode, budget = new VisitBudget()
       shape.aliases = add(shape.aliases, inner.aliases);
       shape.rootFields = add(shape.rootFields, inner.rootFields);
       shape.directives = Math.max(shape.directives, inner.directives);
+      shape.introspectionFields = add(shape.introspectionFields, inner.introspectionFields);
+      shape.introspectionDepth = Math.max(shape.introspectionDepth, inner.introspectionDepth);
+      shape.introspectionLists = Math.max(shape.introspectionLists, inner.introspectionLists);
+      shape.lists = Math.max(shape.lists, inner.lists);
     }
     return shape;
   };
 
-  return (operation) => selectionShape(operation.selectionSet);
+  return (operation) => {
+    const { lists: _, ...shape } = selectionShape(operation.selectionSet);
+    return shape;
+  };
 }
 
 function included(node: FieldNode | InlineFragmentNode | FragmentSpreadNode, variables: Record<string, unknown>): boolean {

@@ -185,6 +185,10 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
    */
   identitySubgraph: string | undefined;
   metrics: MetricsConfig;
+  /** Serve GraphiQL at `/graphiql` (a self-contained page; gateway/graphiql.ts). */
+  graphiql: boolean;
+  /** Answer introspection: outside production, or where GraphiQL is served (it needs the schema). */
+  introspection: boolean;
   /** Live reload of the supergraph (see gateway/supergraph-reload.ts). */
   supergraphReload: {
     /** Re-read the file, or re-compose from the subgraphs, this often; 0: never. */
@@ -494,14 +498,18 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
     GATEWAY_METRICS_PORT: port.optional(),
     SUPERGRAPH_POLL_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
     SUPERGRAPH_WATCH: flag.default(true),
+    GRAPHIQL: flag.optional(),
     ...perSubgraph,
   });
   const values = parse(schema, env) as z.infer<typeof schema> & Record<string, unknown>;
   requireProductionSecrets(values, { signing: true, jwt: 'secret-or-jwks' });
   const base = common(values);
+  const graphiql = values.GRAPHIQL ?? base.env !== 'production';
   return {
     ...base,
     port: values.GATEWAY_PORT,
+    graphiql,
+    introspection: base.env !== 'production' || graphiql,
     redis: redisConfig(values),
     responseCache: { enabled: values.RESPONSE_CACHE, maxEntries: values.RESPONSE_CACHE_MAX_ENTRIES },
     apqTtlSeconds: values.APQ_TTL_S,

@@ -2,6 +2,8 @@ import type { ApolloServerPlugin, GraphQLRequest, GraphQLRequestContextDidResolv
 import {
   GraphQLError,
   Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
   getArgumentValues,
   getNamedType,
   getVariableValues,
@@ -14,6 +16,7 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
+  type GraphQLField,
   type GraphQLObjectType,
   type GraphQLSchema,
   type GraphQLType,
@@ -65,8 +68,10 @@ function isList(type: GraphQLType): boolean {
 
 /** What the admission steps learn of an operation: what it will cost, and which root fields it runs how often. */
 export interface OperationAnalysis {
-  /** The estimated cost (saturating at `Number.MAX_SAFE_INTEGER`). */
+  /** The estimated cost (saturating at `Number.MAX_SAFE_INTEGER`), introspection left out. */
   cost: number;
+  /** The estimated cost of the introspection fields (`__schema`, `__type`), against `INTROSPECTION_MAX_COST`. */
+  introspectionCost: number;
   /** `Mutation.login` → how many times it runs (one per response key, after fragments and aliases). */
   rootFields: ReadonlyMap<string, number>;
 }
@@ -82,6 +87,20 @@ export interface EstimateInput {
   maxPageSize: number;
   budget?: VisitBudget;
 }
+
+/**
+ * Introspection is answered by the gateway from the schema it holds, no subgraph asked, so it
+ * is costed apart from `MAX_COST`, each of its lists assumed this long whatever
+ * `DEFAULT_LIST_SIZE` says. graphql-js's standard query costs 16,424 so (each further `ofType`
+ * level about 1,500), the most any tool sends; this bound admits it with the `ofType` levels
+ * the shape bound allows and refuses what multiplies it (lists repeated with aliases).
+ */
+export const INTROSPECTION_LIST_SIZE = 10;
+export const INTROSPECTION_MAX_COST = 25_000;
+const metaFields = new Map([
+  [SchemaMetaFieldDef.name, SchemaMetaFieldDef],
+  [TypeMetaFieldDef.name, TypeMetaFieldDef],
+]);
 
 function badInput(message: string, field: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, fields: [{ field, message }], http: { status: 400 } } });
@@ -100,7 +119,8 @@ function badInput(message: string, field: string): GraphQLError {
  */
 export function analyzeOperation({ schema, costs, operation, fragments, variables, defaultListSize, maxPageSize, budget = new VisitBudget() }: EstimateInput): OperationAnalysis {
   const root = schema.getRootType(operation.operation);
-  if (!root) return { cost: 0, rootFields: new Map() };
+  if (!root) return { cost: 0, introspectionCost: 0, rootFields: new Map() };
+  let introspectionCost = 0;
   // Selection sets by identity, for the memo's keys (a WeakMap has no size to number them by).
   const ids = new WeakMap<SelectionSetNode, number>();
   let nextId = 0;
@@ -134,8 +154,19 @@ export function analyzeOperation({ schema, costs, operation, fragments, variable
   const fieldCost = (parent: GraphQLObjectType, nodes: FieldNode[], sized: ReadonlyMap<string, number>, path: string): number => {
     budget.spend();
     const node = nodes[0]!;
+    const meta = parent === root ? metaFields.get(node.name.value) : undefined;
+    if (meta) {
+      // Valid only at the root, so reached once per response key: its cost goes to its own bound.
+      introspectionCost = add(introspectionCost, costOf(parent, meta, nodes, sized, path));
+      return 0;
+    }
     const definition = parent.getFields()[node.name.value];
-    if (!definition) return 0; // __typename and friends
+    if (!definition) return 0; // __typename
+    return costOf(parent, definition, nodes, sized, path);
+  };
+
+  const costOf = (parent: GraphQLObjectType, definition: GraphQLField<unknown, unknown>, nodes: FieldNode[], sized: ReadonlyMap<string, number>, path: string): number => {
+    const node = nodes[0]!;
     let args: Record<string, unknown>;
     try {
       args = getArgumentValues(definition, node, variables);
@@ -157,7 +188,7 @@ export function analyzeOperation({ schema, costs, operation, fragments, variable
       }
       sliced.push(value);
     }
-    const size = sliced.length ? Math.max(...sliced) : (listSize?.assumedSize ?? defaultListSize);
+    const size = sliced.length ? Math.max(...sliced) : (listSize?.assumedSize ?? (parent.name.startsWith('__') ? INTROSPECTION_LIST_SIZE : defaultListSize));
     const childSized = new Map<string, number>();
     if (listSize?.sizedFields?.length) for (const field of listSize.sizedFields) childSized.set(field, size);
     // A sized field (a connection's `edges`) takes its parent's slicing size instead of a list default.
@@ -172,7 +203,8 @@ export function analyzeOperation({ schema, costs, operation, fragments, variable
     const key = `${root.name}.${nodes[0]!.name.value}`;
     rootFields.set(key, (rootFields.get(key) ?? 0) + 1);
   }
-  return { cost: selectionCost(root, [operation.selectionSet], new Map(), ''), rootFields };
+  const cost = selectionCost(root, [operation.selectionSet], new Map(), '');
+  return { cost, introspectionCost, rootFields };
 }
 
 type AdmissionContext = Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'schema' | 'operation' | 'operationName' | 'document' | 'request'>;
@@ -213,6 +245,11 @@ export function useCostLimit(options: CostLimitOptions): CostLimit {
       // The visit budget's refusal: the client's document, so 400 (a plugin's error is a 500 unless it says).
       if (error instanceof TesseraError) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
       throw error;
+    }
+    if (analysis.introspectionCost > INTROSPECTION_MAX_COST) {
+      throw new GraphQLError(`The introspection's estimated cost is ${analysis.introspectionCost}; the limit is ${INTROSPECTION_MAX_COST}. Send the standard introspection query.`, {
+        extensions: { code: ErrorCode.INTROSPECTION_COST_EXCEEDED, estimatedCost: analysis.introspectionCost, maxCost: INTROSPECTION_MAX_COST, http: { status: 400 } },
+      });
     }
     if (analysis.cost > options.maxCost) {
       throw new GraphQLError(`The operation's estimated cost is ${analysis.cost}; the limit is ${options.maxCost}. Ask for smaller pages or fewer nested lists.`, {

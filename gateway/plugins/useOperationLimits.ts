@@ -15,11 +15,27 @@ export interface OperationLimits {
   maxDirectivesPerField: number;
 }
 
-const checks: [keyof Shape, keyof OperationLimits, Code, (actual: number, limit: number) => string][] = [
+/**
+ * Introspection's own bounds, in place of `maxDepth` for its subtrees. graphql-js's standard
+ * query with every option (what GraphiQL, GraphQL Code Generator and most IDE plugins send) nests
+ * 15 levels (its `ofType` chain is 9 deep) and 3 lists (`types { fields { args`), in one root
+ * field; Apollo Sandbox and Rover send shallower ones. The margin admits a tool asking for a
+ * few more `ofType` levels or a second probe; what is refused is what no tool sends: deeper
+ * chains, a fourth nested list (`types { fields { type { fields`, multiplying the answer),
+ * introspection fields repeated by aliases or fragments.
+ */
+export const INTROSPECTION_LIMITS = { maxIntrospectionDepth: 18, maxIntrospectionLists: 3, maxIntrospectionFields: 3 } as const;
+
+type Limits = OperationLimits & { -readonly [K in keyof typeof INTROSPECTION_LIMITS]: number };
+
+const checks: [keyof Shape, keyof Limits, Code, (actual: number, limit: number) => string][] = [
   ['depth', 'maxDepth', ErrorCode.MAX_DEPTH_EXCEEDED, (actual, limit) => `The operation nests ${actual} levels deep; at most ${limit} are allowed.`],
   ['aliases', 'maxAliases', ErrorCode.MAX_ALIASES_EXCEEDED, (actual, limit) => `The operation uses ${actual} aliases; at most ${limit} are allowed.`],
   ['rootFields', 'maxRootFields', ErrorCode.MAX_ROOT_FIELDS_EXCEEDED, (actual, limit) => `The operation asks for ${actual} root fields; at most ${limit} are allowed.`],
   ['directives', 'maxDirectivesPerField', ErrorCode.MAX_DIRECTIVES_EXCEEDED, (actual, limit) => `A field carries ${actual} directives; at most ${limit} are allowed.`],
+  ['introspectionFields', 'maxIntrospectionFields', ErrorCode.MAX_INTROSPECTION_FIELDS_EXCEEDED, (actual, limit) => `The operation asks for ${actual} introspection fields (__schema, __type); at most ${limit} are allowed.`],
+  ['introspectionDepth', 'maxIntrospectionDepth', ErrorCode.MAX_INTROSPECTION_DEPTH_EXCEEDED, (actual, limit) => `The introspection nests ${actual} levels deep; at most ${limit} are allowed.`],
+  ['introspectionLists', 'maxIntrospectionLists', ErrorCode.MAX_INTROSPECTION_LISTS_EXCEEDED, (actual, limit) => `The introspection nests ${actual} lists; at most ${limit} are allowed.`],
 ];
 
 /**
@@ -29,8 +45,11 @@ const checks: [keyof Shape, keyof OperationLimits, Code, (actual: number, limit:
  * that passes is not judged again: Apollo caches validated documents). Each limit has its own
  * code; `actual` and `limit` are in `extensions` (Apollo reports it as a validation failure,
  * HTTP 400; `formatError` restores the code). Every operation of the document is judged.
+ * Introspection subtrees count as depth 1 and are bounded by `INTROSPECTION_LIMITS` instead
+ * (where introspection is disabled, Apollo's own rule refuses them whatever their shape).
  */
-export function operationLimitsRule(limits: OperationLimits): ValidationRule {
+export function operationLimitsRule(operationLimits: OperationLimits): ValidationRule {
+  const limits: Limits = { ...operationLimits, ...INTROSPECTION_LIMITS };
   return (context) => {
     let shapeOf: ((operation: OperationDefinitionNode) => Shape) | undefined;
     return {

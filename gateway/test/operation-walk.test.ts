@@ -18,7 +18,7 @@ describe('shape of a document', () => {
     const started = performance.now();
     const shape = shapeAnalyzer(document)(operationOf(document));
     expect(performance.now() - started).toBeLessThan(50);
-    expect(shape).toEqual({ depth: 1, aliases: 0, rootFields: 2 ** 22, directives: 0 });
+    expect(shape).toEqual({ depth: 1, aliases: 0, rootFields: 2 ** 22, directives: 0, introspectionFields: 0, introspectionDepth: 0, introspectionLists: 0 });
   });
 
   it('saturates instead of overflowing', () => {
@@ -30,7 +30,7 @@ describe('shape of a document', () => {
 
   it('measures depth, aliases and directives through fragments and inline fragments', () => {
     const document = parse(`{ a { ...B } } fragment B on A { b: c @include(if: true) @skip(if: false) { ... on C { d { e } } } }`);
-    expect(shapeAnalyzer(document)(operationOf(document))).toEqual({ depth: 4, aliases: 1, rootFields: 1, directives: 2 });
+    expect(shapeAnalyzer(document)(operationOf(document))).toEqual({ depth: 4, aliases: 1, rootFields: 1, directives: 2, introspectionFields: 0, introspectionDepth: 0, introspectionLists: 0 });
   });
 
   it('survives fragment cycles (graphql reports them)', () => {

@@ -66,6 +66,18 @@ describe('gateway configuration', () => {
 
   const productionSecrets = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
 
+  it('serves GraphiQL and answers introspection outside production, and in production only with GRAPHIQL=true', () => {
+    const ide = (env: Record<string, string>) => {
+      const { graphiql, introspection } = loadGatewayConfig(subgraphs, env);
+      return { graphiql, introspection };
+    };
+    expect(ide({})).toEqual({ graphiql: true, introspection: true });
+    expect(ide({ GRAPHIQL: 'false' })).toEqual({ graphiql: false, introspection: true });
+    expect(ide(productionSecrets)).toEqual({ graphiql: false, introspection: false });
+    expect(ide({ ...productionSecrets, GRAPHIQL: 'true' })).toEqual({ graphiql: true, introspection: true });
+    expect(() => loadGatewayConfig(subgraphs, { GRAPHIQL: 'maybe' })).toThrow(/GRAPHIQL: expected true or false/);
+  });
+
   it('serves the composed supergraph file in production', () => {
     expect(loadGatewayConfig(subgraphs, productionSecrets).supergraphPath).toBe('supergraph.graphql');
     expect(loadGatewayConfig(subgraphs, { ...productionSecrets, SUPERGRAPH_PATH: '/etc/sg.graphql' }).supergraphPath).toBe('/etc/sg.graphql');

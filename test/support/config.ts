@@ -57,6 +57,9 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     dataDir: 'data',
     supergraphPath: undefined,
     subgraphWaitMs: 0,
+    // As shared/config.ts derives them without GRAPHIQL.
+    graphiql: (overrides.env ?? 'test') !== 'production',
+    introspection: (overrides.env ?? 'test') !== 'production',
     identitySubgraph: 'accounts',
     // Off unless a test turns it on: nothing reloads behind a test's back.
     supergraphReload: { pollIntervalMs: 0, watch: false },

@@ -46,6 +46,8 @@ export interface GatewayOverrides {
   operationCacheMaxEntries?: number;
   /** Default: the quiet test logger. */
   logger?: Logger;
+  /** GRAPHIQL: serve `/graphiql` (and so answer introspection) whatever `env` says. */
+  graphiql?: boolean;
   /** Subgraphs the test runs itself (not Tessera's, say), composed with the shop's. */
   extraSubgraphs?: { name: string; url: string }[];
 }
@@ -76,6 +78,9 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     config.metrics = { ...config.metrics, ...(config.env === 'production' && { port: 0 }), ...overrides.metrics };
     config.signingSecret = overrides.signingSecret ?? config.signingSecret;
     config.operationCacheMaxEntries = overrides.operationCacheMaxEntries ?? config.operationCacheMaxEntries;
+    // As shared/config.ts derives them from GRAPHIQL.
+    config.graphiql = overrides.graphiql ?? config.graphiql;
+    config.introspection ||= config.graphiql;
     const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
     const metrics = await listenMetrics(gateway.registry, config.metrics);
