@@ -9,14 +9,9 @@ import { composeSupergraph } from '../gateway/supergraph.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { testJwt } from './support/config.js';
 import { startTestSupergraph, type TestSupergraph } from './support/supergraph.js';
+import { fanOut } from './support/hostile-documents.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Each fragment spreads the next one twice: 2^(levels-1) copies of the leaf once expanded. */
-function fanOut(levels: number, on: string, leaf: string, root: string): string {
-  const fragments = Array.from({ length: levels - 1 }, (_, i) => `fragment F${i} on ${on} { ...F${i + 1} ...F${i + 1} }`);
-  return [root, ...fragments, `fragment F${levels - 1} on ${on} { ${leaf} }`].join('\n');
-}
 
 const nestedPages = (n: string) => `products(first: ${n}) { edges { node { reviews(first: ${n}) { edges { node { author { reviews(first: ${n}) { totalCount } } } } } } } }`;
 /** A JSON body as text: a value nested this deep cannot even be serialized by JSON.stringify. */

@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { postGraphQL } from './support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from './support/supergraph.js';
+import { fanOut } from './support/hostile-documents.js';
 
 /** Small limits, so "just under" and "just over" are easy to write. */
 const LIMITS = {
@@ -179,12 +180,6 @@ describe('query limits at the gateway', () => {
     });
   });
 });
-
-/** Each fragment spreads the next one twice: 2^(levels-1) copies of the leaf once expanded, in under 1 KB. */
-function fanOut(levels: number, on: string, leaf: string, root: string): string {
-  const fragments = Array.from({ length: levels - 1 }, (_, i) => `fragment F${i} on ${on} { ...F${i + 1} ...F${i + 1} }`);
-  return [root, ...fragments, `fragment F${levels - 1} on ${on} { ${leaf} }`].join('\n');
-}
 
 describe('document analysis at the edge (default limits)', () => {
   let supergraph: TestSupergraph;

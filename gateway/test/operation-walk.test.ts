@@ -3,12 +3,7 @@ import { buildSchema, getVariableValues, parse, validate, type OperationDefiniti
 import { SATURATED, VisitBudget, fragmentsOf, shapeAnalyzer } from '../operation-walk.js';
 import { analyzeOperation, costDirectives } from '../plugins/useCostLimit.js';
 import { operationLimitsRule } from '../plugins/useOperationLimits.js';
-
-/** `query { ...F0 }` where each fragment spreads the next one twice: 2^(levels-1) root fields once expanded. */
-function fanOut(levels: number, on = 'Query', leaf = '__typename', root = 'query { ...F0 }'): string {
-  const fragments = Array.from({ length: levels - 1 }, (_, i) => `fragment F${i} on ${on} { ...F${i + 1} ...F${i + 1} }`);
-  return [root, ...fragments, `fragment F${levels - 1} on ${on} { ${leaf} }`].join('\n');
-}
+import { fanOut } from '../../test/support/hostile-documents.js';
 
 const operationOf = (document: ReturnType<typeof parse>) => document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition')!;
 
