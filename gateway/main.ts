@@ -17,6 +17,8 @@ async function main(): Promise<void> {
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });
+  // SIGHUP: load the supergraph again now, not at the next poll (`npm run dev` sends it after restarting a subgraph).
+  process.on('SIGHUP', () => void gateway.supergraph.reload());
   // After the server has closed: Apollo (and the supergraph's watch), then Redis.
   lifecycle.onShutdown('gateway', gateway.stop);
   const { server, url } = await listen(lifecycle.guard(gateway.app), config.host, config.port);
