@@ -15,7 +15,7 @@ import { GATEWAY, parseTscLine, processesToRestart } from './dev-watch.js';
  * its own store, which a restart keeps. The subgraphs restart first; then the gateway restarts
  * too, or, when only subgraphs changed, gets SIGHUP and re-composes from them at once. A build
  * with type errors restarts nothing until one is clean. A process that crashes stays down until
- * the next change restarts it. Ctrl-C stops tsc, the gateway, then the subgraphs.
+ * the next clean build starts it again. Ctrl-C stops tsc, the gateway, then the subgraphs.
  */
 interface Process {
   name: string;
@@ -55,7 +55,7 @@ function launch(process_: Process): void {
   process_.child = child;
   child.on('exit', (code, signal) => {
     if (stopping || process_.restarting || process_.child !== child) return;
-    console.error(`[dev] ${process_.name} exited (${signal ?? code}); it restarts with the next change.`);
+    console.error(`[dev] ${process_.name} exited (${signal ?? code}); it starts again with the next clean build.`);
   });
 }
 
@@ -78,7 +78,9 @@ async function restart(name: string): Promise<void> {
   if (!stopping) launch(process_);
 }
 
-async function apply(restarts: string[]): Promise<void> {
+async function apply(changed: string[]): Promise<void> {
+  // A process that crashed starts again with the next clean build, which usually holds the fix.
+  const restarts = [...processes.values()].filter((p) => changed.includes(p.name) || !running(p.child)).map((p) => p.name);
   const changedSubgraphs = restarts.filter((name) => name !== GATEWAY);
   if (!restarts.length || stopping) return;
   console.log(`[dev] restarting ${restarts.join(', ')}`);
