@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { seedId } from '../shared/seed.js';
 import { SEED_PASSWORD } from '../subgraphs/accounts/seed.js';
-import { benchEnv, startBenchSubgraphs } from './subgraphs.js';
+import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, formatSettings, positiveInt, startBenchSubgraphs } from './subgraphs.js';
 
 /**
  * `npm run bench -- soak`: a gateway process's memory under mixed load. Starts the subgraphs
@@ -13,12 +13,9 @@ import { benchEnv, startBenchSubgraphs } from './subgraphs.js';
  * BENCH_CONCURRENCY (default 16) at a time, for at most BENCH_SOAK_SECONDS (default 300): the
  * same query again (cache hits), a new document each time, new variables each time (cache
  * misses), signed-in users, invalid documents, APQ registrations, and mutations that purge.
- * Prints the gateway's RSS and V8 heap (from its /metrics, the heap used right after a full GC)
- * at the start and as it goes.
+ * Rate limiting is off. Prints the gateway's RSS and V8 heap (from its /metrics, the heap used
+ * right after a full GC) at the start and as it goes.
  */
-const requests = Number(process.env.BENCH_SOAK_REQUESTS ?? 12_000);
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const maxSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
 const SAMPLES = 6;
 const USERS = ['ada', 'grace', 'alan', 'edsger', 'barbara'];
 const SHOP_FRONT = `{ topProducts(first: 5) { name price { amount currency } inStock averageRating } }`;
@@ -90,11 +87,14 @@ const row = (count: number | string, seconds: number | string, m: Memory, failur
 
 async function main(): Promise<void> {
   const env = benchEnv();
+  const requests = positiveInt(env, 'BENCH_SOAK_REQUESTS', 12_000);
+  const concurrency = positiveInt(env, 'BENCH_CONCURRENCY', 16);
+  const maxSeconds = positiveInt(env, 'BENCH_SOAK_SECONDS', 300);
   const { running, urls } = await startBenchSubgraphs(env);
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const gateway = spawn(process.execPath, ['--expose-gc', '--import', fileURLToPath(new URL('./collect-on-signal.js', import.meta.url)), fileURLToPath(new URL('../gateway/main.js', import.meta.url))], {
-    env: { ...env, ...urls, HOST: '127.0.0.1', GATEWAY_PORT: String(port), LOG_LEVEL: 'error', RATE_LIMIT: '0', SUPERGRAPH_WATCH: 'false' },
+    env: { ...benchGatewayEnv(env, urls), HOST: '127.0.0.1', GATEWAY_PORT: String(port), LOG_LEVEL: 'error', SUPERGRAPH_WATCH: 'false' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise((resolve) => gateway.once('exit', resolve));
@@ -126,9 +126,16 @@ async function main(): Promise<void> {
     const WARM_UP = 64;
     for (let i = 0; i < WARM_UP; i++) await post(request(i), tokens);
 
-    console.log(`\nSoak: up to ${requests} requests, ${concurrency} at a time, for at most ${maxSeconds} s; gateway pid ${gateway.pid}, caches in ${env.REDIS_URL ? 'Redis' : 'memory'}.`);
-    console.log('Mix of 8: 2 repeated shop-front queries (hits), a new document, new variables, a signed-in query,');
-    console.log('an error (unknown field or bad id), an APQ registration, a signed-in query or a mutation (1 in 40).');
+    console.log(
+      `\n${formatSettings({
+        subgraphs: `${benchSubgraphs(env)}, in the bench's process`,
+        requests: `up to ${requests} after ${WARM_UP} to warm up, ${concurrency} at a time, for at most ${maxSeconds} s (BENCH_SOAK_REQUESTS, BENCH_CONCURRENCY, BENCH_SOAK_SECONDS)`,
+        mix: 'of 8: 2 repeated shop-front queries (hits), a new document, new variables, a signed-in query, an error (unknown field or bad id), an APQ registration, a signed-in query or a mutation (1 in 40)',
+        caches: env.REDIS_URL ? 'Redis (REDIS_URL)' : 'in memory',
+        'rate limit': BENCH_RATE_LIMIT,
+        gateway: `its own process, pid ${gateway.pid}, NODE_ENV=test`,
+      })}`,
+    );
     console.log('heap: used right after a full GC (what is retained); of total: the heap V8 has taken.\n');
     console.log(['requests', 'seconds', 'rss MiB', 'heap MiB', 'of total', 'external', 'failures'].map((cell, i) => cell.padStart(i ? 10 : 8)).join(''));
     const start = await memory(origin, gateway.pid!);
@@ -163,7 +170,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error);
+    console.error(error instanceof Error ? error.message : error);
     process.exit(1);
   },
 );

@@ -8,6 +8,14 @@ import { startTracing } from '../shared/tracing.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { createGateway, waitForSubgraphs } from './index.js';
 
+/**
+ * SIGHUP: load the supergraph again now, not at the next poll (`npm run dev` sends it after
+ * restarting a subgraph). Handled from the start: its default action would end a gateway
+ * still waiting for its subgraphs, which composes once they answer anyway.
+ */
+let reload = () => {};
+process.on('SIGHUP', () => reload());
+
 /** The gateway process: the only place that reads its environment and opens its port. */
 async function main(): Promise<void> {
   const parsed = loadGatewayConfig(subgraphs, process.env);
@@ -17,6 +25,7 @@ async function main(): Promise<void> {
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });
+  reload = () => void gateway.supergraph.reload();
   // After the server has closed: Apollo (and the supergraph's watch), then Redis.
   lifecycle.onShutdown('gateway', gateway.stop);
   const { server, url } = await listen(lifecycle.guard(gateway.app), config.host, config.port);
