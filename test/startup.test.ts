@@ -70,16 +70,12 @@ describe('a subgraph while it starts', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       release();
       await expect(waited).resolves.toBeUndefined();
-      const running = await starting;
-      try {
-        expect(await (await fetch(`${origin}/health`)).json()).toEqual({ status: 'ok' });
-        expect((await fetch(`${origin}/ready`)).status).toBe(200);
-      } finally {
-        await running.stop();
-      }
+      await starting;
+      expect(await (await fetch(`${origin}/health`)).json()).toEqual({ status: 'ok' });
+      expect((await fetch(`${origin}/ready`)).status).toBe(200);
     } finally {
       release();
-      await starting.catch(() => undefined);
+      await (await starting.catch(() => undefined))?.stop();
       await drop();
     }
   });
