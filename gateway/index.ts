@@ -73,9 +73,15 @@ const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
 /**
  * What a subgraph answered a trivial (signed) query with. `starting`: it is at work on its
  * store (shared/startup.ts) and says in which phase; `refusing`: it answers, but not with
- * data (a wrong signing secret, its store down); `unreachable`: nothing answers.
+ * data (a wrong signing secret, its store down); `busy`: no answer in time (PGlite's
+ * migrations hold a subgraph's event loop for seconds at a time); `unreachable`: nothing there.
  */
-export type SubgraphState = { state: 'up' } | { state: 'starting'; phase: string } | { state: 'refusing'; reason: string } | { state: 'unreachable'; reason: string };
+export type SubgraphState =
+  | { state: 'up' }
+  | { state: 'starting'; phase: string }
+  | { state: 'refusing'; reason: string }
+  | { state: 'busy'; reason: string }
+  | { state: 'unreachable'; reason: string };
 
 export async function subgraphState(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<SubgraphState> {
   let response: Response;
@@ -88,6 +94,7 @@ export async function subgraphState(url: string, signingSecret: string, timeoutM
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
+    if ((error as Error).name === 'TimeoutError') return { state: 'busy', reason: `no answer within ${timeoutMs} ms` };
     // fetch says only "fetch failed"; the socket's own code (ECONNREFUSED) is in its cause.
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     return { state: 'unreachable', reason: cause?.code ?? cause?.message ?? (error as Error).message };
@@ -112,9 +119,9 @@ const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state
 /**
  * Polls until every subgraph answers. A subgraph that reports it is starting (migrating,
  * seeding: a first start on a busy machine takes a while) is waited for as long as it keeps
- * saying so; one that does not answer, or refuses, is given up on after `subgraphWaitMs`
- * without progress, and the error names it, its state and the variable to raise. The wait is
- * logged at most every `logEveryMs`.
+ * saying so, or is too busy to answer after saying so; one that does not answer, or refuses,
+ * is given up on after `subgraphWaitMs` without progress, and the error names it, its state
+ * and the variable to raise. The wait is logged at most every `logEveryMs`.
  */
 export async function waitForSubgraphs(
   { subgraphs, signingSecret, subgraphWaitMs }: Pick<GatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>,
@@ -124,6 +131,7 @@ export async function waitForSubgraphs(
   const startedAt = Date.now();
   // When each subgraph last showed progress; its wait runs from there.
   const progressAt = new Map(subgraphs.map((subgraph) => [subgraph.name, startedAt]));
+  const saidStarting = new Set<string>();
   let loggedAt: number | undefined;
   let waiting = subgraphs;
   for (;;) {
@@ -132,7 +140,9 @@ export async function waitForSubgraphs(
     const pending = waiting.flatMap((subgraph, i) => {
       const state = states[i]!;
       if (state.state === 'up') return [];
-      if (state.state === 'starting') progressAt.set(subgraph.name, now);
+      if (state.state === 'starting') saidStarting.add(subgraph.name);
+      else if (state.state !== 'busy') saidStarting.delete(subgraph.name);
+      if (saidStarting.has(subgraph.name)) progressAt.set(subgraph.name, now);
       return [{ subgraph, state }];
     });
     if (!pending.length) {

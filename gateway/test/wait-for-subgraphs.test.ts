@@ -15,16 +15,24 @@ const SECRET = 'wait-for-subgraphs-test-secret-0123456789abcdef';
 const servers: Server[] = [];
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(
+    servers.splice(0).map((server) => {
+      const closed = new Promise((resolve) => server.close(resolve));
+      // Requests a hung fake never answered would hold the close.
+      server.closeAllConnections();
+      return closed;
+    }),
+  );
 });
 
-/** A subgraph that reports the phases given, each for its time, then serves. */
+/** A subgraph that reports the phases given, each for its time, then serves; in phase `hung` it answers nothing. */
 async function startingSubgraph(phases: { phase: string; ms: number }[]): Promise<string> {
   const startedAt = Date.now();
   const server = createServer((req, res) => {
     req.resume();
     let elapsed = Date.now() - startedAt;
     const current = phases.find(({ ms }) => (elapsed -= ms) < 0);
+    if (current?.phase === 'hung') return;
     res.setHeader('content-type', 'application/json');
     if (!current) return res.end(JSON.stringify({ data: { __typename: 'Query' } }));
     res.statusCode = 503;
@@ -65,6 +73,17 @@ describe('waiting for the subgraphs at start', () => {
     expect(waits).toHaveLength(1);
     expect(waits[0]).toMatchObject({ waitingFor: { catalog: 'starting (migrating)' } });
     expect(lines.at(-1)).toMatchObject({ msg: 'every subgraph answers' });
+  });
+
+  it('keeps waiting for a subgraph too busy to answer in time after it said it was starting (PGlite holding its event loop)', async () => {
+    const url = await startingSubgraph([
+      { phase: 'migrating', ms: 500 },
+      { phase: 'hung', ms: 3_000 },
+    ]);
+    const { logger, lines } = capturingLogger();
+    // The probe gives up after 2 s: longer than the 1 s allowed without progress.
+    await waitForSubgraphs({ subgraphs: [{ name: 'reviews', url }], signingSecret: SECRET, subgraphWaitMs: 1_000 }, logger, { pollMs: 100, logEveryMs: 1_000 });
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'waiting for subgraphs', waitingFor: { reviews: 'busy (no answer within 2000 ms)' } }));
   });
 
   it('gives up on a subgraph that answers nothing after SUBGRAPH_WAIT_MS, naming it, its state and the variable to raise', async () => {
