@@ -22,10 +22,11 @@ export function logFormatOf(config: Pick<CommonConfig, 'env' | 'logFormat'>, isT
 
 /**
  * Pretty lines in the process itself (no transport worker): one thread less per process, and
- * written synchronously, so a fatal line is out before the process exits.
+ * written synchronously, so a fatal line is out before the process exits. One line an entry:
+ * `npm start` interleaves five processes in one terminal.
  */
 function prettyStream(): DestinationStream {
-  return pretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+  return pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
 }
 
 /**
