@@ -309,6 +309,7 @@ export async function startSubgraph(
     const metricsListener = await listenMetrics(registry, config.metrics);
     if (metricsListener) logger.info({ url: metricsListener.url }, 'metrics listening');
     gate.open(app);
+    // Narrowed once, for stop() to close.
     const store = orm;
     return {
       url: `${url}/graphql`,
