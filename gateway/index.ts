@@ -9,14 +9,15 @@ import express, { type Express } from 'express';
 import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../shared/config.js';
-import { createFormatError } from '../shared/errors.js';
+import { createFormatError, ErrorCode } from '../shared/errors.js';
+import { StartupError } from '../shared/fatal.js';
 import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http.js';
 import { traceRequests, useTracing } from '../shared/tracing.js';
 import { newCacheTags } from '../shared/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity.js';
 import { createRedisClient, redisReady, redisState, type RedisClient } from '../shared/redis.js';
 import { assertMetricsOffPublicPort, createMetricsRegistry, metricsRoutes } from '../shared/metrics.js';
-import type { Logger } from '../shared/logger.js';
+import { apolloLogger, type Logger } from '../shared/logger.js';
 import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
 import type { GatewayContext } from './context.js';
 import { withFailuresAtFields } from './subgraph-failures.js';
@@ -79,38 +80,100 @@ function stores(config: GatewayOptions['config'], redis: RedisClient | undefined
 
 const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
 
-/** Whether a subgraph answers a trivial (signed) query: what the gateway's readiness reports. */
-export async function probeSubgraph(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
+/**
+ * What a subgraph answered a trivial (signed) query with. `starting`: it is at work on its
+ * store (shared/startup.ts) and says in which phase; `refusing`: it answers, but not with
+ * data (a wrong signing secret, its store down); `busy`: no answer in time (PGlite's
+ * migrations hold a subgraph's event loop for seconds at a time); `unreachable`: nothing there.
+ */
+export type SubgraphState =
+  | { state: 'up' }
+  | { state: 'starting'; phase: string }
+  | { state: 'refusing'; reason: string }
+  | { state: 'busy'; reason: string }
+  | { state: 'unreachable'; reason: string };
+
+export async function subgraphState(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<SubgraphState> {
+  let response: Response;
   try {
     const body = JSON.stringify({ query: '{ __typename }' });
-    const response = await fetch(url, {
+    response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...signedRequestHeaders(signingSecret, body) },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return response.ok;
-  } catch {
-    return false;
+  } catch (error) {
+    if ((error as Error).name === 'TimeoutError') return { state: 'busy', reason: `no answer within ${timeoutMs} ms` };
+    // fetch says only "fetch failed"; the socket's own code (ECONNREFUSED) is in its cause.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return { state: 'unreachable', reason: cause?.code ?? cause?.message ?? (error as Error).message };
   }
+  if (response.ok) {
+    await response.body?.cancel();
+    return { state: 'up' };
+  }
+  const answer = (await response.json().catch(() => undefined)) as { errors?: { extensions?: { code?: string; phase?: string } }[] } | undefined;
+  const extensions = answer?.errors?.[0]?.extensions;
+  if (extensions?.code === ErrorCode.STARTING) return { state: 'starting', phase: extensions.phase ?? 'starting' };
+  return { state: 'refusing', reason: `HTTP ${response.status}${extensions?.code ? ` ${extensions.code}` : ''}` };
 }
 
-/** Polls until every subgraph answers, or the deadline passes (then names the ones that did not). */
+/** Whether a subgraph answers a trivial (signed) query: what the gateway's readiness reports. */
+export async function probeSubgraph(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
+  return (await subgraphState(url, signingSecret, timeoutMs)).state === 'up';
+}
+
+const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state.state === 'starting' ? `starting (${state.phase})` : `${state.state} (${state.reason})`);
+
+/**
+ * Polls until every subgraph answers. A subgraph that reports it is starting (migrating,
+ * seeding: a first start on a busy machine takes a while) is waited for as long as it keeps
+ * saying so, or is too busy to answer after saying so; one that does not answer, or refuses,
+ * is given up on after `subgraphWaitMs` without progress, and the error names it, its state
+ * and the variable to raise. The wait is logged at most every `logEveryMs`.
+ */
 export async function waitForSubgraphs(
-  { subgraphs, signingSecret, subgraphWaitMs: timeoutMs }: Pick<GatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>,
+  { subgraphs, signingSecret, subgraphWaitMs }: Pick<GatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>,
   logger: Logger,
+  { pollMs = 500, logEveryMs = 5_000 }: { pollMs?: number; logEveryMs?: number } = {},
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const startedAt = Date.now();
+  // When each subgraph last showed progress; its wait runs from there.
+  const progressAt = new Map(subgraphs.map((subgraph) => [subgraph.name, startedAt]));
+  const saidStarting = new Set<string>();
+  let loggedAt: number | undefined;
   let waiting = subgraphs;
   for (;;) {
-    const answers = await Promise.all(waiting.map((subgraph) => probeSubgraph(subgraph.url, signingSecret!)));
-    waiting = waiting.filter((_, i) => !answers[i]);
-    if (!waiting.length) return;
-    if (Date.now() >= deadline) {
-      throw new Error(`Subgraphs did not answer within ${timeoutMs} ms: ${waiting.map((s) => `${s.name} (${s.url})`).join(', ')}`);
+    const states = await Promise.all(waiting.map((subgraph) => subgraphState(subgraph.url, signingSecret!)));
+    const now = Date.now();
+    const pending = waiting.flatMap((subgraph, i) => {
+      const state = states[i]!;
+      if (state.state === 'up') return [];
+      if (state.state === 'starting') saidStarting.add(subgraph.name);
+      else if (state.state !== 'busy') saidStarting.delete(subgraph.name);
+      if (saidStarting.has(subgraph.name)) progressAt.set(subgraph.name, now);
+      return [{ subgraph, state }];
+    });
+    if (!pending.length) {
+      if (loggedAt !== undefined) logger.info({ waitedMs: now - startedAt }, 'every subgraph answers');
+      return;
     }
-    logger.info({ waitingFor: waiting.map((s) => s.name) }, 'waiting for subgraphs');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const overdue = pending.filter(({ subgraph }) => now - progressAt.get(subgraph.name)! >= subgraphWaitMs);
+    if (overdue.length) {
+      const named = overdue.map(({ subgraph, state }) => `${subgraph.name} at ${subgraph.url}: ${describeState(state)}`).join('; ');
+      throw new StartupError(
+        `gave up waiting for subgraphs after ${subgraphWaitMs} ms without progress (${named}); is it running? Raise SUBGRAPH_WAIT_MS to wait longer`,
+        ['SUBGRAPH_WAIT_MS'],
+        { subgraphs: Object.fromEntries(overdue.map(({ subgraph, state }) => [subgraph.name, { url: subgraph.url, ...state }])) },
+      );
+    }
+    if (loggedAt === undefined || now - loggedAt >= logEveryMs) {
+      logger.info({ waitedMs: now - startedAt, waitingFor: Object.fromEntries(pending.map(({ subgraph, state }) => [subgraph.name, describeState(state)])) }, 'waiting for subgraphs');
+      loggedAt = now;
+    }
+    waiting = pending.map(({ subgraph }) => subgraph);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 
@@ -164,7 +227,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     // Bounded by count too (see `operationCacheMaxEntries`): its own bound, 30 MiB of JSON, let
     // a client sending new documents grow the heap by hundreds of MiB.
     queryPlannerConfig: { cache: new InMemoryLRUCache({ max: config.operationCacheMaxEntries }) },
-    logger,
+    logger: apolloLogger(logger),
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -177,7 +240,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     // No "Did you mean …?" in production: it would describe the schema to whoever probes it.
     hideSchemaDetailsFromClientErrors: config.env === 'production',
     allowBatchedHttpRequests: protection.maxBatch > 1,
-    logger,
+    logger: apolloLogger(logger),
     persistedQueries: { ttl: config.apqTtlSeconds, cache: apq },
     // Parsed and validated documents, bounded like the query plans.
     documentStore: new InMemoryLRUCache<DocumentNode>({ max: config.operationCacheMaxEntries }),
@@ -222,7 +285,12 @@ export async function createGateway({ config, logger, verifier, registry = creat
   app.use(requestId(), securityHeaders(config.env), corsPolicy(config));
   healthRoutes(app, async () => {
     const [states, redisNow] = await Promise.all([
-      Promise.all(config.subgraphs.map(async (s) => [s.name, (await probeSubgraph(s.url, signingSecret)) ? 'up' : 'down'] as const)),
+      Promise.all(
+        config.subgraphs.map(async (s) => {
+          const { state } = await subgraphState(s.url, signingSecret);
+          return [s.name, state === 'up' || state === 'starting' ? state : 'down'] as const;
+        }),
+      ),
       redis ? redisState(redis) : undefined,
     ]);
     const ready = states.every(([, state]) => state === 'up');

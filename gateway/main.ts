@@ -1,4 +1,5 @@
-import { loadGatewayConfig } from '../shared/config.js';
+import { loadGatewayConfig, loadLogConfig } from '../shared/config.js';
+import { reportStartupFailure, type FailurePointers } from '../shared/fatal.js';
 import { listen } from '../shared/http.js';
 import { createLifecycle } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/logger.js';
@@ -8,6 +9,10 @@ import { startTracing } from '../shared/tracing.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { createGateway, waitForSubgraphs } from './index.js';
 
+// Made before the configuration is read, so that a configuration that does not load is reported through it too.
+const logger = createLogger('gateway', loadLogConfig(process.env));
+/** Which variable set what the gateway opens, to name the one to change when opening it fails. */
+const pointers: FailurePointers = {};
 /**
  * SIGHUP: load the supergraph again now, not at the next poll (`npm run dev` sends it after
  * restarting a subgraph). Handled from the start: its default action would end a gateway
@@ -19,7 +24,10 @@ process.on('SIGHUP', () => reload());
 /** The gateway process: the only place that reads its environment and opens its port. */
 async function main(): Promise<void> {
   const parsed = loadGatewayConfig(subgraphs, process.env);
-  const logger = createLogger('gateway', parsed);
+  pointers.ports = {
+    [parsed.port]: 'GATEWAY_PORT',
+    ...(parsed.metrics.port !== undefined && { [parsed.metrics.port]: process.env.GATEWAY_METRICS_PORT ? 'GATEWAY_METRICS_PORT' : 'METRICS_PORT' }),
+  };
   const stopTracing = startTracing(parsed, 'tessera-gateway', logger);
   const config = await withSecrets(parsed, logger);
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
@@ -40,7 +48,4 @@ async function main(): Promise<void> {
   lifecycle.onShutdown('tracing', stopTracing);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+main().catch((error: unknown) => process.exit(reportStartupFailure(logger, error, pointers)));

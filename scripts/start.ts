@@ -1,84 +1,59 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadGatewayConfig } from '../shared/config.js';
+import { loadGatewayConfig, loadLogConfig } from '../shared/config.js';
+import { reportStartupFailure } from '../shared/fatal.js';
+import { createLogger } from '../shared/logger.js';
 import { subgraphs } from '../subgraphs/index.js';
+import { createSupervisor, type Supervisor } from './supervisor.js';
 
 /**
  * `npm start`: every subgraph and the gateway, each in its own process (as they run in
- * production), on the configured stores. Prints the gateway's URL once it is ready; stops
- * them all on Ctrl-C or when any one of them dies. Children run in their own process group, so
- * Ctrl-C reaches only this process, which passes SIGTERM on: to the gateway first (its requests
- * in flight may still need the subgraphs), then to the subgraphs; each drains. A second Ctrl-C
- * passes a second one to each, and they exit at once.
+ * production), on the configured stores. Prints the gateway's URL once it is ready. In
+ * development a process that dies is restarted with backoff (scripts/supervisor.ts); elsewhere,
+ * or when a process could not start at all, everything stops. Ctrl-C reaches only this
+ * process, which passes SIGTERM on: to the gateway first (its requests in flight may still need
+ * the subgraphs), then to the subgraphs; each drains. A second Ctrl-C passes a second one to
+ * each, and they exit at once.
  */
-const children: ChildProcess[] = [];
+const logger = createLogger('start', loadLogConfig(process.env));
 let stopping = false;
-/** How long the children may take to drain before this process gives up waiting. */
-let drainWaitMs = 20_000;
 
-function run(script: string, args: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
-    stdio: 'inherit',
-    env: process.env,
-    detached: true,
-  });
-  child.on('exit', (code, signal) => {
-    if (stopping) return;
-    console.error(`${[script, ...args].join(' ')} exited (${signal ?? code}); stopping everything.`);
-    stop(1);
-  });
-  children.push(child);
-  return child;
-}
+const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-const exited = (child: ChildProcess) => (running(child) ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve());
-const terminate = (some: ChildProcess[]) => some.filter(running).forEach((child) => child.kill('SIGTERM'));
-
-function stop(code: number): void {
-  if (stopping) {
-    terminate(children);
-    return;
-  }
-  stopping = true;
-  const exit = () => process.exit(code);
-  // The gateway is started last.
-  const gateway = children.slice(-1);
-  const rest = children.slice(0, -1);
-  terminate(gateway);
-  Promise.all(gateway.map(exited))
-    .then(() => {
-      terminate(rest);
-      return Promise.all(rest.map(exited));
-    })
-    .then(exit, exit);
-  setTimeout(exit, drainWaitMs).unref();
-}
-
-async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !stopping) {
+/** Polls the gateway's `/ready` until it answers 200: the gateway itself decides when to give up (and exits). */
+async function untilReady(url: string): Promise<boolean> {
+  while (!stopping) {
     const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
     if (ok) return true;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return false;
 }
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(subgraphs, process.env);
-  // The gateway drains, then the subgraphs.
-  drainWaitMs = 2 * (config.shutdown.delayMs + config.shutdown.graceMs) + 15_000;
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(0));
-  for (const subgraph of subgraphs) run('./subgraph.js', [subgraph.name]);
-  run('../gateway/main.js');
+  const supervisor: Supervisor = createSupervisor({
+    children: [
+      ...subgraphs.map((subgraph) => ({ name: subgraph.name, script: script('./subgraph.js'), args: [subgraph.name] })),
+      { name: 'gateway', script: script('../gateway/main.js') },
+    ],
+    logger,
+    // Production processes are restarted by what runs them (compose, Kubernetes), which must see them die.
+    restart: config.env === 'development',
+    // The gateway drains, then the subgraphs.
+    drainWaitMs: 2 * (config.shutdown.delayMs + config.shutdown.graceMs) + 15_000,
+    exit: (code) => process.exit(code),
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      stopping = true;
+      supervisor.stop(0);
+    });
+  }
+  supervisor.start();
   const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
-  if (await waitUntilReady(`${base}/ready`, 120_000)) {
+  if (await untilReady(`${base}/ready`)) {
     console.log(`\n  Tessera is up: ${subgraphs.length} subgraphs behind the gateway at ${base}/graphql\n`);
-  } else if (!stopping) {
-    console.error(`The gateway did not become ready at ${base}/ready within 120 s.`);
-    stop(1);
   }
 }
 
-void main();
+main().catch((error: unknown) => process.exit(reportStartupFailure(logger, error)));

@@ -1,4 +1,5 @@
-import { loadSubgraphConfig } from '../shared/config.js';
+import { envPrefix, loadLogConfig, loadSubgraphConfig } from '../shared/config.js';
+import { reportStartupFailure, type FailurePointers } from '../shared/fatal.js';
 import { createLifecycle } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/logger.js';
 import { withSecrets } from '../shared/secrets.js';
@@ -6,11 +7,22 @@ import { startSubgraph } from '../shared/subgraph.js';
 import { startTracing } from '../shared/tracing.js';
 import { findSubgraph } from '../subgraphs/index.js';
 
+const name = process.argv[2];
+// Made before the configuration is read, so that a configuration that does not load is reported through it too.
+const logger = createLogger(name ?? 'subgraph', loadLogConfig(process.env));
+/** Which variable set what the subgraph opens, to name the one to change when opening it fails. */
+const pointers: FailurePointers = {};
+
 /** One subgraph's process: `npm run start:subgraph -- <name>`. */
-async function main(name: string | undefined): Promise<void> {
+async function main(): Promise<void> {
   const definition = findSubgraph(name);
   const parsed = loadSubgraphConfig(definition.name, definition.port, process.env);
-  const logger = createLogger(definition.name, parsed);
+  const prefix = envPrefix(definition.name);
+  pointers.store = process.env[`${prefix}_DATABASE_URL`] ? `${prefix}_DATABASE_URL` : parsed.store.kind === 'postgresql' ? 'DATABASE_URL' : 'DATA_DIR';
+  pointers.ports = {
+    [parsed.port]: `${prefix}_PORT`,
+    ...(parsed.metrics.port !== undefined && { [parsed.metrics.port]: process.env[`${prefix}_METRICS_PORT`] ? `${prefix}_METRICS_PORT` : 'METRICS_PORT' }),
+  };
   const stopTracing = startTracing(parsed, `tessera-${definition.name}`, logger);
   const config = await withSecrets(parsed, logger);
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
@@ -25,7 +37,4 @@ async function main(name: string | undefined): Promise<void> {
   lifecycle.onShutdown('tracing', stopTracing);
 }
 
-main(process.argv[2]).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+main().catch((error: unknown) => process.exit(reportStartupFailure(logger, error, pointers)));

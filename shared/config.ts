@@ -10,6 +10,8 @@ export type Env = Record<string, string | undefined>;
 
 export type RuntimeEnvironment = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** `pretty`: for a person at a terminal (pino-pretty); `json`: one JSON object a line. */
+export type LogFormat = 'pretty' | 'json';
 
 /** Where a subgraph keeps its data: a PGlite folder (embedded) or a PostgreSQL database. */
 export type StoreConfig =
@@ -19,6 +21,8 @@ export type StoreConfig =
 export interface CommonConfig {
   env: RuntimeEnvironment;
   logLevel: LogLevel;
+  /** Unset: pretty in development at a terminal, JSON otherwise (shared/logger.ts). */
+  logFormat?: LogFormat;
   host: string;
   tracing: TracingConfig;
   shutdown: ShutdownConfig;
@@ -203,6 +207,33 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+
+  /** The variables to change: what each problem starts with (`GATEWAY_PORT: …`), else the ones it names. */
+  get variables(): string[] {
+    const names = this.problems.flatMap((problem) => {
+      const subject = problem.slice(0, problem.indexOf(': ') + 1);
+      const leading = subject.match(/\b[A-Z][A-Z0-9_]*[A-Z0-9]\b/g);
+      return leading ?? problem.match(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g) ?? [];
+    });
+    return [...new Set(names)];
+  }
+}
+
+/**
+ * How a process logs before its configuration is known to be valid (to report that it is
+ * not): the logging variables alone, each falling back to its default when it is bad itself.
+ */
+export function loadLogConfig(env: Env): Pick<CommonConfig, 'env' | 'logLevel' | 'logFormat'> {
+  const pick = <T extends z.ZodType>(schema: T, value: string | undefined) => {
+    const result = schema.safeParse(value);
+    return result.success ? result.data : undefined;
+  };
+  const nodeEnv = pick(commonSchema.shape.NODE_ENV, env.NODE_ENV) ?? 'development';
+  return {
+    env: nodeEnv,
+    logLevel: pick(commonSchema.shape.LOG_LEVEL, env.LOG_LEVEL) ?? defaultLogLevel(nodeEnv),
+    logFormat: pick(commonSchema.shape.LOG_FORMAT, env.LOG_FORMAT),
+  };
 }
 
 const flag = z
@@ -256,6 +287,7 @@ const secret = z.string().min(32, { message: 'must be at least 32 characters' })
 const commonSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('data'),
   SUBGRAPH_SIGNING_SECRET: secret.optional(),
@@ -309,12 +341,15 @@ function parse<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
   return result.data;
 }
 
+/** Tests stay quiet unless asked; everything else logs at info. */
+const defaultLogLevel = (env: RuntimeEnvironment): LogLevel => (env === 'test' ? 'silent' : 'info');
+
 function common(values: CommonValues): CommonConfig & SigningConfig & { dataDir: string; jwt: JwtConfig } {
   const algorithms = values.JWT_ALGORITHMS ?? [...(values.JWT_SECRET || !values.JWKS_URL ? ['HS256'] : []), ...(values.JWKS_URL ? ['RS256', 'ES256'] : [])];
   return {
     env: values.NODE_ENV,
-    // Tests stay quiet unless asked; everything else logs at info.
-    logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info'),
+    logLevel: values.LOG_LEVEL ?? defaultLogLevel(values.NODE_ENV),
+    logFormat: values.LOG_FORMAT,
     host: values.HOST,
     tracing: {
       otlpEndpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT,

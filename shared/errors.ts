@@ -48,6 +48,8 @@ export const ErrorCode = {
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
   // The process is shutting down: retry on another replica.
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  // A subgraph still opening its store, migrating or seeding (shared/startup.ts): retry shortly.
+  STARTING: 'STARTING',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -17,13 +17,14 @@ import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEAD
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifySignedRequest } from './identity.js';
 import type { Lifecycle } from './lifecycle.js';
 import { jsonBody, type RawBodyRequest } from './json-body.js';
-import { rateLimitedWarn, type Logger } from './logger.js';
+import { apolloLogger, rateLimitedWarn, type Logger } from './logger.js';
 import { assertMetricsOffPublicPort, createMetricsRegistry, listenMetrics, metricsRoutes } from './metrics.js';
 import { MemoryNonceStore, RedisNonceStore, type NonceStore } from './nonce-store.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from './orm.js';
 import { createRedisClient, redisReady } from './redis.js';
 import { createSubgraphMetrics, observeConnections, operationMetricsScope, useSubgraphMetrics } from './subgraph-metrics.js';
 import { useSlowOperationLog } from './slow-operations.js';
+import { createStartupGate, type StartupPhase } from './startup.js';
 import { traceRequests, useTracing } from './tracing.js';
 
 type Class = Function;
@@ -206,7 +207,7 @@ export async function createSubgraphApp(
     // would stop the server and re-raise the signal, killing the process halfway through that.
     stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
-    logger,
+    logger: apolloLogger(logger),
   });
   await apollo.start();
   const createContext = createContextFactory(definition, orm, services, logger);
@@ -249,18 +250,21 @@ async function isEmpty(definition: SubgraphDefinition, orm: Orm): Promise<boolea
   return true;
 }
 
-/** Applies migrations and inserts seed data into an empty store, as configured; says what it did. */
+/** Applies migrations and inserts seed data into an empty store, as configured; says what it did, and `onPhase` hears each step as it starts. */
 export async function prepareStore(
   definition: SubgraphDefinition,
   orm: Orm,
   config: SubgraphConfig,
   logger: Logger,
   services: object,
+  onPhase: (phase: StartupPhase) => void = () => undefined,
 ): Promise<{ migrations: string[]; seeded: boolean }> {
+  if (config.migrateOnStart) onPhase('migrating');
   const migrations = config.migrateOnStart ? await migrateUp(orm) : [];
   if (migrations.length) logger.info({ migrations }, 'migrations applied');
   const seeded = config.seedOnStart && !!definition.seed && (await isEmpty(definition, orm));
   if (seeded) {
+    onPhase('seeding');
     await orm.em.fork().transactional((em) => definition.seed!(em as EntityManager, services));
     logger.info('seed data inserted into the empty store');
   }
@@ -277,30 +281,39 @@ export interface RunningSubgraph {
   stop(): Promise<void>;
 }
 
-/** Opens the store, prepares it, and serves the subgraph: what `main` and end-to-end tests run. */
+/**
+ * Listens, opens the store, prepares it, and serves the subgraph: what `main` and end-to-end
+ * tests run. It listens first (shared/startup.ts), so a first start's long migrations and seed
+ * show as `starting` with their phase, not as a subgraph that is not there.
+ */
 export async function startSubgraph(
   definition: SubgraphDefinition,
   config: SubgraphConfig,
   logger: Logger,
   options: { onQuery?: (sql: string) => void; lifecycle?: Lifecycle } = {},
 ): Promise<RunningSubgraph> {
-  const orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
-  const redis = createRedisClient(config.redis, logger);
+  const gate = createStartupGate();
+  const { server, url } = await listen(options.lifecycle ? options.lifecycle.guard(gate.listener) : gate.listener, config.host, config.port);
+  logger.info({ url: `${url}/health` }, 'listening while starting');
+  let orm: Orm | undefined;
+  let redis: ReturnType<typeof createRedisClient> = undefined;
   try {
+    orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
+    redis = createRedisClient(config.redis, logger);
     const services = definition.createServices?.(config) ?? {};
-    await prepareStore(definition, orm, config, logger, services);
+    await prepareStore(definition, orm, config, logger, services, (phase) => gate.phase(phase));
+    gate.phase('building schema');
     if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; replayed signatures are refused by this process alone until it is');
     const nonces = redis ? new RedisNonceStore(redis, config.redis.prefix, logger) : new MemoryNonceStore();
     const { app, apollo, registry } = await createSubgraphApp(definition, orm, config, logger, services, undefined, nonces);
-    const { server, url } = await listen(options.lifecycle ? options.lifecycle.guard(app) : app, config.host, config.port);
-    const metricsListener = await listenMetrics(registry, config.metrics).catch(async (error: unknown) => {
-      await closeServer(server);
-      throw error;
-    });
+    const metricsListener = await listenMetrics(registry, config.metrics);
     if (metricsListener) logger.info({ url: metricsListener.url }, 'metrics listening');
+    gate.open(app);
+    // Narrowed once, for stop() to close.
+    const store = orm;
     return {
       url: `${url}/graphql`,
-      orm,
+      orm: store,
       server,
       registry,
       metricsUrl: metricsListener?.url ?? (config.metrics.enabled ? `${url}/metrics` : undefined),
@@ -308,12 +321,13 @@ export async function startSubgraph(
         await closeServer(server);
         await metricsListener?.stop();
         await apollo.stop();
-        await orm.close();
+        await store.close();
         redis?.disconnect();
       },
     };
   } catch (error) {
-    await orm.close();
+    await closeServer(server, 0);
+    await orm?.close();
     redis?.disconnect();
     throw error;
   }

@@ -1,3 +1,4 @@
+import { StartupError } from '../shared/fatal.js';
 import type { SubgraphDefinition } from '../shared/subgraph.js';
 import { accounts } from './accounts/index.js';
 import { catalog } from './catalog/index.js';
@@ -10,7 +11,7 @@ export const subgraphs: SubgraphDefinition[] = [accounts, catalog, inventory, re
 export function findSubgraph(name: string | undefined): SubgraphDefinition {
   const found = subgraphs.find((subgraph) => subgraph.name === name);
   if (!found) {
-    throw new Error(`Unknown subgraph "${name ?? ''}". Known: ${subgraphs.map((s) => s.name).join(', ')}.`);
+    throw new StartupError(`unknown subgraph "${name ?? ''}"; known: ${subgraphs.map((s) => s.name).join(', ')}`, []);
   }
   return found;
 }
