@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
 import { lockStore, type StoreLock } from './store-lock.js';
+import { pgliteEngine, pgliteOptions, preparePgliteFolder } from './pglite.js';
 import { postgresDriverOptions } from './postgres-url.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
@@ -163,12 +164,17 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
   };
   if (options.store.kind === 'pglite') {
     const { dataDir } = options.store;
-    if (dataDir.startsWith('memory:')) return (await PgliteMikroORM.init({ ...base, dbName: dataDir })) as unknown as Orm;
+    // Smaller and quicker to create than PGlite's defaults (shared/pglite.ts says by how much).
+    const pglite: Partial<Options> = { ...base, dbName: dataDir, driverOptions: pgliteOptions };
+    pgliteEngine();
+    if (dataDir.startsWith('memory:')) return (await PgliteMikroORM.init(pglite)) as unknown as Orm;
     mkdirSync(dataDir, { recursive: true });
     const lock = lockStore(dataDir, options.logger);
     try {
+      // Under the lock: a new store is a copy of the data folder's template, not a fresh initdb.
+      await preparePgliteFolder(dataDir);
       // MikroORM.init builds `new this`: an instance of the subclass.
-      const orm = (await LockedPgliteMikroORM.init({ ...base, dbName: dataDir })) as LockedPgliteMikroORM;
+      const orm = (await LockedPgliteMikroORM.init(pglite)) as LockedPgliteMikroORM;
       orm.lock = lock;
       return orm as unknown as Orm;
     } catch (error) {
