@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadGatewayConfig } from '../shared/config.js';
-import { planStack } from './stack.js';
+import { planStack, stackNodeOptions } from './stack.js';
 
 /**
  * `npm start`: every subgraph and the gateway, each in its own process (as they run in
@@ -66,6 +66,7 @@ async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> 
 }
 
 async function main(): Promise<void> {
+  process.env.NODE_OPTIONS = stackNodeOptions(process.env.NODE_OPTIONS);
   const subgraphs = await planStack(process.env);
   const config = loadGatewayConfig(subgraphs, process.env);
   // The gateway drains, then the subgraphs.

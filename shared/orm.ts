@@ -1,19 +1,14 @@
 import { readdir } from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DefaultLogger, type LogContext, type MigrationObject, type LoggerNamespace, type LoggerOptions, type Options } from '@mikro-orm/core';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migration, Migrator } from '@mikro-orm/migrations';
-import { MikroORM as PostgresMikroORM } from '@mikro-orm/postgresql';
-import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import type { StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
-import { lockStore, type StoreLock } from './store-lock.js';
-import { pgliteEngine, pgliteOptions, preparePgliteFolder } from './pglite.js';
 import { postgresDriverOptions } from './postgres-url.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
@@ -120,19 +115,6 @@ export async function loadMigrations(name: string): Promise<MigrationObject[]> {
  */
 const STORE_CONNECT_TIMEOUT_MS = 5_000;
 
-/** A PGlite store that holds its folder's lock (shared/store-lock.ts) until closed. */
-class LockedPgliteMikroORM extends PgliteMikroORM {
-  lock: StoreLock | undefined;
-
-  override async close(force?: boolean): Promise<void> {
-    try {
-      await super.close(force);
-    } finally {
-      this.lock?.release();
-    }
-  }
-}
-
 /** Opens a subgraph's store (PGlite folder or PostgreSQL database, created if missing). */
 export async function openStore(options: StoreOptions): Promise<Orm> {
   const migrationsList = await loadMigrations(options.name);
@@ -162,26 +144,13 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
       allOrNothing: true,
     },
   };
+  // Each driver is loaded only where it is used: a PGlite process carries no PostgreSQL client,
+  // a PostgreSQL one no PostgreSQL-in-WASM (shared/pglite.ts).
   if (options.store.kind === 'pglite') {
-    const { dataDir } = options.store;
-    // Smaller and quicker to create than PGlite's defaults (shared/pglite.ts says by how much).
-    const pglite: Partial<Options> = { ...base, dbName: dataDir, driverOptions: pgliteOptions };
-    pgliteEngine();
-    if (dataDir.startsWith('memory:')) return (await PgliteMikroORM.init(pglite)) as unknown as Orm;
-    mkdirSync(dataDir, { recursive: true });
-    const lock = lockStore(dataDir, options.logger);
-    try {
-      // Under the lock: a new store is a copy of the data folder's template, not a fresh initdb.
-      await preparePgliteFolder(dataDir);
-      // MikroORM.init builds `new this`: an instance of the subclass.
-      const orm = (await LockedPgliteMikroORM.init(pglite)) as LockedPgliteMikroORM;
-      orm.lock = lock;
-      return orm as unknown as Orm;
-    } catch (error) {
-      lock.release();
-      throw error;
-    }
+    const { openPgliteStore } = await import('./pglite.js');
+    return openPgliteStore(options.store.dataDir, base, options.logger);
   }
+  const { MikroORM: PostgresMikroORM } = await import('@mikro-orm/postgresql');
   return (await PostgresMikroORM.init({
     ...base,
     clientUrl: options.store.clientUrl,

@@ -2,6 +2,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from '
 import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import type { Options } from '@mikro-orm/core';
+import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
+import type { Logger } from './logger.js';
+import type { Orm } from './orm.js';
+import { lockStore, type StoreLock } from './store-lock.js';
 
 /**
  * How Tessera runs PGlite, the embedded store of `npm start` and the tests: small, and fast to
@@ -80,4 +85,37 @@ export async function preparePgliteFolder(storeDir: string): Promise<void> {
   if (isCluster(storeDir)) return;
   await ensurePgliteTemplate(storeDir);
   cpSync(pgliteTemplateDir(storeDir), storeDir, { recursive: true });
+}
+
+/** A PGlite store that holds its folder's lock (shared/store-lock.ts) until closed. */
+class LockedPgliteMikroORM extends PgliteMikroORM {
+  lock: StoreLock | undefined;
+
+  override async close(force?: boolean): Promise<void> {
+    try {
+      await super.close(force);
+    } finally {
+      this.lock?.release();
+    }
+  }
+}
+
+/** Opens a PGlite store (`openStore` in shared/orm.ts): in memory, or a folder it locks. */
+export async function openPgliteStore(dataDir: string, base: Partial<Options>, logger: Logger): Promise<Orm> {
+  const options: Partial<Options> = { ...base, dbName: dataDir, driverOptions: pgliteOptions };
+  pgliteEngine();
+  if (dataDir.startsWith('memory:')) return (await PgliteMikroORM.init(options)) as unknown as Orm;
+  mkdirSync(dataDir, { recursive: true });
+  const lock = lockStore(dataDir, logger);
+  try {
+    // Under the lock: a new store is a copy of the data folder's template, not a fresh initdb.
+    await preparePgliteFolder(dataDir);
+    // MikroORM.init builds `new this`: an instance of the subclass.
+    const orm = (await LockedPgliteMikroORM.init(options)) as LockedPgliteMikroORM;
+    orm.lock = lock;
+    return orm as unknown as Orm;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }
