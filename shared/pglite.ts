@@ -13,19 +13,19 @@ import { lockStore, type StoreLock } from './store-lock.js';
  * create. Measured here (2 cores) on one store, RSS of a bare process 51 MB:
  * - PostgreSQL's own buffers: PGlite's `initdb` leaves `shared_buffers` at 128 MB, all of which
  *   a running store ends up touching in its WASM memory. A demo's tables are a few hundred rows,
- *   so 16 MB is plenty (-60 to -120 MB per store).
+ *   so 8 MB is plenty (-70 to -130 MB per store; 8 MB against 16 MB: -10 MB).
  * - V8 compiles PGlite's 10 MB WASM module twice: Liftoff (baseline) at once, then TurboFan in
  *   the background for hot functions. TurboFan's code and its compiler's working memory are
  *   about 100 MB of RSS per process, with peaks of 700 MB while it compiles; Liftoff alone
- *   is smaller and does not spend a core compiling, for SQL that is slower but still far below
- *   a millisecond for the demo's statements (`pgliteEngine` below).
+ *   is smaller and does not spend a core compiling; its SQL is slower, which the demo's small
+ *   statements do not notice (`pgliteEngine` below).
  * - `initdb` (a second WASM instance, 4–8 s and a 1.1 GB peak) runs once per data folder, for a
  *   template that each new store is copied from (`preparePgliteFolder`).
  * PostgreSQL stores are untouched by all of this.
  */
 
 /** PGlite's own start parameters (single-user mode, no workers), plus smaller buffers. */
-export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB', '-c', 'maintenance_work_mem=16MB'];
+export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB', '-c', 'wal_buffers=1MB', '-c', 'maintenance_work_mem=16MB'];
 
 /** The PGlite options every store is opened with (MikroORM passes `driverOptions` on to `PGlite.create`). */
 export const pgliteOptions: Partial<PGliteOptions> = { startParams: PGLITE_START_PARAMS };

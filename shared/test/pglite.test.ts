@@ -32,10 +32,10 @@ afterAll(async () => {
 });
 
 describe('a PGlite store', () => {
-  it('runs with 16 MB of shared buffers, not the 128 MB initdb leaves', async () => {
+  it('runs with 8 MB of shared buffers, not the 128 MB initdb leaves', async () => {
     for (const orm of [await open('first'), await openStore({ name: definition.name, store: { kind: 'pglite', dataDir: 'memory://' }, entities: definition.entities, logger })]) {
       try {
-        expect(await setting(orm, 'shared_buffers')).toBe('16MB');
+        expect(await setting(orm, 'shared_buffers')).toBe('8MB');
         expect(await setting(orm, 'wal_buffers')).toBe('1MB');
       } finally {
         await orm.close();
@@ -52,7 +52,7 @@ describe('a PGlite store', () => {
     const orm = await open('second');
     try {
       expect(await readFile(join(dataDir, 'second', 'tessera-template-mark'), 'utf8')).toBe('copied');
-      expect(await setting(orm, 'shared_buffers')).toBe('16MB');
+      expect(await setting(orm, 'shared_buffers')).toBe('8MB');
     } finally {
       await orm.close();
     }
