@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { loadGatewayConfig, loadLogConfig } from '../shared/config.js';
 import { reportStartupFailure } from '../shared/fatal.js';
 import { createLogger } from '../shared/logger.js';
-import { subgraphs } from '../subgraphs/index.js';
+import { planStack, stackNodeOptions } from './stack.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 
 /**
@@ -30,6 +30,8 @@ async function untilReady(url: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  process.env.NODE_OPTIONS = stackNodeOptions(process.env.NODE_OPTIONS);
+  const subgraphs = await planStack(process.env);
   const config = loadGatewayConfig(subgraphs, process.env);
   const supervisor: Supervisor = createSupervisor({
     children: [

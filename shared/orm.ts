@@ -1,17 +1,14 @@
 import { readdir } from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DefaultLogger, type LogContext, type MigrationObject, type LoggerNamespace, type LoggerOptions, type Options } from '@mikro-orm/core';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migration, Migrator } from '@mikro-orm/migrations';
-import { MikroORM as PostgresMikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import { ConfigError, type StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { AuditRecord } from './audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
-import { lockStore, type StoreLock } from './store-lock.js';
 import { postgresDriverOptions } from './postgres-url.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from './paths.js';
@@ -122,9 +119,9 @@ const STORE_CONNECT_TIMEOUT_MS = 5_000;
  * PGlite, the development store, is a devDependency: loaded only when a store is PGlite, so a
  * production install (`npm ci --omit=dev`, the Docker image) runs on PostgreSQL without it.
  */
-async function loadPglite(): Promise<typeof import('@mikro-orm/pglite')> {
+async function loadPglite(): Promise<typeof import('./pglite.js')> {
   try {
-    return await import('@mikro-orm/pglite');
+    return await import('./pglite.js');
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
     throw new ConfigError([
@@ -162,29 +159,13 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
       allOrNothing: true,
     },
   };
+  // Each driver is loaded only where it is used: a PGlite process carries no PostgreSQL client,
+  // a PostgreSQL one no PostgreSQL-in-WASM (shared/pglite.ts).
   if (options.store.kind === 'pglite') {
-    const { MikroORM: PgliteMikroORM } = await loadPglite();
-    const { dataDir } = options.store;
-    if (dataDir.startsWith('memory:')) return (await PgliteMikroORM.init({ ...base, dbName: dataDir })) as unknown as Orm;
-    mkdirSync(dataDir, { recursive: true });
-    const lock: StoreLock = lockStore(dataDir, options.logger);
-    try {
-      const orm = await PgliteMikroORM.init({ ...base, dbName: dataDir });
-      // The folder's lock (shared/store-lock.ts) goes with the store: released however it is closed.
-      const close = orm.close.bind(orm);
-      orm.close = async (force?: boolean) => {
-        try {
-          await close(force);
-        } finally {
-          lock.release();
-        }
-      };
-      return orm as unknown as Orm;
-    } catch (error) {
-      lock.release();
-      throw error;
-    }
+    const { openPgliteStore } = await loadPglite();
+    return openPgliteStore(options.store.dataDir, base, options.logger);
   }
+  const { MikroORM: PostgresMikroORM } = await import('@mikro-orm/postgresql');
   return (await PostgresMikroORM.init({
     ...base,
     clientUrl: options.store.clientUrl,

@@ -3,7 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { BatchLoadFn } from 'dataloader';
 import type { RequestHandler } from 'express';
 import { GraphQLError } from 'graphql';
-import { PostgreSqlConnection } from '@mikro-orm/postgresql';
+import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { StoreConfig } from './config.js';
 import type { SubgraphContext } from './context.js';
@@ -130,8 +130,8 @@ export function useSubgraphMetrics(metrics: SubgraphMetrics): ApolloServerPlugin
 export function observeConnections(registry: Registry, orm: Orm, store: StoreConfig['kind']): void {
   const registers = [registry];
   const pool = async () => {
-    const connection = orm.em.getConnection();
-    return store === 'postgresql' && connection instanceof PostgreSqlConnection ? connection.getNativeClient() : undefined;
+    // The store's kind says which connection it is (the PostgreSQL driver is loaded only for PostgreSQL stores).
+    return store === 'postgresql' ? (orm.em.getConnection() as PostgreSqlConnection).getNativeClient() : undefined;
   };
   new Gauge({
     name: 'tessera_subgraph_db_pool_connections',
