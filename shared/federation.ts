@@ -31,6 +31,9 @@ export type FederationVersion = `2.${number}`;
 
 /** Progressive override (`@override(from:, label:)`) came in 2.7. */
 const OVERRIDE_LABEL_VERSION: FederationVersion = '2.7';
+/** Entity interfaces (`@key` on an interface) came in 2.3. */
+const INTERFACE_KEY_VERSION: FederationVersion = '2.3';
+const interfaceKinds = new Set<string>([Kind.INTERFACE_TYPE_DEFINITION, Kind.INTERFACE_TYPE_EXTENSION]);
 /** Composition 2.14 refuses a link to a later federation spec (STACK.md). */
 export const MAX_FEDERATION_VERSION: FederationVersion = '2.14';
 
@@ -58,13 +61,16 @@ export function federationNeeds(document: DocumentNode, customDirectives: Readon
     if (minor(v) > minor(version)) version = v;
   };
   visit(document, {
-    Directive(node: DirectiveNode) {
+    Directive(node: DirectiveNode, _key, _parent, _path, ancestors) {
       const name = node.name.value;
       // A subgraph's own directive of the same name (given in `directives`) is not federation's.
       if (!isFederationDirective(name) || customDirectives.has(name)) return;
       used.add(name);
       need(FEDERATION_DIRECTIVES[name]);
       if (name === 'override' && node.arguments?.some((arg) => arg.name.value === 'label')) need(OVERRIDE_LABEL_VERSION);
+      // The node holding the directives array is the last ancestor.
+      const holder = ancestors[ancestors.length - 1];
+      if (name === 'key' && holder && 'kind' in holder && interfaceKinds.has(holder.kind)) need(INTERFACE_KEY_VERSION);
     },
   });
   // In the table's order, so the printed link reads the same from one build to the next.
