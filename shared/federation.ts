@@ -62,10 +62,12 @@ export function federationNeeds(document: DocumentNode, customDirectives: Readon
   };
   visit(document, {
     Directive(node: DirectiveNode, _key, _parent, _path, ancestors) {
-      const name = node.name.value;
+      // The qualified spelling (`@federation__tag`) needs no import, but still its version.
+      const qualified = node.name.value.startsWith('federation__');
+      const name = qualified ? node.name.value.slice('federation__'.length) : node.name.value;
       // A subgraph's own directive of the same name (given in `directives`) is not federation's.
-      if (!isFederationDirective(name) || customDirectives.has(name)) return;
-      used.add(name);
+      if (!isFederationDirective(name) || (!qualified && customDirectives.has(name))) return;
+      if (!qualified) used.add(name);
       need(FEDERATION_DIRECTIVES[name]);
       if (name === 'override' && node.arguments?.some((arg) => arg.name.value === 'label')) need(OVERRIDE_LABEL_VERSION);
       // The node holding the directives array is the last ancestor.

@@ -55,6 +55,10 @@ describe('the federation link a subgraph gets', () => {
     if (needs.version !== '2.0') expect(composeAt(sdl, below(needs.version))).not.toEqual([]);
   });
 
+  it('counts the qualified spelling’s version without importing it', () => {
+    expect(federationNeeds(parse('type T @key(fields: "id") @federation__interfaceObject { id: ID! }'))).toEqual({ version: '2.3', imports: ['@key'] });
+  });
+
   it('asks 2.7 for progressive override (`label`) and 2.3 for an entity interface', () => {
     const label = 'type T @key(fields: "id") { id: ID! a: Int @override(from: "elsewhere", label: "percent(50)") }';
     const entityInterface = 'interface I @key(fields: "id") { id: ID! } type T implements I @key(fields: "id") { id: ID! }';
@@ -122,6 +126,35 @@ class KeyOnlyQueries {
   }
 }
 
+@ObjectType()
+@Directive('@key(fields: "id")')
+class Badge {
+  @Field(() => ID) id: string;
+
+  @Field(() => String, { nullable: true })
+  label(@Arg('country', () => String, { nullable: true }) @Directive('@fromContext(field: "$maker { country }")') country?: string): string | null {
+    return country ?? null;
+  }
+}
+
+@ObjectType()
+@Directive('@key(fields: "id")')
+@Directive('@context(name: "maker")')
+class Workshop {
+  @Field(() => ID) id: string;
+  @Field() country: string;
+  @Field(() => Badge) badge: Badge;
+  @Field() @Directive('@override(from: "elsewhere", label: "percent(10)")') motto: string;
+}
+
+@Resolver()
+class WorkshopQueries {
+  @Query(() => Workshop)
+  workshop() {
+    return { id: 'w1', country: 'FR', badge: { id: 'b1' }, motto: 'x' };
+  }
+}
+
 const definition = (overrides: Partial<SubgraphDefinition>): SubgraphDefinition =>
   defineSubgraph({ name: 'widgets', port: 0, entities: [], resolvers: [WidgetQueries], createLoaders: () => ({}), ...overrides });
 
@@ -136,6 +169,14 @@ describe('a subgraph schema built by Tessera', () => {
     expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@requiresScopes", "@policy"])');
     expect(sdl).toContain('name: String! @policy(policies: [["widgets"]]) @requiresScopes(scopes: [["widgets:read"]])');
     expect(composeSubgraphs([{ name: 'widgets', url: 'http://widgets', sdl }]).errors).toEqual([]);
+  });
+
+  it('applies @context on a type and @fromContext on a TypeGraphQL argument, and @override with a label (v2.8)', async () => {
+    const sdl = await subgraphSdl(definition({ name: 'workshops', resolvers: [WorkshopQueries] }));
+    expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key", "@override", "@context", "@fromContext"])');
+    expect(sdl).toContain('label(country: String @fromContext(field: "$maker { country }")): String');
+    expect(sdl).toContain('@override(from: "elsewhere", label: "percent(10)")');
+    expect(composeSubgraphs([{ name: 'workshops', url: 'http://workshops', sdl }]).errors).toEqual([]);
   });
 
   it('takes an explicit version and import list, and refuses one the schema does not fit, naming the fix', async () => {
