@@ -1,4 +1,4 @@
-import { Kind, parse, visit, type DirectiveNode, type DocumentNode } from 'graphql';
+import { Kind, parse, visit, type DirectiveNode, type DocumentNode, type GraphQLDirective } from 'graphql';
 
 /**
  * The Federation 2 directives a subgraph may write unqualified, and the lowest federation
@@ -99,7 +99,7 @@ export function resolveFederationLink(subgraph: string, needs: FederationLink, o
   const missing = needs.imports.filter((name) => !imports.includes(name));
   if (missing.length) throw new Error(`${subgraph}: the schema uses ${missing.join(', ')}, which federation.import leaves out; add them or drop the option.`);
   const required = [needs.version, ...imports.map((name) => FEDERATION_DIRECTIVES[name.slice(1) as FederationDirectiveName])].reduce((a, b) => (minor(b) > minor(a) ? b : a));
-  if (minor(version) < minor(required)) throw new Error(`${subgraph}: federation.version ${version} is below ${required}, which the directives used need; raise it or drop the option.`);
+  if (minor(version) < minor(required)) throw new Error(`${subgraph}: federation.version ${version} is below ${required}, which the directives used and imported need; raise it or drop the option.`);
   return { version, imports };
 }
 
@@ -107,6 +107,24 @@ export function resolveFederationLink(subgraph: string, needs: FederationLink, o
 export function schemaExtension(link: FederationLink, schemaDirectives: readonly string[] = []): string {
   const federation = `@link(url: "https://specs.apollo.dev/federation/v${link.version}", import: [${link.imports.map((name) => JSON.stringify(name)).join(', ')}])`;
   return `extend schema ${[federation, ...schemaDirectives].join(' ')}`;
+}
+
+/**
+ * The SDL TypeGraphQL printed, as @apollo/subgraph gets it: `extend schema` with the
+ * federation link (derived, or as the subgraph set it) and its own schema directives, and
+ * without the `optional` framework directives it does not apply.
+ */
+export function withFederationLink(
+  subgraph: string,
+  sdl: string,
+  options: { federation?: FederationOptions; directives?: readonly GraphQLDirective[]; schemaDirectives?: readonly string[]; optional?: Record<string, string[]> },
+): DocumentNode {
+  const document = withoutUnusedDirectives(parse(sdl), options.optional ?? {});
+  const schemaDirectives = options.schemaDirectives ?? [];
+  const own = new Set((options.directives ?? []).map((directive) => directive.name));
+  const needs = federationNeeds({ ...document, definitions: [...document.definitions, ...parseSchemaDirectives(subgraph, schemaDirectives).definitions] }, own);
+  const link = resolveFederationLink(subgraph, needs, options.federation);
+  return { ...document, definitions: [...parse(schemaExtension(link, schemaDirectives)).definitions, ...document.definitions] };
 }
 
 /** The schema directives given as text, parsed once (so a typo is an error naming the subgraph, not a composition failure). */

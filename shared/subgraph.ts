@@ -3,14 +3,14 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import express, { type Express, type Request } from 'express';
-import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, isObjectType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, isObjectType, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
 import type { Identity, SubgraphContext } from './context.js';
 import { auditMutations, createAuditLogResolver } from './audit.js';
-import { federationNeeds, parseSchemaDirectives, resolveFederationLink, schemaExtension, withoutUnusedDirectives, type FederationOptions } from './federation.js';
+import { withFederationLink, type FederationOptions } from './federation.js';
 import { enforceAuthorization } from './authorization.js';
 import { newCacheTags, useCacheTags } from './cache-tags.js';
 import { createFormatError, ErrorCode } from './errors.js';
@@ -101,7 +101,11 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
   let typeGraphQLSchema = await build(definition.auditLog === true);
   // The audit log reads what mutations record: by default it comes with them, and only with them.
   if (definition.auditLog === undefined && typeGraphQLSchema.getMutationType()) typeGraphQLSchema = await build(true);
-  const typeDefs = federatedTypeDefs(definition, printSchemaWithDirectives(typeGraphQLSchema));
+  const typeDefs = withFederationLink(definition.name, printSchemaWithDirectives(typeGraphQLSchema), {
+    ...definition,
+    // Tessera's own directive, defined for every subgraph, shows only where one applies it.
+    optional: { [cacheControlDirective.name]: ['CacheControlScope'] },
+  });
   const resolvers = createResolversMap(typeGraphQLSchema) as Record<string, Record<string, unknown>>;
   for (const [typename, resolveReference] of Object.entries(definition.references ?? {})) {
     resolvers[typename] = { ...resolvers[typename], __resolveReference: resolveReference };
@@ -110,16 +114,6 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
   carryFieldExtensions(typeGraphQLSchema, schema);
   // Audit outermost, so refusals by the authorization check are recorded too.
   return auditMutations(enforceAuthorization(schema));
-}
-
-/** The printed SDL with its schema extension (the federation link first), without framework directives it does not apply. */
-function federatedTypeDefs(definition: SubgraphDefinition, sdl: string): DocumentNode {
-  const own = new Set((definition.directives ?? []).map((directive) => directive.name));
-  const document = withoutUnusedDirectives(parse(sdl), { [cacheControlDirective.name]: ['CacheControlScope'] });
-  const schemaDirectives = definition.schemaDirectives ?? [];
-  const needs = federationNeeds({ ...document, definitions: [...document.definitions, ...parseSchemaDirectives(definition.name, schemaDirectives).definitions] }, own);
-  const link = resolveFederationLink(definition.name, needs, definition.federation);
-  return { ...document, definitions: [...parse(schemaExtension(link, schemaDirectives)).definitions, ...document.definitions] };
 }
 
 /**

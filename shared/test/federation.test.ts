@@ -182,7 +182,7 @@ describe('a subgraph schema built by Tessera', () => {
   it('takes an explicit version and import list, and refuses one the schema does not fit, naming the fix', async () => {
     const sdl = await subgraphSdl(definition({ name: 'gears', resolvers: [KeyOnlyQueries], federation: { version: '2.5', import: ['@key', '@tag'] } }));
     expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@tag"])');
-    await expect(buildFederatedSchema(definition({ federation: { version: '2.3' } }))).rejects.toThrow('widgets: federation.version 2.3 is below 2.6, which the directives used need');
+    await expect(buildFederatedSchema(definition({ federation: { version: '2.3' } }))).rejects.toThrow('widgets: federation.version 2.3 is below 2.6, which the directives used and imported need');
     await expect(buildFederatedSchema(definition({ federation: { import: ['@key'] } }))).rejects.toThrow('widgets: the schema uses @requiresScopes, @policy, which federation.import leaves out');
     await expect(buildFederatedSchema(definition({ federation: { version: '2.15' } }))).rejects.toThrow('is not one composition accepts (2.0 to 2.14)');
     await expect(buildFederatedSchema(definition({ federation: { import: ['@nope' as '@key'] } }))).rejects.toThrow('"@nope", which is not a federation directive');
