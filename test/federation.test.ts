@@ -58,6 +58,13 @@ describe('the federation fixture through the gateway', () => {
     expect(supergraphSdl).toMatch(/color: String! @join__field\(graph: ANNEX, override: "lab"\)/);
   });
 
+  it('plans a progressive @override (`label`) as not applied: the field stays where it came from', async () => {
+    // @apollo/gateway passes no override conditions to its planner; Apollo Router rolls `percent(n)` out.
+    const { data } = await supergraph.query('{ gizmos { finish } }');
+    expect(data!.gizmos).toEqual(GIZMOS.map((g) => ({ finish: g.finish })));
+    expect(supergraphSdl).toMatch(/finish: String! @join__field\(graph: ANNEX, override: "lab", overrideLabel: "percent\(50\)"\)/);
+  });
+
   it('serves a @provides field from the providing subgraph, without a hop to its owner', async () => {
     supergraph.resetRequests();
     const before = annex.requests();
