@@ -3,13 +3,14 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import express, { type Express, type Request } from 'express';
-import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, isObjectType, parse, type GraphQLSchema } from 'graphql';
+import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLError, GraphQLInt, isObjectType, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
 import type { Identity, SubgraphContext } from './context.js';
 import { auditMutations, createAuditLogResolver } from './audit.js';
+import { withFederationLink, type FederationOptions } from './federation.js';
 import { enforceAuthorization } from './authorization.js';
 import { newCacheTags, useCacheTags } from './cache-tags.js';
 import { createFormatError, ErrorCode } from './errors.js';
@@ -42,6 +43,14 @@ export interface SubgraphDefinition<Loaders extends object = any, Services exten
   resolvers: NonEmptyArray<Class>;
   /** Types not reachable from a resolver but part of the schema (entity stubs, say). */
   orphanedTypes?: Class[];
+  /** The federation `@link`; by default the lowest version and the imports the SDL's directives need (shared/federation.ts). */
+  federation?: FederationOptions;
+  /** The subgraph's own directives, defined in its SDL (applied with TypeGraphQL's `@Directive`). */
+  directives?: GraphQLDirective[];
+  /** More on `extend schema` after the federation link: `@link`s to other specs, `@composeDirective(name: "@…")`. */
+  schemaDirectives?: string[];
+  /** The `<name>AuditLog` root field and its types. Default: only when the subgraph has mutations (which are audited). */
+  auditLog?: boolean;
   /** `__resolveReference` of each entity this subgraph resolves, by typename. */
   references?: Record<string, (reference: Record<string, unknown>, context: SubgraphContext<Loaders, Services>) => unknown>;
   /** Long-lived collaborators, built once at start from the validated config. */
@@ -58,9 +67,6 @@ export function defineSubgraph<Loaders extends object, Services extends object =
 ): SubgraphDefinition<Loaders, Services> {
   return definition;
 }
-
-/** Federation 2 schema link; composition 2.14 accepts up to v2.14. */
-const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@authenticated", "@requiresScopes", "@cost", "@listSize"])`;
 
 /**
  * Apollo Server's `@cacheControl`, which subgraphs declare on types and fields; Apollo Server
@@ -80,17 +86,26 @@ const cacheControlDirective = new GraphQLDirective({
 
 /**
  * TypeGraphQL builds the schema from the definition's own resolver classes (never a glob:
- * its metadata is global), then @apollo/subgraph adds the federation fields.
+ * its metadata is global), then @apollo/subgraph adds the federation fields. The federation
+ * link is derived from the printed SDL (shared/federation.ts) unless the definition sets it.
  */
 export async function buildFederatedSchema(definition: SubgraphDefinition): Promise<GraphQLSchema> {
-  const typeGraphQLSchema = await buildSchema({
-    resolvers: [...definition.resolvers, createAuditLogResolver(definition.name)],
-    orphanedTypes: definition.orphanedTypes,
-    validate: { forbidUnknownValues: false },
-    directives: [cacheControlDirective],
-    skipCheck: true,
+  const build = (withAuditLog: boolean) =>
+    buildSchema({
+      resolvers: withAuditLog ? [...definition.resolvers, createAuditLogResolver(definition.name)] : definition.resolvers,
+      orphanedTypes: definition.orphanedTypes,
+      validate: { forbidUnknownValues: false },
+      directives: [cacheControlDirective, ...(definition.directives ?? [])],
+      skipCheck: true,
+    });
+  let typeGraphQLSchema = await build(definition.auditLog === true);
+  // The audit log reads what mutations record: by default it comes with them, and only with them.
+  if (definition.auditLog === undefined && typeGraphQLSchema.getMutationType()) typeGraphQLSchema = await build(true);
+  const typeDefs = withFederationLink(definition.name, printSchemaWithDirectives(typeGraphQLSchema), {
+    ...definition,
+    // Tessera's own directive, defined for every subgraph, shows only where one applies it.
+    optional: { [cacheControlDirective.name]: ['CacheControlScope'] },
   });
-  const typeDefs = parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}`);
   const resolvers = createResolversMap(typeGraphQLSchema) as Record<string, Record<string, unknown>>;
   for (const [typename, resolveReference] of Object.entries(definition.references ?? {})) {
     resolvers[typename] = { ...resolvers[typename], __resolveReference: resolveReference };
