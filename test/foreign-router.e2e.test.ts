@@ -42,7 +42,7 @@ const graceToken = ({ secret = TEST_JWT_SECRET, expiresAt = '5m' as string | num
 
 describe('behind another router (SUBGRAPH_TRUST=bearer)', () => {
   let supergraph: TestSupergraph;
-  let hive: Awaited<ReturnType<HiveGatewayModule['createGatewayRuntime']>>;
+  let hive: ReturnType<HiveGatewayModule['createGatewayRuntime']>;
   let hiveServer: Server;
   let hiveUrl: string;
   // Hive's loggers, made per request, throw on LOG_LEVEL values they do not know (Tessera's `silent`, `fatal`);
