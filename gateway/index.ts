@@ -18,7 +18,7 @@ import { signedRequestHeaders } from '../shared/identity.js';
 import { createRedisClient, redisReady, redisState, type RedisClient } from '../shared/redis.js';
 import { assertMetricsOffPublicPort, createMetricsRegistry, metricsRoutes } from '../shared/metrics.js';
 import { apolloLogger, type Logger } from '../shared/logger.js';
-import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from './authentication.js';
+import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from '../shared/tokens.js';
 import type { GatewayContext } from './context.js';
 import { withFailuresAtFields } from './subgraph-failures.js';
 import { RedisApqCache } from './cache/apq-cache.js';

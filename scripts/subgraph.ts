@@ -27,6 +27,9 @@ async function main(): Promise<void> {
   const config = await withSecrets(parsed, logger);
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (config.allowUnsignedRequests) logger.warn('ALLOW_UNSIGNED_REQUESTS is on: requests without a gateway signature are served as anonymous');
+  if (config.trust === 'bearer') {
+    logger.info({ issuer: config.jwt.issuer, audience: config.jwt.audience, algorithms: config.jwt.algorithms }, 'SUBGRAPH_TRUST=bearer: unsigned requests are served as the caller their bearer token proves, or as anonymous without one');
+  }
   const store = config.store.kind === 'pglite' ? `PGlite at ${config.store.dataDir}` : `PostgreSQL database ${config.store.dbName}`;
   logger.info({ store }, 'opening store');
   const running = await startSubgraph(definition, config, logger, { lifecycle });

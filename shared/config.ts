@@ -73,6 +73,8 @@ export interface JwtConfig {
   refreshTokenTtlSeconds: number;
 }
 
+export type SubgraphTrust = 'signature' | 'bearer';
+
 export interface SubgraphConfig extends CommonConfig, SigningConfig {
   name: string;
   port: number;
@@ -82,6 +84,11 @@ export interface SubgraphConfig extends CommonConfig, SigningConfig {
   seedOnStart: boolean;
   /** Development only: accept requests without a gateway signature (as anonymous or as signed). */
   allowUnsignedRequests: boolean;
+  /**
+   * Who the subgraph believes about the caller: `signature`, only Tessera's gateway (its signed
+   * identity); `bearer`, also the client's own access token forwarded by another router.
+   */
+  trust: SubgraphTrust;
   jwt: JwtConfig;
   metrics: MetricsConfig;
   /** Where the nonces of served signed requests are shared with other replicas; none: in memory. */
@@ -450,18 +457,21 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     MIGRATE_ON_START: flag.default(true),
     SEED_ON_START: flag.default(true),
     ALLOW_UNSIGNED_REQUESTS: flag.default(false),
+    SUBGRAPH_TRUST: z.enum(['signature', 'bearer']).default('signature'),
     [`${prefix}_METRICS_PORT`]: port.optional(),
     SLOW_SQL_MS: z.coerce.number().int().min(0).default(200),
   });
   const values = parse(schema, env) as CommonValues & Record<string, unknown>;
-  // Accounts issues tokens, so it needs the HS256 secret itself.
-  requireProductionSecrets(values, { signing: true, jwt: name === 'accounts' ? 'secret' : 'none' });
+  // Accounts issues tokens, so it needs the HS256 secret itself; in bearer mode every subgraph verifies them.
+  const trust = values.SUBGRAPH_TRUST as SubgraphTrust;
+  requireProductionSecrets(values, { signing: true, jwt: name === 'accounts' ? 'secret' : trust === 'bearer' ? 'secret-or-jwks' : 'none' });
   if (values.ALLOW_UNSIGNED_REQUESTS && values.NODE_ENV !== 'development') {
     throw new ConfigError(['ALLOW_UNSIGNED_REQUESTS: only allowed with NODE_ENV=development']);
   }
   return {
     ...common(values),
     allowUnsignedRequests: values.ALLOW_UNSIGNED_REQUESTS as boolean,
+    trust,
     name,
     port: values[`${prefix}_PORT`] as number,
     store: storeFor(

@@ -26,6 +26,7 @@ import { createRedisClient, redisReady } from './redis.js';
 import { createSubgraphMetrics, observeConnections, operationMetricsScope, useSubgraphMetrics } from './subgraph-metrics.js';
 import { useSlowOperationLog } from './slow-operations.js';
 import { createStartupGate, type StartupPhase } from './startup.js';
+import { authenticate, createTokenVerifier, type TokenVerifier } from './tokens.js';
 import { traceRequests, useTracing } from './tracing.js';
 
 type Class = Function;
@@ -163,16 +164,22 @@ export function createContextFactory<Loaders extends object, Services extends ob
 }
 
 /**
- * The caller of a subgraph request, from the gateway's signed identity. Unsigned requests are
- * refused unless the development switch allows them (then they run as signed, or anonymous).
+ * The caller of a subgraph request. A request carrying the gateway's signed identity is
+ * believed only if the signature verifies. Without one, `SUBGRAPH_TRUST=bearer` takes the
+ * client's own access token forwarded by another router (Apollo Router, Hive Gateway), verified
+ * as the gateway verifies it, and no Authorization as anonymous, as at the gateway; otherwise
+ * unsigned requests are refused unless the development switch allows them (then anonymous).
  */
 async function callerOf(
   req: Request,
   config: Pick<SubgraphConfig, 'signingSecret' | 'signatureMaxAgeMs' | 'allowUnsignedRequests'>,
   nonces: NonceStore,
+  tokens: TokenVerifier | undefined,
 ): Promise<Identity | null> {
   const identity = req.get(IDENTITY_HEADER);
   const signature = req.get(SIGNATURE_HEADER);
+  // TokenRefusedError is already a 401 UNAUTHENTICATED, thrown before anything runs.
+  if (tokens && !identity && !signature) return authenticate(req.get('authorization'), tokens);
   if (config.allowUnsignedRequests && !identity && !signature) return null;
   try {
     return await verifySignedRequest(
@@ -226,6 +233,7 @@ export async function createSubgraphApp(
   });
   await apollo.start();
   const createContext = createContextFactory(definition, orm, services, logger);
+  const tokens = config.trust === 'bearer' ? createTokenVerifier(config.jwt) : undefined;
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId());
@@ -249,7 +257,7 @@ export async function createSubgraphApp(
     jsonBody({ limit: '1mb', maxDepth: config.maxJsonDepth, keepRaw: true }),
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces) }),
+      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces, tokens) }),
     }),
   );
   app.use(graphqlErrorHandler(logger));

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { newCacheTags } from '../../shared/cache-tags.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { rateLimitedWarn, type Logger } from '../../shared/logger.js';
-import { TokenRefusedError } from '../authentication.js';
+import { TokenRefusedError } from '../../shared/tokens.js';
 import type { GatewayContext } from '../context.js';
 import type { CostLimit } from './useCostLimit.js';
 

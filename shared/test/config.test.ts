@@ -112,6 +112,17 @@ describe('gateway configuration', () => {
     expect(() => loadSubgraphConfig('catalog', 4002, { NODE_ENV: 'test', ALLOW_UNSIGNED_REQUESTS: 'true' })).toThrow(/only allowed with NODE_ENV=development/);
   });
 
+  it('trusts only the gateway signature unless SUBGRAPH_TRUST=bearer; bearer needs a way to verify tokens in production', () => {
+    expect(loadSubgraphConfig('catalog', 4002, {}).trust).toBe('signature');
+    expect(loadSubgraphConfig('catalog', 4002, { SUBGRAPH_TRUST: 'bearer' }).trust).toBe('bearer');
+    expect(() => loadSubgraphConfig('catalog', 4002, { SUBGRAPH_TRUST: 'anyone' })).toThrow(/SUBGRAPH_TRUST/);
+    const production = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), SUBGRAPH_TRUST: 'bearer' };
+    expect(() => loadSubgraphConfig('catalog', 4002, production)).toThrow(/JWT_SECRET or JWKS_URL/);
+    expect(loadSubgraphConfig('catalog', 4002, { ...production, JWKS_URL: 'https://id.example.com/jwks' }).jwt).toMatchObject({ algorithms: ['RS256', 'ES256'] });
+    // Signature mode verifies no token: a catalog needs neither.
+    expect(loadSubgraphConfig('catalog', 4002, { ...production, SUBGRAPH_TRUST: 'signature' }).trust).toBe('signature');
+  });
+
   it('serves any document unless trusted documents are asked for', () => {
     expect(loadGatewayConfig(subgraphs, {}).trustedDocuments).toEqual({ mode: 'off', manifests: ['sdk/generated/persisted-documents.json'] });
     expect(loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'enforce', TRUSTED_DOCUMENTS_MANIFEST: '/etc/tessera/pq.json' }).trustedDocuments).toEqual({ mode: 'enforce', manifests: ['/etc/tessera/pq.json'] });

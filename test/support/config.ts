@@ -35,6 +35,7 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
     migrateOnStart: true,
     seedOnStart: true,
     allowUnsignedRequests: false,
+    trust: 'signature',
     signingSecret: TEST_SIGNING_SECRET,
     signatureMaxAgeMs: 60_000,
     jwt: testJwt,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RedisConfig } from '../../shared/config.js';
+import type { RedisConfig, SubgraphConfig } from '../../shared/config.js';
 import type { Identity } from '../../shared/context.js';
 import { signedRequestHeaders } from '../../shared/identity.js';
 import { closeServer } from '../../shared/http.js';
@@ -67,9 +67,12 @@ export interface TestSubgraph extends RunningSubgraph {
  * A subgraph served over HTTP on a free port, on a fresh PostgreSQL database, migrated (and
  * seeded); with `redis`, its replay nonces are kept there (shared with replicas on the same one).
  */
-export async function startTestSubgraph(definition: SubgraphDefinition, { seed = true, redis }: { seed?: boolean; redis?: RedisConfig } = {}): Promise<TestSubgraph> {
+export async function startTestSubgraph(
+  definition: SubgraphDefinition,
+  { seed = true, redis, trust }: { seed?: boolean; redis?: RedisConfig; trust?: SubgraphConfig['trust'] } = {},
+): Promise<TestSubgraph> {
   const { store, drop } = freshStore(definition.name);
-  const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed, ...(redis && { redis }) });
+  const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed, ...(redis && { redis }), ...(trust && { trust }) });
   const sql: string[] = [];
   const running = await startSubgraph(definition, config, testLogger, { onQuery: (statement) => sql.push(statement) });
   const { port } = running.server.address() as AddressInfo;

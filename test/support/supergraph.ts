@@ -1,5 +1,5 @@
-import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, TrustedDocumentsConfig } from '../../shared/config.js';
-import { createTokenVerifier, type VerifierOptions } from '../../gateway/authentication.js';
+import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, SubgraphConfig, TrustedDocumentsConfig } from '../../shared/config.js';
+import { createTokenVerifier, type VerifierOptions } from '../../shared/tokens.js';
 import { createGateway } from '../../gateway/index.js';
 import { closeServer, listen } from '../../shared/http.js';
 import { listenMetrics, type MetricsConfig } from '../../shared/metrics.js';
@@ -54,6 +54,8 @@ export interface GatewayOverrides {
 
 export interface StartOptions extends GatewayOverrides {
   seed?: boolean;
+  /** The subgraphs' `SUBGRAPH_TRUST` (default `signature`). */
+  trust?: SubgraphConfig['trust'];
 }
 
 /**
@@ -61,8 +63,8 @@ export interface StartOptions extends GatewayOverrides {
  * PostgreSQL database (migrated, seeded), and the gateway composing them, on free ports.
  */
 export async function startTestSupergraph(options: StartOptions = {}): Promise<TestSupergraph> {
-  const { seed = true } = options;
-  const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed })));
+  const { seed = true, trust } = options;
+  const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed, trust })));
   const stops: (() => Promise<void>)[] = [];
   const startGateway = async (overrides: GatewayOverrides = {}) => {
     const config = testGatewayConfig(

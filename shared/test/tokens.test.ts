@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import type { JwtConfig } from '../../shared/config.js';
-import { createTokenVerifier, TokenRefusedError, type TokenVerifier } from '../authentication.js';
+import type { JwtConfig } from '../config.js';
+import { createTokenVerifier, TokenRefusedError, type TokenVerifier } from '../tokens.js';
 
 const SECRET = 'unit-test-jwt-secret-0123456789abcdef-0123';
 const SKEW_S = 30;

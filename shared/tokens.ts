@@ -1,9 +1,9 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { GraphQLError } from 'graphql';
-import { scopesOf } from '../shared/auth.js';
-import type { JwtConfig } from '../shared/config.js';
-import type { Identity } from '../shared/context.js';
-import { ErrorCode } from '../shared/errors.js';
+import { scopesOf } from './auth.js';
+import type { JwtConfig } from './config.js';
+import type { Identity } from './context.js';
+import { ErrorCode } from './errors.js';
 
 /**
  * Why a token was refused; reported in `extensions.reason` and counted by operators. The
