@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
-import type { Identity, SubgraphContext } from './context.js';
+import type { Identity, StorelessContext, SubgraphContext } from './context.js';
 import { auditMutations, createAuditLogResolver } from './audit.js';
 import { enforceAuthorization } from './authorization.js';
 import { newCacheTags, useCacheTags } from './cache-tags.js';
@@ -32,30 +32,57 @@ type Class = Function;
 /**
  * The one shape every subgraph is described by. The registry, `npm start`, composition and
  * the tests all loop over a list of these; nothing else needs to know a subgraph's insides.
+ * A subgraph with `entities` has a store (MikroORM, migrations, seed); one without is
+ * storeless: it computes or wraps another service, and opens no database at all.
  */
-export interface SubgraphDefinition<Loaders extends object = any, Services extends object = any> {
+export type SubgraphDefinition<Loaders extends object = any, Services extends object = any> =
+  | StoreSubgraphDefinition<Loaders, Services>
+  | StorelessSubgraphDefinition<Loaders, Services>;
+
+interface SubgraphBase<Services extends object> {
   /** Lower-case name: the folder, the database suffix and the env-variable prefix. */
   name: string;
   /** Default port when started (`<NAME>_PORT` overrides). */
   port: number;
-  entities: Class[];
   resolvers: NonEmptyArray<Class>;
   /** Types not reachable from a resolver but part of the schema (entity stubs, say). */
   orphanedTypes?: Class[];
-  /** `__resolveReference` of each entity this subgraph resolves, by typename. */
-  references?: Record<string, (reference: Record<string, unknown>, context: SubgraphContext<Loaders, Services>) => unknown>;
   /** Long-lived collaborators, built once at start from the validated config. */
   createServices?(config: SubgraphConfig): Services;
+}
+
+export interface StoreSubgraphDefinition<Loaders extends object = any, Services extends object = any> extends SubgraphBase<Services> {
+  entities: Class[];
+  /** `__resolveReference` of each entity this subgraph resolves, by typename. */
+  references?: Record<string, (reference: Record<string, unknown>, context: SubgraphContext<Loaders, Services>) => unknown>;
   /** Fresh DataLoaders for one request. */
   createLoaders(em: EntityManager, services: Services): Loaders;
   /** Inserts demo data; called only when every table of the subgraph is empty. */
   seed?(em: EntityManager, services: Services): Promise<void>;
 }
 
-/** Typed identity helper: keeps a definition's loader type flowing into its references. */
-export function defineSubgraph<Loaders extends object, Services extends object = object>(
+export interface StorelessSubgraphDefinition<Loaders extends object = any, Services extends object = any> extends SubgraphBase<Services> {
+  /** None: no store is opened, no migrations folder is needed, `/ready` checks no store. */
+  entities?: undefined;
+  references?: Record<string, (reference: Record<string, unknown>, context: StorelessContext<Loaders, Services>) => unknown>;
+  /** Fresh DataLoaders for one request, over the services (there is no EntityManager). */
+  createLoaders?(services: Services): Loaders;
+  seed?: undefined;
+}
+
+/** Whether the subgraph has a store (it declares entities). */
+export function hasStore<Loaders extends object, Services extends object>(
   definition: SubgraphDefinition<Loaders, Services>,
-): SubgraphDefinition<Loaders, Services> {
+): definition is StoreSubgraphDefinition<Loaders, Services> {
+  return definition.entities !== undefined;
+}
+
+/** Typed identity helper: keeps a definition's loader type flowing into its references. */
+export function defineSubgraph<Loaders extends object, Services extends object = object>(definition: StoreSubgraphDefinition<Loaders, Services>): StoreSubgraphDefinition<Loaders, Services>;
+export function defineSubgraph<Loaders extends object = object, Services extends object = object>(
+  definition: StorelessSubgraphDefinition<Loaders, Services>,
+): StorelessSubgraphDefinition<Loaders, Services>;
+export function defineSubgraph(definition: SubgraphDefinition): SubgraphDefinition {
   return definition;
 }
 
@@ -84,7 +111,8 @@ const cacheControlDirective = new GraphQLDirective({
  */
 export async function buildFederatedSchema(definition: SubgraphDefinition): Promise<GraphQLSchema> {
   const typeGraphQLSchema = await buildSchema({
-    resolvers: [...definition.resolvers, createAuditLogResolver(definition.name)],
+    // The audit log lives in the store: a storeless subgraph has none.
+    resolvers: [...definition.resolvers, ...(hasStore(definition) ? [createAuditLogResolver(definition.name)] : [])],
     orphanedTypes: definition.orphanedTypes,
     validate: { forbidUnknownValues: false },
     directives: [cacheControlDirective],
@@ -98,7 +126,7 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
   const schema = buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }]);
   carryFieldExtensions(typeGraphQLSchema, schema);
   // Audit outermost, so refusals by the authorization check are recorded too.
-  return auditMutations(enforceAuthorization(schema));
+  return hasStore(definition) ? auditMutations(enforceAuthorization(schema)) : enforceAuthorization(schema);
 }
 
 /**
@@ -127,23 +155,19 @@ export interface ContextInput {
   user?: Identity | null;
 }
 
+/** `orm`: the subgraph's store; undefined for a storeless subgraph, whose context has no `em`. */
 export function createContextFactory<Loaders extends object, Services extends object>(
   definition: SubgraphDefinition<Loaders, Services>,
-  orm: Orm,
+  orm: Orm | undefined,
   services: Services,
   logger: Logger,
 ) {
-  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> => {
+  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> | StorelessContext<Loaders, Services> => {
+    const common = { requestId: id, logger: logger.child({ requestId: id }), services, user, cacheTags: newCacheTags() };
+    if (!hasStore(definition)) return { ...common, loaders: definition.createLoaders?.(services) ?? ({} as Loaders) };
+    if (!orm) throw new Error(`The ${definition.name} subgraph declares entities: it needs its store to serve.`);
     const em = orm.em.fork() as EntityManager;
-    return {
-      requestId: id,
-      logger: logger.child({ requestId: id }),
-      em,
-      loaders: definition.createLoaders(em, services),
-      services,
-      user,
-      cacheTags: newCacheTags(),
-    };
+    return { ...common, em, loaders: definition.createLoaders(em, services) };
   };
 }
 
@@ -179,13 +203,14 @@ export interface SubgraphApp {
 }
 
 /**
- * The subgraph as an Express app: `/graphql`, `/health`, `/ready`, `/metrics`. Opens no port.
+ * The subgraph as an Express app: `/graphql`, `/health`, `/ready`, `/metrics`. Opens no port;
+ * `orm` is undefined for a storeless subgraph (then `/ready` checks no store).
  * `nonces` remembers the signed requests served (in memory by default; `startSubgraph` shares
  * them on Redis when configured).
  */
 export async function createSubgraphApp(
   definition: SubgraphDefinition,
-  orm: Orm,
+  orm: Orm | undefined,
   config: SubgraphConfig,
   logger: Logger,
   services: object = definition.createServices?.(config) ?? {},
@@ -197,7 +222,7 @@ export async function createSubgraphApp(
   const development = config.env === 'development';
   const schema = await buildFederatedSchema(definition);
   const metrics = createSubgraphMetrics(registry);
-  observeConnections(registry, orm, config.store.kind);
+  if (orm) observeConnections(registry, orm, config.store.kind);
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
     plugins: [useCacheTags(schema), useSubgraphMetrics(metrics), useTracing(), useSlowOperationLog({ slowMs: config.slowOperationMs })],
@@ -217,6 +242,7 @@ export async function createSubgraphApp(
   // Probes ask every few seconds while the store is down: one warning per interval is enough.
   const warnStoreDown = rateLimitedWarn(logger, 30_000);
   healthRoutes(app, async () => {
+    if (!orm) return { ready: true };
     try {
       await orm.em.fork().execute('select 1');
       return { ready: true, store: 'up' };
@@ -234,7 +260,8 @@ export async function createSubgraphApp(
     jsonBody({ limit: '1mb', maxDepth: config.maxJsonDepth, keepRaw: true }),
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces) }),
+      // A storeless subgraph's context has no `em`; the framework's plugins never read it.
+      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces) }) as SubgraphContext,
     }),
   );
   app.use(graphqlErrorHandler(logger));
@@ -242,7 +269,7 @@ export async function createSubgraphApp(
 }
 
 /** True when none of the subgraph's tables holds a row. */
-async function isEmpty(definition: SubgraphDefinition, orm: Orm): Promise<boolean> {
+async function isEmpty(definition: StoreSubgraphDefinition, orm: Orm): Promise<boolean> {
   const em = orm.em.fork();
   for (const entity of definition.entities) {
     if ((await em.count(entity as never, {})) > 0) return false;
@@ -252,7 +279,7 @@ async function isEmpty(definition: SubgraphDefinition, orm: Orm): Promise<boolea
 
 /** Applies migrations and inserts seed data into an empty store, as configured; says what it did, and `onPhase` hears each step as it starts. */
 export async function prepareStore(
-  definition: SubgraphDefinition,
+  definition: StoreSubgraphDefinition,
   orm: Orm,
   config: SubgraphConfig,
   logger: Logger,
@@ -273,7 +300,8 @@ export async function prepareStore(
 
 export interface RunningSubgraph {
   url: string;
-  orm: Orm;
+  /** Undefined for a storeless subgraph. */
+  orm: Orm | undefined;
   server: Server;
   registry: Registry;
   /** Where its metrics are scraped; undefined when `METRICS=false`. */
@@ -282,7 +310,7 @@ export interface RunningSubgraph {
 }
 
 /**
- * Listens, opens the store, prepares it, and serves the subgraph: what `main` and end-to-end
+ * Listens, opens the store (when it has one), prepares it, and serves the subgraph: what `main` and end-to-end
  * tests run. It listens first (shared/startup.ts), so a first start's long migrations and seed
  * show as `starting` with their phase, not as a subgraph that is not there.
  */
@@ -298,10 +326,13 @@ export async function startSubgraph(
   let orm: Orm | undefined;
   let redis: ReturnType<typeof createRedisClient> = undefined;
   try {
-    orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
+    // A storeless subgraph opens nothing: no database, no migrations, no seed.
+    if (hasStore(definition)) {
+      orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
+    }
     redis = createRedisClient(config.redis, logger);
     const services = definition.createServices?.(config) ?? {};
-    await prepareStore(definition, orm, config, logger, services, (phase) => gate.phase(phase));
+    if (orm && hasStore(definition)) await prepareStore(definition, orm, config, logger, services, (phase) => gate.phase(phase));
     gate.phase('building schema');
     if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; replayed signatures are refused by this process alone until it is');
     const nonces = redis ? new RedisNonceStore(redis, config.redis.prefix, logger) : new MemoryNonceStore();
@@ -321,7 +352,7 @@ export async function startSubgraph(
         await closeServer(server);
         await metricsListener?.stop();
         await apollo.stop();
-        await store.close();
+        await store?.close();
         redis?.disconnect();
       },
     };
