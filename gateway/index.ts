@@ -40,11 +40,11 @@ import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './plugins/useResponseCache.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './trusted-documents.js';
-import { composeFromRunning } from './supergraph.js';
+import { composeFromRunning, routingOf } from './supergraph.js';
 import { supergraphSource, type SupergraphSource } from './supergraph-reload.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
+  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -212,14 +212,23 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const { store, apq, limiter } = stores(config, redis);
   const metrics = createGatewayMetrics(registry);
   const costLimit = useCostLimit(protection);
-  // The gateway routes by its own configuration, whatever routing URL a supergraph file records.
-  const configuredUrl = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
+  // Routed where the supergraph says (`@join__graph(url:)`: the URLs composition used), unless
+  // `<NAME>_URL` is set for that name. The registry's defaults never win: a supergraph composed
+  // elsewhere may name a subgraph of its own like one of ours.
+  const routeOf = (name: string, url: string | undefined) => config.subgraphUrlOverrides[name] ?? url ?? '';
+  // The subgraphs of the supergraph being served, read again only when it changes.
+  let served: { hash: string; subgraphs: { name: string; url: string }[] } | undefined;
+  const servedSubgraphs = () => {
+    const { hash, sdl } = supergraph.current()!;
+    if (served?.hash !== hash) served = { hash, subgraphs: routingOf(sdl).map(({ name, url }) => ({ name, url: routeOf(name, url) })) };
+    return served.subgraphs;
+  };
   // Kept for what the gateway asks a subgraph itself (the caller check), through the same fetch path.
   const dataSources = new Map<string, SubgraphDataSource>();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
     buildService: ({ name, url }) => {
-      const source = new SubgraphDataSource({ name, url: configuredUrl.get(name) ?? url!, signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics });
+      const source = new SubgraphDataSource({ name, url: routeOf(name, url), signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics });
       dataSources.set(name, source);
       return withFailuresAtFields(name, source, logger);
     },
@@ -274,7 +283,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     throw error;
   }
   logger.info(
-    { source: config.supergraphPath ?? 'composed from subgraphs', hash: supergraph.current()?.hash, subgraphs: config.subgraphs.map((s) => s.name) },
+    { source: config.supergraphPath ?? 'composed from subgraphs', hash: supergraph.current()?.hash, subgraphs: servedSubgraphs().map((s) => s.name) },
     'supergraph loaded',
   );
 
@@ -284,9 +293,10 @@ export async function createGateway({ config, logger, verifier, registry = creat
   app.set('trust proxy', protection.trustedProxies.length ? protection.trustedProxies : false);
   app.use(requestId(), securityHeaders(config.env), corsPolicy(config));
   healthRoutes(app, async () => {
+    // The subgraphs of the supergraph being served, where requests go: not the registry's.
     const [states, redisNow] = await Promise.all([
       Promise.all(
-        config.subgraphs.map(async (s) => {
+        servedSubgraphs().map(async (s) => {
           const { state } = await subgraphState(s.url, signingSecret);
           return [s.name, state === 'up' || state === 'starting' ? state : 'down'] as const;
         }),

@@ -10,6 +10,8 @@ export interface LoadedSupergraph {
   hash: string;
   version: number;
   loadedAt: Date;
+  /** The SDL as handed to the gateway. */
+  sdl: string;
 }
 
 export type ReloadOutcome =
@@ -76,7 +78,7 @@ export function supergraphSource({ source, load, watchPath, pollIntervalMs, logg
       // Builds the new schema and planner synchronously, and throws (changing nothing) when the SDL is not a valid supergraph.
       update(sdl);
       const previousHash = current.hash;
-      current = { hash, version: current.version + 1, loadedAt: new Date() };
+      current = { hash, version: current.version + 1, loadedAt: new Date(), sdl };
       lastFailure = undefined;
       logger.info({ hash, previousHash, version: current.version, source }, 'supergraph reloaded');
       outcome = { outcome: 'reloaded', hash, previousHash, version: current.version };
@@ -123,7 +125,7 @@ export function supergraphSource({ source, load, watchPath, pollIntervalMs, logg
     async initialize(hooks) {
       const supergraphSdl = await loadForGateway();
       update = hooks.update;
-      current = { hash: hashOf(supergraphSdl), version: 1, loadedAt: new Date() };
+      current = { hash: hashOf(supergraphSdl), version: 1, loadedAt: new Date(), sdl: supergraphSdl };
       if (watchPath) {
         // The folder, not the file: a deploy that replaces the file (rename, a ConfigMap's
         // symlink swap) would leave a watch on the old file seeing nothing.

@@ -61,6 +61,11 @@ export function forApolloGateway(supergraphSdl: string): string {
   );
 }
 
+/** The subgraphs a supergraph joins, with the routing URL `@join__graph(url:)` records for each. */
+export function routingOf(supergraphSdl: string): { name: string; url: string }[] {
+  return Supergraph.build(supergraphSdl, { supportedFeatures: null }).subgraphsMetadata().map(({ name, url }) => ({ name, url }));
+}
+
 /**
  * The public API schema of a supergraph: what clients (and their code generators) see.
  * Printing needs no runtime support for its features (`supportedFeatures: null`).

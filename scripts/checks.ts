@@ -8,7 +8,7 @@ import { apiSchemaOf, composeSupergraph } from '../gateway/supergraph.js';
 import { createLogger } from '../shared/logger.js';
 import { openStore } from '../shared/orm.js';
 import { repoRoot } from '../shared/paths.js';
-import type { SubgraphDefinition } from '../shared/subgraph.js';
+import type { StoreSubgraphDefinition, SubgraphDefinition } from '../shared/subgraph.js';
 
 const quiet = createLogger('check', { logLevel: 'silent', env: 'test' });
 
@@ -17,7 +17,7 @@ const quiet = createLogger('check', { logLevel: 'silent', env: 'test' });
  * applying the migrations to a scratch in-memory PGlite store and diffing the entities
  * against it. Empty when they agree.
  */
-export async function entityDrift(definition: SubgraphDefinition): Promise<string> {
+export async function entityDrift(definition: StoreSubgraphDefinition): Promise<string> {
   const orm = await openStore({ name: definition.name, store: { kind: 'pglite', dataDir: 'memory://' }, entities: definition.entities, logger: quiet });
   try {
     await orm.migrator.up();

@@ -4,7 +4,7 @@ import { createLogger } from '../shared/logger.js';
 import { openStore } from '../shared/orm.js';
 import { repoRoot } from '../shared/paths.js';
 import { withSecrets } from '../shared/secrets.js';
-import { prepareStore, type SubgraphDefinition } from '../shared/subgraph.js';
+import { hasStore, prepareStore, type SubgraphDefinition } from '../shared/subgraph.js';
 
 /** What `npm run migrate` does (scripts/migrate.ts parses the command line). */
 export type MigrateCommand = 'up' | 'down' | 'status' | 'seed' | 'create';
@@ -19,6 +19,10 @@ export async function migrateSubgraph(
 ): Promise<void> {
   const { name } = definition;
   const { print } = options;
+  if (!hasStore(definition)) {
+    print('No store (the subgraph declares no entities): nothing to migrate or seed.');
+    return;
+  }
   const parsed = loadSubgraphConfig(name, definition.port, options.env);
   const logger = createLogger(`migrate:${name}`, { ...parsed, logLevel: parsed.logLevel === 'info' ? 'warn' : parsed.logLevel });
   const store = command === 'create' ? ({ kind: 'pglite', dataDir: 'memory://' } as const) : parsed.store;

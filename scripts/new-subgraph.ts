@@ -7,14 +7,16 @@ import { buildRoot, repoRoot } from '../shared/paths.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { checkSchemaCollisions, checkSubgraphName, deriveNames, ScaffoldError, type SubgraphNames } from './scaffold/names.js';
 import { registerInDockerCompose, registerInIndex, registerInPrometheus, registerInReadme } from './scaffold/registration.js';
-import { subgraphFiles } from './scaffold/templates.js';
+import { storelessSubgraphFiles, subgraphFiles } from './scaffold/templates.js';
 
-const usage = `Usage: npm run new:subgraph -- <name> [--entity <Name>]
+const usage = `Usage: npm run new:subgraph -- <name> [--entity <Name> | --no-store]
   Creates subgraphs/<name>/ (an entity, a resolver with a query, a paged list and a create
   mutation, loaders, seed data, a test) and its first migration, and registers it in
   subgraphs/index.ts, docker-compose.yml and README.md. Then: npm run compose, npm test.
   <name>           lower-case words joined by hyphens, e.g. wishlists, order-history
-  --entity <Name>  the entity (default: <name> in the singular, e.g. wishlists → Wishlist)`;
+  --entity <Name>  the entity (default: <name> in the singular, e.g. wishlists → Wishlist)
+  --no-store       a subgraph without a store, that computes or wraps another service:
+                   a status query (Query.<name>Status) and a test; no entity, no migration`;
 
 const run = promisify(execFile);
 
@@ -31,7 +33,7 @@ async function node(what: string, args: string[]): Promise<string> {
 const build = () => node('The build', [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
 
 /** Refuses, before anything is written, a bad name, a taken one, and GraphQL names another subgraph has. */
-async function plan(name: string, entity: string | undefined): Promise<SubgraphNames> {
+async function plan(name: string, entity: string | undefined, store: boolean): Promise<SubgraphNames> {
   checkSubgraphName(name);
   const existing = subgraphs.find((subgraph) => subgraph.name === name);
   const folder = ['subgraphs', 'migrations'].map((root) => `${root}/${name}`).find((path) => existsSync(join(repoRoot, path)));
@@ -41,13 +43,13 @@ async function plan(name: string, entity: string | undefined): Promise<SubgraphN
   // The next port after the highest registered one.
   const port = Math.max(4000, ...subgraphs.map((subgraph) => subgraph.port)) + 1;
   const names = deriveNames(name, port, entity);
-  await checkSchemaCollisions(names, subgraphs);
+  await checkSchemaCollisions(names, subgraphs, { store });
   return names;
 }
 
 function commandLine(argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: { entity: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    return parseArgs({ args: argv, options: { entity: { type: 'string' }, 'no-store': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   } catch (error) {
     throw new ScaffoldError(`${(error as Error).message}\n\n${usage}`, 2);
   }
@@ -60,15 +62,17 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new ScaffoldError(usage, 2);
-  const names = await plan(positionals[0]!, values.entity);
+  const store = !values['no-store'];
+  if (!store && values.entity) throw new ScaffoldError(`--entity and --no-store exclude each other: a storeless subgraph has no entity.\n\n${usage}`, 2);
+  const names = await plan(positionals[0]!, values.entity, store);
 
   // Every change is computed before the first is written, so a refusal leaves the tree as it was.
-  const files = subgraphFiles(names);
+  const files = store ? subgraphFiles(names) : storelessSubgraphFiles(names);
   const registered = subgraphs.map((subgraph) => subgraph.name);
   const edits: Record<string, (text: string) => string> = {
     'subgraphs/index.ts': (text) => registerInIndex(text, names),
     'docker-compose.yml': (text) => registerInDockerCompose(text, names, registered),
-    'README.md': (text) => registerInReadme(text, names),
+    'README.md': (text) => registerInReadme(text, names, { store }),
   };
   // docker-compose's metrics stack scrapes every process, where the project has one.
   const scrapeConfig = 'ops/prometheus/prometheus.yml';
@@ -81,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     edited.set(file, edit(text));
   }
 
-  const created = [`subgraphs/${names.name}`, `migrations/${names.name}`];
+  const created = store ? [`subgraphs/${names.name}`, `migrations/${names.name}`] : [`subgraphs/${names.name}`];
   const written = Object.keys(files);
   try {
     for (const [file, content] of Object.entries(files)) {
@@ -91,11 +95,13 @@ async function main(argv: string[]): Promise<number> {
     for (const [file, content] of edited) await writeFile(join(repoRoot, file), content);
     // The migrator reads the compiled entities, and writes the migration as a source file.
     await build();
-    const output = await node('Creating the first migration', [join(buildRoot, 'scripts', 'migrate.js'), names.name, 'create', 'initial']);
-    const migration = /Created (\S+)/.exec(output)?.[1];
-    if (!migration) throw new Error(`The migrator created no migration: ${output.trim()}`);
-    written.push(migration);
-    await build();
+    if (store) {
+      const output = await node('Creating the first migration', [join(buildRoot, 'scripts', 'migrate.js'), names.name, 'create', 'initial']);
+      const migration = /Created (\S+)/.exec(output)?.[1];
+      if (!migration) throw new Error(`The migrator created no migration: ${output.trim()}`);
+      written.push(migration);
+      await build();
+    }
   } catch (error) {
     for (const [file, text] of originals) await writeFile(join(repoRoot, file), text);
     for (const path of created) {
@@ -107,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
     throw new Error(`${(error as Error).message}\nNothing was kept: the files written were removed and the registrations undone.`);
   }
 
-  console.log(`Created the ${names.name} subgraph (entity ${names.entity}, port ${names.port}):`);
+  console.log(`Created the ${names.name} subgraph (${store ? `entity ${names.entity}` : 'no store'}, port ${names.port}):`);
   for (const file of written) console.log(`  ${file}`);
   console.log(`Registered it in ${[...edited.keys()].join(', ')}.
 

@@ -186,7 +186,13 @@ export interface GatewayConfig extends CommonConfig, SigningConfig {
   jwt: JwtConfig;
   /** Set: serve this supergraph file. Unset: compose from `subgraphs` at start. */
   supergraphPath: string | undefined;
+  /** Every registered subgraph at `<NAME>_URL`, else its default port: what development composes from, and `npm run compose` records. */
   subgraphs: { name: string; url: string }[];
+  /**
+   * `<NAME>_URL`s explicitly set, by subgraph name: they win over the routing URL the served
+   * supergraph records for that name. Every other subgraph is routed where the supergraph says.
+   */
+  subgraphUrlOverrides: Record<string, string>;
   /** How long start-up waits for subgraphs to answer before composing. */
   subgraphWaitMs: number;
   /**
@@ -607,5 +613,11 @@ export function loadGatewayConfig(subgraphs: { name: string; port: number }[], e
       const url = values[`${prefix}_URL`] as string | undefined;
       return { name, url: url ?? `http://127.0.0.1:${values[`${prefix}_PORT`] as number}/graphql` };
     }),
+    subgraphUrlOverrides: Object.fromEntries(
+      subgraphs.flatMap(({ name }) => {
+        const url = values[`${envPrefix(name)}_URL`] as string | undefined;
+        return url ? [[name, url]] : [];
+      }),
+    ),
   };
 }

@@ -27,3 +27,9 @@ export interface SubgraphContext<Loaders extends object = object, Services exten
   /** What this request read and changed, for the gateway's response cache (see shared/cache-tags.ts). */
   cacheTags: CacheTags;
 }
+
+/**
+ * The context of a storeless subgraph (one defined without `entities`): the same, but no
+ * EntityManager, since there is no store to fork. `em?: never` makes any use of it a type error.
+ */
+export type StorelessContext<Loaders extends object = object, Services extends object = object> = Omit<SubgraphContext<Loaders, Services>, 'em'> & { em?: never };

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { SubgraphConfig } from './config.js';
-import type { Identity, SubgraphContext } from './context.js';
+import type { Identity, StorelessContext, SubgraphContext } from './context.js';
 import { auditMutations, createAuditLogResolver } from './audit.js';
 import { withFederationLink, type FederationOptions } from './federation.js';
 import { enforceAuthorization } from './authorization.js';
@@ -34,13 +34,18 @@ type Class = Function;
 /**
  * The one shape every subgraph is described by. The registry, `npm start`, composition and
  * the tests all loop over a list of these; nothing else needs to know a subgraph's insides.
+ * A subgraph with `entities` has a store (MikroORM, migrations, seed); one without is
+ * storeless: it computes or wraps another service, and opens no database at all.
  */
-export interface SubgraphDefinition<Loaders extends object = any, Services extends object = any> {
+export type SubgraphDefinition<Loaders extends object = any, Services extends object = any> =
+  | StoreSubgraphDefinition<Loaders, Services>
+  | StorelessSubgraphDefinition<Loaders, Services>;
+
+interface SubgraphBase<Services extends object> {
   /** Lower-case name: the folder, the database suffix and the env-variable prefix. */
   name: string;
   /** Default port when started (`<NAME>_PORT` overrides). */
   port: number;
-  entities: Class[];
   resolvers: NonEmptyArray<Class>;
   /** Types not reachable from a resolver but part of the schema (entity stubs, say). */
   orphanedTypes?: Class[];
@@ -52,20 +57,42 @@ export interface SubgraphDefinition<Loaders extends object = any, Services exten
   schemaDirectives?: string[];
   /** The `<name>AuditLog` root field and its types. Default: only when the subgraph has mutations (which are audited). */
   auditLog?: boolean;
-  /** `__resolveReference` of each entity this subgraph resolves, by typename. */
-  references?: Record<string, (reference: Record<string, unknown>, context: SubgraphContext<Loaders, Services>) => unknown>;
   /** Long-lived collaborators, built once at start from the validated config. */
   createServices?(config: SubgraphConfig): Services;
+}
+
+export interface StoreSubgraphDefinition<Loaders extends object = any, Services extends object = any> extends SubgraphBase<Services> {
+  entities: Class[];
+  /** `__resolveReference` of each entity this subgraph resolves, by typename. */
+  references?: Record<string, (reference: Record<string, unknown>, context: SubgraphContext<Loaders, Services>) => unknown>;
   /** Fresh DataLoaders for one request. */
   createLoaders(em: EntityManager, services: Services): Loaders;
   /** Inserts demo data; called only when every table of the subgraph is empty. */
   seed?(em: EntityManager, services: Services): Promise<void>;
 }
 
-/** Typed identity helper: keeps a definition's loader type flowing into its references. */
-export function defineSubgraph<Loaders extends object, Services extends object = object>(
+export interface StorelessSubgraphDefinition<Loaders extends object = any, Services extends object = any> extends SubgraphBase<Services> {
+  /** None: no store is opened, no migrations folder is needed, `/ready` checks no store. */
+  entities?: undefined;
+  references?: Record<string, (reference: Record<string, unknown>, context: StorelessContext<Loaders, Services>) => unknown>;
+  /** Fresh DataLoaders for one request, over the services (there is no EntityManager). */
+  createLoaders?(services: Services): Loaders;
+  seed?: undefined;
+}
+
+/** Whether the subgraph has a store (it declares entities). */
+export function hasStore<Loaders extends object, Services extends object>(
   definition: SubgraphDefinition<Loaders, Services>,
-): SubgraphDefinition<Loaders, Services> {
+): definition is StoreSubgraphDefinition<Loaders, Services> {
+  return definition.entities !== undefined;
+}
+
+/** Typed identity helper: keeps a definition's loader type flowing into its references. */
+export function defineSubgraph<Loaders extends object, Services extends object = object>(definition: StoreSubgraphDefinition<Loaders, Services>): StoreSubgraphDefinition<Loaders, Services>;
+export function defineSubgraph<Loaders extends object = object, Services extends object = object>(
+  definition: StorelessSubgraphDefinition<Loaders, Services>,
+): StorelessSubgraphDefinition<Loaders, Services>;
+export function defineSubgraph(definition: SubgraphDefinition): SubgraphDefinition {
   return definition;
 }
 
@@ -99,9 +126,11 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
       directives: [cacheControlDirective, ...(definition.directives ?? [])],
       skipCheck: true,
     });
-  let typeGraphQLSchema = await build(definition.auditLog === true);
-  // The audit log reads what mutations record: by default it comes with them, and only with them.
-  if (definition.auditLog === undefined && typeGraphQLSchema.getMutationType()) typeGraphQLSchema = await build(true);
+  // The audit log lives in the store (a storeless subgraph has none) and reads what mutations
+  // record: by default it comes with them, and only with them.
+  const auditable = hasStore(definition);
+  let typeGraphQLSchema = await build(auditable && definition.auditLog === true);
+  if (auditable && definition.auditLog === undefined && typeGraphQLSchema.getMutationType()) typeGraphQLSchema = await build(true);
   const typeDefs = withFederationLink(definition.name, printSchemaWithDirectives(typeGraphQLSchema), {
     ...definition,
     // Tessera's own directive, defined for every subgraph, shows only where one applies it.
@@ -114,7 +143,7 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
   const schema = buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }]);
   carryFieldExtensions(typeGraphQLSchema, schema);
   // Audit outermost, so refusals by the authorization check are recorded too.
-  return auditMutations(enforceAuthorization(schema));
+  return hasStore(definition) ? auditMutations(enforceAuthorization(schema)) : enforceAuthorization(schema);
 }
 
 /**
@@ -143,23 +172,19 @@ export interface ContextInput {
   user?: Identity | null;
 }
 
+/** `orm`: the subgraph's store; undefined for a storeless subgraph, whose context has no `em`. */
 export function createContextFactory<Loaders extends object, Services extends object>(
   definition: SubgraphDefinition<Loaders, Services>,
-  orm: Orm,
+  orm: Orm | undefined,
   services: Services,
   logger: Logger,
 ) {
-  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> => {
+  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> | StorelessContext<Loaders, Services> => {
+    const common = { requestId: id, logger: logger.child({ requestId: id }), services, user, cacheTags: newCacheTags() };
+    if (!hasStore(definition)) return { ...common, loaders: definition.createLoaders?.(services) ?? ({} as Loaders) };
+    if (!orm) throw new Error(`The ${definition.name} subgraph declares entities: it needs its store to serve.`);
     const em = orm.em.fork() as EntityManager;
-    return {
-      requestId: id,
-      logger: logger.child({ requestId: id }),
-      em,
-      loaders: definition.createLoaders(em, services),
-      services,
-      user,
-      cacheTags: newCacheTags(),
-    };
+    return { ...common, em, loaders: definition.createLoaders(em, services) };
   };
 }
 
@@ -201,13 +226,14 @@ export interface SubgraphApp {
 }
 
 /**
- * The subgraph as an Express app: `/graphql`, `/health`, `/ready`, `/metrics`. Opens no port.
+ * The subgraph as an Express app: `/graphql`, `/health`, `/ready`, `/metrics`. Opens no port;
+ * `orm` is undefined for a storeless subgraph (then `/ready` checks no store).
  * `nonces` remembers the signed requests served (in memory by default; `startSubgraph` shares
  * them on Redis when configured).
  */
 export async function createSubgraphApp(
   definition: SubgraphDefinition,
-  orm: Orm,
+  orm: Orm | undefined,
   config: SubgraphConfig,
   logger: Logger,
   services: object = definition.createServices?.(config) ?? {},
@@ -219,7 +245,7 @@ export async function createSubgraphApp(
   const development = config.env === 'development';
   const schema = await buildFederatedSchema(definition);
   const metrics = createSubgraphMetrics(registry);
-  observeConnections(registry, orm, config.store.kind);
+  if (orm) observeConnections(registry, orm, config.store.kind);
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
     plugins: [useCacheTags(schema), useSubgraphMetrics(metrics), useTracing(), useSlowOperationLog({ slowMs: config.slowOperationMs })],
@@ -240,6 +266,7 @@ export async function createSubgraphApp(
   // Probes ask every few seconds while the store is down: one warning per interval is enough.
   const warnStoreDown = rateLimitedWarn(logger, 30_000);
   healthRoutes(app, async () => {
+    if (!orm) return { ready: true };
     try {
       await orm.em.fork().execute('select 1');
       return { ready: true, store: 'up' };
@@ -257,7 +284,8 @@ export async function createSubgraphApp(
     jsonBody({ limit: '1mb', maxDepth: config.maxJsonDepth, keepRaw: true }),
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces, tokens) }),
+      // A storeless subgraph's context has no `em`; the framework's plugins never read it.
+      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces, tokens) }) as SubgraphContext,
     }),
   );
   app.use(graphqlErrorHandler(logger));
@@ -265,7 +293,7 @@ export async function createSubgraphApp(
 }
 
 /** True when none of the subgraph's tables holds a row. */
-async function isEmpty(definition: SubgraphDefinition, orm: Orm): Promise<boolean> {
+async function isEmpty(definition: StoreSubgraphDefinition, orm: Orm): Promise<boolean> {
   const em = orm.em.fork();
   for (const entity of definition.entities) {
     if ((await em.count(entity as never, {})) > 0) return false;
@@ -275,7 +303,7 @@ async function isEmpty(definition: SubgraphDefinition, orm: Orm): Promise<boolea
 
 /** Applies migrations and inserts seed data into an empty store, as configured; says what it did, and `onPhase` hears each step as it starts. */
 export async function prepareStore(
-  definition: SubgraphDefinition,
+  definition: StoreSubgraphDefinition,
   orm: Orm,
   config: SubgraphConfig,
   logger: Logger,
@@ -296,7 +324,8 @@ export async function prepareStore(
 
 export interface RunningSubgraph {
   url: string;
-  orm: Orm;
+  /** Undefined for a storeless subgraph. */
+  orm: Orm | undefined;
   server: Server;
   registry: Registry;
   /** Where its metrics are scraped; undefined when `METRICS=false`. */
@@ -305,7 +334,7 @@ export interface RunningSubgraph {
 }
 
 /**
- * Listens, opens the store, prepares it, and serves the subgraph: what `main` and end-to-end
+ * Listens, opens the store (when it has one), prepares it, and serves the subgraph: what `main` and end-to-end
  * tests run. It listens first (shared/startup.ts), so a first start's long migrations and seed
  * show as `starting` with their phase, not as a subgraph that is not there.
  */
@@ -321,10 +350,13 @@ export async function startSubgraph(
   let orm: Orm | undefined;
   let redis: ReturnType<typeof createRedisClient> = undefined;
   try {
-    orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
+    // A storeless subgraph opens nothing: no database, no migrations, no seed.
+    if (hasStore(definition)) {
+      orm = await openStore({ name: definition.name, store: config.store, entities: definition.entities, logger, onQuery: options.onQuery, slowSqlMs: config.slowSqlMs });
+    }
     redis = createRedisClient(config.redis, logger);
     const services = definition.createServices?.(config) ?? {};
-    await prepareStore(definition, orm, config, logger, services, (phase) => gate.phase(phase));
+    if (orm && hasStore(definition)) await prepareStore(definition, orm, config, logger, services, (phase) => gate.phase(phase));
     gate.phase('building schema');
     if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; replayed signatures are refused by this process alone until it is');
     const nonces = redis ? new RedisNonceStore(redis, config.redis.prefix, logger) : new MemoryNonceStore();
@@ -344,7 +376,7 @@ export async function startSubgraph(
         await closeServer(server);
         await metricsListener?.stop();
         await apollo.stop();
-        await store.close();
+        await store?.close();
         redis?.disconnect();
       },
     };

@@ -97,6 +97,7 @@ describe('the edge in production under hostile documents', () => {
     supergraph = await startTestSupergraph({
       env: 'production',
       supergraphPath,
+      routeToRunning: true,
       redis: { url: REDIS_URL, prefix },
       protection: { rateLimit: { enabled: true, limit: 1_000, operationLimits: { 'Mutation.login': 5 } } },
     });

@@ -230,7 +230,7 @@ describe("a subgraph's readiness with its store down", () => {
     const origin = running.url.replace(/\/graphql$/, '');
     try {
       expect((await fetch(`${origin}/ready`)).status).toBe(200);
-      const dbName = running.orm.config.get('dbName')!;
+      const dbName = running.orm!.config.get('dbName')!;
       // Its database gone (connections cut): what a store that stopped answering looks like.
       await adminQuery(`drop database "${dbName}" with (force)`);
       for (let i = 0; i < 3; i++) {

@@ -82,7 +82,7 @@ describe('metrics', () => {
   });
 
   it('counts a subgraph refusing the fetch as an http failure', async () => {
-    const unsigned = await supergraph.startGateway({ supergraphPath: 'supergraph.graphql', signingSecret: 'another-signing-secret-0123456789abcdef', responseCache: false });
+    const unsigned = await supergraph.startGateway({ supergraphPath: 'supergraph.graphql', routeToRunning: true, signingSecret: 'another-signing-secret-0123456789abcdef', responseCache: false });
     const { data } = await postGraphQL(unsigned.url, 'query Cats { categories { name } }');
     expect(data).toBeNull();
     const after = await scrape(unsigned.metricsUrl!);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadMigrations, openStore } from '../shared/orm.js';
+import { hasStore } from '../shared/subgraph.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { freshStore } from './support/postgres.js';
 import { testLogger } from './support/subgraph.js';
@@ -11,7 +12,8 @@ async function tablesOf(orm: Awaited<ReturnType<typeof openStore>>): Promise<str
   return rows.map((row) => row.table_name);
 }
 
-describe.each(subgraphs.map((s) => [s.name, s] as const))('migrations of %s on PostgreSQL', (name, definition) => {
+// A storeless subgraph has no migrations.
+describe.each(subgraphs.filter(hasStore).map((s) => [s.name, s] as const))('migrations of %s on PostgreSQL', (name, definition) => {
   it('go up, down to nothing and up again, and leave no difference from the entities', async () => {
     const { store, drop } = freshStore(name);
     const orm = await openStore({ name, store, entities: definition.entities, logger: testLogger });

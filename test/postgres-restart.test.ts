@@ -114,7 +114,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     await locker.end().catch(() => undefined);
     expect(await databaseRows('select upc from product where upc = $1', [response.upc])).toEqual([]);
     // Its connection went back to the pool (discarded): none is left held by the failed transaction.
-    const pool = (await subgraph.orm.em.getConnection().getNativeClient()) as pg.Pool;
+    const pool = (await subgraph.orm!.em.getConnection().getNativeClient()) as pg.Pool;
     for (let i = 0; i < 50 && pool.totalCount > pool.idleCount; i++) await pause(20);
     expect(pool.totalCount - pool.idleCount).toBe(0);
   });

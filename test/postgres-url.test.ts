@@ -40,7 +40,7 @@ describe('the query of DATABASE_URL on a real PostgreSQL server', () => {
   it("names the subgraph's connections with application_name, and sslmode=disable connects", async () => {
     const name = `tessera-url-${randomBytes(3).toString('hex')}`;
     const store = storeFrom(`?sslmode=disable&application_name=${name}`);
-    const orm = await openStore({ name: SUBGRAPH, store, entities: definition.entities, logger: testLogger });
+    const orm = await openStore({ name: SUBGRAPH, store, entities: definition.entities!, logger: testLogger });
     try {
       await orm.migrator.up();
       await select1(orm);
@@ -58,7 +58,7 @@ describe('the query of DATABASE_URL on a real PostgreSQL server', () => {
     expect(rows[0]).toEqual({ ssl: 'off' });
     const store = storeFrom('?sslmode=require');
     const attempt = async () => {
-      const orm = await openStore({ name: SUBGRAPH, store, entities: definition.entities, logger: testLogger });
+      const orm = await openStore({ name: SUBGRAPH, store, entities: definition.entities!, logger: testLogger });
       try {
         await select1(orm);
       } finally {

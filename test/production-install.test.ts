@@ -101,7 +101,7 @@ describe('a production install, without PGlite', () => {
   }, 120_000);
 
   it('says which variable to set when a store would be PGlite', async () => {
-    const open = openStore({ name: 'catalog', store: { kind: 'pglite', dataDir: 'memory://' }, entities: findSubgraph('catalog').entities, logger: testLogger });
+    const open = openStore({ name: 'catalog', store: { kind: 'pglite', dataDir: 'memory://' }, entities: findSubgraph('catalog').entities!, logger: testLogger });
     await expect(open).rejects.toThrow(/DATABASE_URL: unset, so the store is PGlite, which this install leaves out/);
     // Whichever of PGlite's packages the store's module loads first is the one found missing.
     expect(pgliteImports.length).toBeGreaterThan(0);

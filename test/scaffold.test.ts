@@ -255,4 +255,40 @@ describe('npm run new:subgraph', () => {
       expect(again).toMatchObject({ code: 2, stderr: expect.stringContaining('A subgraph named "gift-lists" already exists') });
     }, 150_000);
   });
+
+  describe('then `npm run new:subgraph -- weather --no-store`', () => {
+    let created: Run;
+    let steps: Promise<{ compose: Run; check: Run; migrate: Run; typecheck: Run; tests: Run }>;
+
+    beforeAll(async () => {
+      created = await scaffold('weather', '--no-store');
+      if (created.code !== 0) return;
+      steps = (async () => {
+        const [composed, migrate, typecheck, tests] = await Promise.all([
+          node(dir, ['dist/scripts/compose.js']),
+          node(dir, ['dist/scripts/migrate.js', 'weather', 'up']),
+          node(dir, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'tsconfig.json']),
+          node(dir, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--ci', '--json', 'subgraphs/weather/']),
+        ]);
+        return { compose: composed, check: await node(dir, ['dist/scripts/check.js']), migrate, typecheck, tests };
+      })();
+    }, 150_000);
+
+    it('writes a subgraph with its own test and no entity or migration; compose, check and migrate take it; it type-checks and passes its tests', async () => {
+      expect(created).toMatchObject({ code: 0, stderr: '', stdout: expect.stringContaining('Created the weather subgraph (no store') });
+      const files = Object.keys(await snapshot(dir)).filter((file) => file.includes('weather')).sort();
+      expect(files).toEqual(['subgraphs/weather/index.ts', 'subgraphs/weather/resolvers/status.resolver.ts', 'subgraphs/weather/test/weather.test.ts']);
+      const { compose: composed, check, migrate, typecheck, tests } = await steps;
+      expect(composed).toMatchObject({ code: 0, stdout: expect.stringContaining(`(${[...REGISTERED, NAME, 'weather'].join(', ')})`) });
+      expect(await readFile(join(dir, 'schema.graphql'), 'utf8')).toMatch(/weatherStatus: WeatherStatus!/);
+      expect(check).toMatchObject({
+        code: 0,
+        stdout: expect.stringMatching(new RegExp(`weather has no store \\(no entities\\): no migrations to check\\.[\\s\\S]*${REGISTERED.length + 1} subgraphs agree with their migrations`)),
+      });
+      expect(migrate).toMatchObject({ code: 0, stdout: 'No store (the subgraph declares no entities): nothing to migrate or seed.\n' });
+      expect({ code: typecheck.code, output: typecheck.stdout }).toEqual({ code: 0, output: '' });
+      const report = JSON.parse(tests.stdout) as { numFailedTests: number; numPassedTests: number; testResults: { message: string }[] };
+      expect({ failed: report.numFailedTests, passed: report.numPassedTests, messages: report.testResults.map((suite) => suite.message) }).toEqual({ failed: 0, passed: 2, messages: [''] });
+    }, 300_000);
+  });
 });

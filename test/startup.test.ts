@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { waitForSubgraphs } from '../gateway/index.js';
 import { repoRoot } from '../shared/paths.js';
-import { startSubgraph, type SubgraphDefinition } from '../shared/subgraph.js';
+import { startSubgraph, type StoreSubgraphDefinition } from '../shared/subgraph.js';
 import { accounts } from '../subgraphs/accounts/index.js';
 import { ensureBuilt } from './support/built.js';
 import { TEST_SIGNING_SECRET, testSubgraphConfig } from './support/config.js';
@@ -33,7 +33,7 @@ describe('a subgraph while it starts', () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     // Accounts whose seeding takes as long as the test wants.
-    const slowSeed: SubgraphDefinition = {
+    const slowSeed: StoreSubgraphDefinition = {
       ...accounts,
       async seed(em, services) {
         await held;

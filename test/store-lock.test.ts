@@ -25,7 +25,7 @@ const definition = findSubgraph(SUBGRAPH);
 
 let dataDir: string;
 const storeDir = () => join(dataDir, SUBGRAPH);
-const open = (logger = testLogger) => openStore({ name: SUBGRAPH, store: { kind: 'pglite', dataDir: storeDir() }, entities: definition.entities, logger });
+const open = (logger = testLogger) => openStore({ name: SUBGRAPH, store: { kind: 'pglite', dataDir: storeDir() }, entities: definition.entities!, logger });
 
 /** `npm run migrate -- catalog <command>` on the built script, on this test's DATA_DIR and no PostgreSQL. */
 async function migrate(command: string): Promise<{ code: number; output: string }> {

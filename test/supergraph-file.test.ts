@@ -10,14 +10,14 @@ describe('the gateway in production, serving a composed supergraph file', () => 
   let supergraph: TestSupergraph;
   let dir: string;
   beforeAll(async () => {
-    // Routing URLs nobody can reach: the gateway must route by its own configuration.
+    // Routing URLs nobody can reach, as composed for another deployment: `<NAME>_URL` routes them here.
     const routing = new Map(subgraphs.map((s) => [s.name, `http://${s.name}.invalid/graphql`]));
     const { supergraphSdl, errors } = await composeSupergraph(subgraphs, routing);
     expect(errors).toEqual([]);
     dir = await mkdtemp(join(tmpdir(), 'tessera-supergraph-'));
     const supergraphPath = join(dir, 'supergraph.graphql');
     await writeFile(supergraphPath, supergraphSdl!);
-    supergraph = await startTestSupergraph({ env: 'production', supergraphPath });
+    supergraph = await startTestSupergraph({ env: 'production', supergraphPath, routeToRunning: true });
   });
   afterAll(async () => {
     await supergraph?.stop();

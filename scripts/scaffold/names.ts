@@ -127,8 +127,9 @@ export function deriveNames(name: string, port: number, entityOption?: string): 
   };
 }
 
-/** The GraphQL names the new subgraph adds that no other subgraph may define. */
-export function plannedSchemaNames(names: SubgraphNames): { types: string[]; rootFields: string[] } {
+/** The GraphQL names the new subgraph adds that no other subgraph may define; a storeless one adds only its status query. */
+export function plannedSchemaNames(names: SubgraphNames, { store = true }: { store?: boolean } = {}): { types: string[]; rootFields: string[] } {
+  if (!store) return { types: [`${names.pascal}Status`], rootFields: [`Query.${names.variable}Status`] };
   const { entity, entityVariable, entityPlural } = names;
   return {
     types: [entity, `${entity}Connection`, `${entity}Edge`, `Create${entity}Input`],
@@ -157,12 +158,15 @@ export async function existingSchemaNames(definitions: SubgraphDefinition[]): Pr
  * Refuses names that would collide in the supergraph with another subgraph's (a type of the
  * same name would be merged with it, a root field would fail composition).
  */
-export async function checkSchemaCollisions(names: SubgraphNames, definitions: SubgraphDefinition[]): Promise<void> {
+export async function checkSchemaCollisions(names: SubgraphNames, definitions: SubgraphDefinition[], { store = true }: { store?: boolean } = {}): Promise<void> {
   const owners = await existingSchemaNames(definitions);
-  const { types, rootFields } = plannedSchemaNames(names);
+  const { types, rootFields } = plannedSchemaNames(names, { store });
   const taken = [...types.map((t) => [`type ${t}`, t]), ...rootFields.map((f) => [f, f])]
     .filter(([, key]) => owners.has(key!))
     .map(([label, key]) => `${label} (${owners.get(key!)})`);
+  if (taken.length && !store) {
+    throw new ScaffoldError(`The GraphQL names of subgraph "${names.name}" are taken in the supergraph: ${taken.join(', ')}. Choose another name.`, 2);
+  }
   if (taken.length) {
     throw new ScaffoldError(
       `The GraphQL names of entity "${names.entity}" are taken in the supergraph: ${taken.join(', ')}. Pick another entity name with --entity <Name>.`,

@@ -123,12 +123,12 @@ export function registerInPrometheus(source: string, n: SubgraphNames, registere
 }
 
 /** `README.md`: a row in the table of subgraphs, and the default port beside the others'. */
-export function registerInReadme(source: string, n: SubgraphNames): string {
+export function registerInReadme(source: string, n: SubgraphNames, { store = true }: { store?: boolean } = {}): string {
   const header = /^\| subgraph \| owns \| contributes \|\n(\|.*\n)*/m.exec(source);
   if (!header) throw new ScaffoldError('README.md: found no table of subgraphs (| subgraph | owns | contributes |). Add the row by hand.', 1);
-  const row =
-    `| \`${n.name}\` | \`${n.entity}\` | \`Query.${n.entityVariable}(id)\`, \`Query.${n.entityPlural}(first, after)\`, ` +
-    `\`Mutation.create${n.entity}\` |\n`;
+  const row = store
+    ? `| \`${n.name}\` | \`${n.entity}\` | \`Query.${n.entityVariable}(id)\`, \`Query.${n.entityPlural}(first, after)\`, ` + `\`Mutation.create${n.entity}\` |\n`
+    : `| \`${n.name}\` | nothing (no store) | \`Query.${n.variable}Status\` |\n`;
   const withRow = insertAt(source, header.index + header[0].length, row);
   // The configuration table lists each subgraph's default port (`REVIEWS_PORT=4004`); add this one's after the last.
   return withRow.replace(/^(\| `<NAME>_PORT` \|.*`[A-Z0-9_]+_PORT=\d+`)/m, `$1, \`${n.envPrefix}_PORT=${n.port}\``);

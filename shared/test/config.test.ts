@@ -64,6 +64,11 @@ describe('gateway configuration', () => {
     ]);
   });
 
+  it('tells an explicitly set <NAME>_URL (which overrides the supergraph) from a defaulted one', () => {
+    const config = loadGatewayConfig(subgraphs, { CATALOG_PORT: '5002', ACCOUNTS_URL: 'http://accounts.internal/graphql' });
+    expect(config.subgraphUrlOverrides).toEqual({ accounts: 'http://accounts.internal/graphql' });
+  });
+
   const productionSecrets = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
 
   it('serves GraphiQL and answers introspection outside production, and in production only with GRAPHIQL=true', () => {

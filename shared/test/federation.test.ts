@@ -5,7 +5,7 @@ import { DirectiveLocation, GraphQLDirective, GraphQLString, parse } from 'graph
 import { Arg, Directive, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { FEDERATION_DIRECTIVES, federationNeeds, schemaExtension, type FederationDirectiveName, type FederationVersion } from '../federation.js';
 import { composeSubgraphs } from '../../gateway/supergraph.js';
-import { buildFederatedSchema, defineSubgraph, subgraphSdl, type SubgraphDefinition } from '../subgraph.js';
+import { buildFederatedSchema, defineSubgraph, subgraphSdl, type StoreSubgraphDefinition, type SubgraphDefinition } from '../subgraph.js';
 
 /** One use of each directive, as Apollo's documentation writes it. */
 const uses: Record<FederationDirectiveName, string> = {
@@ -155,8 +155,8 @@ class WorkshopQueries {
   }
 }
 
-const definition = (overrides: Partial<SubgraphDefinition>): SubgraphDefinition =>
-  defineSubgraph({ name: 'widgets', port: 0, entities: [], resolvers: [WidgetQueries], createLoaders: () => ({}), ...overrides });
+const definition = (overrides: Partial<StoreSubgraphDefinition>): SubgraphDefinition =>
+  defineSubgraph({ name: 'widgets', port: 0, entities: [], resolvers: [WidgetQueries], createLoaders: () => ({}), ...overrides } as StoreSubgraphDefinition);
 
 describe('a subgraph schema built by Tessera', () => {
   it('links the federation version and imports its directives need, not a fixed list', async () => {

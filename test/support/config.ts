@@ -66,6 +66,7 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     supergraphReload: { pollIntervalMs: 0, watch: false },
     shutdown: { graceMs: 10_000, delayMs: 0 },
     subgraphs,
+    subgraphUrlOverrides: {},
     redis: { url: undefined, clusterNodes: undefined, prefix: 'tessera:' },
     responseCache: { enabled: true, maxEntries: 1000 },
     apqTtlSeconds: 3600,

@@ -1,5 +1,5 @@
 import { createContextFactory, createSubgraphApp, type SubgraphDefinition } from '../../shared/subgraph.js';
-import type { Identity } from '../../shared/context.js';
+import type { Identity, SubgraphContext } from '../../shared/context.js';
 import type { TestSubgraph } from './subgraph.js';
 import { testSubgraphConfig } from './config.js';
 import { testLogger } from './subgraph.js';
@@ -14,7 +14,7 @@ export async function executorFor(definition: SubgraphDefinition, subgraph: Test
   const { apollo } = await createSubgraphApp(definition, subgraph.orm, config, testLogger, services);
   const createContext = createContextFactory(definition, subgraph.orm, services, testLogger);
   return async (query: string, variables: Record<string, unknown> = {}, user: Identity | null = null) => {
-    const response = await apollo.executeOperation({ query, variables }, { contextValue: createContext({ requestId: 'test', user }) });
+    const response = await apollo.executeOperation({ query, variables }, { contextValue: createContext({ requestId: 'test', user }) as SubgraphContext });
     if (response.body.kind !== 'single') throw new Error('expected a single result');
     return response.body.singleResult as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
   };

@@ -5,7 +5,8 @@ import type { Identity } from '../../shared/context.js';
 import { signedRequestHeaders } from '../../shared/identity.js';
 import { closeServer } from '../../shared/http.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
-import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
+import { hasStore, startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
+import type { Orm } from '../../shared/orm.js';
 import { TEST_SIGNING_SECRET, testSubgraphConfig } from './config.js';
 import { freshStore } from './postgres.js';
 
@@ -48,8 +49,10 @@ export const signedAs =
   (body: string) =>
     signedRequestHeaders(TEST_SIGNING_SECRET, body, user);
 
-export interface TestSubgraph extends RunningSubgraph {
+export interface TestSubgraph extends Omit<RunningSubgraph, 'orm'> {
   name: string;
+  /** The store; a storeless subgraph has none, and touching this throws saying so. */
+  orm: Orm;
   /** Every SQL statement sent since the last `resetSql()`. */
   sql: string[];
   resetSql(): void;
@@ -63,6 +66,14 @@ export interface TestSubgraph extends RunningSubgraph {
   restartServer(): Promise<void>;
 }
 
+function noStore(name: string): Orm {
+  return new Proxy({} as Orm, {
+    get: () => {
+      throw new Error(`The ${name} subgraph is storeless: it has no store to query.`);
+    },
+  });
+}
+
 /**
  * A subgraph served over HTTP on a free port, on a fresh PostgreSQL database, migrated (and
  * seeded); with `redis`, its replay nonces are kept there (shared with replicas on the same one).
@@ -71,7 +82,8 @@ export async function startTestSubgraph(
   definition: SubgraphDefinition,
   { seed = true, redis, trust }: { seed?: boolean; redis?: RedisConfig; trust?: SubgraphConfig['trust'] } = {},
 ): Promise<TestSubgraph> {
-  const { store, drop } = freshStore(definition.name);
+  // A storeless subgraph gets no database.
+  const { store, drop } = hasStore(definition) ? freshStore(definition.name) : { store: { kind: 'pglite', dataDir: 'memory://' } as const, drop: async () => undefined };
   const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed, ...(redis && { redis }), ...(trust && { trust }) });
   const sql: string[] = [];
   const running = await startSubgraph(definition, config, testLogger, { onQuery: (statement) => sql.push(statement) });
@@ -83,6 +95,7 @@ export async function startTestSubgraph(
   });
   return {
     ...running,
+    orm: running.orm ?? noStore(definition.name),
     name: definition.name,
     sql,
     resetSql: () => void sql.splice(0),

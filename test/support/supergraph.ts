@@ -50,6 +50,11 @@ export interface GatewayOverrides {
   graphiql?: boolean;
   /** Subgraphs the test runs itself (not Tessera's, say), composed with the shop's. */
   extraSubgraphs?: { name: string; url: string }[];
+  /**
+   * Sets `<NAME>_URL` of every running subgraph, as an operator does to route a supergraph file
+   * composed with other routing URLs to these processes (the gateway otherwise follows the file).
+   */
+  routeToRunning?: boolean;
 }
 
 export interface StartOptions extends GatewayOverrides {
@@ -71,6 +76,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
       [...running.map((s) => ({ name: s.name, url: s.url })), ...(overrides.extraSubgraphs ?? [])],
       { env: overrides.env ?? 'test', supergraphPath: overrides.supergraphPath, jwt: { ...testJwt, ...overrides.jwt } },
     );
+    if (overrides.routeToRunning) config.subgraphUrlOverrides = Object.fromEntries(running.map((s) => [s.name, s.url]));
     config.redis = { ...config.redis, ...overrides.redis };
     config.responseCache = { ...config.responseCache, enabled: overrides.responseCache ?? true };
     config.trustedDocuments = { ...config.trustedDocuments, ...overrides.trustedDocuments };
