@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     [parsed.port]: 'GATEWAY_PORT',
     ...(parsed.metrics.port !== undefined && { [parsed.metrics.port]: process.env.GATEWAY_METRICS_PORT ? 'GATEWAY_METRICS_PORT' : 'METRICS_PORT' }),
   };
-  const stopTracing = startTracing(parsed, 'tessera-gateway', logger);
+  const stopTracing = await startTracing(parsed, 'tessera-gateway', logger);
   const config = await withSecrets(parsed, logger);
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { loadGatewayConfig, loadLogConfig } from '../shared/config.js';
 import { reportStartupFailure } from '../shared/fatal.js';
 import { createLogger } from '../shared/logger.js';
-import { planStack, stackNodeOptions } from './stack.js';
+import { planStack, stackEnvironment } from './stack.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 
 /**
@@ -30,7 +30,7 @@ async function untilReady(url: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  process.env.NODE_OPTIONS = stackNodeOptions(process.env.NODE_OPTIONS);
+  Object.assign(process.env, stackEnvironment(process.env));
   const subgraphs = await planStack(process.env);
   const config = loadGatewayConfig(subgraphs, process.env);
   const supervisor: Supervisor = createSupervisor({

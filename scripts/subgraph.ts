@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     [parsed.port]: `${prefix}_PORT`,
     ...(parsed.metrics.port !== undefined && { [parsed.metrics.port]: process.env[`${prefix}_METRICS_PORT`] ? `${prefix}_METRICS_PORT` : 'METRICS_PORT' }),
   };
-  const stopTracing = startTracing(parsed, `tessera-${definition.name}`, logger);
+  const stopTracing = await startTracing(parsed, `tessera-${definition.name}`, logger);
   const config = await withSecrets(parsed, logger);
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (config.allowUnsignedRequests) logger.warn('ALLOW_UNSIGNED_REQUESTS is on: requests without a gateway signature are served as anonymous');

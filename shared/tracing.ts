@@ -1,9 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_NAMESPACE,
@@ -49,9 +45,16 @@ const tracer = () => trace.getTracer('tessera');
  * otherwise registers nothing. Returns what flushes pending spans at shutdown. A collector
  * that fails costs a warning (at most one per 30 s), never a request or the shutdown.
  */
-export function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName: string, logger: Logger): () => Promise<void> {
+export async function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName: string, logger: Logger): Promise<() => Promise<void>> {
   const { otlpEndpoint, otlpHeaders, serviceName: override, sampleRatio } = config.tracing;
   if (!otlpEndpoint) return async () => {};
+  // The SDK is loaded only when traces go somewhere: without a collector a process carries the API alone.
+  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler }] = await Promise.all([
+    import('@opentelemetry/core'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-node'),
+  ]);
   // The SDK reports its problems, failed exports among them (the error as JSON), through its diagnostic logger.
   const warn = rateLimitedWarn(logger);
   const report = (message: string) => warn({ collector: otlpEndpoint, error: errorMessage(message) }, 'OpenTelemetry reported a problem');

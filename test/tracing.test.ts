@@ -227,7 +227,7 @@ describe('startTracing', () => {
   afterAll(disableOpenTelemetry);
 
   it('registers nothing without OTEL_EXPORTER_OTLP_ENDPOINT: spans are the no-op kind', async () => {
-    const stop = startTracing({ tracing: testTracing }, 'tessera-test', capturingLogger('info').logger);
+    const stop = await startTracing({ tracing: testTracing }, 'tessera-test', capturingLogger('info').logger);
     expect(trace.getTracer('tessera').startSpan('nothing').isRecording()).toBe(false);
     await stop();
   });
@@ -236,7 +236,7 @@ describe('startTracing', () => {
     const collector = await startCollector(200);
     try {
       const { lines, logger } = capturingLogger('info');
-      const stop = startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint, otlpHeaders: { 'x-api-key': 'k1' }, sampleRatio: 0 } }, 'tessera-test', logger);
+      const stop = await startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint, otlpHeaders: { 'x-api-key': 'k1' }, sampleRatio: 0 } }, 'tessera-test', logger);
       const tracer = trace.getTracer('tessera');
       // Ratio 0 drops traces started here, but follows a caller that sampled its trace.
       tracer.startSpan('dropped').end();
@@ -265,7 +265,7 @@ describe('startTracing', () => {
     const collector = await startCollector(400);
     try {
       const { lines, logger } = capturingLogger('info');
-      const stop = startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint } }, 'tessera-test', logger);
+      const stop = await startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint } }, 'tessera-test', logger);
       trace.getTracer('tessera').startSpan('refused').end();
       await expect(stop()).resolves.toBeUndefined();
       expect(collector.received).toHaveLength(1);

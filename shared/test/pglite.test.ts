@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger } from '../logger.js';
 import { openStore, type Orm } from '../orm.js';
 import { pgliteTemplateDir } from '../pglite.js';
-import { stackNodeOptions } from '../../scripts/stack.js';
+import { stackEnvironment, stackNodeOptions } from '../../scripts/stack.js';
 import { findSubgraph } from '../../subgraphs/index.js';
 
 /*
@@ -72,5 +72,7 @@ describe('the processes of npm start', () => {
     expect(stackNodeOptions(undefined)).toBe('--max-semi-space-size=1');
     expect(stackNodeOptions('--enable-source-maps')).toBe('--enable-source-maps --max-semi-space-size=1');
     expect(stackNodeOptions('--max-semi-space-size=8')).toBe('--max-semi-space-size=8');
+    expect(stackEnvironment({})).toEqual({ NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '2' });
+    expect(stackEnvironment({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX).toBe('8');
   });
 });
