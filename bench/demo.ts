@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envPrefix } from '../shared/config.js';
 import { subgraphs } from '../subgraphs/index.js';
+import { freePort, positiveInt } from './subgraphs.js';
 
 /**
  * `npm run bench -- demo`: the embedded stack as `npm start` runs it (the supervisor,
@@ -16,22 +16,12 @@ import { subgraphs } from '../subgraphs/index.js';
  * BENCH_DEMO_SECONDS (60). Then stops it (SIGTERM, bounded) and removes the folder.
  * Target: the whole stack under 1 GB (1024 MiB) and up in under 20 s.
  */
-const requests = Number(process.env.BENCH_DEMO_REQUESTS ?? 400);
-const maxSeconds = Number(process.env.BENCH_DEMO_SECONDS ?? 60);
+const requests = positiveInt(process.env, 'BENCH_DEMO_REQUESTS', 400);
+const maxSeconds = positiveInt(process.env, 'BENCH_DEMO_SECONDS', 60);
 const UP_TIMEOUT_MS = 180_000;
 const TARGET_MB = 1024;
 const TARGET_UP_S = 20;
 const MB = 1024;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** `pid` and every process below it, from each process's parent in /proc/<pid>/stat. */
 function processTree(root: number): number[] {

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { seedId } from '../shared/seed.js';
 import { SEED_PASSWORD } from '../subgraphs/accounts/seed.js';
-import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, formatSettings, positiveInt, startBenchSubgraphs } from './subgraphs.js';
+import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, formatSettings, freePort, positiveInt, startBenchSubgraphs } from './subgraphs.js';
 
 /**
  * `npm run bench -- soak`: a gateway process's memory under mixed load. Starts the subgraphs
@@ -20,16 +19,6 @@ const SAMPLES = 6;
 const USERS = ['ada', 'grace', 'alan', 'edsger', 'barbara'];
 const SHOP_FRONT = `{ topProducts(first: 5) { name price { amount currency } inStock averageRating } }`;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** The i-th request of the mix, and the user (if any) it is sent as. */
 function request(i: number): { body: object; user?: string } {

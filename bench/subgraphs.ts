@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { loadSubgraphConfig, type SubgraphConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
@@ -71,4 +72,15 @@ export async function startBenchSubgraphs(env: NodeJS.ProcessEnv): Promise<{ run
   );
   const urls = Object.fromEntries(running.map((s, i) => [`${subgraphs[i]!.name.toUpperCase()}_URL`, s.url]));
   return { running, urls };
+}
+
+/** A port nothing listens on right now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }
