@@ -1,3 +1,4 @@
+import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { loadGatewayConfig, loadLogConfig } from '../shared/config.js';
 import { reportStartupFailure } from '../shared/fatal.js';
@@ -19,10 +20,26 @@ let stopping = false;
 
 const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
+/**
+ * One `/ready` probe on a connection of its own, closed after the answer. A kept-alive one (as
+ * `fetch` keeps them) would stay idle in the gateway, whose drain waits for idle connections
+ * rather than cut them under a client: every Ctrl-C would then take the whole grace period.
+ */
+function probeReady(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = get(url, { agent: false, timeout: 2000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
+}
+
 /** Polls the gateway's `/ready` until it answers 200: the gateway itself decides when to give up (and exits). */
 async function untilReady(url: string): Promise<boolean> {
   while (!stopping) {
-    const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    const ok = await probeReady(url);
     if (ok) return true;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
