@@ -1,6 +1,6 @@
 # One image for every Tessera process. The default command runs the gateway; a subgraph is
-# started with `node dist/scripts/subgraph.js <name>`, migrations with
-# `node dist/scripts/migrate.js all up` (see docker-compose.yml).
+# started with `node dist/bin/subgraph.js <name>`, migrations with
+# `node dist/bin/migrate.js all up` (see docker-compose.yml).
 
 # --- build: compile the TypeScript sources into /app/dist ------------------------------------
 FROM node:24-bookworm-slim AS build
@@ -17,7 +17,8 @@ COPY shared/ shared/
 COPY gateway/ gateway/
 COPY subgraphs/ subgraphs/
 COPY migrations/ migrations/
-COPY scripts/ scripts/
+COPY bin/ bin/
+COPY tooling/ tooling/
 # The image's node, not the `node` devDependency's binary that npm's PATH would pick.
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
@@ -42,4 +43,4 @@ COPY --from=build /app/supergraph.graphql ./supergraph.graphql
 COPY sdk/generated/persisted-documents.json ./sdk/generated/persisted-documents.json
 
 USER node
-CMD ["node", "dist/gateway/main.js"]
+CMD ["node", "dist/bin/gateway.js"]

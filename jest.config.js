@@ -19,7 +19,7 @@ export default {
   },
   // Sources import './x.js' (NodeNext); in Jest the file is './x.ts'.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  testMatch: ['<rootDir>/**/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 60_000,

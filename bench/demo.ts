@@ -3,13 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envPrefix } from '../shared/config.js';
+import { envPrefix } from '../shared/config/config.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { freePort, positiveInt } from './subgraphs.js';
 
 /**
  * `npm run bench -- demo`: the embedded stack as `npm start` runs it (the supervisor,
- * `dist/scripts/start.js`, unchanged) from a fresh temporary DATA_DIR on free ports: the time
+ * `dist/bin/start.js`, unchanged) from a fresh temporary DATA_DIR on free ports: the time
  * until it prints "Tessera is up", the RSS of the supervisor and of each of its processes
  * (VmRSS of /proc/<pid>/status) at that moment, the highest total seen while starting, and
  * again after BENCH_DEMO_REQUESTS (default 400) mixed requests, 8 at a time, for at most
@@ -59,8 +59,8 @@ function label(pid: number, root: number): string {
   if (pid === root) return 'supervisor';
   const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   const script = args.find((arg) => arg.endsWith('.js')) ?? args[0] ?? String(pid);
-  if (script.endsWith('gateway/main.js')) return 'gateway';
-  if (script.endsWith('scripts/subgraph.js')) return args[args.indexOf(script) + 1] ?? 'subgraph';
+  if (script.endsWith('bin/gateway.js')) return 'gateway';
+  if (script.endsWith('bin/subgraph.js')) return args[args.indexOf(script) + 1] ?? 'subgraph';
   return script.replace(/^.*\//, '');
 }
 
@@ -130,13 +130,13 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...ports, NODE_ENV: 'development', DATA_DIR: dataDir, LOG_LEVEL: 'warn', RATE_LIMIT: '0' };
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS', ...subgraphs.map((s) => `${envPrefix(s.name)}_DATABASE_URL`)]) delete env[name];
   console.log(
-    `Configuration: npm start (dist/scripts/start.js) with ${subgraphs.length} subgraphs (${subgraphs.map((s) => s.name).join(', ')}) and the gateway, ` +
+    `Configuration: npm start (dist/bin/start.js) with ${subgraphs.length} subgraphs (${subgraphs.map((s) => s.name).join(', ')}) and the gateway, ` +
       `PGlite in a fresh DATA_DIR, NODE_ENV=development, LOG_LEVEL=warn, RATE_LIMIT=0, gateway on 127.0.0.1:${gatewayPort}; ` +
       `then ${requests} mixed requests, 8 at a time, at most ${maxSeconds} s.`,
   );
 
   const started = Date.now();
-  const supervisor = spawn(process.execPath, [fileURLToPath(new URL('../scripts/start.js', import.meta.url))], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const supervisor = spawn(process.execPath, [fileURLToPath(new URL('../bin/start.js', import.meta.url))], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const root = supervisor.pid!;
   let output = '';
   supervisor.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

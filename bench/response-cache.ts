@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createGateway } from '../gateway/index.js';
-import { loadGatewayConfig } from '../shared/config.js';
-import { closeServer, listen } from '../shared/http.js';
-import { createLogger } from '../shared/logger.js';
+import { createGateway } from '../gateway/gateway.js';
+import { loadGatewayConfig } from '../shared/config/config.js';
+import { closeServer, listen } from '../shared/http/http.js';
+import { createLogger } from '../shared/observability/logger.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, failureOf, formatSettings, positiveInt, startBenchSubgraphs } from './subgraphs.js';
 

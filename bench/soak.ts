@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { seedId } from '../shared/seed.js';
+import { seedId } from '../shared/store/seed.js';
 import { SEED_PASSWORD } from '../subgraphs/accounts/seed.js';
 import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, formatSettings, freePort, positiveInt, startBenchSubgraphs } from './subgraphs.js';
 
 /**
  * `npm run bench -- soak`: a gateway process's memory under mixed load. Starts the subgraphs
- * here, the gateway as its own process (`dist/gateway/main.js`, in-memory caches unless
+ * here, the gateway as its own process (`dist/bin/gateway.js`, in-memory caches unless
  * REDIS_URL is set), then drives BENCH_SOAK_REQUESTS (default 12000) requests,
  * BENCH_CONCURRENCY (default 16) at a time, for at most BENCH_SOAK_SECONDS (default 300): the
  * same query again (cache hits), a new document each time, new variables each time (cache
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const { running, urls } = await startBenchSubgraphs(env);
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const gateway = spawn(process.execPath, ['--expose-gc', '--import', fileURLToPath(new URL('./collect-on-signal.js', import.meta.url)), fileURLToPath(new URL('../gateway/main.js', import.meta.url))], {
+  const gateway = spawn(process.execPath, ['--expose-gc', '--import', fileURLToPath(new URL('./collect-on-signal.js', import.meta.url)), fileURLToPath(new URL('../bin/gateway.js', import.meta.url))], {
     env: { ...benchGatewayEnv(env, urls), HOST: '127.0.0.1', GATEWAY_PORT: String(port), LOG_LEVEL: 'error', SUPERGRAPH_WATCH: 'false' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

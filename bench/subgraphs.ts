@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { loadSubgraphConfig, type SubgraphConfig } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
-import { startSubgraph, type RunningSubgraph } from '../shared/subgraph.js';
+import { loadSubgraphConfig, type SubgraphConfig } from '../shared/config/config.js';
+import { createLogger } from '../shared/observability/logger.js';
+import { startSubgraph, type RunningSubgraph } from '../shared/subgraph/subgraph.js';
 import { subgraphs } from '../subgraphs/index.js';
 
 /** A bench run's secrets and environment: fresh secrets, test mode, quiet. */

@@ -1,6 +1,6 @@
-import type { CacheTags } from '../shared/cache-tags.js';
-import type { Identity } from '../shared/context.js';
-import type { Logger } from '../shared/logger.js';
+import type { CacheTags } from '../shared/cache-tags/cache-tags.js';
+import type { Identity } from '../shared/identity/identity.js';
+import type { Logger } from '../shared/observability/logger.js';
 
 /** Per-request state of the gateway, built by the Express middleware for each request. */
 export interface GatewayContext {

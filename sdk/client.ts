@@ -1,7 +1,7 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 
 /**
- * The codes a Tessera error carries in `extensions.code` (shared/errors.ts, plus Apollo
+ * The codes a Tessera error carries in `extensions.code` (shared/errors/errors.ts, plus Apollo
  * Server's own). Branch on these, never on messages. Typed open-ended so a code added on the
  * server does not break an older client.
  */

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../../shared/redis.js';
+import type { RedisClient } from '../../shared/redis/redis.js';
 import { decide, type RateLimitDecision, type RateLimiter } from './limiter.js';
 
 /** `{key}` is a hash tag: both windows of one key share a Cluster slot, so the script is atomic there too. */

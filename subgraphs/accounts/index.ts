@@ -1,4 +1,4 @@
-import { defineSubgraph } from '../../shared/subgraph.js';
+import { defineSubgraph } from '../../shared/subgraph/subgraph.js';
 import { User } from './entities/user.entity.js';
 import { RefreshFamily } from './entities/refresh-family.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';

@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
-import type { SubgraphContext } from '../../shared/context.js';
-import { isUuid, loadByKeys } from '../../shared/loaders.js';
-import type { EntityManager } from '../../shared/orm.js';
-import { observeBatches } from '../../shared/subgraph-metrics.js';
+import type { SubgraphContext } from '../../shared/subgraph/context.js';
+import { isUuid, loadByKeys } from '../../shared/subgraph/loaders.js';
+import type { EntityManager } from '../../shared/store/orm.js';
+import { observeBatches } from '../../shared/subgraph/metrics.js';
 import { User } from './entities/user.entity.js';
 import type { TokenIssuer } from './tokens.js';
 

@@ -1,5 +1,5 @@
-import type { EntityManager } from '../../shared/orm.js';
-import { seedDate, seedId } from '../../shared/seed.js';
+import type { EntityManager } from '../../shared/store/orm.js';
+import { seedDate, seedId } from '../../shared/store/seed.js';
 import { User } from './entities/user.entity.js';
 import { hashPassword } from './passwords.js';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { scopesOf } from '../../shared/auth.js';
-import type { JwtConfig } from '../../shared/config.js';
+import { scopesOf } from '../../shared/identity/roles.js';
+import type { JwtConfig } from '../../shared/config/config.js';
 import type { User } from './entities/user.entity.js';
 
 export interface TokenIssuer {

@@ -1,4 +1,4 @@
-import { defineSubgraph } from '../../shared/subgraph.js';
+import { defineSubgraph } from '../../shared/subgraph/subgraph.js';
 import { Category } from './entities/category.entity.js';
 import { Product } from './entities/product.entity.js';
 import { createCatalogLoaders } from './loaders.js';

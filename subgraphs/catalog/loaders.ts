@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
-import { isUuid, loadByKeys } from '../../shared/loaders.js';
-import type { SubgraphContext } from '../../shared/context.js';
-import type { EntityManager } from '../../shared/orm.js';
-import { observeBatches } from '../../shared/subgraph-metrics.js';
+import { isUuid, loadByKeys } from '../../shared/subgraph/loaders.js';
+import type { SubgraphContext } from '../../shared/subgraph/context.js';
+import type { EntityManager } from '../../shared/store/orm.js';
+import { observeBatches } from '../../shared/subgraph/metrics.js';
 import { Category } from './entities/category.entity.js';
 import { Product } from './entities/product.entity.js';
 

@@ -1,5 +1,5 @@
-import { seedDate, seedId } from '../../shared/seed.js';
-import type { EntityManager } from '../../shared/orm.js';
+import { seedDate, seedId } from '../../shared/store/seed.js';
+import type { EntityManager } from '../../shared/store/orm.js';
 import { Category } from './entities/category.entity.js';
 import { Product } from './entities/product.entity.js';
 

@@ -1,4 +1,4 @@
-import { defineSubgraph } from '../../shared/subgraph.js';
+import { defineSubgraph } from '../../shared/subgraph/subgraph.js';
 import { Stock } from './entities/stock.entity.js';
 import { createInventoryLoaders } from './loaders.js';
 import { Product } from './resolvers/product.type.js';

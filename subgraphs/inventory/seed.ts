@@ -1,5 +1,5 @@
-import type { EntityManager } from '../../shared/orm.js';
-import { seedId } from '../../shared/seed.js';
+import type { EntityManager } from '../../shared/store/orm.js';
+import { seedId } from '../../shared/store/seed.js';
 import { Stock } from './entities/stock.entity.js';
 
 /** Units on hand by product UPC (the catalog's seed); a few are sold out. */

@@ -1,4 +1,4 @@
-import { defineSubgraph } from '../../shared/subgraph.js';
+import { defineSubgraph } from '../../shared/subgraph/subgraph.js';
 import { Review } from './entities/review.entity.js';
 import { createReviewsLoaders } from './loaders.js';
 import { Product } from './resolvers/product.type.js';

@@ -1,9 +1,9 @@
 import DataLoader from 'dataloader';
-import type { SubgraphContext } from '../../shared/context.js';
-import { isUuid, loadByKeys } from '../../shared/loaders.js';
-import type { EntityManager } from '../../shared/orm.js';
-import { observeBatches } from '../../shared/subgraph-metrics.js';
-import { pagesByParent, type Connection, type PageArgs } from '../../shared/pagination.js';
+import type { SubgraphContext } from '../../shared/subgraph/context.js';
+import { isUuid, loadByKeys } from '../../shared/subgraph/loaders.js';
+import type { EntityManager } from '../../shared/store/orm.js';
+import { observeBatches } from '../../shared/subgraph/metrics.js';
+import { pagesByParent, type Connection, type PageArgs } from '../../shared/subgraph/pagination.js';
 import { Review } from './entities/review.entity.js';
 
 /**

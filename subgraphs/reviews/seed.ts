@@ -1,5 +1,5 @@
-import type { EntityManager } from '../../shared/orm.js';
-import { seedDate, seedId } from '../../shared/seed.js';
+import type { EntityManager } from '../../shared/store/orm.js';
+import { seedDate, seedId } from '../../shared/store/seed.js';
 import { Review } from './entities/review.entity.js';
 
 /** [product UPC, author username, rating, body]; ids refer to the other subgraphs' seeds. */

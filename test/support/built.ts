@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { repoRoot } from '../../shared/paths.js';
+import { repoRoot } from '../../shared/config/paths.js';
 
 /** The folders `npm run build` compiles that processes are started from. */
-const SOURCES = ['shared', 'gateway', 'scripts', 'subgraphs'];
+const SOURCES = ['bin', 'shared', 'gateway', 'tooling', 'subgraphs'];
 
 async function sourcesNewerThanBuild(dir: string): Promise<string[]> {
   const stale: string[] = [];

@@ -1,8 +1,8 @@
-import type { GatewayConfig, JwtConfig, SubgraphConfig, TracingConfig } from '../../shared/config.js';
-import type { StoreConfig } from '../../shared/config.js';
-import { scopesOf, type Role } from '../../shared/auth.js';
-import type { Identity } from '../../shared/context.js';
-import { seedId } from '../../shared/seed.js';
+import type { GatewayConfig, JwtConfig, SubgraphConfig, TracingConfig } from '../../shared/config/config.js';
+import type { StoreConfig } from '../../shared/config/config.js';
+import { scopesOf, type Role } from '../../shared/identity/roles.js';
+import type { Identity } from '../../shared/identity/identity.js';
+import { seedId } from '../../shared/store/seed.js';
 
 /** Secrets of the test processes (never used anywhere else). */
 export const TEST_SIGNING_SECRET = 'test-subgraph-signing-secret-0123456789abcdef';
@@ -19,7 +19,7 @@ export const testJwt: JwtConfig = {
   refreshTokenTtlSeconds: 86_400,
 };
 
-/** No exporter: a test that wants spans registers an in-memory one itself (test/tracing.test.ts). */
+/** No exporter: a test that wants spans registers an in-memory one itself (test/e2e/tracing.test.ts). */
 export const testTracing: TracingConfig = { otlpEndpoint: undefined, otlpHeaders: {}, serviceName: undefined, sampleRatio: 1 };
 
 export function testSubgraphConfig(name: string, store: StoreConfig, overrides: Partial<SubgraphConfig> = {}): SubgraphConfig {
@@ -58,7 +58,7 @@ export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrid
     dataDir: 'data',
     supergraphPath: undefined,
     subgraphWaitMs: 0,
-    // As shared/config.ts derives them without GRAPHIQL.
+    // As shared/config/config.ts derives them without GRAPHIQL.
     graphiql: (overrides.env ?? 'test') !== 'production',
     introspection: (overrides.env ?? 'test') !== 'production',
     identitySubgraph: 'accounts',

@@ -1,5 +1,6 @@
-import { createContextFactory, createSubgraphApp, type SubgraphDefinition } from '../../shared/subgraph.js';
-import type { Identity, SubgraphContext } from '../../shared/context.js';
+import { createContextFactory, createSubgraphApp, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+import type { Identity } from '../../shared/identity/identity.js';
+import type { SubgraphContext } from '../../shared/subgraph/context.js';
 import type { TestSubgraph } from './subgraph.js';
 import { testSubgraphConfig } from './config.js';
 import { testLogger } from './subgraph.js';

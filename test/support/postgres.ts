@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { StoreConfig } from '../../shared/config.js';
+import type { StoreConfig } from '../../shared/config/config.js';
 
 import { TEST_DATABASE_PREFIX, testServerUrl } from '../global-setup.js';
 

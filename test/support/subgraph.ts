@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RedisConfig, SubgraphConfig } from '../../shared/config.js';
-import type { Identity } from '../../shared/context.js';
-import { signedRequestHeaders } from '../../shared/identity.js';
-import { closeServer } from '../../shared/http.js';
-import { createLogger, type Logger } from '../../shared/logger.js';
-import { hasStore, startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
-import type { Orm } from '../../shared/orm.js';
+import type { RedisConfig, SubgraphConfig } from '../../shared/config/config.js';
+import type { Identity } from '../../shared/identity/identity.js';
+import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
+import { closeServer } from '../../shared/http/http.js';
+import { createLogger, type Logger } from '../../shared/observability/logger.js';
+import { hasStore, startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+import type { Orm } from '../../shared/store/orm.js';
 import { TEST_SIGNING_SECRET, testSubgraphConfig } from './config.js';
 import { freshStore } from './postgres.js';
 

@@ -1,9 +1,9 @@
-import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, SubgraphConfig, TrustedDocumentsConfig } from '../../shared/config.js';
-import { createTokenVerifier, type VerifierOptions } from '../../shared/tokens.js';
-import { createGateway } from '../../gateway/index.js';
-import { closeServer, listen } from '../../shared/http.js';
-import { listenMetrics, type MetricsConfig } from '../../shared/metrics.js';
-import type { Logger } from '../../shared/logger.js';
+import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, SubgraphConfig, TrustedDocumentsConfig } from '../../shared/config/config.js';
+import { createTokenVerifier, type VerifierOptions } from '../../shared/identity/tokens.js';
+import { createGateway } from '../../gateway/gateway.js';
+import { closeServer, listen } from '../../shared/http/http.js';
+import { listenMetrics, type MetricsConfig } from '../../shared/observability/metrics.js';
+import type { Logger } from '../../shared/observability/logger.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { testGatewayConfig, testJwt } from './config.js';
@@ -86,7 +86,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     config.metrics = { ...config.metrics, ...(config.env === 'production' && { port: 0 }), ...overrides.metrics };
     config.signingSecret = overrides.signingSecret ?? config.signingSecret;
     config.operationCacheMaxEntries = overrides.operationCacheMaxEntries ?? config.operationCacheMaxEntries;
-    // As shared/config.ts derives them from GRAPHIQL.
+    // As shared/config/config.ts derives them from GRAPHIQL.
     config.graphiql = overrides.graphiql ?? config.graphiql;
     config.introspection ||= config.graphiql;
     const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });

@@ -1,5 +1,5 @@
 import { Entity, Index, Property } from '@mikro-orm/decorators/legacy';
-import { BaseEntity } from '../../../shared/base.entity.js';
+import { BaseEntity } from '../../../shared/store/base.entity.js';
 
 /**
  * One login: the chain of refresh tokens it spends, one after the other. Revocation is

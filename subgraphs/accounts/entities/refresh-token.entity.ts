@@ -1,5 +1,5 @@
 import { Entity, Index, Property } from '@mikro-orm/decorators/legacy';
-import { BaseEntity } from '../../../shared/base.entity.js';
+import { BaseEntity } from '../../../shared/store/base.entity.js';
 
 /**
  * A refresh token, stored as its SHA-256 only. Tokens of one login form a family: each use

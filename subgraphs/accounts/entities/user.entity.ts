@@ -1,7 +1,7 @@
 import type { Opt } from '@mikro-orm/core';
 import { Entity, Property } from '@mikro-orm/decorators/legacy';
 import { Directive, Field, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../../../shared/base.entity.js';
+import { BaseEntity } from '../../../shared/store/base.entity.js';
 
 @Entity({ tableName: 'users' })
 @ObjectType({ description: 'Someone with an account.' })

@@ -1,10 +1,10 @@
 import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { hasScope } from '../../../shared/auth.js';
-import { ListDependsOn, reportChanged } from '../../../shared/cache-tags.js';
-import { BadUserInputError, ForbiddenError, NotFoundError } from '../../../shared/errors.js';
-import { isUuid } from '../../../shared/loaders.js';
+import { hasScope } from '../../../shared/identity/roles.js';
+import { ListDependsOn, reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../../../shared/errors/errors.js';
+import { isUuid } from '../../../shared/subgraph/loaders.js';
 import { RefreshFamily } from '../entities/refresh-family.entity.js';
-import { ConnectionType, PageArgs, paginate, type Connection } from '../../../shared/pagination.js';
+import { ConnectionType, PageArgs, paginate, type Connection } from '../../../shared/subgraph/pagination.js';
 import { User } from '../entities/user.entity.js';
 import type { AccountsContext } from '../loaders.js';
 

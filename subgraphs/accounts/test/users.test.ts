@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { seedId } from '../../../shared/seed.js';
+import { seedId } from '../../../shared/store/seed.js';
 import { executorFor } from '../../../test/support/in-process.js';
 import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
 import { accounts } from '../index.js';

@@ -1,6 +1,6 @@
 import { Entity, Property } from '@mikro-orm/decorators/legacy';
 import { Directive, Field, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../../../shared/base.entity.js';
+import { BaseEntity } from '../../../shared/store/base.entity.js';
 
 @Entity()
 @ObjectType({ description: 'A shelf of the catalog.' })

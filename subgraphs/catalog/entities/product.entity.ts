@@ -1,8 +1,8 @@
 import { Entity, ManyToOne, Property } from '@mikro-orm/decorators/legacy';
 import type { Opt, Ref } from '@mikro-orm/core';
 import { Directive, Field, Int, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../../../shared/base.entity.js';
-import { Money } from '../../../shared/money.js';
+import { BaseEntity } from '../../../shared/store/base.entity.js';
+import { Money } from '../../../shared/subgraph/money.js';
 import { Category } from './category.entity.js';
 
 @Entity()

@@ -1,6 +1,6 @@
 import { IsOptional, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
-import { PageArgs } from '../../../shared/pagination.js';
+import { PageArgs } from '../../../shared/subgraph/pagination.js';
 
 export const MAX_PRICE = 100_000_000;
 export const MAX_WEIGHT = 1_000_000;

@@ -1,10 +1,10 @@
 import { ref, type FilterQuery } from '@mikro-orm/core';
 import { Max, Min } from 'class-validator';
 import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ListDependsOn, reportChanged } from '../../../shared/cache-tags.js';
-import { BadUserInputError, NotFoundError } from '../../../shared/errors.js';
-import { isUuid } from '../../../shared/loaders.js';
-import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering } from '../../../shared/pagination.js';
+import { ListDependsOn, reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { BadUserInputError, NotFoundError } from '../../../shared/errors/errors.js';
+import { isUuid } from '../../../shared/subgraph/loaders.js';
+import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering } from '../../../shared/subgraph/pagination.js';
 import { Category } from '../entities/category.entity.js';
 import { Product } from '../entities/product.entity.js';
 import type { CatalogContext } from '../loaders.js';

@@ -1,5 +1,5 @@
 import { Check, Entity, Property } from '@mikro-orm/decorators/legacy';
-import { BaseEntity } from '../../../shared/base.entity.js';
+import { BaseEntity } from '../../../shared/store/base.entity.js';
 
 /** How many of a product are on hand. The check constraint backs up adjustStock's guard. */
 @Entity()

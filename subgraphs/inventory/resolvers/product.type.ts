@@ -1,5 +1,5 @@
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
-import { Money } from '../../../shared/money.js';
+import { Money } from '../../../shared/subgraph/money.js';
 
 /** The catalog's Product, extended with stock. `price` and `weight` come from the catalog. */
 @ObjectType()

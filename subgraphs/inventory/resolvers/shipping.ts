@@ -1,4 +1,4 @@
-import type { Money } from '../../../shared/money.js';
+import type { Money } from '../../../shared/subgraph/money.js';
 
 /** Orders at or above this price ship free. */
 export const FREE_SHIPPING_FROM = 10_000;

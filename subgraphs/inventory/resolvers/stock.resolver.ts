@@ -1,9 +1,9 @@
 import { Max, Min } from 'class-validator';
 import { Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ListDependsOn, reportChanged } from '../../../shared/cache-tags.js';
-import { BadUserInputError, InsufficientStockError } from '../../../shared/errors.js';
-import { isUuid } from '../../../shared/loaders.js';
-import { MAX_PAGE_SIZE } from '../../../shared/pagination.js';
+import { ListDependsOn, reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { BadUserInputError, InsufficientStockError } from '../../../shared/errors/errors.js';
+import { isUuid } from '../../../shared/subgraph/loaders.js';
+import { MAX_PAGE_SIZE } from '../../../shared/subgraph/pagination.js';
 import { Stock } from '../entities/stock.entity.js';
 import type { InventoryContext } from '../loaders.js';
 import { Product } from './product.type.js';

@@ -1,6 +1,6 @@
 import { Check, Entity, Index, Property } from '@mikro-orm/decorators/legacy';
 import { Directive, Field, Int, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../../../shared/base.entity.js';
+import { BaseEntity } from '../../../shared/store/base.entity.js';
 
 @Entity()
 @ObjectType({ description: "A customer's rating and words about a product." })

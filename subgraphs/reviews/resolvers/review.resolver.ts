@@ -1,9 +1,9 @@
 import { IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
 import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { hasScope } from '../../../shared/auth.js';
-import { reportChanged } from '../../../shared/cache-tags.js';
-import { ForbiddenError, NotFoundError } from '../../../shared/errors.js';
-import { ConnectionType, PageArgs, type Connection } from '../../../shared/pagination.js';
+import { hasScope } from '../../../shared/identity/roles.js';
+import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { ForbiddenError, NotFoundError } from '../../../shared/errors/errors.js';
+import { ConnectionType, PageArgs, type Connection } from '../../../shared/subgraph/pagination.js';
 import { Review } from '../entities/review.entity.js';
 import type { ReviewsContext } from '../loaders.js';
 import { Product } from './product.type.js';

@@ -1,0 +1,92 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import type { ProtectionConfig } from '../../shared/config/config.js';
+import { rateLimitedWarn, type Logger } from '../../shared/observability/logger.js';
+import type { GatewayContext } from '../context.js';
+import type { CostLimit } from '../protection/cost-limit.js';
+import type { RateLimitDecision, RateLimiter } from './limiter.js';
+import { ErrorCode } from '../../shared/errors/errors.js';
+
+/** The configured limits (see `ProtectionConfig['rateLimit']`), and where counts are kept. */
+export type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
+  limiter: RateLimiter;
+  logger: Logger;
+  /** The cost step's verdict on the request: it throws the refusal of a request not admitted, which then is not charged. */
+  analysisOf: CostLimit['analysisOf'];
+  /** Told of each refusal, by the limit that refused (the gateway's metrics). Default: nobody. */
+  onRefusal?: (limit: 'caller' | 'operation' | 'unavailable') => void;
+};
+
+function headers(decision: RateLimitDecision): [string, string][] {
+  return [
+    ['ratelimit-limit', String(decision.limit)],
+    ['ratelimit-remaining', String(decision.remaining)],
+    ['ratelimit-reset', String(decision.resetSeconds)],
+  ];
+}
+
+/**
+ * Sliding-window rate limits per caller: the user id when signed in, else the client's IP
+ * (which honours X-Forwarded-For only from trusted proxies, see `TRUSTED_PROXIES`). Over the
+ * limit: HTTP 429, `Retry-After`, `RATE_LIMITED`. Every limited response carries the
+ * `RateLimit-*` headers of the caller's budget. Only what the shape and cost steps admitted is
+ * charged: 1 or its estimated cost to the caller and to its operation name's limit, and one per
+ * run of a limited root field (`Mutation.login`) to that field's limit.
+ */
+export function useRateLimit(options: RateLimitOptions): ApolloServerPlugin<GatewayContext> {
+  const warn = rateLimitedWarn(options.logger);
+  // Own keys only: an operation named `constructor` has no limit.
+  const limitOf = (key: string) => (Object.hasOwn(options.operationLimits, key) ? options.operationLimits[key] : undefined);
+  const limitFor = (roles: string[]) => Math.max(options.limit, ...roles.map((role) => options.roleLimits[role] ?? 0)) + options.burst;
+
+  return {
+    async requestDidStart() {
+      let budget: RateLimitDecision | undefined;
+      return {
+        async didResolveOperation(requestContext) {
+          const { contextValue, operationName } = requestContext;
+          // Throws (and so charges nothing) when the request is refused before this step.
+          const analysis = options.analysisOf(requestContext);
+          const caller = contextValue.user ? `user:${contextValue.user.userId}` : `ip:${contextValue.clientIp}`;
+          const charge = options.chargeBy === 'cost' ? Math.max(1, analysis.cost) : 1;
+          const checks: [key: string, charge: number, limit: number][] = [[caller, charge, limitFor(contextValue.user?.roles ?? [])]];
+          const operationLimit = operationName ? limitOf(operationName) : undefined;
+          if (operationName && operationLimit !== undefined) checks.push([`${caller}:op:${operationName}`, charge, operationLimit]);
+          // Keyed on what runs, which the client cannot rename: each run of the field counts.
+          for (const [field, runs] of analysis.rootFields) {
+            const fieldLimit = limitOf(field);
+            if (fieldLimit !== undefined) checks.push([`${caller}:field:${field}`, runs, fieldLimit]);
+          }
+          for (const [key, units, limit] of checks) {
+            let decision: RateLimitDecision;
+            try {
+              decision = await options.limiter.consume(key, units, limit, options.windowMs);
+            } catch (error) {
+              warn({ err: (error as Error).message }, `rate limiter unavailable; failing ${options.failClosed ? 'closed' : 'open'}`);
+              if (!options.failClosed) return;
+              options.onRefusal?.('unavailable');
+              throw new GraphQLError('Requests cannot be admitted right now; try again shortly.', {
+                extensions: { code: ErrorCode.RATE_LIMITED, reason: 'limiter_unavailable', http: { status: 429, headers: new Map([['retry-after', '1']]) } },
+              });
+            }
+            budget ??= decision;
+            if (!decision.allowed) {
+              options.onRefusal?.(key === caller ? 'caller' : 'operation');
+              throw new GraphQLError(`Too many requests: the limit is ${decision.limit} per ${options.windowMs / 1000} s. Retry in ${decision.retryAfterSeconds} s.`, {
+                extensions: {
+                  code: ErrorCode.RATE_LIMITED,
+                  retryAfter: decision.retryAfterSeconds,
+                  http: { status: 429, headers: new Map([...headers(decision), ['retry-after', String(decision.retryAfterSeconds)]]) },
+                },
+              });
+            }
+          }
+        },
+        async willSendResponse({ response }) {
+          if (!budget) return;
+          for (const [name, value] of headers(budget)) if (!response.http.headers.has(name)) response.http.headers.set(name, value);
+        },
+      };
+    },
+  };
+}

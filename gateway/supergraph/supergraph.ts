@@ -1,0 +1,75 @@
+import { composeServices } from '@apollo/composition';
+import { Supergraph, printSchema } from '@apollo/federation-internals';
+import { parse } from 'graphql';
+import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
+import { subgraphSdl, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+
+export type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
+
+export interface SubgraphSource {
+  name: string;
+  /** Routing URL recorded in the supergraph. */
+  url: string;
+  sdl: string;
+}
+
+/** Composes subgraph SDL into a supergraph, as Apollo Router's tooling would; errors come back readable. */
+export function composeSubgraphs(sources: SubgraphSource[]): Composition {
+  const result = composeServices(sources.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })));
+  if (result.errors) return { supergraphSdl: undefined, errors: result.errors.map((error) => error.message) };
+  return { supergraphSdl: result.supergraphSdl, errors: [] };
+}
+
+/** Composes from the definitions themselves (SDL built in-process, no server needed): `npm run compose`. */
+export async function composeSupergraph(definitions: SubgraphDefinition[], routingUrls: Map<string, string>): Promise<Composition> {
+  return composeSubgraphs(
+    await Promise.all(definitions.map(async (d) => ({ name: d.name, url: routingUrls.get(d.name) ?? '', sdl: await subgraphSdl(d) }))),
+  );
+}
+
+/** A running subgraph's SDL, asked for with a signed request like any other. */
+export async function fetchSubgraphSdl(url: string, signingSecret: string): Promise<string> {
+  const request = JSON.stringify({ query: '{ _service { sdl } }' });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signedRequestHeaders(signingSecret, request) },
+    body: request,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json()) as { data?: { _service?: { sdl?: string } }; errors?: { message: string }[] };
+  const sdl = body.data?._service?.sdl;
+  if (!sdl) throw new Error(`${url} gave no SDL: ${body.errors?.map((e) => e.message).join('; ') ?? response.status}`);
+  return sdl;
+}
+
+/** Composes from the subgraphs as they run: what the gateway does at start in development. */
+export async function composeFromRunning(subgraphs: { name: string; url: string }[], signingSecret: string): Promise<Composition> {
+  return composeSubgraphs(await Promise.all(subgraphs.map(async (s) => ({ ...s, sdl: await fetchSubgraphSdl(s.url, signingSecret) }))));
+}
+
+/**
+ * @apollo/gateway 2 refuses a supergraph that links `@authenticated` or `@requiresScopes`
+ * `for: SECURITY`: it does not implement them (Apollo Router does). Tessera's subgraphs
+ * enforce both themselves, on every path including entity references, so the gateway may
+ * load the supergraph with those links as plain (non-security) features. The file on disk
+ * stays as composed, for Router.
+ */
+export function forApolloGateway(supergraphSdl: string): string {
+  return supergraphSdl.replace(
+    /(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[\d.]+"), for: SECURITY\)/g,
+    '$1)',
+  );
+}
+
+/** The subgraphs a supergraph joins, with the routing URL `@join__graph(url:)` records for each. */
+export function routingOf(supergraphSdl: string): { name: string; url: string }[] {
+  return Supergraph.build(supergraphSdl, { supportedFeatures: null }).subgraphsMetadata().map(({ name, url }) => ({ name, url }));
+}
+
+/**
+ * The public API schema of a supergraph: what clients (and their code generators) see.
+ * Printing needs no runtime support for its features (`supportedFeatures: null`).
+ */
+export function apiSchemaOf(supergraphSdl: string): string {
+  return `${printSchema(Supergraph.build(supergraphSdl, { supportedFeatures: null }).apiSchema())}\n`;
+}

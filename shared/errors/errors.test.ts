@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import { GraphQLError } from 'graphql';
+import { createFormatError, isStoreUnavailable, NotFoundError } from './errors.js';
+import { createLogger } from '../observability/logger.js';
+
+const logger = createLogger('test', { logLevel: 'silent', env: 'test' });
+
+describe('formatError', () => {
+  const formatted = (error: GraphQLError) => ({ message: error.message, path: ['field'], extensions: error.extensions });
+
+  it('masks unexpected errors outside development, keeping the path', () => {
+    const error = new GraphQLError('connection to 10.0.0.5 refused', { originalError: new Error('connection to 10.0.0.5 refused') });
+    expect(createFormatError({ mask: true, logger })(formatted(error), error)).toEqual({
+      message: 'Internal server error',
+      path: ['field'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
+  });
+
+  it('shows unexpected errors in development', () => {
+    const error = new GraphQLError('boom', { originalError: new Error('boom') });
+    expect(createFormatError({ mask: false, logger })(formatted(error), error).message).toBe('boom');
+  });
+
+  it('drops the stack trace of an expected refusal, even in development', () => {
+    const error = new GraphQLError('Sign in first.', { extensions: { code: 'UNAUTHENTICATED', stacktrace: ['GraphQLError: …'] } });
+    expect(createFormatError({ mask: false, logger })(formatted(error), error)).toEqual({ message: 'Sign in first.', path: ['field'], extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('passes Tessera errors with their code and details', () => {
+    const error = new GraphQLError('x', { originalError: new NotFoundError('Product', 'p1') });
+    expect(createFormatError({ mask: true, logger })(formatted(error), error)).toMatchObject({
+      message: 'Product p1 does not exist.',
+      extensions: { code: 'NOT_FOUND', typename: 'Product', key: 'p1' },
+    });
+  });
+});
+
+describe('isStoreUnavailable', () => {
+  const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+
+  it('recognises a PostgreSQL server going away or not yet back', () => {
+    expect(isStoreUnavailable(withCode('57P01', 'terminating connection due to administrator command'))).toBe(true);
+    expect(isStoreUnavailable(withCode('57P03', 'the database system is starting up'))).toBe(true);
+    expect(isStoreUnavailable(withCode('08006'))).toBe(true);
+    expect(isStoreUnavailable(withCode('ECONNREFUSED'))).toBe(true);
+    expect(isStoreUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isStoreUnavailable(new AggregateError([withCode('ECONNREFUSED')]))).toBe(true);
+  });
+
+  it('leaves statement errors and failed fetches alone', () => {
+    expect(isStoreUnavailable(withCode('23505', 'duplicate key value violates unique constraint'))).toBe(false);
+    expect(isStoreUnavailable(withCode('42P01', 'relation "x" does not exist'))).toBe(false);
+    expect(isStoreUnavailable(new TypeError('fetch failed', { cause: withCode('ECONNREFUSED') }))).toBe(false);
+    expect(isStoreUnavailable(new Error('connection to 10.0.0.5 refused'))).toBe(false);
+  });
+
+  it('is told to the client as STORE_UNAVAILABLE, without the driver\'s message', () => {
+    const error = new GraphQLError('terminating connection due to administrator command', { originalError: withCode('57P01', 'terminating connection due to administrator command') });
+    expect(createFormatError({ mask: true, logger })({ message: error.message, path: ['field'] }, error)).toEqual({
+      message: 'The data store is unavailable; try again shortly.',
+      path: ['field'],
+      extensions: { code: 'STORE_UNAVAILABLE' },
+    });
+  });
+});

@@ -1,0 +1,158 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { BatchLoadFn } from 'dataloader';
+import type { RequestHandler } from 'express';
+import { GraphQLError } from 'graphql';
+import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { StoreConfig } from '../config/config.js';
+import type { SubgraphContext } from './context.js';
+import { boundedNames } from '../observability/metrics.js';
+import type { Orm } from '../store/orm.js';
+
+/** Seconds: an indexed lookup takes well under a millisecond, a cold page of joins tens of them. */
+const SQL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Statements per operation: a handful when every relation is batched; many more is an N+1. */
+const STATEMENT_BUCKETS = [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89];
+/** Keys per DataLoader batch. */
+const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
+
+/** A subgraph's own metrics, registered on the registry it is given (one per subgraph). */
+export function createSubgraphMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    /** Operation names as a bounded label: the gateway's generated names, e.g. `TopProducts__catalog__0`. */
+    operationLabel: boundedNames(),
+    errors: new Counter({
+      name: 'tessera_subgraph_errors_total',
+      help: 'Errors in responses the subgraph sent, by extensions.code',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    sqlDuration: new Histogram({
+      name: 'tessera_subgraph_sql_duration_seconds',
+      help: 'Duration of SQL statements, by the GraphQL operation that sent them (its _count is the number of statements)',
+      labelNames: ['operation'] as const,
+      buckets: SQL_BUCKETS,
+      registers,
+    }),
+    sqlStatements: new Histogram({
+      name: 'tessera_subgraph_sql_statements_per_operation',
+      help: 'SQL statements one GraphQL operation sent, by operation',
+      labelNames: ['operation'] as const,
+      buckets: STATEMENT_BUCKETS,
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'tessera_subgraph_dataloader_batch_size',
+      help: 'Keys per DataLoader batch, by loader',
+      labelNames: ['loader'] as const,
+      buckets: BATCH_BUCKETS,
+      registers,
+    }),
+  };
+}
+
+export type SubgraphMetrics = ReturnType<typeof createSubgraphMetrics>;
+
+/** What one GraphQL request has done so far, for the metrics and log lines that need to know which request it was. */
+interface OperationScope {
+  requestId: string;
+  metrics: SubgraphMetrics;
+  operation: string;
+  statements: number;
+}
+
+/**
+ * The request a SQL statement or a DataLoader batch belongs to. The ORM's logger and the
+ * batch functions run deep below the resolvers, where no context object reaches; async
+ * context follows them there. It holds nothing itself: each request runs in a scope of its own.
+ */
+const operationScope = new AsyncLocalStorage<OperationScope>();
+
+/** Express middleware: runs the rest of the request in a fresh operation scope (place it after body parsing and the request id). */
+export function operationMetricsScope(metrics: SubgraphMetrics): RequestHandler {
+  return (_req, res, next) => operationScope.run({ requestId: res.locals.requestId as string, metrics, operation: 'unknown', statements: 0 }, next);
+}
+
+/** The id of the request the code runs for; undefined outside one (migrations, seeding). */
+export function currentRequestId(): string | undefined {
+  return operationScope.getStore()?.requestId;
+}
+
+/** Called by the ORM's logger for every statement sent; outside a GraphQL request (migrations, seeding) it counts nothing. */
+export function recordSqlStatement(tookMs: number | undefined): void {
+  const scope = operationScope.getStore();
+  if (!scope) return;
+  scope.statements++;
+  if (tookMs !== undefined) scope.metrics.sqlDuration.observe({ operation: scope.operation }, tookMs / 1000);
+}
+
+/** Wraps a DataLoader batch function so each batch's size is observed under `loader`. */
+export function observeBatches<K, V>(loader: string, batch: BatchLoadFn<K, V>): BatchLoadFn<K, V> {
+  return (keys) => {
+    operationScope.getStore()?.metrics.batchSize.observe({ loader }, keys.length);
+    return batch(keys);
+  };
+}
+
+function codesOf(errors: readonly { extensions?: Record<string, unknown> }[] | undefined): string[] {
+  return (errors ?? []).map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+}
+
+/** Names the operation scope once the operation is known; counts errors by code and statements per operation. */
+export function useSubgraphMetrics(metrics: SubgraphMetrics): ApolloServerPlugin<SubgraphContext> {
+  return {
+    async contextCreationDidFail({ error }) {
+      metrics.errors.inc({ code: error instanceof GraphQLError ? String(error.extensions.code ?? 'INTERNAL_SERVER_ERROR') : 'INTERNAL_SERVER_ERROR' });
+    },
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operationName }) {
+          const scope = operationScope.getStore();
+          if (scope) scope.operation = metrics.operationLabel(operationName);
+        },
+        async willSendResponse({ response }) {
+          const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          for (const code of codesOf(result?.errors)) metrics.errors.inc({ code });
+          const scope = operationScope.getStore();
+          if (scope) metrics.sqlStatements.observe({ operation: scope.operation }, scope.statements);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Connections of the store, read when Prometheus scrapes: PostgreSQL's pool (open, idle,
+ * and requests waiting for one, plus its maximum); PGlite is one embedded connection.
+ */
+export function observeConnections(registry: Registry, orm: Orm, store: StoreConfig['kind']): void {
+  const registers = [registry];
+  const pool = async () => {
+    // The store's kind says which connection it is (the PostgreSQL driver is loaded only for PostgreSQL stores).
+    return store === 'postgresql' ? (orm.em.getConnection() as PostgreSqlConnection).getNativeClient() : undefined;
+  };
+  new Gauge({
+    name: 'tessera_subgraph_db_pool_connections',
+    help: 'Store connections by state: total (open), idle, waiting (requests queued for a connection); PGlite reports total only',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      const pg = await pool();
+      this.set({ state: 'total' }, pg ? pg.totalCount : 1);
+      if (!pg) return;
+      this.set({ state: 'idle' }, pg.idleCount);
+      this.set({ state: 'waiting' }, pg.waitingCount);
+    },
+  });
+  new Gauge({
+    name: 'tessera_subgraph_db_pool_max_connections',
+    help: 'Most connections the store opens (PGlite: 1)',
+    registers,
+    async collect() {
+      const pg = await pool();
+      this.set(pg ? (pg.options.max ?? 10) : 1);
+    },
+  });
+}

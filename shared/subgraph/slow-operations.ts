@@ -1,0 +1,27 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { Logger } from '../observability/logger.js';
+
+export interface SlowOperationLogOptions {
+  /** Operations taking at least this long are logged at warn (`SLOW_OPERATION_MS`, default 1000). */
+  slowMs: number;
+}
+
+/**
+ * A subgraph's operations slower than `slowMs`, logged at warn through the request's logger
+ * (so with its request id, and its trace id when traced). The gateway's request log
+ * (`useRequestLogging`) does the same for whole client requests.
+ */
+export function useSlowOperationLog<TContext extends { logger: Logger }>({ slowMs }: SlowOperationLogOptions): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async willSendResponse({ contextValue, operationName, operation }) {
+          const ms = Math.round(performance.now() - started);
+          if (ms < slowMs) return;
+          contextValue.logger.warn({ operationName: operationName ?? null, operationType: operation?.operation ?? null, ms }, 'slow graphql operation');
+        },
+      };
+    },
+  };
+}

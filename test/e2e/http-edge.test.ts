@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
+import { createGateway } from '../../gateway/gateway.js';
+import type { Logger } from '../../shared/observability/logger.js';
+import { createSubgraphApp, startSubgraph } from '../../shared/subgraph/subgraph.js';
+import { catalog } from '../../subgraphs/catalog/index.js';
+import { testGatewayConfig, testSubgraphConfig } from '../support/config.js';
+import { adminQuery, freshStore } from '../support/postgres.js';
+import { postGraphQL } from '../support/subgraph.js';
+import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** A logger whose lines the test can read. */
+function capturingLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  body: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+}
+
+async function answer(response: Response): Promise<Answer> {
+  const text = await response.text();
+  let body: Answer['body'] = {};
+  try {
+    body = JSON.parse(text) as Answer['body'];
+  } catch {
+    // left empty: the assertions on `body` say what was missing
+  }
+  return { status: response.status, text, body };
+}
+
+const post = async (url: string, body: string, headers: Record<string, string> = {}) =>
+  answer(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }));
+const get = async (url: string, params: Record<string, string>) =>
+  answer(await fetch(`${url}?${new URLSearchParams(params)}`, { headers: { 'apollo-require-preflight': 'true' } }));
+
+/** A refusal as every refusal must look: its status and code, an error body, no data, no stack trace. */
+function expectRefused(response: Answer, status: number, code: string): void {
+  expect({ status: response.status, code: response.body.errors?.[0]?.extensions?.code }).toEqual({ status, code });
+  expect(response.body.data).toBeUndefined();
+  expect(response.text).not.toMatch(/stacktrace|    at |RangeError/);
+}
+
+const CATEGORIES = '{ categories { slug } }';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('the HTTP edge', () => {
+  let supergraph: TestSupergraph;
+  const gateways: Record<'production' | 'development', { url: string; origin: string; metricsUrl: string | undefined; lines: LogLine[] }> = {} as never;
+
+  beforeAll(async () => {
+    supergraph = await startTestSupergraph({ responseCache: false });
+    for (const env of ['production', 'development'] as const) {
+      const { logger, lines } = capturingLogger();
+      gateways[env] = { ...(await supergraph.startGateway({ env, responseCache: false, logger })), lines };
+    }
+  });
+  afterAll(async () => {
+    await supergraph?.stop();
+  });
+
+  const stillServes = async (url: string) => {
+    const { status, data, errors } = await postGraphQL(url, CATEGORIES);
+    expect(errors).toBeUndefined();
+    expect(status).toBe(200);
+    expect(data?.categories.length).toBeGreaterThan(0);
+  };
+
+  describe('JSON nested too deep', () => {
+    const arrays = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const objects = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+    it('refuses arrays nested 6,000 deep in the variables (12 KB) with 400 MAX_JSON_DEPTH_EXCEEDED, and keeps serving', async () => {
+      const body = `{"query":"${CATEGORIES}","variables":{"v":${arrays(6_000)}}}`;
+      expect(body.length).toBeLessThan(13_000);
+      for (const env of ['production', 'development'] as const) {
+        supergraph.resetRequests();
+        const response = await post(gateways[env].url, body);
+        expectRefused(response, 400, 'MAX_JSON_DEPTH_EXCEEDED');
+        expect(response.body.errors![0]!.extensions).toMatchObject({ limit: 64 });
+        expect(supergraph.subgraphRequests()).toBe(0);
+        await stillServes(gateways[env].url);
+      }
+    });
+
+    it('refuses deep objects, deep extensions and deep batches alike', async () => {
+      const { url } = gateways.production;
+      for (const body of [
+        `{"query":"${CATEGORIES}","variables":{"v":${objects(6_000)}}}`,
+        `{"query":"${CATEGORIES}","extensions":${objects(65)}}`,
+        `[${arrays(64)}]`,
+      ]) {
+        expectRefused(await post(url, body), 400, 'MAX_JSON_DEPTH_EXCEEDED');
+      }
+      await stillServes(url);
+    });
+
+    it('lets through what legitimate variables nest (the body at 64 levels)', async () => {
+      // The body's own object is level 1, `variables` 2, `v`'s arrays 3 and on: 62 of them reach level 64.
+      const response = await post(gateways.production.url, `{"query":"${CATEGORIES}","variables":{"v":${arrays(62)}}}`);
+      expect(response.body.errors).toBeUndefined();
+      expect(response.status).toBe(200);
+    });
+
+    it("counts brackets inside strings as text, not nesting", async () => {
+      const response = await post(gateways.production.url, JSON.stringify({ query: CATEGORIES, variables: { text: `${'['.repeat(5_000)}"{\\` } }));
+      expect(response.status).toBe(200);
+    });
+
+    it("refuses a GET's variables and extensions nested too deep", async () => {
+      const { url } = gateways.production;
+      supergraph.resetRequests();
+      // 1,500 deep: URL-encoded, more would pass the 16 KB a request's head may have (see below).
+      expectRefused(await get(url, { query: CATEGORIES, variables: `{"v":${arrays(1_500)}}` }), 400, 'MAX_JSON_DEPTH_EXCEEDED');
+      expectRefused(await get(url, { query: CATEGORIES, extensions: `{"x":${objects(100)}}` }), 400, 'MAX_JSON_DEPTH_EXCEEDED');
+      expect(supergraph.subgraphRequests()).toBe(0);
+      const shallow = await get(url, { query: CATEGORIES, variables: `{"v":${arrays(10)}}` });
+      expect(shallow.status).toBe(200);
+    });
+
+    it('is refused by the subgraphs too, before anything reads the body', async () => {
+      const subgraph = supergraph.subgraphs.catalog!;
+      expectRefused(await post(subgraph.url, `{"query":"${CATEGORIES}","variables":{"v":${arrays(6_000)}}}`), 400, 'MAX_JSON_DEPTH_EXCEEDED');
+      expect((await subgraph.query(CATEGORIES)).errors).toBeUndefined();
+    });
+  });
+
+  describe('automatic persisted queries that cannot be honoured', () => {
+    const apq = (persistedQuery: unknown, query?: string) => JSON.stringify({ query, extensions: { persistedQuery } });
+
+    it.each(['production', 'development'] as const)('answer 400 with stable codes and no stack trace, logged at info (%s)', async (env) => {
+      const { url, lines } = gateways[env];
+      const cases: [string, string][] = [
+        [apq({ version: 1, sha256Hash: sha256('{ categories { name } }') }, CATEGORIES), 'PERSISTED_QUERY_HASH_MISMATCH'],
+        [apq({ version: 2, sha256Hash: sha256(CATEGORIES) }, CATEGORIES), 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED'],
+        [apq({ sha256Hash: sha256(CATEGORIES) }), 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED'],
+        [apq({ version: 1, sha256Hash: 42 }, CATEGORIES), 'BAD_REQUEST'],
+        [apq({ version: 1, sha256Hash: sha256(CATEGORIES).toUpperCase() }, CATEGORIES), 'BAD_REQUEST'],
+        [apq({ version: 1 }), 'BAD_REQUEST'],
+        [apq('a string'), 'BAD_REQUEST'],
+        [apq([1, sha256(CATEGORIES)]), 'BAD_REQUEST'],
+      ];
+      lines.splice(0);
+      supergraph.resetRequests();
+      for (const [body, code] of cases) expectRefused(await post(url, body), 400, code);
+      expectRefused(
+        await get(url, { query: CATEGORIES, extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256('{ x }') } }) }),
+        400,
+        'PERSISTED_QUERY_HASH_MISMATCH',
+      );
+      expect(supergraph.subgraphRequests()).toBe(0);
+      expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+      expect(lines.filter((line) => line.msg === 'persisted query refused').map((line) => [line.level, line.code])).toEqual([
+        ...cases.map(([, code]) => [30, code]),
+        [30, 'PERSISTED_QUERY_HASH_MISMATCH'],
+      ]);
+
+      // The protocol itself still works: unknown hash, registration, then by hash alone.
+      const query = `{ categories { slug name } }`;
+      const extension = { version: 1, sha256Hash: sha256(query) };
+      expect((await post(url, apq(extension))).body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+      expect((await post(url, apq(extension, query))).status).toBe(200);
+      const byHash = await post(url, apq(extension));
+      expect(byHash.status).toBe(200);
+      expect(byHash.body.data).toMatchObject({ categories: expect.any(Array) });
+    });
+  });
+
+  describe('headers too large', () => {
+    it('answers a 20 KB Authorization with 431 HEADERS_TOO_LARGE as a GraphQL error, at the gateway and at a subgraph', async () => {
+      const authorization = `Bearer ${'x'.repeat(20_000)}`;
+      for (const url of [gateways.production.url, supergraph.subgraphs.catalog!.url]) {
+        const response = await post(url, JSON.stringify({ query: CATEGORIES }), { authorization });
+        expectRefused(response, 431, 'HEADERS_TOO_LARGE');
+        expect(response.body.errors![0]!.message).toMatch(/headers are larger than/);
+      }
+      await stillServes(gateways.production.url);
+    });
+
+    it('answers a malformed request line with 400 BAD_REQUEST as a GraphQL error', async () => {
+      const { connect } = await import('node:net');
+      const { port } = new URL(gateways.production.origin);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk) => chunks.push(chunk));
+        socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
+        socket.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ errors: [{ message: 'The request is not valid HTTP.', extensions: { code: 'BAD_REQUEST' } }] });
+    });
+  });
+
+  describe('/metrics in production', () => {
+    it('is never served on the public port; it is on a listener of its own', async () => {
+      const { origin, metricsUrl } = gateways.production;
+      expect((await fetch(`${origin}/metrics`)).status).toBe(404);
+      expect(metricsUrl).toBeDefined();
+      expect(new URL(metricsUrl!).port).not.toBe(new URL(origin).port);
+      expect(await (await fetch(metricsUrl!)).text()).toMatch(/tessera_gateway_operations_total/);
+    });
+
+    it('refuses to build a production gateway or subgraph whose metrics would be on the public port', async () => {
+      const config = testGatewayConfig([], { env: 'production', metrics: { enabled: true, port: undefined, host: '127.0.0.1' } });
+      await expect(createGateway({ config, logger: pino({ level: 'silent' }) })).rejects.toThrow(/In production \/metrics is not served on the public port/);
+      const subgraphConfig = testSubgraphConfig('catalog', { kind: 'pglite', dataDir: 'memory://' }, { env: 'production', metrics: { enabled: true, port: undefined, host: '127.0.0.1' } });
+      // Refused before the store is touched.
+      await expect(createSubgraphApp(catalog, {} as never, subgraphConfig, pino({ level: 'silent' }))).rejects.toThrow(/In production \/metrics is not served on the public port/);
+    });
+  });
+});
+
+describe("a subgraph's readiness with its store down", () => {
+  it('reports store: down without what the driver said, and logs that (once per interval)', async () => {
+    const { store, drop } = freshStore('catalog');
+    const { logger, lines } = capturingLogger();
+    const running = await startSubgraph(catalog, testSubgraphConfig('catalog', store, { seedOnStart: false }), logger);
+    const origin = running.url.replace(/\/graphql$/, '');
+    try {
+      expect((await fetch(`${origin}/ready`)).status).toBe(200);
+      const dbName = running.orm!.config.get('dbName')!;
+      // Its database gone (connections cut): what a store that stopped answering looks like.
+      await adminQuery(`drop database "${dbName}" with (force)`);
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(`${origin}/ready`);
+        const text = await response.text();
+        expect(response.status).toBe(503);
+        expect(JSON.parse(text)).toEqual({ status: 'not ready', ready: false, store: 'down' });
+        expect(text).not.toContain(dbName);
+      }
+      const warnings = lines.filter((line) => line.msg === 'readiness: store down');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, err: { message: expect.any(String) } });
+    } finally {
+      await running.stop();
+      await drop();
+    }
+  });
+});

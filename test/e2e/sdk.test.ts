@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { shopTour } from '../../examples/shop-tour.js';
+import {
+  AddReviewDocument,
+  createClient,
+  ERROR_CODES,
+  LoginDocument,
+  MeDocument,
+  MyReviewsDocument,
+  ProductDocument,
+  TesseraRequestError,
+  TopProductsDocument,
+  type ProductQuery,
+} from '../../sdk/index.js';
+import { ErrorCode } from '../../shared/errors/errors.js';
+import { seedDate, seedId } from '../../shared/store/seed.js';
+import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
+import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+
+/** What `request` throws, for asserting on it. */
+async function failure(promise: Promise<unknown>): Promise<TesseraRequestError> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(TesseraRequestError);
+  return error as TesseraRequestError;
+}
+
+describe('the typed SDK against a started gateway', () => {
+  let supergraph: TestSupergraph;
+  beforeAll(async () => {
+    supergraph = await startTestSupergraph({ responseCache: false });
+  });
+  afterAll(async () => {
+    await supergraph?.stop();
+  });
+
+  it('runs the example: signs in, lists the cheapest products, reviews one', async () => {
+    const lines: string[] = [];
+    const { login, products, addReview, product } = await shopTour({ url: supergraph.url, email: 'alan@example.com', password: SEED_PASSWORD, print: (line) => lines.push(line) });
+
+    expect(login.user).toEqual({ id: seedId('user', 'alan'), username: 'alan' });
+    expect(products.totalCount).toBe(20);
+    expect(products.edges.map(({ node }) => [node.name, node.price.amount, node.category.name])).toEqual([
+      ['Bamboo Cutting Board', 2199, 'Kitchen'],
+      ['A Philosophy of Software Design', 2495, 'Books'],
+      ['Insulated Water Bottle', 2995, 'Outdoors'],
+      ['Cast Iron Skillet', 3495, 'Kitchen'],
+      ['Headlamp', 3499, 'Outdoors'],
+    ]);
+    expect(addReview).toMatchObject({
+      rating: 5,
+      body: 'Does what it says, and cheaply.',
+      author: { id: seedId('user', 'alan'), username: 'alan' },
+      product: { id: seedId('product', '200000000004'), name: 'Bamboo Cutting Board', averageRating: 5 },
+    });
+    // Read back through another operation: the review is stored, and the first of its product.
+    expect(product.reviews.totalCount).toBe(1);
+    expect(product.reviews.edges.map(({ node }) => [node.id, node.rating, node.author.username])).toEqual([[addReview.id, 5, 'alan']]);
+    expect(lines).toContain('alan reviewed Bamboo Cutting Board: ★★★★★ (' + addReview.id + ')');
+  });
+
+  it('runs the example again without piling up reviews: its review replaces the earlier one', async () => {
+    const tour = () => shopTour({ url: supergraph.url, email: 'alan@example.com', password: SEED_PASSWORD, print: () => {} });
+    const first = await tour();
+    const client = createClient({ url: supergraph.url, token: first.login.accessToken });
+    const reviewsByAlan = async () => (await client.request(MyReviewsDocument))!.me!.reviews.totalCount;
+    const before = await reviewsByAlan();
+    const lines: string[] = [];
+    const second = await shopTour({ url: supergraph.url, email: 'alan@example.com', password: SEED_PASSWORD, print: (line) => lines.push(line) });
+    expect(await reviewsByAlan()).toBe(before);
+    expect(second.addReview.id).not.toBe(first.addReview.id);
+    expect(second.product.reviews.totalCount).toBe(first.product.reviews.totalCount);
+    expect(second.product.reviews.edges.map(({ node }) => node.id)).toEqual([second.addReview.id]);
+    expect(lines).toContain(`deleted alan's earlier review of it (${first.addReview.id})`);
+  });
+
+  it('sends the token it was given: me is null anonymously and the caller when signed in', async () => {
+    const anonymous = createClient({ url: supergraph.url });
+    expect(await anonymous.request(MeDocument)).toEqual({ me: null });
+    const { login } = await anonymous.request(LoginDocument, { email: 'edsger@example.com', password: SEED_PASSWORD });
+    const { me } = await anonymous.withToken(login.accessToken).request(MeDocument);
+    expect(me).toEqual({ id: seedId('user', 'edsger'), username: 'edsger', name: 'Edsger Dijkstra', email: 'edsger@example.com', roles: ['customer'] });
+  });
+
+  it('returns typed data: a product with its stock, shipping and reviews from four subgraphs', async () => {
+    const { product } = await createClient({ url: supergraph.url }).request(ProductDocument, { id: seedId('product', '100000000001'), reviews: 2 });
+    const expected: ProductQuery['product'] = {
+      id: seedId('product', '100000000001'),
+      upc: '100000000001',
+      name: 'The Pragmatic Programmer',
+      description: 'The Pragmatic Programmer, from the books shelf.',
+      price: { amount: 4299, currency: 'USD' },
+      weight: 680,
+      category: { id: seedId('category', 'books'), name: 'Books' },
+      quantity: 12,
+      inStock: true,
+      // $4.99 for the first 500 g, and $0.50 for each of the two started 100 g beyond
+      shippingEstimate: 599,
+      averageRating: 4.5,
+      reviews: {
+        totalCount: 2,
+        edges: [
+          { node: { id: seedId('review', '1'), rating: 5, body: 'Still the best book on the craft.', createdAt: seedDate(0).toISOString(), author: { username: 'ada' } } },
+          { node: { id: seedId('review', '2'), rating: 4, body: 'Practical advice, a little dated in places.', createdAt: seedDate(1).toISOString(), author: { username: 'grace' } } },
+        ],
+      },
+    };
+    expect(product).toEqual(expected);
+  });
+
+  it('throws the server errors as TesseraRequestError with their codes', async () => {
+    const anonymous = createClient({ url: supergraph.url });
+    const unauthenticated = await failure(anonymous.request(AddReviewDocument, { input: { productId: seedId('product', '100000000001'), rating: 4, body: 'x' } }));
+    expect(unauthenticated.codes).toEqual(['UNAUTHENTICATED']);
+    expect(unauthenticated.has('UNAUTHENTICATED')).toBe(true);
+    expect(unauthenticated.operationName).toBe('AddReview');
+    expect(unauthenticated.data).toBeNull();
+
+    const wrongPassword = await failure(anonymous.request(LoginDocument, { email: 'alan@example.com', password: 'not-the-password' }));
+    expect(wrongPassword.codes).toEqual(['UNAUTHENTICATED']);
+
+    const { login } = await anonymous.request(LoginDocument, { email: 'barbara@example.com', password: SEED_PASSWORD });
+    const badInput = await failure(anonymous.withToken(login.accessToken).request(AddReviewDocument, { input: { productId: seedId('product', '100000000001'), rating: 9, body: 'x' } }));
+    expect(badInput.codes).toEqual(['BAD_USER_INPUT']);
+    expect(badInput.errors[0]!.extensions?.fields).toEqual([expect.objectContaining({ field: 'input.rating' })]);
+
+    const refused = await failure(anonymous.request(TopProductsDocument, { first: 101 }));
+    expect(refused.codes).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('with persisted: true, sends the hash alone, and the text once when the gateway does not know it', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const recording: typeof fetch = (input, init) => {
+      bodies.push(JSON.parse(String(init!.body)) as Record<string, unknown>);
+      return fetch(input, init);
+    };
+    const client = createClient({ url: supergraph.url, persisted: true, fetch: recording });
+    const { topProducts } = await client.request(TopProductsDocument, { first: 2 });
+    expect(topProducts.map((p) => p.name)).toEqual(['The Pragmatic Programmer', 'Designing Data-Intensive Applications']);
+    // This gateway runs with trusted documents off: the hash is unknown, so the text follows.
+    expect(bodies).toEqual([
+      { operationName: 'TopProducts', variables: { first: 2 }, extensions: { persistedQuery: { version: 1, sha256Hash: expect.stringMatching(/^[0-9a-f]{64}$/) } } },
+      { operationName: 'TopProducts', variables: { first: 2 }, query: expect.stringContaining('query TopProducts') },
+    ]);
+  });
+
+  it('refuses a document that is not its text (an AST from another codegen setup), saying how to generate it', async () => {
+    const ast = { kind: 'Document', definitions: [] } as unknown as typeof MeDocument;
+    await expect(createClient({ url: supergraph.url }).request(ast)).rejects.toThrow("generate it with the client preset's `documentMode: string`");
+  });
+
+  it("knows every code of the server's vocabulary", () => {
+    expect(Object.values(ErrorCode).filter((code) => !(ERROR_CODES as readonly string[]).includes(code))).toEqual([]);
+  });
+});
