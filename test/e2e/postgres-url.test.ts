@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { loadSubgraphConfig } from '../../shared/config/config.js';
 import { openStore, type Orm } from '../../shared/store/orm.js';
 import { findSubgraph } from '../../subgraphs/index.js';
-import { TEST_DATABASE_PREFIX, testServerUrl } from '../global-setup.js';
+import { testDatabaseName, testServerUrl } from '../global-setup.js';
 import { adminQuery } from '../support/postgres.js';
 import { testLogger } from '../support/subgraph.js';
 
@@ -14,7 +14,7 @@ import { testLogger } from '../support/subgraph.js';
 
 const SUBGRAPH = 'catalog';
 const definition = findSubgraph(SUBGRAPH);
-const base = `${TEST_DATABASE_PREFIX}url_${randomBytes(4).toString('hex')}`;
+const base = testDatabaseName('url');
 const databases: string[] = [];
 
 /** The catalog subgraph's store as `npm start` configures it from DATABASE_URL (`<database>_catalog`). */

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import type { Env } from '../../shared/config/config.js';
-import { TEST_DATABASE_PREFIX, testServerUrl } from '../global-setup.js';
+import { testDatabaseName, testServerUrl } from '../global-setup.js';
 import { TEST_JWT_SECRET, TEST_SIGNING_SECRET } from '../support/config.js';
 import { adminQuery } from '../support/postgres.js';
 
@@ -28,7 +27,7 @@ const { startSubgraph } = await import('../../shared/subgraph/subgraph.js');
 const { subgraphs, findSubgraph } = await import('../../subgraphs/index.js');
 const { testLogger } = await import('../support/subgraph.js');
 
-const base = `${TEST_DATABASE_PREFIX}image_${randomBytes(4).toString('hex')}`;
+const base = testDatabaseName('image');
 const databaseUrl = Object.assign(new URL(testServerUrl), { pathname: `/${base}` }).toString();
 /** What docker-compose.yml gives the migrate service and the subgraphs (metrics off: no fixed port here). */
 const env: Env = {
