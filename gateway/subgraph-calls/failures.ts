@@ -11,7 +11,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { ErrorCode, GatewayTimeoutError, SubgraphUnavailableError, TesseraError } from '../../shared/errors/errors.js';
-import { rateLimitedWarn, type Logger } from '../../shared/observability/logger.js';
+import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { GatewayContext } from '../context.js';
 
 /** While a subgraph is down every request fails alike: one warning per this interval. */
@@ -87,7 +87,7 @@ export function errorsAtFetchedFields(
  * Composition and health checks get the failure itself.
  */
 export function withFailuresAtFields(subgraph: string, source: GraphQLDataSource<GatewayContext>, logger: Logger): GraphQLDataSource<GatewayContext> {
-  const warnLimited = rateLimitedWarn(logger, FAILURE_WARN_INTERVAL_MS);
+  const warnLimited = throttledWarn(logger, FAILURE_WARN_INTERVAL_MS);
   const warn = (context: GatewayContext | undefined, failure: TesseraError, error: unknown) => {
     const status = (error as GraphQLError | undefined)?.extensions?.response as { status?: number } | undefined;
     warnLimited({ subgraph, requestId: context?.requestId, code: failure.code, status: status?.status, err: error }, 'subgraph fetch failed');

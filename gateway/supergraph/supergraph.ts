@@ -6,7 +6,7 @@ import { subgraphSdl, type SubgraphDefinition } from '../../shared/subgraph/subg
 
 export type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
 
-export interface SubgraphSource {
+interface SubgraphToCompose {
   name: string;
   /** Routing URL recorded in the supergraph. */
   url: string;
@@ -14,7 +14,7 @@ export interface SubgraphSource {
 }
 
 /** Composes subgraph SDL into a supergraph, as Apollo Router's tooling would; errors come back readable. */
-export function composeSubgraphs(sources: SubgraphSource[]): Composition {
+export function composeSubgraphs(sources: SubgraphToCompose[]): Composition {
   const result = composeServices(sources.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })));
   if (result.errors) return { supergraphSdl: undefined, errors: result.errors.map((error) => error.message) };
   return { supergraphSdl: result.supergraphSdl, errors: [] };

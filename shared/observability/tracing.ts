@@ -15,7 +15,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { RequestHandler } from 'express';
 import type { CommonConfig } from '../config/config.js';
-import { rateLimitedWarn, type Logger } from './logger.js';
+import { throttledWarn, type Logger } from './logger.js';
 
 /**
  * OpenTelemetry tracing, instrumented by hand (no auto-instrumentation: it needs loader hooks
@@ -56,7 +56,7 @@ export async function startTracing(config: Pick<CommonConfig, 'tracing'>, servic
     import('@opentelemetry/sdk-trace-node'),
   ]);
   // The SDK reports its problems, failed exports among them (the error as JSON), through its diagnostic logger.
-  const warn = rateLimitedWarn(logger);
+  const warn = throttledWarn(logger);
   const report = (message: string) => warn({ collector: otlpEndpoint, error: errorMessage(message) }, 'OpenTelemetry reported a problem');
   const ignore = () => {};
   diag.setLogger({ error: report, warn: report, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);

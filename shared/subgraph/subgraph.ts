@@ -19,7 +19,7 @@ import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEAD
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifySignedRequest } from '../identity/signed-requests.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import { jsonBody, type RawBodyRequest } from '../http/json-body.js';
-import { apolloLogger, rateLimitedWarn, type Logger } from '../observability/logger.js';
+import { apolloLogger, throttledWarn, type Logger } from '../observability/logger.js';
 import { assertMetricsOffPublicPort, createMetricsRegistry, listenMetrics, metricsRoutes } from '../observability/metrics.js';
 import { MemoryNonceStore, RedisNonceStore, type NonceStore } from '../identity/nonce-store.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from '../store/orm.js';
@@ -265,7 +265,7 @@ export async function createSubgraphApp(
   app.disable('x-powered-by');
   app.use(requestId());
   // Probes ask every few seconds while the store is down: one warning per interval is enough.
-  const warnStoreDown = rateLimitedWarn(logger, 30_000);
+  const warnStoreDown = throttledWarn(logger, 30_000);
   healthRoutes(app, async () => {
     if (!orm) return { ready: true };
     try {
