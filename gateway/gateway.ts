@@ -43,7 +43,7 @@ import { loadTrustedDocuments, trustedDocumentsGuard } from './persisted-documen
 import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
 import { reloadableSupergraph, type ReloadableSupergraph } from './supergraph/reload.js';
 
-export interface GatewayOptions {
+interface GatewayOptions {
   config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
@@ -86,14 +86,14 @@ const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
  * data (a wrong signing secret, its store down); `busy`: no answer in time (PGlite's
  * migrations hold a subgraph's event loop for seconds at a time); `unreachable`: nothing there.
  */
-export type SubgraphState =
+type SubgraphState =
   | { state: 'up' }
   | { state: 'starting'; phase: string }
   | { state: 'refusing'; reason: string }
   | { state: 'busy'; reason: string }
   | { state: 'unreachable'; reason: string };
 
-export async function subgraphState(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<SubgraphState> {
+async function subgraphState(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<SubgraphState> {
   let response: Response;
   try {
     const body = JSON.stringify({ query: '{ __typename }' });

@@ -8,7 +8,7 @@ import { TokenRefusedError } from '../../shared/identity/tokens.js';
 import type { GatewayContext } from '../context.js';
 import type { CostLimit } from '../protection/cost-limit.js';
 
-export interface CallerCheckOptions {
+interface CallerCheckOptions {
   /** The subgraph that knows users: `me` is null for a deleted or disabled caller, `user(id)` null for a deleted one. */
   subgraph: string;
   /** The gateway's data source for that subgraph, once the supergraph is loaded. */

@@ -8,7 +8,7 @@ import type { RateLimitDecision, RateLimiter } from './limiter.js';
 import { ErrorCode } from '../../shared/errors/errors.js';
 
 /** The configured limits (see `ProtectionConfig['rateLimit']`), and where counts are kept. */
-export type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
+type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
   limiter: RateLimiter;
   logger: Logger;
   /** The cost step's verdict on the request: it throws the refusal of a request not admitted, which then is not charged. */

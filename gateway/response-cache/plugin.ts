@@ -4,9 +4,9 @@ import { throttledWarn, type Logger } from '../../shared/observability/logger.js
 import type { CachedResponse, ResponseCacheStore } from './store.js';
 import type { GatewayContext } from '../context.js';
 
-export const CACHE_STATUS_HEADER = 'x-cache';
+const CACHE_STATUS_HEADER = 'x-cache';
 
-export interface ResponseCacheOptions {
+interface ResponseCacheOptions {
   /** Where responses live: Redis (shared by replicas) or memory. */
   store: ResponseCacheStore;
   logger: Logger;

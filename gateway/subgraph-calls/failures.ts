@@ -22,7 +22,7 @@ const FAILURE_WARN_INTERVAL_MS = 10_000;
  * unavailable (refused or dropped connection, a 4xx/5xx, a body that is not a GraphQL
  * response). Never the subgraph's URL, status or body: those go to the gateway's log.
  */
-export function subgraphFailure(subgraph: string, error: unknown): TesseraError {
+function subgraphFailure(subgraph: string, error: unknown): TesseraError {
   if (error instanceof TesseraError) return error;
   const timedOut =
     (error instanceof GraphQLError && error.extensions.code === ErrorCode.GATEWAY_TIMEOUT) ||
@@ -55,7 +55,7 @@ function responseKeys(selectionSet: SelectionSetNode, fragments: Map<string, Fra
  * client's response (as it does for a subgraph's own errors); a failure thrown instead would
  * reach the client once, without a path.
  */
-export function errorsAtFetchedFields(
+function errorsAtFetchedFields(
   error: TesseraError,
   document: DocumentNode,
   variables: Record<string, unknown> | undefined,

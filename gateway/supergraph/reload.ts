@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/observability/logger.js';
 import { forApolloGateway } from './supergraph.js';
 
 /** The supergraph being served: which one (hash), how many swaps so far (version, from 1). */
-export interface LoadedSupergraph {
+interface LoadedSupergraph {
   hash: string;
   version: number;
   /** The SDL as handed to the gateway. */
@@ -18,7 +18,7 @@ export type ReloadOutcome =
   | { outcome: 'unchanged'; hash: string }
   | { outcome: 'failed'; error: string };
 
-export interface ReloadableSupergraphOptions {
+interface ReloadableSupergraphOptions {
   /** What the SDL comes from, for the log: a path, or `composed from subgraphs`. */
   source: string;
   /** Reads (or composes) the supergraph SDL as composed; throws when it cannot. */

@@ -4,7 +4,7 @@ import { parse } from 'graphql';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { subgraphSdl, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
 
-export type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
+type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
 
 interface SubgraphToCompose {
   name: string;
@@ -28,7 +28,7 @@ export async function composeSupergraph(definitions: SubgraphDefinition[], routi
 }
 
 /** A running subgraph's SDL, asked for with a signed request like any other. */
-export async function fetchSubgraphSdl(url: string, signingSecret: string): Promise<string> {
+async function fetchSubgraphSdl(url: string, signingSecret: string): Promise<string> {
   const request = JSON.stringify({ query: '{ _service { sdl } }' });
   const response = await fetch(url, {
     method: 'POST',

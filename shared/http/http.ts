@@ -20,7 +20,7 @@ export function requestId(): RequestHandler {
   };
 }
 
-export type ReadinessCheck = () => Promise<{ ready: boolean; [detail: string]: unknown }>;
+type ReadinessCheck = () => Promise<{ ready: boolean; [detail: string]: unknown }>;
 
 /**
  * `GET /health`: the process is alive (answers without touching anything). `GET /ready`: it

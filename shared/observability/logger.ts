@@ -49,7 +49,7 @@ export function createLogger(service: string, config: Pick<CommonConfig, 'logLev
 }
 
 /** The logger interface Apollo Server and @apollo/gateway take. */
-export interface ApolloLogger {
+interface ApolloLogger {
   debug(message?: unknown): void;
   info(message?: unknown): void;
   warn(message?: unknown): void;

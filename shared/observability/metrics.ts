@@ -75,7 +75,7 @@ export function assertMetricsOffPublicPort(env: RuntimeEnvironment, config: Metr
   }
 }
 
-export interface MetricsListener {
+interface MetricsListener {
   /** Where Prometheus scrapes: `http://host:port/metrics`. */
   url: string;
   stop(): Promise<void>;

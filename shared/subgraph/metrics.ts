@@ -53,7 +53,7 @@ export function createSubgraphMetrics(registry: Registry) {
   };
 }
 
-export type SubgraphMetrics = ReturnType<typeof createSubgraphMetrics>;
+type SubgraphMetrics = ReturnType<typeof createSubgraphMetrics>;
 
 /** What one GraphQL request has done so far, for the metrics and log lines that need to know which request it was. */
 interface OperationScope {
