@@ -5,34 +5,22 @@ import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import { ErrorCode } from '../errors/errors.js';
 import type { Logger } from '../observability/logger.js';
-import { currentRequestScope, runInRequestScope } from './request-scope.js';
+import { createRequestScope, currentRequestScope, runInRequestScope, type RequestScopeInput } from './request-scope.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const acceptableRequestId = /^[\w.:-]{1,128}$/;
-
-export interface RequestScopeOptions {
-  /** The process's logger; the scope's is its child with the request id. */
-  logger: Logger;
-  /** How long the process works on a request; unset: no deadline. */
-  timeoutMs?: number;
-}
 
 /**
  * The HTTP edge: takes the caller's `x-request-id` when it is sane, else makes one, echoes it
  * back, and runs the rest of the request in its scope (see ./request-scope.ts). Mount it first.
  */
-export function enterRequestScope({ logger, timeoutMs }: RequestScopeOptions): RequestHandler {
+export function enterRequestScope({ logger, timeoutMs }: Pick<RequestScopeInput, 'logger' | 'timeoutMs'>): RequestHandler {
   return (req, res, next) => {
     const given = req.get(REQUEST_ID_HEADER);
-    const id = given && acceptableRequestId.test(given) ? given : randomUUID();
-    res.setHeader(REQUEST_ID_HEADER, id);
-    const scope = {
-      requestId: id,
-      logger: logger.child({ requestId: id }),
-      deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
-      clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-    };
-    runInRequestScope(scope, next);
+    const requestId = given && acceptableRequestId.test(given) ? given : randomUUID();
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    runInRequestScope(createRequestScope({ requestId, logger, timeoutMs, clientIp }), next);
   };
 }
 

@@ -3,7 +3,7 @@ import express from 'express';
 import { pino } from 'pino';
 import { closeServer, enterRequestScope, listen, REQUEST_ID_HEADER } from './http.js';
 import { jsonBody } from './json-body.js';
-import { currentRequestScope, requestScope, runInRequestScope, type RequestScope } from './request-scope.js';
+import { createRequestScope, currentRequestScope, requestScope, runInRequestScope } from './request-scope.js';
 
 /** An app behind the edge that answers what its handler, after the body parser and some waiting, sees of its scope. */
 async function scopeEcho(timeoutMs?: number) {
@@ -79,7 +79,7 @@ describe('the request scope', () => {
   it('is absent outside a request: the optional accessor says so, the other refuses', async () => {
     expect(currentRequestScope()).toBeUndefined();
     expect(() => requestScope()).toThrow(/No request scope/);
-    const scope: RequestScope = { requestId: 'in-process', logger: pino({ level: 'silent' }), deadline: undefined, clientIp: '::1' };
+    const scope = createRequestScope({ requestId: 'in-process', logger: pino({ level: 'silent' }), clientIp: '::1' });
     const seen = await runInRequestScope(scope, async () => {
       await new Promise((resolve) => setTimeout(resolve, 1));
       return requestScope();

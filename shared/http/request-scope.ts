@@ -21,6 +21,20 @@ export interface RequestScope {
 // Each request runs in a scope of its own: async context follows it through awaits, timers and the body parser.
 const scopes = new AsyncLocalStorage<RequestScope>();
 
+export interface RequestScopeInput {
+  requestId: string;
+  /** The process's logger; the scope's is its child with the request id. */
+  logger: Logger;
+  /** How long the process works on a request, from now; unset: no deadline. */
+  timeoutMs?: number;
+  clientIp: string;
+}
+
+/** The scope of a request arriving now (the HTTP edge's; in-process tests build theirs so). */
+export function createRequestScope({ requestId, logger, timeoutMs, clientIp }: RequestScopeInput): RequestScope {
+  return { requestId, logger: logger.child({ requestId }), deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, clientIp };
+}
+
 /** Runs `work` (and everything it starts) in `scope`. */
 export function runInRequestScope<T>(scope: RequestScope, work: () => T): T {
   return scopes.run(scope, work);
