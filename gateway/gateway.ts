@@ -11,7 +11,8 @@ import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../shared/config/config.js';
 import { createFormatError, ErrorCode } from '../shared/errors/errors.js';
 import { StartupError } from '../shared/errors/fatal.js';
-import { graphqlErrorHandler, healthRoutes, requestId } from '../shared/http/http.js';
+import { enterRequestScope, graphqlErrorHandler, healthRoutes } from '../shared/http/http.js';
+import { requestScope } from '../shared/http/request-scope.js';
 import { traceRequests, useTracing } from '../shared/observability/tracing.js';
 import { newCacheTags } from '../shared/cache-tags/cache-tags.js';
 import { signedRequestHeaders } from '../shared/identity/signed-requests.js';
@@ -287,7 +288,8 @@ export async function createGateway({ config, logger, verifier, registry = creat
   app.disable('x-powered-by');
   // X-Forwarded-For is believed only from these (req.ip then is the client's address).
   app.set('trust proxy', protection.trustedProxies.length ? protection.trustedProxies : false);
-  app.use(requestId(), securityHeaders(config.env), corsPolicy(config));
+  // The deadline runs from the request's arrival: subgraph fetches stop by then.
+  app.use(enterRequestScope({ logger, timeoutMs: protection.requestTimeoutMs }), securityHeaders(config.env), corsPolicy(config));
   healthRoutes(app, async () => {
     // The subgraphs of the supergraph being served, where requests go: not the registry's.
     const [states, redisNow] = await Promise.all([
@@ -317,24 +319,14 @@ export async function createGateway({ config, logger, verifier, registry = creat
     traceRequests(),
     varyByCaller(),
     ...documentGuards(protection),
-    persistedQueryGuard(logger),
+    persistedQueryGuard(),
     ...trustedDocumentsGuards,
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const id = res.locals.requestId as string;
-        const requestLogger = logger.child({ requestId: id });
+      context: async ({ req }) => {
         try {
-          return {
-            requestId: id,
-            logger: requestLogger,
-            user: await authenticate(req.get('authorization'), tokens),
-            cacheTags: newCacheTags(),
-            untaggedSubgraphs: new Set<string>(),
-            clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-            deadline: Date.now() + protection.requestTimeoutMs,
-          };
+          return { user: await authenticate(req.get('authorization'), tokens), cacheTags: newCacheTags(), untaggedSubgraphs: new Set<string>() };
         } catch (error) {
-          requestLogger.info({ reason: (error as TokenRefusedError).reason }, 'access token refused');
+          requestScope().logger.info({ reason: (error as TokenRefusedError).reason }, 'access token refused');
           throw error;
         }
       },

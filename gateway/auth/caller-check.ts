@@ -3,6 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { newCacheTags } from '../../shared/cache-tags/cache-tags.js';
 import { ErrorCode } from '../../shared/errors/errors.js';
+import { requestScope } from '../../shared/http/request-scope.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import { TokenRefusedError } from '../../shared/identity/tokens.js';
 import type { GatewayContext } from '../context.js';
@@ -67,13 +68,13 @@ export function useCallerCheck({ subgraph, dataSource, analysisOf, logger }: Cal
           try {
             state = await stateOf(contextValue);
           } catch (error) {
-            warn({ subgraph, requestId: contextValue.requestId, err: error }, 'cannot confirm the caller of a mutation; refusing it');
+            warn({ subgraph, requestId: requestScope().requestId, err: error }, 'cannot confirm the caller of a mutation; refusing it');
             throw new GraphQLError(`The ${subgraph} subgraph cannot confirm who is calling right now, so writes are refused; try again shortly.`, {
               extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, subgraph, http: { status: 503, headers: new Map([['retry-after', '1']]) } },
             });
           }
           if (state === 'enabled') return;
-          contextValue.logger.info({ userId: contextValue.user.userId, reason: state }, 'mutation refused: the caller is disabled or gone');
+          requestScope().logger.info({ userId: contextValue.user.userId, reason: state }, 'mutation refused: the caller is disabled or gone');
           throw new TokenRefusedError(
             state === 'user_disabled' ? 'This account has been disabled; its writes are refused.' : 'The account of this access token no longer exists.',
             state,

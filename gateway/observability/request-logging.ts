@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { requestScope } from '../../shared/http/request-scope.js';
 import type { GatewayContext } from '../context.js';
 
 interface RequestLoggingOptions {
@@ -13,7 +14,7 @@ interface RequestLoggingOptions {
  */
 export function useRequestLogging({ slowMs = 1000 }: RequestLoggingOptions = {}): ApolloServerPlugin<GatewayContext> {
   return {
-    async requestDidStart({ contextValue }) {
+    async requestDidStart() {
       const started = performance.now();
       return {
         async willSendResponse({ operationName, operation, response }) {
@@ -28,8 +29,9 @@ export function useRequestLogging({ slowMs = 1000 }: RequestLoggingOptions = {})
             ms,
             ...(codes.length && { errorCodes: codes }),
           };
-          if (ms >= slowMs) contextValue.logger.warn(entry, 'slow graphql request');
-          else contextValue.logger.info(entry, 'graphql request');
+          const { logger } = requestScope();
+          if (ms >= slowMs) logger.warn(entry, 'slow graphql request');
+          else logger.info(entry, 'graphql request');
         },
       };
     },

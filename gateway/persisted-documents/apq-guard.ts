@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { ErrorCode } from '../../shared/errors/errors.js';
-import type { Logger } from '../../shared/observability/logger.js';
+import { requestScope } from '../../shared/http/request-scope.js';
 
 /** The only version of Apollo's automatic persisted query protocol. */
 const APQ_VERSION = 1;
@@ -61,14 +61,14 @@ function fromQueryString(req: Request): unknown {
  * A hash that is well formed but unknown is left to Apollo Server (PERSISTED_QUERY_NOT_FOUND:
  * the protocol's request to send the query).
  */
-export function persistedQueryGuard(logger: Logger): RequestHandler {
+export function persistedQueryGuard(): RequestHandler {
   return (req, res, next) => {
     const body: unknown = req.method === 'GET' ? fromQueryString(req) : req.body;
     const operations = Array.isArray(body) ? body : [body];
     for (const operation of operations) {
       const refusal = persistedQueryRefusal(operation);
       if (!refusal) continue;
-      logger.info({ requestId: res.locals.requestId as string, code: refusal.code }, 'persisted query refused');
+      requestScope().logger.info({ code: refusal.code }, 'persisted query refused');
       res.status(400).json({ errors: [{ message: refusal.message, extensions: { ...refusal.extensions, code: refusal.code } }] });
       return;
     }

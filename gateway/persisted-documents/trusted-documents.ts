@@ -5,6 +5,7 @@ import type { Request, RequestHandler } from 'express';
 import { parse } from 'graphql';
 import type { TrustedDocumentsConfig } from '../../shared/config/config.js';
 import { ErrorCode } from '../../shared/errors/errors.js';
+import { requestScope } from '../../shared/http/request-scope.js';
 import type { Logger } from '../../shared/observability/logger.js';
 
 /** The manifest's documents by the hex sha256 of their text (what Apollo's `persistedQuery.sha256Hash` carries). */
@@ -178,7 +179,7 @@ export function trustedDocumentsGuard({ mode, documents, logger }: TrustedDocume
     );
     const verdicts = operations.map((operation) => judge(operation, documents));
     const untrusted = verdicts.flatMap((verdict, i) => (verdict.trusted === false ? [{ verdict, operation: operations[i]! }] : []));
-    const requestLogger = logger.child({ requestId: res.locals.requestId as string });
+    const requestLogger = requestScope().logger;
     for (const { verdict, operation } of untrusted) {
       const entry = {
         trustedDocuments: mode,

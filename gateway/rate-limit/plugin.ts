@@ -6,6 +6,7 @@ import type { GatewayContext } from '../context.js';
 import type { CostLimit } from '../protection/cost-limit.js';
 import type { RateLimitDecision, RateLimiter } from './limiter.js';
 import { ErrorCode } from '../../shared/errors/errors.js';
+import { requestScope } from '../../shared/http/request-scope.js';
 
 /** The configured limits (see `ProtectionConfig['rateLimit']`), and where counts are kept. */
 type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
@@ -47,7 +48,7 @@ export function useRateLimit(options: RateLimitOptions): ApolloServerPlugin<Gate
           const { contextValue, operationName } = requestContext;
           // Throws (and so charges nothing) when the request is refused before this step.
           const analysis = options.analysisOf(requestContext);
-          const caller = contextValue.user ? `user:${contextValue.user.userId}` : `ip:${contextValue.clientIp}`;
+          const caller = contextValue.user ? `user:${contextValue.user.userId}` : `ip:${requestScope().clientIp}`;
           const charge = options.chargeBy === 'cost' ? Math.max(1, analysis.cost) : 1;
           const checks: [key: string, charge: number, limit: number][] = [[caller, charge, limitFor(contextValue.user?.roles ?? [])]];
           const operationLimit = operationName ? limitOf(operationName) : undefined;

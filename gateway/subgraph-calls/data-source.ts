@@ -3,6 +3,7 @@ import type { Fetcher } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CACHE_EXTENSION, type CacheTagReport } from '../../shared/cache-tags/cache-tags.js';
+import { currentRequestScope } from '../../shared/http/request-scope.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { injectTraceContext, traceSubgraphFetch } from '../../shared/observability/tracing.js';
@@ -10,27 +11,27 @@ import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../../shared/errors/errors.js';
 import type { SubgraphFetchObserver } from '../observability/metrics.js';
 
-/** Internal: carry the request's deadline and its caller from `willSendRequest` to the fetcher, never sent. */
-const DEADLINE_HEADER = 'x-tessera-deadline';
+/**
+ * Internal: carries the caller from `willSendRequest`, which has the GraphQL context, to the
+ * fetcher, which has not; never sent (the signed identity is).
+ */
 const CALLER_HEADER = 'x-tessera-caller';
-
-interface Caller {
-  user: Identity | null;
-  requestId?: string;
-}
 
 /**
  * fetch, with the request signed and aborted at the sooner of the subgraph timeout and the
- * client request's deadline. Signed here, not in `willSendRequest`: the signature covers the
- * body, and only the fetcher sees the exact string RemoteGraphQLDataSource serialized (and
- * each of its sends, an APQ retry included, gets a signature and a nonce of its own).
+ * client request's deadline (from its request scope, which the fetch runs in; outside a client
+ * request there is none: the fetch is signed under an id of its own). Signed here, not in
+ * `willSendRequest`: the signature covers the body, and only the fetcher sees the exact string
+ * RemoteGraphQLDataSource serialized (and each of its sends, an APQ retry included, gets a
+ * signature and a nonce of its own).
  */
 function signingFetcher(signingSecret: string, subgraphTimeoutMs: number): Fetcher {
   return (async (url: string, init: { headers?: Record<string, string>; body?: string } & Record<string, unknown> = {}) => {
-    const { [DEADLINE_HEADER]: deadline, [CALLER_HEADER]: caller, ...headers } = init.headers ?? {};
-    const { user = null, requestId } = (caller ? JSON.parse(Buffer.from(caller, 'base64url').toString('utf8')) : {}) as Partial<Caller>;
-    Object.assign(headers, signedRequestHeaders(signingSecret, init.body ?? '', user, requestId));
-    const budget = Math.min(subgraphTimeoutMs, deadline ? Number(deadline) - Date.now() : subgraphTimeoutMs);
+    const { [CALLER_HEADER]: caller, ...headers } = init.headers ?? {};
+    const user = (caller ? JSON.parse(Buffer.from(caller, 'base64url').toString('utf8')) : null) as Identity | null;
+    const scope = currentRequestScope();
+    Object.assign(headers, signedRequestHeaders(signingSecret, init.body ?? '', user, scope?.requestId));
+    const budget = Math.min(subgraphTimeoutMs, scope?.deadline === undefined ? subgraphTimeoutMs : scope.deadline - Date.now());
     return fetch(url, { ...init, headers, signal: AbortSignal.timeout(Math.max(1, budget)) } as RequestInit);
   }) as unknown as Fetcher;
 }
@@ -51,12 +52,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   private readonly metrics: SubgraphFetchObserver | undefined;
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    // Outside a client request (no context) the fetch is signed as anonymous, under an id of its own.
-    const client = context as Partial<GatewayContext> | undefined;
+    // Outside a client request (no context) the fetch is signed as anonymous.
+    const user = (context as Partial<GatewayContext> | undefined)?.user ?? null;
     // base64url: a header value takes no characters beyond Latin-1, and a name may have them.
-    const caller = JSON.stringify({ user: client?.user ?? null, requestId: client?.requestId } satisfies Caller);
-    request.http?.headers.set(CALLER_HEADER, Buffer.from(caller).toString('base64url'));
-    if (client?.deadline) request.http?.headers.set(DEADLINE_HEADER, String(client.deadline));
+    request.http?.headers.set(CALLER_HEADER, Buffer.from(JSON.stringify(user)).toString('base64url'));
     injectTraceContext(request.http?.headers);
   }
 

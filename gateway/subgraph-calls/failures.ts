@@ -11,6 +11,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { ErrorCode, GatewayTimeoutError, SubgraphUnavailableError, TesseraError } from '../../shared/errors/errors.js';
+import { currentRequestScope } from '../../shared/http/request-scope.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { GatewayContext } from '../context.js';
 
@@ -88,9 +89,9 @@ function errorsAtFetchedFields(
  */
 export function withFailuresAtFields(subgraph: string, source: GraphQLDataSource<GatewayContext>, logger: Logger): GraphQLDataSource<GatewayContext> {
   const warnLimited = throttledWarn(logger, FAILURE_WARN_INTERVAL_MS);
-  const warn = (context: GatewayContext | undefined, failure: TesseraError, error: unknown) => {
+  const warn = (failure: TesseraError, error: unknown) => {
     const status = (error as GraphQLError | undefined)?.extensions?.response as { status?: number } | undefined;
-    warnLimited({ subgraph, requestId: context?.requestId, code: failure.code, status: status?.status, err: error }, 'subgraph fetch failed');
+    warnLimited({ subgraph, requestId: currentRequestScope()?.requestId, code: failure.code, status: status?.status, err: error }, 'subgraph fetch failed');
   };
   return {
     async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
@@ -101,10 +102,10 @@ export function withFailuresAtFields(subgraph: string, source: GraphQLDataSource
         // JSON that is not a GraphQL response would otherwise read as "no data, no errors".
         if ('data' in response || 'errors' in response) return response;
         failure = new SubgraphUnavailableError(subgraph);
-        warn(options.context, failure, new Error('The subgraph answered JSON that is not a GraphQL response.'));
+        warn(failure, new Error('The subgraph answered JSON that is not a GraphQL response.'));
       } catch (error) {
         failure = subgraphFailure(subgraph, error);
-        warn(options.context, failure, error);
+        warn(failure, error);
       }
       return { errors: errorsAtFetchedFields(failure, options.document ?? parse(options.request.query!), options.request.variables) };
     },

@@ -5,18 +5,22 @@ import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import { ErrorCode } from '../errors/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { createRequestScope, currentRequestScope, runInRequestScope, type RequestScopeInput } from './request-scope.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const acceptableRequestId = /^[\w.:-]{1,128}$/;
 
-/** Takes the caller's `x-request-id` when it is sane, else makes one; echoes it back. */
-export function requestId(): RequestHandler {
+/**
+ * The HTTP edge: takes the caller's `x-request-id` when it is sane, else makes one, echoes it
+ * back, and runs the rest of the request in its scope (see ./request-scope.ts). Mount it first.
+ */
+export function enterRequestScope({ logger, timeoutMs }: Pick<RequestScopeInput, 'logger' | 'timeoutMs'>): RequestHandler {
   return (req, res, next) => {
     const given = req.get(REQUEST_ID_HEADER);
-    const id = given && acceptableRequestId.test(given) ? given : randomUUID();
-    res.locals.requestId = id;
-    res.setHeader(REQUEST_ID_HEADER, id);
-    next();
+    const requestId = given && acceptableRequestId.test(given) ? given : randomUUID();
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    runInRequestScope(createRequestScope({ requestId, logger, timeoutMs, clientIp }), next);
   };
 }
 
@@ -57,7 +61,7 @@ export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
           : status < 500
             ? (error.message ?? 'Bad request')
             : 'Internal server error';
-    if (status >= 500) logger.error({ err: error, requestId: res.locals.requestId }, 'request failed');
+    if (status >= 500) logger.error({ err: error, requestId: currentRequestScope()?.requestId }, 'request failed');
     res.status(status).json({
       // A refusal of our own (shared/http/json-body.ts) brings its code; body-parser's are BAD_REQUEST.
       errors: [{ message, extensions: status < 500 ? { code: 'BAD_REQUEST', ...error.extensions } : { code: 'INTERNAL_SERVER_ERROR' } }],

@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { RequestHandler } from 'express';
 import type { CommonConfig } from '../config/config.js';
+import { currentRequestScope } from '../http/request-scope.js';
 import { throttledWarn, type Logger } from './logger.js';
 
 /**
@@ -107,6 +108,7 @@ export function traceRequests({ subgraphName }: TraceRequestsOptions = {}): Requ
   return (req, res, next) => {
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     if (subgraphName && !trace.getSpanContext(parent)) return next();
+    const requestId = currentRequestScope()?.requestId;
     const span = tracer().startSpan(
       `${req.method} ${req.baseUrl || req.path}`,
       {
@@ -114,7 +116,7 @@ export function traceRequests({ subgraphName }: TraceRequestsOptions = {}): Requ
         attributes: {
           [ATTR_HTTP_REQUEST_METHOD]: req.method,
           [ATTR_URL_PATH]: req.originalUrl.split('?')[0],
-          ...(typeof res.locals.requestId === 'string' && { [ATTR_REQUEST_ID]: res.locals.requestId }),
+          ...(requestId && { [ATTR_REQUEST_ID]: requestId }),
           ...(subgraphName && { [ATTR_SUBGRAPH_NAME]: subgraphName }),
         },
       },

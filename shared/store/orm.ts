@@ -12,7 +12,7 @@ import { releaseDroppedConnections } from './store-pool.js';
 import { postgresDriverOptions } from './postgres-url.js';
 import { BaseEntity } from './base.entity.js';
 import { buildRoot } from '../config/paths.js';
-import { currentRequestId, recordSqlStatement } from '../subgraph/metrics.js';
+import { graphqlRequestId, recordSqlStatement } from '../subgraph/metrics.js';
 import { recordSqlSpan, truncateStatement } from '../observability/tracing.js';
 
 export type Orm = MikroORM;
@@ -40,7 +40,7 @@ interface QueryReporting {
 
 /**
  * Bridges MikroORM's logger to pino (SQL at debug, slow SQL at warn) and records a span per
- * statement. The request id comes from the request's async scope (shared/subgraph/metrics.ts),
+ * statement. The request id comes from the request's scope (shared/http/request-scope.ts),
  * which raw statements (`em.execute`) and DataLoader batches reach as well.
  */
 class PinoOrmLogger extends DefaultLogger {
@@ -64,7 +64,7 @@ class PinoOrmLogger extends DefaultLogger {
     this.reporting.onQuery?.(inlined);
     recordSqlStatement(took);
     recordSqlSpan({ sql: context.query, tookMs: took, database: this.reporting.database, failed: context.level === 'error' });
-    const requestId = currentRequestId();
+    const requestId = graphqlRequestId();
     // Only a request's statements: migrations and seeding are slow by nature, and PGlite's first
     // statement includes starting the database.
     if (requestId && this.reporting.slowSqlMs !== undefined && took >= this.reporting.slowSqlMs) {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { BatchLoadFn } from 'dataloader';
 import type { RequestHandler } from 'express';
@@ -6,6 +5,7 @@ import { GraphQLError } from 'graphql';
 import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { StoreConfig } from '../config/config.js';
+import { currentRequestScope, requestScope, type RequestScope } from '../http/request-scope.js';
 import type { SubgraphContext } from './context.js';
 import { boundedNames } from '../observability/metrics.js';
 import type { Orm } from '../store/orm.js';
@@ -53,45 +53,54 @@ export function createSubgraphMetrics(registry: Registry) {
   };
 }
 
-type SubgraphMetrics = ReturnType<typeof createSubgraphMetrics>;
+export type SubgraphMetrics = ReturnType<typeof createSubgraphMetrics>;
 
-/** What one GraphQL request has done so far, for the metrics and log lines that need to know which request it was. */
-interface OperationScope {
-  requestId: string;
+/** What one GraphQL request has done so far, for the metrics that count by operation. */
+interface OperationTally {
   metrics: SubgraphMetrics;
   operation: string;
   statements: number;
 }
 
 /**
- * The request a SQL statement or a DataLoader batch belongs to. The ORM's logger and the
- * batch functions run deep below the resolvers, where no context object reaches; async
- * context follows them there. It holds nothing itself: each request runs in a scope of its own.
+ * The tally of the GraphQL request a SQL statement or a DataLoader batch belongs to, by its
+ * request scope: the ORM's logger and the batch functions run deep below the resolvers,
+ * where no context object reaches, but the scope does. Readiness probes' statements have a
+ * scope and no tally: only GraphQL operations are counted.
  */
-const operationScope = new AsyncLocalStorage<OperationScope>();
+const tallies = new WeakMap<RequestScope, OperationTally>();
 
-/** Express middleware: runs the rest of the request in a fresh operation scope (place it after body parsing and the request id). */
+const currentTally = (): OperationTally | undefined => {
+  const scope = currentRequestScope();
+  return scope && tallies.get(scope);
+};
+
+/** Express middleware: starts the request's operation tally (place it on `/graphql`, after the request scope is entered). */
 export function operationMetricsScope(metrics: SubgraphMetrics): RequestHandler {
-  return (_req, res, next) => operationScope.run({ requestId: res.locals.requestId as string, metrics, operation: 'unknown', statements: 0 }, next);
+  return (_req, _res, next) => {
+    tallies.set(requestScope(), { metrics, operation: 'unknown', statements: 0 });
+    next();
+  };
 }
 
-/** The id of the request the code runs for; undefined outside one (migrations, seeding). */
-export function currentRequestId(): string | undefined {
-  return operationScope.getStore()?.requestId;
+/** The id of the GraphQL request the code runs for; undefined outside one (migrations, seeding, readiness probes). */
+export function graphqlRequestId(): string | undefined {
+  const scope = currentRequestScope();
+  return scope && tallies.has(scope) ? scope.requestId : undefined;
 }
 
 /** Called by the ORM's logger for every statement sent; outside a GraphQL request (migrations, seeding) it counts nothing. */
 export function recordSqlStatement(tookMs: number | undefined): void {
-  const scope = operationScope.getStore();
-  if (!scope) return;
-  scope.statements++;
-  if (tookMs !== undefined) scope.metrics.sqlDuration.observe({ operation: scope.operation }, tookMs / 1000);
+  const tally = currentTally();
+  if (!tally) return;
+  tally.statements++;
+  if (tookMs !== undefined) tally.metrics.sqlDuration.observe({ operation: tally.operation }, tookMs / 1000);
 }
 
 /** Wraps a DataLoader batch function so each batch's size is observed under `loader`. */
 export function observeBatches<K, V>(loader: string, batch: BatchLoadFn<K, V>): BatchLoadFn<K, V> {
   return (keys) => {
-    operationScope.getStore()?.metrics.batchSize.observe({ loader }, keys.length);
+    currentTally()?.metrics.batchSize.observe({ loader }, keys.length);
     return batch(keys);
   };
 }
@@ -109,14 +118,14 @@ export function useSubgraphMetrics(metrics: SubgraphMetrics): ApolloServerPlugin
     async requestDidStart() {
       return {
         async didResolveOperation({ operationName }) {
-          const scope = operationScope.getStore();
-          if (scope) scope.operation = metrics.operationLabel(operationName);
+          const tally = currentTally();
+          if (tally) tally.operation = metrics.operationLabel(operationName);
         },
         async willSendResponse({ response }) {
           const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
           for (const code of codesOf(result?.errors)) metrics.errors.inc({ code });
-          const scope = operationScope.getStore();
-          if (scope) metrics.sqlStatements.observe({ operation: scope.operation }, scope.statements);
+          const tally = currentTally();
+          if (tally) metrics.sqlStatements.observe({ operation: tally.operation }, tally.statements);
         },
       };
     },

@@ -15,7 +15,8 @@ import { withFederationLink, type FederationOptions } from './federation.js';
 import { enforceAuthorization } from './auth-directives.js';
 import { newCacheTags, useCacheTags } from '../cache-tags/cache-tags.js';
 import { createFormatError, ErrorCode } from '../errors/errors.js';
-import { closeServer, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER, requestId } from '../http/http.js';
+import { closeServer, enterRequestScope, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER } from '../http/http.js';
+import { requestScope } from '../http/request-scope.js';
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifySignedRequest } from '../identity/signed-requests.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import { jsonBody, type RawBodyRequest } from '../http/json-body.js';
@@ -263,7 +264,7 @@ export async function createSubgraphApp(
   const tokens = config.trust === 'bearer' ? createTokenVerifier(config.jwt) : undefined;
   const app = express();
   app.disable('x-powered-by');
-  app.use(requestId());
+  app.use(enterRequestScope({ logger }));
   // Probes ask every few seconds while the store is down: one warning per interval is enough.
   const warnStoreDown = throttledWarn(logger, 30_000);
   healthRoutes(app, async () => {
@@ -286,7 +287,7 @@ export async function createSubgraphApp(
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
       // A storeless subgraph's context has no `em`; the framework's plugins never read it.
-      context: async ({ req, res }) => createContext({ requestId: res.locals.requestId as string, user: await callerOf(req, config, nonces, tokens) }) as SubgraphContext,
+      context: async ({ req }) => createContext({ requestId: requestScope().requestId, user: await callerOf(req, config, nonces, tokens) }) as SubgraphContext,
     }),
   );
   app.use(graphqlErrorHandler(logger));
