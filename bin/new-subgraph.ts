@@ -26,7 +26,7 @@ async function node(what: string, args: string[]): Promise<string> {
     return (await run(process.execPath, args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 })).stdout;
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${what} failed:\n${`${stdout}${stderr}`.trim() || String(error)}`);
+    throw new Error(`${what} failed:\n${`${stdout}${stderr}`.trim() || String(error)}`, { cause: error });
   }
 }
 
@@ -110,7 +110,9 @@ async function main(argv: string[]): Promise<number> {
     }
     // So dist/ no longer registers the subgraph either; whatever failed is reported below.
     await build().catch(() => undefined);
-    throw new Error(`${(error as Error).message}\nNothing was kept: the files written were removed and the registrations undone.`);
+    throw new Error(`${(error as Error).message}\nNothing was kept: the files written were removed and the registrations undone.`, {
+      cause: error,
+    });
   }
 
   console.log(`Created the ${names.name} subgraph (${store ? `entity ${names.entity}` : 'no store'}, port ${names.port}):`);
