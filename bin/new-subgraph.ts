@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { buildRoot, repoRoot } from '../shared/config/paths.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { checkSchemaCollisions, checkSubgraphName, deriveNames, ScaffoldError, type SubgraphNames } from '../tooling/scaffold/names.js';
@@ -19,6 +20,12 @@ const usage = `Usage: npm run new:subgraph -- <name> [--entity <Name> | --no-sto
                    a status query (Query.<name>Status) and a test; no entity, no migration`;
 
 const run = promisify(execFile);
+
+/** A new file as `npm run format` would write it, so that the new subgraph passes `npm run lint` as it is. */
+async function formatted(file: string, content: string): Promise<string> {
+  const path = join(repoRoot, file);
+  return format(content, { ...(await resolveConfig(path)), filepath: path });
+}
 
 /** Runs a compiled script or tool on this Node, in the repository; its output becomes the error when it fails. */
 async function node(what: string, args: string[]): Promise<string> {
@@ -90,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     for (const [file, content] of Object.entries(files)) {
       await mkdir(dirname(join(repoRoot, file)), { recursive: true });
-      await writeFile(join(repoRoot, file), content, { flag: 'wx' });
+      await writeFile(join(repoRoot, file), await formatted(file, content), { flag: 'wx' });
     }
     for (const [file, content] of edited) await writeFile(join(repoRoot, file), content);
     // The migrator reads the compiled entities, and writes the migration as a source file.
