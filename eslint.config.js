@@ -16,7 +16,7 @@ const subgraphNames = readdirSync(join(root, 'subgraphs'), { withFileTypes: true
 const subgraphPackages = ['@mikro-orm/*', 'pg', 'type-graphql', '@apollo/subgraph'];
 
 export default defineConfig(
-  { ignores: ['dist/', 'data/', 'coverage/', 'test-output/', 'sdk/generated/'] },
+  { ignores: ['**/dist/', 'data/', 'coverage/', 'test-output/', 'sdk/generated/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
