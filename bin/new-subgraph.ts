@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { buildRoot, repoRoot } from '../shared/config/paths.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { checkSchemaCollisions, checkSubgraphName, deriveNames, ScaffoldError, type SubgraphNames } from '../tooling/scaffold/names.js';
@@ -20,13 +21,19 @@ const usage = `Usage: npm run new:subgraph -- <name> [--entity <Name> | --no-sto
 
 const run = promisify(execFile);
 
+/** A new file as `npm run format` would write it, so that the new subgraph passes `npm run lint` as it is. */
+async function formatted(file: string, content: string): Promise<string> {
+  const path = join(repoRoot, file);
+  return format(content, { ...(await resolveConfig(path)), filepath: path });
+}
+
 /** Runs a compiled script or tool on this Node, in the repository; its output becomes the error when it fails. */
 async function node(what: string, args: string[]): Promise<string> {
   try {
     return (await run(process.execPath, args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 })).stdout;
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${what} failed:\n${`${stdout}${stderr}`.trim() || String(error)}`);
+    throw new Error(`${what} failed:\n${`${stdout}${stderr}`.trim() || String(error)}`, { cause: error });
   }
 }
 
@@ -90,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     for (const [file, content] of Object.entries(files)) {
       await mkdir(dirname(join(repoRoot, file)), { recursive: true });
-      await writeFile(join(repoRoot, file), content, { flag: 'wx' });
+      await writeFile(join(repoRoot, file), await formatted(file, content), { flag: 'wx' });
     }
     for (const [file, content] of edited) await writeFile(join(repoRoot, file), content);
     // The migrator reads the compiled entities, and writes the migration as a source file.
@@ -110,7 +117,9 @@ async function main(argv: string[]): Promise<number> {
     }
     // So dist/ no longer registers the subgraph either; whatever failed is reported below.
     await build().catch(() => undefined);
-    throw new Error(`${(error as Error).message}\nNothing was kept: the files written were removed and the registrations undone.`);
+    throw new Error(`${(error as Error).message}\nNothing was kept: the files written were removed and the registrations undone.`, {
+      cause: error,
+    });
   }
 
   console.log(`Created the ${names.name} subgraph (${store ? `entity ${names.entity}` : 'no store'}, port ${names.port}):`);

@@ -107,9 +107,12 @@ export type Fetch = (url: string, init: { method: string; headers: Record<string
  * A generated operation: its text, typed with its result and variables (the client preset's
  * `TypedDocumentString`, `documentMode: string`), and with `persistedDocuments` its hash.
  */
-export type TesseraDocument<TResult, TVariables> = DocumentTypeDecoration<TResult, TVariables> & String & { __meta__?: Record<string, unknown> };
+export type TesseraDocument<TResult, TVariables> = DocumentTypeDecoration<TResult, TVariables> &
+  // eslint-disable-next-line @typescript-eslint/no-wrapper-object-types -- TypedDocumentString is a String object, not a string
+  String & { __meta__?: Record<string, unknown> };
 
 /** Variables are optional exactly when the operation has no required ones. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{} extends T`: T has no required property
 export type VariablesArgument<TVariables> = {} extends TVariables ? [variables?: TVariables] : [variables: TVariables];
 
 export interface TesseraClient {

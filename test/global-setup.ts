@@ -35,6 +35,7 @@ export default async function globalSetup(): Promise<void> {
     throw new Error(
       `Tests need PostgreSQL at ${testServerUrl} (set TEST_DATABASE_URL to use another): ${String(error)}.\n` +
         `On this machine: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`,
+      { cause: error },
     );
   }
   try {

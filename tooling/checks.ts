@@ -2,6 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { CriticalityLevel, diff } from '@graphql-inspector/core';
 import { buildSchema } from 'graphql';
 import { join, relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 import { apiSchemaOf, composeSupergraph } from '../gateway/supergraph/supergraph.js';
@@ -62,7 +63,7 @@ export async function staleSdk(root = repoRoot): Promise<{ errors: string[]; sta
   } catch (error) {
     const causes = error instanceof AggregateError ? error.errors : [error];
     // codegen colours its messages for a terminal; the codes would garble the report
-    return { errors: causes.map((cause) => String((cause as Error).message ?? cause).replace(/\u001b\[\d+m/g, '').trim()), stale: [], unexpected: [] };
+    return { errors: causes.map((cause) => stripVTControlCharacters(String((cause as Error).message ?? cause)).trim()), stale: [], unexpected: [] };
   }
   const stale: string[] = [];
   const unexpected: string[] = [];

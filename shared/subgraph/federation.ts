@@ -133,6 +133,7 @@ function parseSchemaDirectives(subgraph: string, schemaDirectives: readonly stri
   try {
     return parse(`extend schema ${schemaDirectives.join(' ')}`);
   } catch (error) {
+    // eslint-disable-next-line preserve-caught-error -- the message carries the parse error; as a cause the log would repeat it
     throw new Error(`${subgraph}: schemaDirectives do not parse: ${(error as Error).message}`);
   }
 }

@@ -48,7 +48,7 @@ describe('identity at the edge', () => {
 
       const login = await supergraph.query(`mutation { login(email: "LINUS@example.com", password: "a long passphrase") { ${AUTH_FIELDS} } }`);
       expect(login.errors).toBeUndefined();
-      const { accessToken, refreshToken } = login.data?.login;
+      const { accessToken, refreshToken } = login.data!.login;
 
       const me = await supergraph.query(`{ me { username email } }`, {}, bearer(accessToken));
       expect(me.data).toEqual({ me: { username: 'linus', email: 'linus@example.com' } });
