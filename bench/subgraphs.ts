@@ -25,7 +25,7 @@ export function benchGatewayEnv(env: NodeJS.ProcessEnv, urls: Record<string, str
 export const BENCH_RATE_LIMIT = 'off for the bench gateway (RATE_LIMIT=0: every request comes from 127.0.0.1)';
 
 /** Where the subgraphs keep their data in a bench run. */
-export const benchStore = (env: NodeJS.ProcessEnv) => (env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'in-memory PGlite');
+const benchStore = (env: NodeJS.ProcessEnv) => (env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'in-memory PGlite');
 
 /** The subgraphs a bench starts, as its configuration prints them: the registry's count and names. */
 export const benchSubgraphs = (env: NodeJS.ProcessEnv) => `${subgraphs.length} (${subgraphs.map((s) => s.name).join(', ')}), ${benchStore(env)}, seeded`;

@@ -42,9 +42,9 @@ import { useResponseCache } from './response-cache/plugin.js';
 import { SubgraphDataSource } from './subgraph-calls/data-source.js';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './persisted-documents/trusted-documents.js';
 import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
-import { supergraphSource, type SupergraphSource } from './supergraph/reload.js';
+import { reloadableSupergraph, type ReloadableSupergraph } from './supergraph/reload.js';
 
-export interface GatewayOptions {
+interface GatewayOptions {
   config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
@@ -59,24 +59,24 @@ export interface Gateway {
   /** The gateway's metrics, for `/metrics` on `app` or on a listener of its own (`listenMetrics`). */
   registry: Registry;
   /** The supergraph being served, and its live reload. */
-  supergraph: SupergraphSource;
+  supergraph: ReloadableSupergraph;
   stop(): Promise<void>;
 }
 
-/** The response cache's store, the persisted-query cache and the rate limiter: on Redis when configured. */
-function stores(config: GatewayOptions['config'], redis: RedisClient | undefined) {
+/** The response cache's store and the persisted-query cache: on Redis when configured. */
+function operationCaches(config: GatewayOptions['config'], redis: RedisClient | undefined) {
   if (!redis) {
     return {
       store: new MemoryResponseCacheStore(config.responseCache.maxEntries),
       apq: new InMemoryLRUCache<string>({ max: config.operationCacheMaxEntries }),
-      limiter: new MemoryRateLimiter(),
     };
   }
-  return {
-    store: new RedisResponseCacheStore(redis, config.redis.prefix),
-    apq: new RedisApqCache(redis, `${config.redis.prefix}apq:`),
-    limiter: new RedisRateLimiter(redis, config.redis.prefix),
-  };
+  return { store: new RedisResponseCacheStore(redis, config.redis.prefix), apq: new RedisApqCache(redis, `${config.redis.prefix}apq:`) };
+}
+
+/** The rate limiter's counters: on Redis when configured. */
+function rateLimiter(config: GatewayOptions['config'], redis: RedisClient | undefined) {
+  return redis ? new RedisRateLimiter(redis, config.redis.prefix) : new MemoryRateLimiter();
 }
 
 const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
@@ -87,14 +87,14 @@ const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
  * data (a wrong signing secret, its store down); `busy`: no answer in time (PGlite's
  * migrations hold a subgraph's event loop for seconds at a time); `unreachable`: nothing there.
  */
-export type SubgraphState =
+type SubgraphState =
   | { state: 'up' }
   | { state: 'starting'; phase: string }
   | { state: 'refusing'; reason: string }
   | { state: 'busy'; reason: string }
   | { state: 'unreachable'; reason: string };
 
-export async function subgraphState(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<SubgraphState> {
+async function subgraphState(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<SubgraphState> {
   let response: Response;
   try {
     const body = JSON.stringify({ query: '{ __typename }' });
@@ -118,11 +118,6 @@ export async function subgraphState(url: string, signingSecret: string, timeoutM
   const extensions = answer?.errors?.[0]?.extensions;
   if (extensions?.code === ErrorCode.STARTING) return { state: 'starting', phase: extensions.phase ?? 'starting' };
   return { state: 'refusing', reason: `HTTP ${response.status}${extensions?.code ? ` ${extensions.code}` : ''}` };
-}
-
-/** Whether a subgraph answers a trivial (signed) query: what the gateway's readiness reports. */
-export async function probeSubgraph(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
-  return (await subgraphState(url, signingSecret, timeoutMs)).state === 'up';
 }
 
 const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state.state === 'starting' ? `starting (${state.phase})` : `${state.state} (${state.reason})`);
@@ -201,7 +196,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const trustedDocumentsGuards =
     trustedDocuments.mode === 'off' ? [] : [trustedDocumentsGuard({ mode: trustedDocuments.mode, documents: await loadTrustedDocuments(trustedDocuments), logger })];
   const { supergraphPath } = config;
-  const supergraph = supergraphSource({
+  const supergraph = reloadableSupergraph({
     source: supergraphPath ?? 'composed from subgraphs',
     load: supergraphPath ? () => readFile(supergraphPath, 'utf8') : () => composeOrExplain(config.subgraphs, signingSecret),
     watchPath: config.supergraphReload.watch ? supergraphPath : undefined,
@@ -210,7 +205,8 @@ export async function createGateway({ config, logger, verifier, registry = creat
   });
   const redis = createRedisClient(config.redis, logger);
   if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
-  const { store, apq, limiter } = stores(config, redis);
+  const { store, apq } = operationCaches(config, redis);
+  const limiter = rateLimiter(config, redis);
   const metrics = createGatewayMetrics(registry);
   const costLimit = useCostLimit(protection);
   // Routed where the supergraph says (`@join__graph(url:)`: the URLs composition used), unless

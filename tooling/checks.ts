@@ -82,7 +82,7 @@ export async function staleSdk(root = repoRoot): Promise<{ errors: string[]; sta
   return { errors: [], stale, unexpected };
 }
 
-export interface ApiChanges {
+interface ApiChanges {
   breaking: string[];
   dangerous: string[];
   safe: string[];
@@ -95,7 +95,7 @@ export async function classifyApiChanges(before: string, after: string): Promise
   return { breaking: of(CriticalityLevel.Breaking), dangerous: of(CriticalityLevel.Dangerous), safe: of(CriticalityLevel.NonBreaking) };
 }
 
-export type WriteResult = { written: true; changes: ApiChanges } | { written: false; changes?: ApiChanges; errors: string[] };
+type WriteResult = { written: true; changes: ApiChanges } | { written: false; changes?: ApiChanges; errors: string[] };
 
 /**
  * Composes and writes `supergraph.graphql` and `schema.graphql`, unless the public API would

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
  * `npm start` reads the same file; the one that gets there first writes it. `link` creates
  * the final name only if it does not exist, so no process can read a half-written file.
  */
-export async function developmentSecret(dataDir: string, name: string, logger: Logger): Promise<string> {
+async function developmentSecret(dataDir: string, name: string, logger: Logger): Promise<string> {
   const dir = join(dataDir, 'secrets');
   const file = join(dir, name);
   await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -18,7 +18,7 @@ import { recordSqlSpan, truncateStatement } from '../observability/tracing.js';
 export type Orm = MikroORM;
 export type { EntityManager };
 
-export interface StoreOptions {
+interface StoreOptions {
   name: string;
   store: StoreConfig;
   entities: Function[];
@@ -77,7 +77,7 @@ class PinoOrmLogger extends DefaultLogger {
 }
 
 /** Folder of a subgraph's migrations: compiled `.js` under dist/, `.ts` sources in tests. */
-export function migrationsDir(name: string): string {
+function migrationsDir(name: string): string {
   return join(buildRoot, 'migrations', name);
 }
 

@@ -47,7 +47,7 @@ export class AuditRecord extends BaseEntity {
   count: Opt<number> = 1;
 }
 
-export const AuditRecordConnection = ConnectionType(AuditRecord, { shareable: true });
+const AuditRecordConnection = ConnectionType(AuditRecord, { shareable: true });
 
 const verbs = /^(create|update|delete|remove|add|adjust|set|register|login|logout|refresh)/;
 

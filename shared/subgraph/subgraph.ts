@@ -20,7 +20,7 @@ import { requestScope } from '../http/request-scope.js';
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifySignedRequest } from '../identity/signed-requests.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import { jsonBody, type RawBodyRequest } from '../http/json-body.js';
-import { apolloLogger, rateLimitedWarn, type Logger } from '../observability/logger.js';
+import { apolloLogger, throttledWarn, type Logger } from '../observability/logger.js';
 import { assertMetricsOffPublicPort, createMetricsRegistry, listenMetrics, metricsRoutes } from '../observability/metrics.js';
 import { MemoryNonceStore, RedisNonceStore, type NonceStore } from '../identity/nonce-store.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from '../store/orm.js';
@@ -266,7 +266,7 @@ export async function createSubgraphApp(
   app.disable('x-powered-by');
   app.use(enterRequestScope({ logger }));
   // Probes ask every few seconds while the store is down: one warning per interval is enough.
-  const warnStoreDown = rateLimitedWarn(logger, 30_000);
+  const warnStoreDown = throttledWarn(logger, 30_000);
   healthRoutes(app, async () => {
     if (!orm) return { ready: true };
     try {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
 import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
-import { supergraphSource, type ReloadOutcome } from '../../gateway/supergraph/reload.js';
+import { reloadableSupergraph, type ReloadOutcome } from '../../gateway/supergraph/reload.js';
 import type { GatewayConfig } from '../../shared/config/config.js';
 import { closeServer, listen } from '../../shared/http/http.js';
 import { createSubgraphApp } from '../../shared/subgraph/subgraph.js';
@@ -303,7 +303,7 @@ describe('the supergraph source (what development re-composes through)', () => {
     let sdl = 'first';
     let loadFails: string | undefined;
     const { logger, lines } = capturingLogger();
-    const source = supergraphSource({
+    const source = reloadableSupergraph({
       source: 'memory',
       load: async () => {
         if (loadFails) throw new Error(loadFails);

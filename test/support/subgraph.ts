@@ -20,7 +20,7 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 }
 
 /** Headers, or headers made from the exact body sent (a signature covers it). */
-export type RequestHeaders = Record<string, string> | ((body: string) => Record<string, string>);
+type RequestHeaders = Record<string, string> | ((body: string) => Record<string, string>);
 
 /** POSTs a GraphQL request the way a client would. */
 export async function postGraphQL<T = Record<string, any>>(

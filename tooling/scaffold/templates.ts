@@ -158,6 +158,17 @@ export async function seed${n.pascal}(em: EntityManager): Promise<void> {
 `;
 }
 
+/** How a generated test file opens its suite: the subgraph started before the tests and stopped after. */
+const startedSubgraphSuite = (n: SubgraphNames) => `describe('${n.name}', () => {
+  let subgraph: TestSubgraph;
+  beforeAll(async () => {
+    subgraph = await startTestSubgraph(${n.variable});
+  });
+  afterAll(async () => {
+    await subgraph?.stop();
+  });
+`;
+
 function testFile(n: SubgraphNames): string {
   const { entity, entityVariable: one, entityPlural: many } = n;
   const [first, second] = seedNames(n);
@@ -172,15 +183,7 @@ const CREATE = \`mutation($input: Create${entity}Input!) { create${entity}(input
 const BY_ID = \`query($id: ID!) { ${one}(id: $id) { id name } }\`;
 const PAGE = \`query($after: String) { ${many}(first: 1, after: $after) { totalCount edges { node { name } } pageInfo { hasNextPage endCursor } } }\`;
 
-describe('${n.name}', () => {
-  let subgraph: TestSubgraph;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(${n.variable});
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
-
+${startedSubgraphSuite(n)}
   const count = async () => (await subgraph.query(PAGE)).data?.${many}.totalCount as number;
 
   it('pages through the seed data newest first', async () => {
@@ -294,15 +297,7 @@ function storelessTestFile(n: SubgraphNames): string {
 import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
 import { ${n.variable} } from '../index.js';
 
-describe('${n.name}', () => {
-  let subgraph: TestSubgraph;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(${n.variable});
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
-
+${startedSubgraphSuite(n)}
   it('answers its status query', async () => {
     const { data, errors } = await subgraph.query('{ ${n.variable}Status { ok uptimeSeconds } }');
     expect(errors).toBeUndefined();
