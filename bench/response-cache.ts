@@ -3,6 +3,7 @@ import { createGateway } from '../gateway/gateway.js';
 import { loadGatewayConfig } from '../shared/config/config.js';
 import { closeServer, listen } from '../shared/http/http.js';
 import { createLogger } from '../shared/observability/logger.js';
+import { withSecrets } from '../shared/config/secrets.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, failureOf, formatSettings, positiveInt, startBenchSubgraphs } from './subgraphs.js';
 
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
     }),
   );
   const { running, urls } = await startBenchSubgraphs(env);
-  const gatewayConfig = loadGatewayConfig(subgraphs, benchGatewayEnv(gatewayEnv, urls));
+  const gatewayConfig = await withSecrets(loadGatewayConfig(subgraphs, benchGatewayEnv(gatewayEnv, urls)), logger);
   const results: Record<string, Result> = {};
   for (const cached of [false, true]) {
     const gateway = await createGateway({ config: { ...gatewayConfig, responseCache: { ...gatewayConfig.responseCache, enabled: cached } }, logger });

@@ -9,6 +9,7 @@ import express, { type Express } from 'express';
 import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../shared/config/config.js';
+import type { WithSecrets } from '../shared/config/secrets.js';
 import { createFormatError, ErrorCode } from '../shared/errors/errors.js';
 import { StartupError } from '../shared/errors/fatal.js';
 import { enterRequestScope, graphqlErrorHandler, healthRoutes } from '../shared/http/http.js';
@@ -45,7 +46,7 @@ import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
 import { reloadableSupergraph, type ReloadableSupergraph } from './supergraph/reload.js';
 
 interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
+  config: WithSecrets<Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -130,7 +131,7 @@ const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state
  * and the variable to raise. The wait is logged at most every `logEveryMs`.
  */
 export async function waitForSubgraphs(
-  { subgraphs, signingSecret, subgraphWaitMs }: Pick<GatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>,
+  { subgraphs, signingSecret, subgraphWaitMs }: WithSecrets<Pick<GatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>>,
   logger: Logger,
   { pollMs = 500, logEveryMs = 5_000 }: { pollMs?: number; logEveryMs?: number } = {},
 ): Promise<void> {
@@ -141,7 +142,7 @@ export async function waitForSubgraphs(
   let loggedAt: number | undefined;
   let waiting = subgraphs;
   for (;;) {
-    const states = await Promise.all(waiting.map((subgraph) => subgraphState(subgraph.url, signingSecret!)));
+    const states = await Promise.all(waiting.map((subgraph) => subgraphState(subgraph.url, signingSecret)));
     const now = Date.now();
     const pending = waiting.flatMap((subgraph, i) => {
       const state = states[i]!;
@@ -186,8 +187,7 @@ async function composeOrExplain(subgraphs: GatewayConfig['subgraphs'], signingSe
  */
 export async function createGateway({ config, logger, verifier, registry = createMetricsRegistry() }: GatewayOptions): Promise<Gateway> {
   const development = config.env === 'development';
-  const signingSecret = config.signingSecret;
-  if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
+  const { signingSecret } = config;
   assertMetricsOffPublicPort(config.env, config.metrics);
   const tokens = verifier ?? createTokenVerifier(config.jwt);
   const { protection } = config;

@@ -9,7 +9,7 @@ import { apiSchemaOf, composeSupergraph } from '../gateway/supergraph/supergraph
 import { createLogger } from '../shared/observability/logger.js';
 import { openStore } from '../shared/store/orm.js';
 import { repoRoot } from '../shared/config/paths.js';
-import type { StoreSubgraphDefinition, SubgraphDefinition } from '../shared/subgraph/subgraph.js';
+import { storeEntities, type StoreSubgraphDefinition, type SubgraphDefinition } from '../shared/subgraph/definition.js';
 
 const quiet = createLogger('check', { logLevel: 'silent', env: 'test' });
 
@@ -19,7 +19,8 @@ const quiet = createLogger('check', { logLevel: 'silent', env: 'test' });
  * against it. Empty when they agree.
  */
 export async function entityDrift(definition: StoreSubgraphDefinition): Promise<string> {
-  const orm = await openStore({ name: definition.name, store: { kind: 'pglite', dataDir: 'memory://' }, entities: definition.entities, logger: quiet });
+  const store = { kind: 'pglite', dataDir: 'memory://' } as const;
+  const orm = await openStore({ name: definition.name, store, entities: storeEntities(definition), logger: quiet });
   try {
     await orm.migrator.up();
     return (await orm.schema.getUpdateSchemaSQL({ wrap: false })).trim();

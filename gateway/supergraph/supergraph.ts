@@ -2,7 +2,8 @@ import { composeServices } from '@apollo/composition';
 import { Supergraph, printSchema } from '@apollo/federation-internals';
 import { parse } from 'graphql';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
-import { subgraphSdl, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+import type { SubgraphDefinition } from '../../shared/subgraph/definition.js';
+import { subgraphSdl } from '../../shared/subgraph/schema.js';
 
 type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
 

@@ -5,7 +5,8 @@ import { Arg, Ctx, Directive, Field, ID, Int, Mutation, ObjectType, Query, Resol
 import { CACHE_EXTENSION, ListDependsOn, newCacheTags, reportChanged, useCacheTags, type CacheTagReport } from './cache-tags.js';
 import { createLogger } from '../observability/logger.js';
 import type { SubgraphContext } from '../subgraph/context.js';
-import { buildFederatedSchema, type SubgraphDefinition } from '../subgraph/subgraph.js';
+import type { SubgraphDefinition } from '../subgraph/definition.js';
+import { buildFederatedSchema } from '../subgraph/schema.js';
 
 @ObjectType()
 @Directive('@key(fields: "id")')

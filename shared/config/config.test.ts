@@ -51,7 +51,7 @@ describe('subgraph configuration', () => {
 
 describe('gateway configuration', () => {
   const subgraphs = [
-    { name: 'accounts', port: 4001 },
+    { name: 'accounts', port: 4001, issuesTokens: true },
     { name: 'catalog', port: 4002 },
   ];
 
@@ -103,7 +103,8 @@ describe('gateway configuration', () => {
     expect(() => loadGatewayConfig(subgraphs, { NODE_ENV: 'production' })).toThrow(
       /SUBGRAPH_SIGNING_SECRET: required in production[\s\S]*JWT_SECRET or JWKS_URL: one is required/,
     );
-    expect(() => loadSubgraphConfig('accounts', 4001, { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32) })).toThrow(/JWT_SECRET: required/);
+    const issuing = () => loadSubgraphConfig('accounts', 4001, { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32) }, { issuesTokens: true });
+    expect(issuing).toThrow(/JWT_SECRET: required/);
     expect(() => loadGatewayConfig(subgraphs, { ...productionSecrets, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32/);
   });
 

@@ -454,7 +454,13 @@ function withoutDatabase(url: URL): string {
   return copy.toString();
 }
 
-export function loadSubgraphConfig(name: string, defaultPort: number, env: Env): SubgraphConfig {
+/** `issuesTokens`: the subgraph signs access tokens itself (its definition says so), so it needs the HS256 secret. */
+export function loadSubgraphConfig(
+  name: string,
+  defaultPort: number,
+  env: Env,
+  { issuesTokens = false }: { issuesTokens?: boolean } = {},
+): SubgraphConfig {
   const prefix = envPrefix(name);
   const schema = commonSchema.extend({
     DATABASE_URL: postgresUrl.optional(),
@@ -468,9 +474,9 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
     SLOW_SQL_MS: z.coerce.number().int().min(0).default(200),
   });
   const values = parse(schema, env) as CommonValues & Record<string, unknown>;
-  // Accounts issues tokens, so it needs the HS256 secret itself; in bearer mode every subgraph verifies them.
+  // A subgraph issuing tokens needs the HS256 secret itself; in bearer mode every subgraph verifies them.
   const trust = values.SUBGRAPH_TRUST as SubgraphTrust;
-  requireProductionSecrets(values, { signing: true, jwt: name === 'accounts' ? 'secret' : trust === 'bearer' ? 'secret-or-jwks' : 'none' });
+  requireProductionSecrets(values, { signing: true, jwt: issuesTokens ? 'secret' : trust === 'bearer' ? 'secret-or-jwks' : 'none' });
   if (values.ALLOW_UNSIGNED_REQUESTS && values.NODE_ENV !== 'development') {
     throw new ConfigError(['ALLOW_UNSIGNED_REQUESTS: only allowed with NODE_ENV=development']);
   }
@@ -495,13 +501,13 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: Env):
   };
 }
 
-/** `IDENTITY_SUBGRAPH` as set; unset, accounts when it is one of the subgraphs. */
-function identitySubgraph(value: string | undefined, subgraphs: { name: string }[]): string | undefined {
+/** `IDENTITY_SUBGRAPH` as set; unset, the subgraph that issues the tokens (and so holds the callers), if one does. */
+function identitySubgraph(value: string | undefined, subgraphs: { name: string; issuesTokens?: boolean }[]): string | undefined {
   if (value) return value === 'off' ? undefined : value;
-  return subgraphs.some((s) => s.name === 'accounts') ? 'accounts' : undefined;
+  return subgraphs.find((s) => s.issuesTokens)?.name;
 }
 
-export function loadGatewayConfig(subgraphs: { name: string; port: number }[], env: Env): GatewayConfig {
+export function loadGatewayConfig(subgraphs: { name: string; port: number; issuesTokens?: boolean }[], env: Env): GatewayConfig {
   const perSubgraph: Record<string, z.ZodType> = {};
   for (const subgraph of subgraphs) {
     const prefix = envPrefix(subgraph.name);

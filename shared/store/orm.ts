@@ -7,7 +7,6 @@ import { Migration, Migrator } from '@mikro-orm/migrations';
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import { ConfigError, type StoreConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
-import { AuditRecord } from '../subgraph/audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
 import { postgresDriverOptions } from './postgres-url.js';
 import { BaseEntity } from './base.entity.js';
@@ -23,8 +22,6 @@ interface StoreOptions {
   store: StoreConfig;
   entities: Function[];
   logger: Logger;
-  /** Called with every SQL statement the ORM sends (tests count them). */
-  onQuery?: (sql: string) => void;
   /** PostgreSQL connection pool size. */
   poolMax?: number;
   /** A request's statements slower than this are logged at warn; unset: never. */
@@ -35,7 +32,6 @@ interface StoreOptions {
 interface QueryReporting {
   database: string;
   slowSqlMs: number | undefined;
-  onQuery?: (sql: string) => void;
 }
 
 /**
@@ -61,7 +57,6 @@ class PinoOrmLogger extends DefaultLogger {
     // `query` keeps its `?` placeholders (see `debug` below); `formatted` has the values inlined.
     const inlined = context.formatted ?? context.query;
     const took = context.took ?? 0;
-    this.reporting.onQuery?.(inlined);
     recordSqlStatement(took);
     recordSqlSpan({ sql: context.query, tookMs: took, database: this.reporting.database, failed: context.level === 'error' });
     const requestId = graphqlRequestId();
@@ -134,8 +129,7 @@ async function loadPglite(): Promise<typeof import('./pglite.js')> {
 export async function openStore(options: StoreOptions): Promise<Orm> {
   const migrationsList = await loadMigrations(options.name);
   const base: Partial<Options> = {
-    // Every store keeps its subgraph's audit records beside its own tables.
-    entities: [BaseEntity, AuditRecord, ...options.entities],
+    entities: [BaseEntity, ...options.entities],
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
     // Per-request work must use a fork; the global manager refuses.
@@ -147,7 +141,6 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
       new PinoOrmLogger(loggerOptions, options.logger, {
         database: options.store.kind === 'postgresql' ? options.store.dbName : options.name,
         slowSqlMs: options.slowSqlMs,
-        onQuery: options.onQuery,
       }),
     migrations: {
       migrationsList,

@@ -11,7 +11,8 @@ import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
 import { reloadableSupergraph, type ReloadOutcome } from '../../gateway/supergraph/reload.js';
 import type { GatewayConfig } from '../../shared/config/config.js';
 import { closeServer, listen } from '../../shared/http/http.js';
-import { createSubgraphApp } from '../../shared/subgraph/subgraph.js';
+import { createSubgraphApp } from '../../shared/subgraph/app.js';
+import { buildFederatedSchema } from '../../shared/subgraph/schema.js';
 import { createLifecycle } from '../../shared/lifecycle/lifecycle.js';
 import type { Logger } from '../../shared/observability/logger.js';
 import { subgraphs } from '../../subgraphs/index.js';
@@ -374,7 +375,13 @@ describe('Apollo Server and termination signals', () => {
     let gateway: Gateway | undefined;
     try {
       // Neither opens a connection while being built: the store and the subgraphs are not asked.
-      subgraph = await createSubgraphApp(accounts, {} as never, testSubgraphConfig('accounts', { kind: 'pglite', dataDir: 'memory://' }), testLogger);
+      subgraph = await createSubgraphApp({
+        definition: accounts,
+        schema: await buildFederatedSchema(accounts),
+        orm: {} as never,
+        config: testSubgraphConfig('accounts', { kind: 'pglite', dataDir: 'memory://' }),
+        logger: testLogger,
+      });
       const { supergraphSdl } = await composeSupergraph(subgraphs, new Map());
       await writeFile(join(dir, 'supergraph.graphql'), supergraphSdl!);
       gateway = await createGateway({ config: testGatewayConfig([], { supergraphPath: join(dir, 'supergraph.graphql') }), logger: testLogger });

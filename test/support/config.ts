@@ -3,6 +3,7 @@ import type { StoreConfig } from '../../shared/config/config.js';
 import { scopesOf, type Role } from '../../shared/identity/roles.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { seedId } from '../../shared/store/seed.js';
+import type { WithSecrets } from '../../shared/config/secrets.js';
 
 /** Secrets of the test processes (never used anywhere else). */
 export const TEST_SIGNING_SECRET = 'test-subgraph-signing-secret-0123456789abcdef';
@@ -22,7 +23,11 @@ export const testJwt: JwtConfig = {
 /** No exporter: a test that wants spans registers an in-memory one itself (test/e2e/tracing.test.ts). */
 export const testTracing: TracingConfig = { otlpEndpoint: undefined, otlpHeaders: {}, serviceName: undefined, sampleRatio: 1 };
 
-export function testSubgraphConfig(name: string, store: StoreConfig, overrides: Partial<SubgraphConfig> = {}): SubgraphConfig {
+export function testSubgraphConfig(
+  name: string,
+  store: StoreConfig,
+  overrides: Partial<WithSecrets<SubgraphConfig>> = {},
+): WithSecrets<SubgraphConfig> {
   return {
     name,
     env: 'test',
@@ -49,7 +54,10 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
   };
 }
 
-export function testGatewayConfig(subgraphs: GatewayConfig['subgraphs'], overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+export function testGatewayConfig(
+  subgraphs: GatewayConfig['subgraphs'],
+  overrides: Partial<WithSecrets<GatewayConfig>> = {},
+): WithSecrets<GatewayConfig> {
   return {
     env: 'test',
     logLevel: 'silent',

@@ -1,7 +1,8 @@
 import { Kind, parse } from 'graphql';
 import { auditLogQueryName } from '../../shared/subgraph/audit.js';
 import { envPrefix } from '../../shared/config/config.js';
-import { subgraphSdl, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+import type { SubgraphDefinition } from '../../shared/subgraph/definition.js';
+import { subgraphSdl } from '../../shared/subgraph/schema.js';
 
 /** A refusal or a problem that stops the scaffold before it writes anything. */
 export class ScaffoldError extends Error {
