@@ -106,7 +106,7 @@ const products = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `p${i
 /**
  * A small shop of two subgraphs shaped like Tessera's, for what the gateway decides on its own:
  * `catalog` (products with `@listSize` as the real catalog declares them, categories, a login
- * mutation) and `reviews` (a product's reviews, an entity fetch). Costs as in the real supergraph:
+ * mutation) and `reviews` (a product's reviews, an entity fetch, nullable so a failed fetch leaves the products). Costs as in the real supergraph:
  * `topProducts(first: 5) { category { name } }` is 5 × (product + category) = 10.
  */
 export const fixtureShop: FixtureSubgraph[] = [
@@ -142,7 +142,7 @@ export const fixtureShop: FixtureSubgraph[] = [
     typeDefs: `${federation(['@key', '@listSize'])}
       type Product @key(fields: "id") {
         id: ID!
-        reviews(first: Int! = 10): [Review!]! @listSize(slicingArguments: ["first"])
+        reviews(first: Int! = 10): [Review!] @listSize(slicingArguments: ["first"])
       }
       type Review { rating: Int! body: String! }`,
     resolvers: {
