@@ -28,7 +28,10 @@ describe('the check of who calls a mutation', () => {
     gateway = await startInProcessGateway({
       subgraphs: fixtureShop,
       logger,
-      plugins: [costLimit, useCallerCheck({ subgraph: 'accounts', dataSource: () => identitySubgraph, analysisOf: costLimit.analysisOf, logger })],
+      plugins: [
+        costLimit,
+        useCallerCheck({ subgraph: 'accounts', dataSource: () => identitySubgraph, analysisOf: costLimit.analysisOf, logger }),
+      ],
     });
   });
   afterAll(async () => {
@@ -39,7 +42,7 @@ describe('the check of who calls a mutation', () => {
     answer = async () => ({ data: { me: { id: ada.userId }, user: { id: ada.userId } } });
   });
 
-  it("asks the identity subgraph about a signed-in caller's mutation, once, outside the request's cache tags, and lets it run", async () => {
+  it("asks the identity subgraph about a signed-in caller's mutation, once, apart from the request's cache tags, and runs it", async () => {
     const response = await gateway.execute(MUTATION, { user: ada });
     expect(response.errors).toBeUndefined();
     expect(asked).toHaveLength(1);
@@ -64,7 +67,8 @@ describe('the check of who calls a mutation', () => {
     expect(response.status).toBe(401);
     expect(response.data).toBeUndefined();
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason });
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'mutation refused: the caller is disabled or gone', userId: ada.userId, reason }));
+    const refusal = { msg: 'mutation refused: the caller is disabled or gone', userId: ada.userId, reason };
+    expect(lines).toContainEqual(expect.objectContaining(refusal));
   });
 
   it.each([

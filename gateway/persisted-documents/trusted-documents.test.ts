@@ -12,7 +12,10 @@ import { postRaw, rawAnswer } from '../../test/support/subgraph.js';
 const TOP = 'query Top { topProducts { name } }';
 const ME = 'query Me { me { username } }';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const byHash = (hash: string, operationName?: string) => ({ operationName, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
+const byHash = (hash: string, operationName?: string) => ({
+  operationName,
+  extensions: { persistedQuery: { version: 1, sha256Hash: hash } },
+});
 
 describe('reading the persisted-documents manifests', () => {
   let dir: string;
@@ -71,7 +74,8 @@ describe('the trusted documents guard', () => {
     for (const mode of ['log', 'enforce'] as const) {
       const app = express();
       app.use(express.json(), (_req, res, next) => void ((res.locals.requestId = 'guarded'), next()));
-      app.use('/graphql', trustedDocumentsGuard({ mode, documents, logger }), (req, res) => void res.json({ reached: req.method === 'GET' ? req.url : req.body }));
+      const reached: express.RequestHandler = (req, res) => void res.json({ reached: req.method === 'GET' ? req.url : req.body });
+      app.use('/graphql', trustedDocumentsGuard({ mode, documents, logger }), reached);
       const { server, url } = await listen(app, '127.0.0.1', 0);
       servers.push({ url, stop: () => closeServer(server, 0) });
       guarded[mode] = `${url}/graphql`;
@@ -90,14 +94,16 @@ describe('the trusted documents guard', () => {
   it("admits a manifest document's exact text, and refuses any other with PERSISTED_QUERY_REQUIRED", async () => {
     expect((await postRaw(guarded.enforce, { query: TOP })).status).toBe(200);
     const other = await postRaw(guarded.enforce, { query: `${TOP} ` });
-    expect({ status: other.status, code: other.body.errors?.[0]?.extensions?.code }).toEqual({ status: 400, code: 'PERSISTED_QUERY_REQUIRED' });
+    expect(other.status).toBe(400);
+    expect(other.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_REQUIRED');
   });
 
   it('refuses a hash the manifest lacks with PERSISTED_QUERY_NOT_IN_LIST, naming the operation, and logs it at info', async () => {
     const unknown = await postRaw(guarded.enforce, byHash(sha256(ME), 'Me'));
     expect(unknown.status).toBe(400);
     expect(unknown.body.errors?.[0]?.extensions).toEqual({ code: 'PERSISTED_QUERY_NOT_IN_LIST', operationName: 'Me' });
-    expect(lines).toContainEqual(expect.objectContaining({ level: 30, msg: 'untrusted document refused', requestId: 'guarded', documentHash: sha256(ME) }));
+    const refusal = { level: 30, msg: 'untrusted document refused', requestId: 'guarded', documentHash: sha256(ME) };
+    expect(lines).toContainEqual(expect.objectContaining(refusal));
   });
 
   it('refuses a batch holding one untrusted operation', async () => {
@@ -116,6 +122,7 @@ describe('the trusted documents guard', () => {
   it('in log mode serves everything and warns of each untrusted document', async () => {
     const served = await postRaw(guarded.log, { query: ME, operationName: 'Me' });
     expect(served.status).toBe(200);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 40, msg: 'untrusted document served', operationName: 'Me', code: 'PERSISTED_QUERY_REQUIRED' }));
+    const warning = { level: 40, msg: 'untrusted document served', operationName: 'Me', code: 'PERSISTED_QUERY_REQUIRED' };
+    expect(lines).toContainEqual(expect.objectContaining(warning));
   });
 });

@@ -87,7 +87,8 @@ describe('the cost limit', () => {
     expect(await refusedAt(`query($n: Int!) { products(first: $n) { totalCount } }`, { n: 101 })).toBe('products.first');
     expect(await refusedAt(`query($n: Int! = 101) { products(first: $n) { totalCount } }`)).toBe('products.first');
     expect(await refusedAt(`{ products(first: -1) { totalCount } }`)).toBe('products.first');
-    expect(await refusedAt(`{ p: products(first: 1) { edges { node { reviews(first: 500) { rating } } } } }`)).toBe('p.edges.node.reviews.first');
+    const deep = `{ p: products(first: 1) { edges { node { reviews(first: 500) { rating } } } } }`;
+    expect(await refusedAt(deep)).toBe('p.edges.node.reviews.first');
     expect((await gateway.execute(`{ products(first: 100) { totalCount } }`)).errors).toBeUndefined();
   });
 
@@ -105,8 +106,10 @@ describe('the cost limit', () => {
 
   it('refuses variables that do not coerce, and an operation name the document lacks, as the client\'s mistakes', async () => {
     const badVariable = await gateway.execute(`query($n: Int!) { topProducts(first: $n) { name } }`, { variables: { n: 'many' } });
-    expect({ status: badVariable.status, code: badVariable.errors?.[0]?.extensions?.code }).toEqual({ status: 400, code: 'BAD_USER_INPUT' });
+    expect(badVariable.status).toBe(400);
+    expect(badVariable.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const unknown = await gateway.execute(`{ categories { slug } }`, { operationName: 'Nope' });
-    expect({ status: unknown.status, code: unknown.errors?.[0]?.extensions?.code }).toEqual({ status: 400, code: 'OPERATION_RESOLUTION_FAILURE' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
   });
 });

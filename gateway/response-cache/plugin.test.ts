@@ -45,7 +45,8 @@ const rootValue = {
 function cachedServer(store: ResponseCacheStore) {
   const seen: string[] = [];
   const observer = { lookup: (status: string) => void seen.push(status), purge: (outcome: string) => void seen.push(`purge ${outcome}`) };
-  const apollo = new ApolloServer<GatewayContext>({ schema, rootValue, plugins: [useResponseCache({ store, logger: testLogger, observer })] });
+  const plugins = [useResponseCache({ store, logger: testLogger, observer })];
+  const apollo = new ApolloServer<GatewayContext>({ schema, rootValue, plugins });
   const execute = async (query: string, user: Identity | null = null) => {
     const contextValue: GatewayContext = {
       requestId: 'test',

@@ -11,7 +11,8 @@ const named = (name: string, message = name) => Object.assign(new Error(message)
 
 describe('what a client is told of a failed subgraph fetch', () => {
   it('is a timeout for a timed-out or aborted fetch, or a GATEWAY_TIMEOUT from the data source', () => {
-    for (const error of [named('TimeoutError'), named('AbortError'), new GraphQLError('late', { extensions: { code: ErrorCode.GATEWAY_TIMEOUT } })]) {
+    const fromDataSource = new GraphQLError('late', { extensions: { code: ErrorCode.GATEWAY_TIMEOUT } });
+    for (const error of [named('TimeoutError'), named('AbortError'), fromDataSource]) {
       expect(subgraphFailure('reviews', error)).toBeInstanceOf(GatewayTimeoutError);
     }
   });
@@ -89,7 +90,10 @@ describe('a subgraph failing inside a supergraph request', () => {
   it('answers GATEWAY_TIMEOUT at those fields for a fetch that timed out', async () => {
     reviews = () => Promise.reject(named('TimeoutError', 'The operation was aborted due to timeout'));
     const response = await gateway.execute(SHOP_FRONT);
-    expect(response.errors?.[0]).toMatchObject({ path: ['topProducts', 0, 'reviews'], extensions: { code: 'GATEWAY_TIMEOUT', subgraph: 'reviews' } });
+    expect(response.errors?.[0]).toMatchObject({
+      path: ['topProducts', 0, 'reviews'],
+      extensions: { code: 'GATEWAY_TIMEOUT', subgraph: 'reviews' },
+    });
   });
 
   it('takes JSON that is not a GraphQL response for the subgraph being unavailable', async () => {
@@ -101,7 +105,13 @@ describe('a subgraph failing inside a supergraph request', () => {
   it('logs what happened for the operator, once per interval while it keeps failing', () => {
     const warnings = lines.filter((line) => line.msg === 'subgraph fetch failed');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ level: 40, subgraph: 'reviews', requestId: 'in-process', code: 'SUBGRAPH_UNAVAILABLE', err: { message: expect.stringMatching(/ECONNREFUSED/) } });
+    expect(warnings[0]).toMatchObject({
+      level: 40,
+      subgraph: 'reviews',
+      requestId: 'in-process',
+      code: 'SUBGRAPH_UNAVAILABLE',
+      err: { message: expect.stringMatching(/ECONNREFUSED/) },
+    });
   });
 
   it('gives a fetch outside an operation (composition, health checks) the failure itself', async () => {

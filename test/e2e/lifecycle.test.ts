@@ -55,7 +55,8 @@ describe('health, shutdown and supergraph reload', () => {
   const routes = (): GatewayConfig['subgraphs'] => Object.values(supergraph.subgraphs).map((s) => ({ name: s.name, url: s.url }));
 
   /** A gateway of the test's own over the running subgraphs. */
-  const startGateway = (overrides: GatewayOverrides, logger: Logger = testLogger) => supergraph.startGateway({ responseCache: false, ...overrides, logger });
+  const startGateway = (overrides: GatewayOverrides, logger: Logger = testLogger) =>
+    supergraph.startGateway({ responseCache: false, ...overrides, logger });
 
   describe('shutdown', () => {
     it('finishes a request in flight, refuses new ones, closes the gateway and exits 0', async () => {

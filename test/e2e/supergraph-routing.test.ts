@@ -48,7 +48,11 @@ describe('routing by the supergraph being served', () => {
     config.metrics = { ...config.metrics, enabled: false };
     const { url, origin, stop } = await serveGateway(config);
     stops.push(stop);
-    return { url, ready: () => fetch(`${origin}/ready`).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> })) };
+    const ready = async () => {
+      const response = await fetch(`${origin}/ready`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    return { url, ready };
   }
 
   it("routes a subgraph named like one of ours to the supergraph's own URL, and readiness reports the supergraph's subgraphs", async () => {

@@ -60,10 +60,14 @@ export interface InProcessGateway {
  * plugins under test and the gateway's `formatError` (masking on, as outside development).
  * Requests go through `executeOperation` with the context the gateway's HTTP edge would build.
  */
-export async function startInProcessGateway({ subgraphs, plugins = [], validationRules = [], dataSource, logger = testLogger }: InProcessGatewayOptions): Promise<InProcessGateway> {
-  const composed = composeServices(subgraphs.map(({ name, typeDefs }) => ({ name, typeDefs: parse(typeDefs), url: `in-process://${name}` })));
+export async function startInProcessGateway(options: InProcessGatewayOptions): Promise<InProcessGateway> {
+  const { subgraphs, plugins = [], validationRules = [], dataSource, logger = testLogger } = options;
+  const definitions = subgraphs.map(({ name, typeDefs }) => ({ name, typeDefs: parse(typeDefs), url: `in-process://${name}` }));
+  const composed = composeServices(definitions);
   if (composed.errors) throw new Error(`The fixture subgraphs do not compose: ${composed.errors.map((e) => e.message).join('; ')}`);
-  const schemas = new Map(subgraphs.map(({ name, typeDefs, resolvers }) => [name, buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers }])]));
+  const schemas = new Map(
+    subgraphs.map(({ name, typeDefs, resolvers }) => [name, buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers }])]),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl: composed.supergraphSdl,
     buildService: ({ name }) => {
@@ -93,19 +97,22 @@ export async function startInProcessGateway({ subgraphs, plugins = [], validatio
       };
       const response = await apollo.executeOperation({ query, variables, operationName, extensions }, { contextValue: context });
       if (response.body.kind !== 'single') throw new Error('expected a single result');
-      return { status: response.http.status ?? 200, headers: new Map(response.http.headers), ...response.body.singleResult, context } as ExecutedResponse;
+      const { status = 200, headers } = response.http;
+      return { status, headers: new Map(headers), ...response.body.singleResult, context } as ExecutedResponse;
     },
     stop: () => apollo.stop(),
   };
 }
 
-const federation = (imports: string[]) => `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ${JSON.stringify(imports)})`;
+const federation = (imports: string[]) =>
+  `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ${JSON.stringify(imports)})`;
 const products = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `p${i + 1}`, name: `Product ${i + 1}` }));
 
 /**
  * A small shop of two subgraphs shaped like Tessera's, for what the gateway decides on its own:
  * `catalog` (products with `@listSize` as the real catalog declares them, categories, a login
- * mutation) and `reviews` (a product's reviews, an entity fetch, nullable so a failed fetch leaves the products). Costs as in the real supergraph:
+ * mutation) and `reviews` (a product's reviews, an entity fetch, nullable so a failed fetch leaves the
+ * products). Costs as in the real supergraph:
  * `topProducts(first: 5) { category { name } }` is 5 × (product + category) = 10.
  */
 export const fixtureShop: FixtureSubgraph[] = [
@@ -147,7 +154,8 @@ export const fixtureShop: FixtureSubgraph[] = [
     resolvers: {
       Product: {
         __resolveReference: ({ id }: { id: string }) => ({ id }),
-        reviews: (_: unknown, { first }: { first: number }) => Array.from({ length: Math.min(first, 2) }, (_, i) => ({ rating: 5 - i, body: 'Good' })),
+        reviews: (_: unknown, { first }: { first: number }) =>
+          Array.from({ length: Math.min(first, 2) }, (_, i) => ({ rating: 5 - i, body: 'Good' })),
       },
     },
   },

@@ -10,11 +10,16 @@ export interface LogLine {
 
 export type CaptureLevel = 'debug' | 'info' | 'warn';
 
+export interface CapturingLogger {
+  logger: Logger;
+  lines: LogLine[];
+}
+
 /**
  * A logger whose lines the test can read, parsed, in `lines`. Plain pino by default; with
  * `service`, built as the processes build theirs (`createLogger`: trace ids, redaction).
  */
-export function capturingLogger(level: CaptureLevel = 'info', { service }: { service?: string } = {}): { logger: Logger; lines: LogLine[] } {
+export function capturingLogger(level: CaptureLevel = 'info', { service }: { service?: string } = {}): CapturingLogger {
   const lines: LogLine[] = [];
   // Written synchronously: a line is in `lines` as soon as the call that logged it returns.
   const sink = { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) };

@@ -54,7 +54,11 @@ export interface RawAnswer<T = Record<string, any>> {
 }
 
 /** POSTs `body` (a string as it is, anything else as JSON) and keeps whatever comes back, JSON or not. */
-export async function postRaw<T = Record<string, any>>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<RawAnswer<T>> {
+export async function postRaw<T = Record<string, any>>(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer<T>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

@@ -1,4 +1,12 @@
-import type { GatewayConfig, JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, SubgraphConfig, TrustedDocumentsConfig } from '../../shared/config/config.js';
+import type {
+  GatewayConfig,
+  JwtConfig,
+  ProtectionConfig,
+  RedisConfig,
+  RuntimeEnvironment,
+  SubgraphConfig,
+  TrustedDocumentsConfig,
+} from '../../shared/config/config.js';
 import { createTokenVerifier, type VerifierOptions } from '../../shared/identity/tokens.js';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
 import { closeServer, listen } from '../../shared/http/http.js';
@@ -76,7 +84,10 @@ export interface ServedGateway {
 }
 
 /** A gateway built from `config`, listening on a free port: what `bin/gateway.ts` runs, in this process. */
-export async function serveGateway(config: GatewayConfig, { logger = testLogger, verifierOptions }: { logger?: Logger; verifierOptions?: VerifierOptions } = {}): Promise<ServedGateway> {
+export async function serveGateway(
+  config: GatewayConfig,
+  { logger = testLogger, verifierOptions }: { logger?: Logger; verifierOptions?: VerifierOptions } = {},
+): Promise<ServedGateway> {
   const gateway = await createGateway({ config, logger, verifier: createTokenVerifier(config.jwt, verifierOptions) });
   const listening = await listen(gateway.app, '127.0.0.1', 0);
   const metrics = await listenMetrics(gateway.registry, config.metrics);
