@@ -16,15 +16,19 @@ const LIMITS = {
   bodyLimitBytes: 4_000,
 };
 
+// One set of subgraphs for the whole file; each part starts the gateways it needs over them.
+let supergraph: TestSupergraph;
+beforeAll(async () => {
+  supergraph = await startTestSupergraph({ responseCache: false });
+});
+afterAll(async () => {
+  await supergraph?.stop();
+});
+
 describe('query limits at the gateway', () => {
-  let supergraph: TestSupergraph;
   let url: string;
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
     ({ url } = await supergraph.startGateway({ responseCache: false, protection: LIMITS }));
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   async function send(body: unknown, headers: Record<string, string> = {}) {
@@ -167,14 +171,6 @@ describe('query limits at the gateway', () => {
 });
 
 describe('document analysis at the edge (default limits)', () => {
-  let supergraph: TestSupergraph;
-  beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
-
   const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
     const started = performance.now();
     const result = await work();
@@ -225,14 +221,9 @@ describe('document analysis at the edge (default limits)', () => {
 });
 
 describe('production hardening', () => {
-  let supergraph: TestSupergraph;
   let origin: string;
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
     ({ origin } = await supergraph.startGateway({ env: 'production', protection: { corsOrigins: ['https://shop.example'] } }));
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   const post = (query: string, headers: Record<string, string> = {}) =>
