@@ -4,12 +4,12 @@ import { postGraphQL, postRaw } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 import { fanOut } from '../support/hostile-documents.js';
 
-/** Small limits, so "just under" and "just over" are easy to write. */
+/**
+ * Small limits, so "just under" and "just over" are easy to write. The shape limits (depth,
+ * aliases, root fields, directives) are validation rules, tried in process
+ * (gateway/protection/operation-limits.test.ts); these are the HTTP edge's.
+ */
 const LIMITS = {
-  maxDepth: 5,
-  maxAliases: 4,
-  maxRootFields: 3,
-  maxDirectivesPerField: 2,
   maxTokens: 120,
   maxDocumentBytes: 1_500,
   maxBatch: 1,
@@ -50,38 +50,6 @@ describe('query limits at the gateway', () => {
     expect(response.fetches).toBe(0);
     return response.body.errors![0]!;
   };
-
-  // depth: products(1) > edges(2) > node(3) > category(4) > name(5)
-  it('depth', async () => {
-    await passes(`{ products(first: 1) { edges { node { category { name } } } } }`);
-    const error = await refused(`{ products(first: 1) { edges { node { reviews(first: 1) { edges { node { body } } } } } } }`, 'MAX_DEPTH_EXCEEDED');
-    expect(error.extensions).toMatchObject({ actual: 7, limit: 5 });
-  });
-
-  it('depth through fragments', async () => {
-    await refused(`{ products(first: 1) { ...P } } fragment P on ProductConnection { edges { node { reviews(first: 1) { edges { node { body } } } } } }`, 'MAX_DEPTH_EXCEEDED');
-  });
-
-  it('aliases', async () => {
-    await passes(`{ a: categories { slug } b: categories { slug } c: categories { slug } }`);
-    await refused(`{ a: categories { s1: slug s2: slug s3: slug s4: slug s5: slug } }`, 'MAX_ALIASES_EXCEEDED');
-  });
-
-  it('root fields', async () => {
-    await passes(`{ categories { slug } topProducts(first: 1) { name } users(first: 1) { totalCount } }`);
-    await refused(`{ categories { slug } topProducts(first: 1) { name } users(first: 1) { totalCount } lowStock { id } }`, 'MAX_ROOT_FIELDS_EXCEEDED');
-  });
-
-  it('directives per field', async () => {
-    // Only @include and @skip exist (and may not repeat), so this limit is tried at 1.
-    const { url: strict } = await supergraph.startGateway({ responseCache: false, protection: { maxDirectivesPerField: 1 } });
-    expect((await postGraphQL(strict, `{ categories @include(if: true) { slug } }`)).errors).toBeUndefined();
-    supergraph.resetRequests();
-    const over = await postGraphQL(strict, `{ categories @include(if: true) @skip(if: false) { slug } }`);
-    expect(over.status).toBe(400);
-    expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'MAX_DIRECTIVES_EXCEEDED', actual: 2, limit: 1 });
-    expect(supergraph.subgraphRequests()).toBe(0);
-  });
 
   it('tokens, counted before parsing', async () => {
     const withTokens = (n: number) => `{ categories { ${Array.from({ length: n - 5 }, () => 'slug').join(' ')} } }`; // 5 tokens of frame
