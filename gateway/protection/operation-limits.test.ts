@@ -8,14 +8,12 @@ const LIMITS: OperationLimits = { maxDepth: 4, maxAliases: 4, maxRootFields: 3, 
 
 describe('the shape limits of an operation', () => {
   let gateway: InProcessGateway;
-  let fetches = 0;
   beforeAll(async () => {
     gateway = await startInProcessGateway({
       subgraphs: fixtureShop,
       validationRules: [operationLimitsRule(LIMITS)],
       // As in the gateway: a refused shape must reach neither the cost step nor a subgraph.
       plugins: [useCostLimit({ maxCost: 5000, defaultListSize: 10, maxPageSize: 100 })],
-      dataSource: (_, local) => ({ process: (request) => (fetches++, local.process(request)) }),
     });
   });
   afterAll(async () => {
@@ -29,12 +27,12 @@ describe('the shape limits of an operation', () => {
   };
   /** The refusal as a client sees it: 400, its own code (not GRAPHQL_VALIDATION_FAILED), no data, no fetch, no cost. */
   const refused = async (query: string, code: string) => {
-    fetches = 0;
+    gateway.resetFetches();
     const response = await gateway.execute(query);
     expect(response.status).toBe(400);
     expect(response.data).toBeUndefined();
     expect(response.extensions?.cost).toBeUndefined();
-    expect(fetches).toBe(0);
+    expect(gateway.fetches()).toBe(0);
     expect(response.errors?.[0]?.extensions?.code).toBe(code);
     return response.errors![0]!;
   };

@@ -5,9 +5,9 @@ import { CACHE_STATUS_HEADER, useResponseCache } from './plugin.js';
 import { MemoryResponseCacheStore } from './memory-store.js';
 import type { ResponseCacheStore } from './store.js';
 import type { GatewayContext } from '../context.js';
-import { newCacheTags } from '../../shared/cache-tags/cache-tags.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { testIdentity } from '../../test/support/config.js';
+import { gatewayContext } from '../../test/support/in-process-gateway.js';
 import { testLogger } from '../../test/support/subgraph.js';
 
 /**
@@ -48,16 +48,7 @@ function cachedServer(store: ResponseCacheStore) {
   const plugins = [useResponseCache({ store, logger: testLogger, observer })];
   const apollo = new ApolloServer<GatewayContext>({ schema, rootValue, plugins });
   const execute = async (query: string, user: Identity | null = null) => {
-    const contextValue: GatewayContext = {
-      requestId: 'test',
-      logger: testLogger,
-      user,
-      cacheTags: newCacheTags(),
-      untaggedSubgraphs: new Set(),
-      clientIp: '198.51.100.1',
-      deadline: Date.now() + 30_000,
-    };
-    const response = await apollo.executeOperation({ query }, { contextValue });
+    const response = await apollo.executeOperation({ query }, { contextValue: gatewayContext({ user }) });
     if (response.body.kind !== 'single') throw new Error('expected a single result');
     return { headers: response.http.headers, data: response.body.singleResult.data as Record<string, string> | null | undefined };
   };

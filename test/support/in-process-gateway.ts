@@ -51,7 +51,24 @@ export interface ExecutedResponse {
 export interface InProcessGateway {
   apollo: ApolloServer<GatewayContext>;
   execute(query: string, options?: ExecuteOptions): Promise<ExecutedResponse>;
+  /** Fetches the gateway sent to any subgraph since the last `resetFetches()`: none for what is refused up front. */
+  fetches(): number;
+  resetFetches(): void;
   stop(): Promise<void>;
+}
+
+/** The per-request context the gateway's HTTP edge builds, for a request from `user` at `clientIp`. */
+export function gatewayContext(request: Partial<Pick<GatewayContext, 'user' | 'clientIp' | 'logger'>> = {}): GatewayContext {
+  const { user = null, clientIp = '198.51.100.1', logger = testLogger } = request;
+  return {
+    requestId: 'in-process',
+    logger,
+    user,
+    cacheTags: newCacheTags(),
+    untaggedSubgraphs: new Set(),
+    clientIp,
+    deadline: Date.now() + 30_000,
+  };
 }
 
 /**
@@ -68,11 +85,14 @@ export async function startInProcessGateway(options: InProcessGatewayOptions): P
   const schemas = new Map(
     subgraphs.map(({ name, typeDefs, resolvers }) => [name, buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers }])]),
   );
+  let fetches = 0;
   const gateway = new ApolloGateway({
     supergraphSdl: composed.supergraphSdl,
     buildService: ({ name }) => {
       const local = new LocalGraphQLDataSource<GatewayContext>(schemas.get(name)!);
-      return dataSource ? dataSource(name, local) : local;
+      const source = dataSource ? dataSource(name, local) : local;
+      const counted: GraphQLDataSource<GatewayContext> = { process: (options) => (fetches++, source.process(options)) };
+      return counted;
     },
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -85,21 +105,15 @@ export async function startInProcessGateway(options: InProcessGatewayOptions): P
   await apollo.start();
   return {
     apollo,
-    async execute(query, { variables, operationName, user = null, clientIp = '198.51.100.1', extensions } = {}) {
-      const context: GatewayContext = {
-        requestId: 'in-process',
-        logger,
-        user,
-        cacheTags: newCacheTags(),
-        untaggedSubgraphs: new Set(),
-        clientIp,
-        deadline: Date.now() + 30_000,
-      };
+    async execute(query, { variables, operationName, user, clientIp, extensions } = {}) {
+      const context = gatewayContext({ user, clientIp, logger });
       const response = await apollo.executeOperation({ query, variables, operationName, extensions }, { contextValue: context });
       if (response.body.kind !== 'single') throw new Error('expected a single result');
       const { status = 200, headers } = response.http;
       return { status, headers: new Map(headers), ...response.body.singleResult, context } as ExecutedResponse;
     },
+    fetches: () => fetches,
+    resetFetches: () => void (fetches = 0),
     stop: () => apollo.stop(),
   };
 }
