@@ -2,7 +2,7 @@ import { composeServices } from '@apollo/composition';
 import { ApolloGateway, LocalGraphQLDataSource, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
-import { parse, type ValidationRule } from 'graphql';
+import { parse, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { GatewayContext } from '../../gateway/context.js';
 import { newCacheTags } from '../../shared/cache-tags/cache-tags.js';
 import { createFormatError } from '../../shared/errors/errors.js';
@@ -71,6 +71,22 @@ export function gatewayContext(request: Partial<Pick<GatewayContext, 'user' | 'c
   };
 }
 
+/** The supergraph and subgraph schemas of a fixture, composed once however many gateways a test starts over it. */
+const compositions = new WeakMap<FixtureSubgraph[], { supergraphSdl: string; schemas: Map<string, GraphQLSchema> }>();
+
+function composed(subgraphs: FixtureSubgraph[]) {
+  let composition = compositions.get(subgraphs);
+  if (composition) return composition;
+  const result = composeServices(subgraphs.map(({ name, typeDefs }) => ({ name, typeDefs: parse(typeDefs), url: `in-process://${name}` })));
+  if (result.errors) throw new Error(`The fixture subgraphs do not compose: ${result.errors.map((e) => e.message).join('; ')}`);
+  const schemas = new Map(
+    subgraphs.map(({ name, typeDefs, resolvers }) => [name, buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers }])]),
+  );
+  composition = { supergraphSdl: result.supergraphSdl, schemas };
+  compositions.set(subgraphs, composition);
+  return composition;
+}
+
 /**
  * A gateway without processes or stores: subgraphs built from SDL and resolvers, composed, and
  * run in this process by @apollo/gateway (`LocalGraphQLDataSource`), under Apollo Server with the
@@ -79,15 +95,10 @@ export function gatewayContext(request: Partial<Pick<GatewayContext, 'user' | 'c
  */
 export async function startInProcessGateway(options: InProcessGatewayOptions): Promise<InProcessGateway> {
   const { subgraphs, plugins = [], validationRules = [], dataSource, logger = testLogger } = options;
-  const definitions = subgraphs.map(({ name, typeDefs }) => ({ name, typeDefs: parse(typeDefs), url: `in-process://${name}` }));
-  const composed = composeServices(definitions);
-  if (composed.errors) throw new Error(`The fixture subgraphs do not compose: ${composed.errors.map((e) => e.message).join('; ')}`);
-  const schemas = new Map(
-    subgraphs.map(({ name, typeDefs, resolvers }) => [name, buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers }])]),
-  );
+  const { supergraphSdl, schemas } = composed(subgraphs);
   let fetches = 0;
   const gateway = new ApolloGateway({
-    supergraphSdl: composed.supergraphSdl,
+    supergraphSdl,
     buildService: ({ name }) => {
       const local = new LocalGraphQLDataSource<GatewayContext>(schemas.get(name)!);
       const source = dataSource ? dataSource(name, local) : local;
