@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './trusted-documents.js';
-import { closeServer, listen } from '../../shared/http/http.js';
+import { closeServer, enterRequestScope, listen } from '../../shared/http/http.js';
 import { capturingLogger } from '../../test/support/logger.js';
 import { postRaw, rawAnswer } from '../../test/support/subgraph.js';
 
@@ -73,7 +73,7 @@ describe('the trusted documents guard', () => {
   beforeAll(async () => {
     for (const mode of ['log', 'enforce'] as const) {
       const app = express();
-      app.use(express.json(), (_req, res, next) => void ((res.locals.requestId = 'guarded'), next()));
+      app.use(enterRequestScope({ logger }), express.json());
       const reached: express.RequestHandler = (req, res) => void res.json({ reached: req.method === 'GET' ? req.url : req.body });
       app.use('/graphql', trustedDocumentsGuard({ mode, documents, logger }), reached);
       const { server, url } = await listen(app, '127.0.0.1', 0);
@@ -99,7 +99,7 @@ describe('the trusted documents guard', () => {
   });
 
   it('refuses a hash the manifest lacks with PERSISTED_QUERY_NOT_IN_LIST, naming the operation, and logs it at info', async () => {
-    const unknown = await postRaw(guarded.enforce, byHash(sha256(ME), 'Me'));
+    const unknown = await postRaw(guarded.enforce, byHash(sha256(ME), 'Me'), { 'x-request-id': 'guarded' });
     expect(unknown.status).toBe(400);
     expect(unknown.body.errors?.[0]?.extensions).toEqual({ code: 'PERSISTED_QUERY_NOT_IN_LIST', operationName: 'Me' });
     const refusal = { level: 30, msg: 'untrusted document refused', requestId: 'guarded', documentHash: sha256(ME) };

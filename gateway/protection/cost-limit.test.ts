@@ -100,7 +100,7 @@ describe('the cost limit', () => {
     }
   });
 
-  it('refuses variables that do not coerce, and an operation name the document lacks, as the client\'s mistakes', async () => {
+  it("refuses variables that do not coerce, and an operation name the document lacks, as the client's mistakes", async () => {
     const badVariable = await gateway.execute(`query($n: Int!) { topProducts(first: $n) { name } }`, { variables: { n: 'many' } });
     expect(badVariable.status).toBe(400);
     expect(badVariable.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

@@ -52,7 +52,7 @@ describe.each(limiters)('the sliding-window limiter %s', (_, create) => {
 });
 
 describe("the sliding window's arithmetic", () => {
-  it("weighs the previous window by how much of it still overlaps, and says when its weight has fallen enough", () => {
+  it('weighs the previous window by how much of it still overlaps, and says when its weight has fallen enough', () => {
     // A quarter into the window: 3/4 of the previous window's 8 still count, 6 + 2 = 8 of 10.
     const decision = decide(8, 2, 1, 10, 60_000, 15_000);
     expect(decision).toMatchObject({ allowed: true, estimated: 8, remaining: 1, resetSeconds: 45 });

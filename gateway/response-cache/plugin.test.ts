@@ -48,7 +48,7 @@ function cachedServer(store: ResponseCacheStore) {
   const plugins = [useResponseCache({ store, logger: testLogger, observer })];
   const apollo = new ApolloServer<GatewayContext>({ schema, rootValue, plugins });
   const execute = async (query: string, user: Identity | null = null) => {
-    const response = await apollo.executeOperation({ query }, { contextValue: gatewayContext({ user }) });
+    const response = await apollo.executeOperation({ query }, { contextValue: gatewayContext(user) });
     if (response.body.kind !== 'single') throw new Error('expected a single result');
     return { headers: response.http.headers, data: response.body.singleResult.data as Record<string, string> | null | undefined };
   };
@@ -79,7 +79,7 @@ describe('the response cache', () => {
     expect(second.headers.get('cache-control')).toBe('max-age=60, public');
   });
 
-  it("keeps a private answer for its caller only, and stores none for an anonymous caller", async () => {
+  it('keeps a private answer for its caller only, and stores none for an anonymous caller', async () => {
     const [ada, alan] = [testIdentity('ada'), testIdentity('alan')];
     expect((await cache.execute(`{ me }`, ada)).headers.get(CACHE_STATUS_HEADER)).toBe('MISS');
     const again = await cache.execute(`{ me }`, ada);

@@ -33,7 +33,7 @@ describe('what a client is told of a failed subgraph fetch', () => {
 describe('the errors of a failed fetch', () => {
   const failure = new SubgraphUnavailableError('catalog');
 
-  it("sit at every field a root fetch was to resolve, by response key, fragments expanded, __typename aside", () => {
+  it('sit at every field a root fetch was to resolve, by response key, fragments expanded, __typename aside', () => {
     const document = parse(`{ top: topProducts { name } ...F __typename } fragment F on Query { categories { slug } }`);
     expect(errorsAtFetchedFields(failure, document, {}).map((error) => error.path)).toEqual([['top'], ['categories']]);
   });
@@ -41,14 +41,17 @@ describe('the errors of a failed fetch', () => {
   it("sit at each entity's fields of an entity fetch, as that entity's type selects them", () => {
     const document = parse(`query($representations: [_Any!]!) { _entities(representations: $representations) {
       ... on Product { reviews { rating } } ... on User { name } } }`);
-    const representations = [{ __typename: 'Product', id: 'p1' }, { __typename: 'User', id: 'u1' }];
+    const representations = [
+      { __typename: 'Product', id: 'p1' },
+      { __typename: 'User', id: 'u1' },
+    ];
     expect(errorsAtFetchedFields(failure, document, { representations }).map((error) => error.path)).toEqual([
       ['_entities', 0, 'reviews'],
       ['_entities', 1, 'name'],
     ]);
   });
 
-  it('carry the failure\'s message and code, and stand without a path when there is no field', () => {
+  it("carry the failure's message and code, and stand without a path when there is no field", () => {
     const [error] = errorsAtFetchedFields(failure, parse(`{ __typename }`), {});
     expect(error).toEqual({ message: failure.message, extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'catalog' } });
   });
@@ -79,7 +82,12 @@ describe('a subgraph failing inside a supergraph request', () => {
   it("serves the other subgraphs' data, with SUBGRAPH_UNAVAILABLE at each field the failed one was to resolve", async () => {
     reviews = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:4004'));
     const response = await gateway.execute(SHOP_FRONT);
-    expect(response.data).toEqual({ topProducts: [{ name: 'Product 1', reviews: null }, { name: 'Product 2', reviews: null }] });
+    expect(response.data).toEqual({
+      topProducts: [
+        { name: 'Product 1', reviews: null },
+        { name: 'Product 2', reviews: null },
+      ],
+    });
     expect(response.errors?.filter((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE').map((e) => e.path)).toEqual([
       ['topProducts', 0, 'reviews'],
       ['topProducts', 1, 'reviews'],

@@ -6,6 +6,7 @@ import { parse, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { GatewayContext } from '../../gateway/context.js';
 import { newCacheTags } from '../../shared/cache-tags/cache-tags.js';
 import { createFormatError } from '../../shared/errors/errors.js';
+import { createRequestScope, runInRequestScope } from '../../shared/http/request-scope.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import type { Logger } from '../../shared/observability/logger.js';
 import { testLogger } from './subgraph.js';
@@ -32,6 +33,7 @@ export interface ExecuteOptions {
   operationName?: string;
   /** The verified caller; anonymous by default. */
   user?: Identity | null;
+  /** The client's address, in the request scope (198.51.100.1 by default). */
   clientIp?: string;
   /** Extensions sent with the request (`persistedQuery`, say). */
   extensions?: Record<string, unknown>;
@@ -57,18 +59,9 @@ export interface InProcessGateway {
   stop(): Promise<void>;
 }
 
-/** The per-request context the gateway's HTTP edge builds, for a request from `user` at `clientIp`. */
-export function gatewayContext(request: Partial<Pick<GatewayContext, 'user' | 'clientIp' | 'logger'>> = {}): GatewayContext {
-  const { user = null, clientIp = '198.51.100.1', logger = testLogger } = request;
-  return {
-    requestId: 'in-process',
-    logger,
-    user,
-    cacheTags: newCacheTags(),
-    untaggedSubgraphs: new Set(),
-    clientIp,
-    deadline: Date.now() + 30_000,
-  };
+/** The GraphQL context the gateway's context function builds, for a request from `user`. */
+export function gatewayContext(user: Identity | null = null): GatewayContext {
+  return { user, cacheTags: newCacheTags(), untaggedSubgraphs: new Set() };
 }
 
 /** The supergraph and subgraph schemas of a fixture, composed once however many gateways a test starts over it. */
@@ -116,9 +109,13 @@ export async function startInProcessGateway(options: InProcessGatewayOptions): P
   await apollo.start();
   return {
     apollo,
-    async execute(query, { variables, operationName, user, clientIp, extensions } = {}) {
-      const context = gatewayContext({ user, clientIp, logger });
-      const response = await apollo.executeOperation({ query, variables, operationName, extensions }, { contextValue: context });
+    async execute(query, { variables, operationName, user, clientIp = '198.51.100.1', extensions } = {}) {
+      const context = gatewayContext(user);
+      // In the request scope the HTTP edge enters (request id, logger, deadline, address), as the gateway runs it.
+      const scope = createRequestScope({ requestId: 'in-process', logger, timeoutMs: 30_000, clientIp });
+      const response = await runInRequestScope(scope, () =>
+        apollo.executeOperation({ query, variables, operationName, extensions }, { contextValue: context }),
+      );
       if (response.body.kind !== 'single') throw new Error('expected a single result');
       const { status = 200, headers } = response.http;
       return { status, headers: new Map(headers), ...response.body.singleResult, context } as ExecutedResponse;
