@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from './supervisor.js';
 import { STARTUP_FAILED_EXIT_CODE } from '../shared/errors/fatal.js';
+import { capturingLogger } from '../test/support/logger.js';
 
 /*
  * `npm start`'s supervisor with tiny fake children: Node scripts that stay up until told, note
@@ -44,8 +44,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 function start(name: string, overrides: Partial<SupervisorOptions> & { modes?: Record<string, string> } = {}) {
   const events = join(dir, `${name}.events`);
   appendFileSync(events, '');
-  const lines: Record<string, any>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const { logger, lines } = capturingLogger('info');
   let exited!: (code: number) => void;
   const exit = new Promise<number>((resolve) => (exited = resolve));
   const modes = { accounts: 'serve', reviews: 'serve', gateway: 'serve-slow-stop', ...overrides.modes };

@@ -28,7 +28,7 @@ import { VisitBudget, add, collectFields, fragmentsOf, multiply } from './operat
 import { resolvedOperation } from './operation-limits.js';
 import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
 
-interface CostLimitOptions {
+export interface CostLimitOptions {
   /** Largest estimated cost an operation may have. */
   maxCost: number;
   /** Size assumed for a list field with neither a slicing argument nor `assumedSize`. */

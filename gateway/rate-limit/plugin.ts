@@ -9,7 +9,7 @@ import { ErrorCode } from '../../shared/errors/errors.js';
 import { requestScope } from '../../shared/http/request-scope.js';
 
 /** The configured limits (see `ProtectionConfig['rateLimit']`), and where counts are kept. */
-type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
+export type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
   limiter: RateLimiter;
   logger: Logger;
   /** The cost step's verdict on the request: it throws the refusal of a request not admitted, which then is not charged. */

@@ -4,7 +4,7 @@ import { throttledWarn, type Logger } from '../../shared/observability/logger.js
 import type { CachedResponse, ResponseCacheStore } from './store.js';
 import type { GatewayContext } from '../context.js';
 
-const CACHE_STATUS_HEADER = 'x-cache';
+export const CACHE_STATUS_HEADER = 'x-cache';
 
 interface ResponseCacheOptions {
   /** Where responses live: Redis (shared by replicas) or memory. */

@@ -23,7 +23,7 @@ const FAILURE_WARN_INTERVAL_MS = 10_000;
  * unavailable (refused or dropped connection, a 4xx/5xx, a body that is not a GraphQL
  * response). Never the subgraph's URL, status or body: those go to the gateway's log.
  */
-function subgraphFailure(subgraph: string, error: unknown): TesseraError {
+export function subgraphFailure(subgraph: string, error: unknown): TesseraError {
   if (error instanceof TesseraError) return error;
   const timedOut =
     (error instanceof GraphQLError && error.extensions.code === ErrorCode.GATEWAY_TIMEOUT) ||
@@ -56,7 +56,7 @@ function responseKeys(selectionSet: SelectionSetNode, fragments: Map<string, Fra
  * client's response (as it does for a subgraph's own errors); a failure thrown instead would
  * reach the client once, without a path.
  */
-function errorsAtFetchedFields(
+export function errorsAtFetchedFields(
   error: TesseraError,
   document: DocumentNode,
   variables: Record<string, unknown> | undefined,

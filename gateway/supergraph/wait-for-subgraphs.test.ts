@@ -1,9 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
 import { waitForSubgraphs } from '../gateway.js';
-import type { Logger } from '../../shared/observability/logger.js';
+import { capturingLogger } from '../../test/support/logger.js';
 
 /*
  * The gateway's start-up wait against fake subgraphs (node:http on 127.0.0.1) answering as a
@@ -50,11 +49,6 @@ async function deadUrl(): Promise<string> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return `http://127.0.0.1:${port}/graphql`;
-}
-
-function capturingLogger(): { logger: Logger; lines: Record<string, any>[] } {
-  const lines: Record<string, any>[] = [];
-  return { logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }), lines };
 }
 
 describe('waiting for the subgraphs at start', () => {

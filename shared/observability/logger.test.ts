@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
 import { ConfigError, loadGatewayConfig, loadLogConfig } from '../config/config.js';
 import { describeStartupFailure, StartupError } from '../errors/fatal.js';
 import { apolloLogger, logFormatOf } from './logger.js';
+import { capturingLogger } from '../../test/support/logger.js';
 
 describe('log format', () => {
   it('is pretty only for a person: development at a terminal, unless LOG_FORMAT says otherwise', () => {
@@ -22,8 +22,8 @@ describe('log format', () => {
 
 describe("Apollo's logger", () => {
   it("writes Apollo's one-time notices at debug, on one line, and its warnings and errors as they are", () => {
-    const lines: Record<string, any>[] = [];
-    const logger = apolloLogger(pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) }));
+    const { logger: captured, lines } = capturingLogger('debug');
+    const logger = apolloLogger(captured);
     logger.info('Gateway successfully loaded schema.\n\t* Mode: unmanaged');
     logger.warn('something Apollo worries about');
     logger.error('something that failed');

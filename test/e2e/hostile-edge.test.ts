@@ -8,6 +8,7 @@ import { SignJWT } from 'jose';
 import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { testJwt } from '../support/config.js';
+import { postRaw } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 import { fanOut } from '../support/hostile-documents.js';
 
@@ -113,15 +114,8 @@ describe('the edge in production under hostile documents', () => {
 
   async function send(body: unknown, headers: Record<string, string> = {}) {
     supergraph.resetRequests();
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-    const text = await response.text();
-    let parsed: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] } = {};
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch {
-      // left empty: the assertions say what was missing
-    }
-    return { status: response.status, text, body: parsed, fetches: supergraph.subgraphRequests() };
+    const { status, text, body: parsed } = await postRaw(url, body, headers);
+    return { status, text, body: parsed, fetches: supergraph.subgraphRequests() };
   }
 
   it('refuses every shape with its own code, no 5xx, no stack trace and no subgraph fetch, then serves', async () => {

@@ -2,53 +2,22 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { createGateway } from '../../gateway/gateway.js';
-import type { Logger } from '../../shared/observability/logger.js';
 import { createSubgraphApp } from '../../shared/subgraph/app.js';
 import { startSubgraph } from '../../shared/subgraph/boot.js';
 import { buildFederatedSchema } from '../../shared/subgraph/schema.js';
 import { catalog } from '../../subgraphs/catalog/index.js';
 import { testGatewayConfig, testSubgraphConfig } from '../support/config.js';
+import { capturingLogger, type LogLine } from '../support/logger.js';
 import { adminQuery, freshStore } from '../support/postgres.js';
-import { postGraphQL } from '../support/subgraph.js';
+import { postGraphQL, postRaw, rawAnswer, type RawAnswer } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** A logger whose lines the test can read. */
-function capturingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  return { logger, lines };
-}
-
-interface Answer {
-  status: number;
-  text: string;
-  body: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-}
-
-async function answer(response: Response): Promise<Answer> {
-  const text = await response.text();
-  let body: Answer['body'] = {};
-  try {
-    body = JSON.parse(text) as Answer['body'];
-  } catch {
-    // left empty: the assertions on `body` say what was missing
-  }
-  return { status: response.status, text, body };
-}
-
-const post = async (url: string, body: string, headers: Record<string, string> = {}) =>
-  answer(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }));
+const post = (url: string, body: string, headers: Record<string, string> = {}) => postRaw(url, body, headers);
 const get = async (url: string, params: Record<string, string>) =>
-  answer(await fetch(`${url}?${new URLSearchParams(params)}`, { headers: { 'apollo-require-preflight': 'true' } }));
+  rawAnswer(await fetch(`${url}?${new URLSearchParams(params)}`, { headers: { 'apollo-require-preflight': 'true' } }));
 
 /** A refusal as every refusal must look: its status and code, an error body, no data, no stack trace. */
-function expectRefused(response: Answer, status: number, code: string): void {
+function expectRefused(response: RawAnswer, status: number, code: string): void {
   expect({ status: response.status, code: response.body.errors?.[0]?.extensions?.code }).toEqual({ status, code });
   expect(response.body.data).toBeUndefined();
   expect(response.text).not.toMatch(/stacktrace| {4}at |RangeError/);

@@ -5,7 +5,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
 import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
 import { reloadableSupergraph, type ReloadOutcome } from '../../gateway/supergraph/reload.js';
@@ -20,23 +19,11 @@ import { accounts } from '../../subgraphs/accounts/index.js';
 import { testGatewayConfig, testSubgraphConfig } from '../support/config.js';
 import { adminQuery } from '../support/postgres.js';
 import { DisposableRedis, freePort } from '../support/redis.js';
-import { startTestSubgraph, testLogger } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { capturingLogger } from '../support/logger.js';
+import { postGraphQL, startTestSubgraph, testLogger, type GraphQLResponse } from '../support/subgraph.js';
+import { startTestSupergraph, type GatewayOverrides, type TestSupergraph } from '../support/supergraph.js';
 
 const SHOP_FRONT = `{ topProducts(first: 3) { name inStock averageRating } }`;
-
-/** A logger whose lines the test can read. */
-function capturingLogger(): { logger: Logger; lines: { level: number; msg: string; [key: string]: unknown }[] } {
-  const lines: { level: number; msg: string }[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  return { logger, lines };
-}
-
-async function post(url: string, query: string) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
-  const body = (await response.json()) as { data?: Record<string, any> | null; errors?: unknown[]; extensions?: { cost?: { estimated: number } } };
-  return { status: response.status, ...body };
-}
 
 /** Resolves with the next reload that swapped or failed. */
 function nextReload(gateway: Gateway): Promise<ReloadOutcome> {
@@ -69,17 +56,8 @@ describe('health, shutdown and supergraph reload', () => {
   const routes = (): GatewayConfig['subgraphs'] => Object.values(supergraph.subgraphs).map((s) => ({ name: s.name, url: s.url }));
 
   /** A gateway of the test's own over the running subgraphs. */
-  async function startGateway(overrides: Partial<GatewayConfig>, logger: Logger = testLogger) {
-    const config = testGatewayConfig(routes(), overrides);
-    config.responseCache = { ...config.responseCache, enabled: false };
-    const gateway = await createGateway({ config, logger });
-    const { server, url } = await listen(gateway.app, '127.0.0.1', 0);
-    cleanups.push(async () => {
-      await closeServer(server, 1_000);
-      await gateway.stop();
-    });
-    return { gateway, url: `${url}/graphql`, origin: url };
-  }
+  const startGateway = (overrides: GatewayOverrides, logger: Logger = testLogger) =>
+    supergraph.startGateway({ responseCache: false, ...overrides, logger });
 
   describe('shutdown', () => {
     it('finishes a request in flight, refuses new ones, closes the gateway and exits 0', async () => {
@@ -177,12 +155,12 @@ describe('health, shutdown and supergraph reload', () => {
       const { gateway, url } = await startGateway({ supergraphPath: path, supergraphReload: { pollIntervalMs: 0, watch: true } });
 
       // Four clients asking without pause until told to stop; the test moves on as answers arrive.
-      const answers: Awaited<ReturnType<typeof post>>[] = [];
+      const answers: Omit<GraphQLResponse, 'headers'>[] = [];
       const progress = new EventEmitter();
       let stop = false;
       const clients = Array.from({ length: 4 }, async () => {
         while (!stop) {
-          answers.push(await post(url, SHOP_FRONT).catch((error: Error) => ({ status: 0, errors: [error.message] })));
+          answers.push(await postGraphQL(url, SHOP_FRONT).catch((error: Error) => ({ status: 0, errors: [{ message: error.message }] })));
           progress.emit('answer');
         }
       });
@@ -217,7 +195,7 @@ describe('health, shutdown and supergraph reload', () => {
       // costs 3, the reloaded @listSize(assumedSize: 40) 40.
       const costs = new Set(answers.map((answer) => answer.extensions?.cost?.estimated));
       expect(costs).toEqual(new Set([3, 40]));
-      expect((await post(url, SHOP_FRONT)).extensions?.cost?.estimated).toBe(3);
+      expect((await postGraphQL(url, SHOP_FRONT)).extensions?.cost?.estimated).toBe(3);
       expect(gateway.supergraph.current()?.version).toBe(3);
     });
 
@@ -231,7 +209,7 @@ describe('health, shutdown and supergraph reload', () => {
       await replaceFile(path, original.replace('type Query', 'type Query {'));
       expect(await broken).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/Syntax Error/) });
       expect(lines).toContainEqual(expect.objectContaining({ level: 50, msg: 'supergraph reload failed; still serving the previous one', servingHash: servedHash }));
-      const during = await post(url, SHOP_FRONT);
+      const during = await postGraphQL(url, SHOP_FRONT);
       expect(during).toMatchObject({ status: 200, data: { topProducts: expect.any(Array) }, extensions: { cost: { estimated: 3 } } });
       expect(await (await fetch(`${origin}/ready`)).json()).toMatchObject({ ready: true, supergraph: { hash: servedHash, version: 1 } });
 
@@ -240,7 +218,7 @@ describe('health, shutdown and supergraph reload', () => {
       await replaceFile(path, dearerTopProducts);
       expect(await fixed).toMatchObject({ outcome: 'reloaded', previousHash: servedHash, version: 2 });
       expect(lines).toContainEqual(expect.objectContaining({ level: 30, msg: 'supergraph reloaded', version: 2 }));
-      expect(await post(url, SHOP_FRONT)).toMatchObject({ status: 200, extensions: { cost: { estimated: 40 } } });
+      expect(await postGraphQL(url, SHOP_FRONT)).toMatchObject({ status: 200, extensions: { cost: { estimated: 40 } } });
     });
   });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { scrape } from '../support/metrics.js';
+import { postRaw } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
 /*
@@ -26,7 +27,7 @@ describe('per-document caches are bounded by OPERATION_CACHE_MAX_ENTRIES', () =>
     await supergraph?.stop();
   });
 
-  const post = async (url: string, body: object) => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
+  const post = async (url: string, body: object) => (await postRaw(url, body)).body;
   const plans = async (metricsUrl: string) => {
     const scraped = await scrape(metricsUrl);
     return { hit: scraped.value('tessera_gateway_query_plan_cache_total', { result: 'hit' }) ?? 0, miss: scraped.value('tessera_gateway_query_plan_cache_total', { result: 'miss' }) ?? 0 };

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
 import pg from 'pg';
-import { pino } from 'pino';
 import { startSubgraph, type RunningSubgraph } from '../../shared/subgraph/boot.js';
 import { catalog } from '../../subgraphs/catalog/index.js';
 import { testIdentity, testSubgraphConfig } from '../support/config.js';
 import { DisposablePostgres, postgresBinDir } from '../support/disposable-postgres.js';
+import { capturingLogger } from '../support/logger.js';
 import { postGraphQL, signedAs, type GraphQLResponse } from '../support/subgraph.js';
 
 const bin = postgresBinDir();
@@ -22,7 +21,8 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   let cluster: DisposablePostgres;
   let subgraph: RunningSubgraph;
   let categoryId: string;
-  const logs: { msg: string; level: number }[] = [];
+  // Warnings and errors are kept: a failure that reached formatError unmapped is logged as 'unexpected error'.
+  const { logger, lines: logs } = capturingLogger('warn');
   /** UPCs of the products whose creation was acknowledged (answered without error). */
   const acknowledged: string[] = [];
   let nextUpc = 900_000_000_000;
@@ -63,9 +63,6 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   beforeAll(async () => {
     cluster = await DisposablePostgres.create(bin!);
-    // Warnings and errors are kept: a failure that reached formatError unmapped is logged as 'unexpected error'.
-    const sink = new Writable({ write: (line, _encoding, done) => void (logs.push(JSON.parse(String(line))), done()) });
-    const logger = pino({ level: 'warn' }, sink);
     const config = testSubgraphConfig('catalog', { kind: 'postgresql', clientUrl: cluster.url, dbName: DATABASE });
     subgraph = await startSubgraph({ definition: catalog, config, logger });
     const { data } = await ask(`{ categories { id } }`);

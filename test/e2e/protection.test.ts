@@ -1,36 +1,40 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { postGraphQL } from '../support/subgraph.js';
+import { postGraphQL, postRaw } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 import { fanOut } from '../support/hostile-documents.js';
 
-/** Small limits, so "just under" and "just over" are easy to write. */
+/**
+ * Small limits, so "just under" and "just over" are easy to write. The shape limits (depth,
+ * aliases, root fields, directives) are validation rules, tried in process
+ * (gateway/protection/operation-limits.test.ts); these are the HTTP edge's.
+ */
 const LIMITS = {
-  maxDepth: 5,
-  maxAliases: 4,
-  maxRootFields: 3,
-  maxDirectivesPerField: 2,
   maxTokens: 120,
   maxDocumentBytes: 1_500,
   maxBatch: 1,
   bodyLimitBytes: 4_000,
 };
 
+// One set of subgraphs for the whole file; each part starts the gateways it needs over them.
+let supergraph: TestSupergraph;
+beforeAll(async () => {
+  supergraph = await startTestSupergraph({ responseCache: false });
+});
+afterAll(async () => {
+  await supergraph?.stop();
+});
+
 describe('query limits at the gateway', () => {
-  let supergraph: TestSupergraph;
   let url: string;
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
     ({ url } = await supergraph.startGateway({ responseCache: false, protection: LIMITS }));
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   async function send(body: unknown, headers: Record<string, string> = {}) {
     supergraph.resetRequests();
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-    return { status: response.status, body: (await response.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] }, fetches: supergraph.subgraphRequests() };
+    const { status, body: parsed } = await postRaw(url, body, headers);
+    return { status, body: parsed, fetches: supergraph.subgraphRequests() };
   }
 
   const passes = async (query: string) => {
@@ -46,38 +50,6 @@ describe('query limits at the gateway', () => {
     expect(response.fetches).toBe(0);
     return response.body.errors![0]!;
   };
-
-  // depth: products(1) > edges(2) > node(3) > category(4) > name(5)
-  it('depth', async () => {
-    await passes(`{ products(first: 1) { edges { node { category { name } } } } }`);
-    const error = await refused(`{ products(first: 1) { edges { node { reviews(first: 1) { edges { node { body } } } } } } }`, 'MAX_DEPTH_EXCEEDED');
-    expect(error.extensions).toMatchObject({ actual: 7, limit: 5 });
-  });
-
-  it('depth through fragments', async () => {
-    await refused(`{ products(first: 1) { ...P } } fragment P on ProductConnection { edges { node { reviews(first: 1) { edges { node { body } } } } } }`, 'MAX_DEPTH_EXCEEDED');
-  });
-
-  it('aliases', async () => {
-    await passes(`{ a: categories { slug } b: categories { slug } c: categories { slug } }`);
-    await refused(`{ a: categories { s1: slug s2: slug s3: slug s4: slug s5: slug } }`, 'MAX_ALIASES_EXCEEDED');
-  });
-
-  it('root fields', async () => {
-    await passes(`{ categories { slug } topProducts(first: 1) { name } users(first: 1) { totalCount } }`);
-    await refused(`{ categories { slug } topProducts(first: 1) { name } users(first: 1) { totalCount } lowStock { id } }`, 'MAX_ROOT_FIELDS_EXCEEDED');
-  });
-
-  it('directives per field', async () => {
-    // Only @include and @skip exist (and may not repeat), so this limit is tried at 1.
-    const { url: strict } = await supergraph.startGateway({ responseCache: false, protection: { maxDirectivesPerField: 1 } });
-    expect((await postGraphQL(strict, `{ categories @include(if: true) { slug } }`)).errors).toBeUndefined();
-    supergraph.resetRequests();
-    const over = await postGraphQL(strict, `{ categories @include(if: true) @skip(if: false) { slug } }`);
-    expect(over.status).toBe(400);
-    expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'MAX_DIRECTIVES_EXCEEDED', actual: 2, limit: 1 });
-    expect(supergraph.subgraphRequests()).toBe(0);
-  });
 
   it('tokens, counted before parsing', async () => {
     const withTokens = (n: number) => `{ categories { ${Array.from({ length: n - 5 }, () => 'slug').join(' ')} } }`; // 5 tokens of frame
@@ -163,33 +135,10 @@ describe('query limits at the gateway', () => {
       expect(modest.status).toBe(200);
       expect(body.extensions?.cost?.estimated).toBeLessThan(5000);
     });
-
-    it('reads slicing arguments from variables too', async () => {
-      const query = `query($n: Int!) { products(first: $n) { edges { node { reviews(first: $n) { edges { node { author { reviews(first: $n) { totalCount } } } } } } } } }`;
-      const response = await supergraph.query(query, { n: 100 });
-      expect(response.errors?.[0]?.extensions?.code).toBe('COST_LIMIT_EXCEEDED');
-    });
-
-    it('just under and just over a limit', async () => {
-      const { url: tight } = await supergraph.startGateway({ responseCache: false, protection: { maxCost: 11 } });
-      // topProducts(first: 5) { category }: 5 × (1 product + 1 category) = 10; price adds 5 × 1 Money.
-      const under = await postGraphQL(tight, `{ topProducts(first: 5) { category { name } } }`);
-      expect(under.errors).toBeUndefined();
-      const over = await postGraphQL(tight, `{ topProducts(first: 5) { category { name } price { amount } } }`);
-      expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'COST_LIMIT_EXCEEDED', estimatedCost: 15, maxCost: 11 });
-    });
   });
 });
 
 describe('document analysis at the edge (default limits)', () => {
-  let supergraph: TestSupergraph;
-  beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
-
   const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
     const started = performance.now();
     const result = await work();
@@ -237,64 +186,12 @@ describe('document analysis at the edge (default limits)', () => {
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'MAX_ALIASES_EXCEEDED', actual: 2 ** 22 });
   });
 
-  const nested = `products(first: $n) { edges { node { reviews(first: $n) { edges { node { author { reviews(first: $n) { totalCount } } } } } } } }`;
-
-  it('costs through variable defaults as execution will use them', async () => {
-    supergraph.resetRequests();
-    const defaulted = await supergraph.query(`query($n: Int! = 100) { ${nested} }`);
-    expect(defaulted.status).toBe(400);
-    expect(defaulted.errors?.[0]?.extensions).toMatchObject({ code: 'COST_LIMIT_EXCEEDED' });
-    const given = await supergraph.query(`query($n: Int!) { ${nested} }`, { n: 100 });
-    expect(given.errors?.[0]?.extensions?.estimatedCost).toBe(defaulted.errors?.[0]?.extensions?.estimatedCost);
-    expect(supergraph.subgraphRequests()).toBe(0);
-  });
-
-  it('counts a selection repeated (merged by GraphQL) once, and serves it', async () => {
-    const { url } = await supergraph.startGateway({ responseCache: false, protection: { maxCost: 11 } });
-    const once = `topProducts(first: 5) { category { name } }`; // 5 × (product + category) = 10
-    const twice = await postGraphQL(url, `{ ${once} ${once} ...T } fragment T on Query { ${once} }`);
-    expect(twice.errors).toBeUndefined();
-    expect(twice.status).toBe(200);
-    expect((twice as { extensions?: { cost?: { estimated: number } } }).extensions?.cost?.estimated).toBe(10);
-  });
-
-  it('refuses a page over the maximum, or negative, before any subgraph fetch', async () => {
-    const refused = async (query: string, variables?: Record<string, unknown>) => {
-      supergraph.resetRequests();
-      const response = await supergraph.query(query, variables);
-      expect(response.status).toBe(400);
-      expect(supergraph.subgraphRequests()).toBe(0);
-      expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-      return (response.errors![0]!.extensions!.fields as { field: string }[])[0]!.field;
-    };
-    expect(await refused(`{ products(first: 101) { totalCount } }`)).toBe('products.first');
-    expect(await refused(`query($n: Int!) { products(first: $n) { totalCount } }`, { n: 101 })).toBe('products.first');
-    expect(await refused(`query($n: Int! = 101) { products(first: $n) { totalCount } }`)).toBe('products.first');
-    expect(await refused(`{ products(first: -1) { totalCount } }`)).toBe('products.first');
-    expect(await refused(`{ p: products(first: 1) { edges { node { reviews(first: 500) { totalCount } } } } }`)).toBe('p.edges.node.reviews.first');
-    const full = await supergraph.query(`{ products(first: 100) { totalCount } }`);
-    expect(full.errors).toBeUndefined();
-  });
-
-  it('follows MAX_PAGE_SIZE', async () => {
-    const { url } = await supergraph.startGateway({ responseCache: false, protection: { maxPageSize: 3 } });
-    supergraph.resetRequests();
-    const over = await postGraphQL(url, `{ topProducts(first: 4) { name } }`);
-    expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'topProducts.first' }] });
-    expect(supergraph.subgraphRequests()).toBe(0);
-    expect((await postGraphQL(url, `{ topProducts(first: 3) { name } }`)).errors).toBeUndefined();
-  });
 });
 
 describe('production hardening', () => {
-  let supergraph: TestSupergraph;
   let origin: string;
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
     ({ origin } = await supergraph.startGateway({ env: 'production', protection: { corsOrigins: ['https://shop.example'] } }));
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   const post = (query: string, headers: Record<string, string> = {}) =>

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { seedId } from '../../shared/store/seed.js';
 import { startForeignSubgraph } from '../support/foreign-subgraph.js';
-import { postGraphQL } from '../support/subgraph.js';
+import { postGraphQL, postRaw } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -285,8 +285,7 @@ describe('the response cache, on Redis', () => {
     const query = `{ categories { slug } }`;
     const sha256Hash = createHash('sha256').update(query).digest('hex');
     const extensions = { persistedQuery: { version: 1, sha256Hash } };
-    const post = async (body: object) =>
-      (await fetch(supergraph.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
+    const post = async (body: object) => (await postRaw(supergraph.url, body)).body as any;
 
     const unknown = await post({ extensions });
     expect(unknown.errors[0]).toMatchObject({ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } });

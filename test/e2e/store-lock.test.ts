@@ -3,14 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createLogger } from '../../shared/observability/logger.js';
 import { openStore } from '../../shared/store/orm.js';
 import { repoRoot } from '../../shared/config/paths.js';
 import { STORE_LOCK_FILE } from '../../shared/store/store-lock.js';
 import { findSubgraph } from '../../subgraphs/index.js';
+import { capturingLogger } from '../support/logger.js';
 import { testLogger } from '../support/subgraph.js';
 
 /*
@@ -100,8 +99,7 @@ describe('a PGlite store open in one process', () => {
     expect(gone).toBeGreaterThan(0);
     await writeFile(join(storeDir(), STORE_LOCK_FILE), `${gone}\n`);
 
-    const lines: Array<{ msg: string; stalePid?: number; level: number }> = [];
-    const logger = createLogger('test', { logLevel: 'warn', env: 'test' }, new Writable({ write: (line, _encoding, done) => done(void lines.push(JSON.parse(String(line)))) }));
+    const { logger, lines } = capturingLogger('warn', { service: 'test' });
     const orm = await open(logger);
     try {
       expect((await readFile(join(storeDir(), STORE_LOCK_FILE), 'utf8')).trim()).toBe(String(process.pid));

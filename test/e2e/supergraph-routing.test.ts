@@ -2,14 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createGateway } from '../../gateway/gateway.js';
 import { composeFromRunning } from '../../gateway/supergraph/supergraph.js';
 import type { GatewayConfig } from '../../shared/config/config.js';
-import { closeServer, listen } from '../../shared/http/http.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { TEST_SIGNING_SECRET, testGatewayConfig } from '../support/config.js';
 import { startForeignSubgraph, type ForeignSubgraph } from '../support/foreign-subgraph.js';
-import { postGraphQL, testLogger } from '../support/subgraph.js';
+import { postGraphQL } from '../support/subgraph.js';
+import { serveGateway } from '../support/supergraph.js';
 
 /**
  * A supergraph composed elsewhere: its one subgraph is named `inventory`, like one of ours, but
@@ -47,13 +46,13 @@ describe('routing by the supergraph being served', () => {
     const config = testGatewayConfig(defaults, { env: 'production', supergraphPath, subgraphUrlOverrides, identitySubgraph: undefined });
     config.responseCache = { ...config.responseCache, enabled: false };
     config.metrics = { ...config.metrics, enabled: false };
-    const gateway = await createGateway({ config, logger: testLogger });
-    const { server, url } = await listen(gateway.app, '127.0.0.1', 0);
-    stops.push(async () => {
-      await closeServer(server, 1_000);
-      await gateway.stop();
-    });
-    return { url: `${url}/graphql`, ready: () => fetch(`${url}/ready`).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> })) };
+    const { url, origin, stop } = await serveGateway(config);
+    stops.push(stop);
+    const ready = async () => {
+      const response = await fetch(`${origin}/ready`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    return { url, ready };
   }
 
   it("routes a subgraph named like one of ours to the supergraph's own URL, and readiness reports the supergraph's subgraphs", async () => {

@@ -6,7 +6,6 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
 import { closeServer, listen } from '../../shared/http/http.js';
-import { createLogger } from '../../shared/observability/logger.js';
 import { startSubgraph, type RunningSubgraph } from '../../shared/subgraph/boot.js';
 import { startTracing } from '../../shared/observability/tracing.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
@@ -15,7 +14,7 @@ import { testGatewayConfig, testSubgraphConfig, testTracing } from '../support/c
 import { freshStore } from '../support/postgres.js';
 import { postGraphQL } from '../support/subgraph.js';
 
-type LogLine = Record<string, any>;
+import { capturingLogger, type LogLine } from '../support/logger.js';
 
 /** Touches three subgraphs: catalog (topProducts), then inventory (inStock) and reviews. */
 const TRACED_QUERY = /* GraphQL */ `
@@ -29,13 +28,6 @@ function disableOpenTelemetry(): void {
   trace.disable();
   context.disable();
   propagation.disable();
-}
-
-/** A pino logger writing parsed lines into an array. */
-function capturingLogger(level: 'debug' | 'info') {
-  const lines: LogLine[] = [];
-  const logger = createLogger('traced', { logLevel: level, env: 'test' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
-  return { lines, logger };
 }
 
 /** Spans end as responses finish; wait (bounded) for the one the test is about. */
@@ -53,7 +45,7 @@ async function finishedSpan(exporter: InMemorySpanExporter, matches: (span: Read
 describe('a traced request through the supergraph', () => {
   const exporter = new InMemorySpanExporter();
   const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  const { lines, logger } = capturingLogger('debug');
+  const { lines, logger } = capturingLogger('debug', { service: 'traced' });
   const running: (RunningSubgraph & { name: string; dbName: string; drop(): Promise<void> })[] = [];
   let gateway: Gateway | undefined;
   let server: Server | undefined;
@@ -227,7 +219,7 @@ describe('startTracing', () => {
   afterAll(disableOpenTelemetry);
 
   it('registers nothing without OTEL_EXPORTER_OTLP_ENDPOINT: spans are the no-op kind', async () => {
-    const stop = await startTracing({ tracing: testTracing }, 'tessera-test', capturingLogger('info').logger);
+    const stop = await startTracing({ tracing: testTracing }, 'tessera-test', capturingLogger('info', { service: 'traced' }).logger);
     expect(trace.getTracer('tessera').startSpan('nothing').isRecording()).toBe(false);
     await stop();
   });
@@ -235,7 +227,7 @@ describe('startTracing', () => {
   it('exports spans over OTLP/HTTP to the endpoint, under the service name, with the configured headers, sampled', async () => {
     const collector = await startCollector(200);
     try {
-      const { lines, logger } = capturingLogger('info');
+      const { lines, logger } = capturingLogger('info', { service: 'traced' });
       const stop = await startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint, otlpHeaders: { 'x-api-key': 'k1' }, sampleRatio: 0 } }, 'tessera-test', logger);
       const tracer = trace.getTracer('tessera');
       // Ratio 0 drops traces started here, but follows a caller that sampled its trace.
@@ -264,7 +256,7 @@ describe('startTracing', () => {
   it('warns when the collector refuses the spans, and still shuts down', async () => {
     const collector = await startCollector(400);
     try {
-      const { lines, logger } = capturingLogger('info');
+      const { lines, logger } = capturingLogger('info', { service: 'traced' });
       const stop = await startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint } }, 'tessera-test', logger);
       trace.getTracer('tessera').startSpan('refused').end();
       await expect(stop()).resolves.toBeUndefined();
@@ -285,7 +277,7 @@ describe('the pino mixin', () => {
   });
 
   it("writes the active span's trace and span ids on each line, and none outside a span", () => {
-    const { lines, logger } = capturingLogger('info');
+    const { lines, logger } = capturingLogger('info', { service: 'traced' });
     logger.info('outside');
     trace.getTracer('test').startActiveSpan('inside', (span) => {
       logger.child({ requestId: 'r1' }).info('inside');

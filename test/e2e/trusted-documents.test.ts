@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
 import { createClient, MeDocument, TesseraRequestError, TopProductsDocument } from '../../sdk/index.js';
 import { repoRoot } from '../../shared/config/paths.js';
+import { capturingLogger } from '../support/logger.js';
+import { postRaw } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
 const MANIFEST = join(repoRoot, 'sdk/generated/persisted-documents.json');
@@ -26,14 +26,13 @@ describe('trusted documents at the gateway', () => {
   /** The manifest's TopProducts document: its hash (hex) and exact text. */
   let topProducts: { hash: string; text: string };
   const gateways: Record<'off' | 'log' | 'enforce', string> = { off: '', log: '', enforce: '' };
-  const logged: Record<string, unknown>[] = [];
+  const { logger: capture, lines: logged } = capturingLogger('info');
 
   beforeAll(async () => {
     manifest = JSON.parse(await readFile(MANIFEST, 'utf8')) as Record<string, string>;
     const [key, text] = Object.entries(manifest).find(([, document]) => document.startsWith('query TopProducts'))!;
     topProducts = { hash: key.replace('sha256:', ''), text };
     supergraph = await startTestSupergraph({ responseCache: false });
-    const capture = pino({ level: 'info' }, new Writable({ write: (line, _encoding, done) => done(void logged.push(JSON.parse(String(line)))) }));
     gateways.off = supergraph.url;
     gateways.log = (await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'log', manifests: [MANIFEST] }, logger: capture })).url;
     gateways.enforce = (await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] } })).url;
@@ -44,8 +43,8 @@ describe('trusted documents at the gateway', () => {
 
   async function send(url: string, body: Record<string, unknown>): Promise<Answer> {
     supergraph.resetRequests();
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: response.status, body: (await response.json()) as Answer['body'], fetches: supergraph.subgraphRequests() };
+    const { status, body: answered } = await postRaw(url, body);
+    return { status, body: answered as Answer['body'], fetches: supergraph.subgraphRequests() };
   }
   const byHash = (hash: string) => ({ variables: { first: 2 }, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
   const served = (answer: Answer) => {

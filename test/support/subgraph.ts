@@ -18,6 +18,8 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   headers: Headers;
   data?: T | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  /** The response's own extensions (`cost`, say). */
+  extensions?: Record<string, any>;
 }
 
 /** Headers, or headers made from the exact body sent (a signature covers it). */
@@ -42,6 +44,40 @@ export async function postBody<T = Record<string, any>>(url: string, body: strin
   });
   const answer = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
   return { status: response.status, headers: response.headers, ...answer };
+}
+
+/** An answer as it came: status, headers, the text, and the body parsed from it (empty when it is not JSON). */
+export interface RawAnswer<T = Record<string, any>> {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: Omit<GraphQLResponse<T>, 'status' | 'headers'>;
+}
+
+/** POSTs `body` (a string as it is, anything else as JSON) and keeps whatever comes back, JSON or not. */
+export async function postRaw<T = Record<string, any>>(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return rawAnswer<T>(response);
+}
+
+/** Reads a response (a GET's, say) as `postRaw` does. */
+export async function rawAnswer<T = Record<string, any>>(response: Response): Promise<RawAnswer<T>> {
+  const text = await response.text();
+  let parsed: RawAnswer<T>['body'] = {};
+  try {
+    parsed = JSON.parse(text) as RawAnswer<T>['body'];
+  } catch {
+    // left empty: the test's assertions on `body` say what was missing
+  }
+  return { status: response.status, headers: response.headers, text, body: parsed };
 }
 
 /** Signs a request for a subgraph as the gateway would, for `user` (anonymous by default). */

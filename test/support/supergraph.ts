@@ -1,6 +1,15 @@
-import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, SubgraphConfig, TrustedDocumentsConfig } from '../../shared/config/config.js';
+import type {
+  GatewayConfig,
+  JwtConfig,
+  ProtectionConfig,
+  RedisConfig,
+  RuntimeEnvironment,
+  SubgraphConfig,
+  TrustedDocumentsConfig,
+} from '../../shared/config/config.js';
+import type { WithSecrets } from '../../shared/config/secrets.js';
 import { createTokenVerifier, type VerifierOptions } from '../../shared/identity/tokens.js';
-import { createGateway } from '../../gateway/gateway.js';
+import { createGateway, type Gateway } from '../../gateway/gateway.js';
 import { closeServer, listen } from '../../shared/http/http.js';
 import { listenMetrics, type MetricsConfig } from '../../shared/observability/metrics.js';
 import type { Logger } from '../../shared/observability/logger.js';
@@ -17,7 +26,7 @@ export interface TestSupergraph {
   subgraphs: Record<string, TestSubgraph>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Another gateway over the same subgraphs, with other settings (stopped with the supergraph). */
-  startGateway(overrides?: GatewayOverrides): Promise<{ url: string; origin: string; metricsUrl: string | undefined }>;
+  startGateway(overrides?: GatewayOverrides): Promise<Omit<ServedGateway, 'stop'>>;
   /** Signs a seed user in through the gateway; returns the Authorization header to send. */
   loginAs(username: string): Promise<Record<string, string>>;
   /** GraphQL requests all subgraphs received since the last reset. */
@@ -33,6 +42,8 @@ export interface TestSupergraph {
 export interface GatewayOverrides {
   env?: RuntimeEnvironment;
   supergraphPath?: string;
+  /** Default: no reload (`testGatewayConfig`). */
+  supergraphReload?: GatewayConfig['supergraphReload'];
   jwt?: Partial<JwtConfig>;
   verifierOptions?: VerifierOptions;
   redis?: Partial<RedisConfig>;
@@ -63,6 +74,37 @@ interface StartOptions extends GatewayOverrides {
   trust?: SubgraphConfig['trust'];
 }
 
+export interface ServedGateway {
+  gateway: Gateway;
+  /** Its `/graphql`. */
+  url: string;
+  origin: string;
+  /** Its `/metrics`: on a listener of their own when `config.metrics.port` is set. */
+  metricsUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** A gateway built from `config`, listening on a free port: what `bin/gateway.ts` runs, in this process. */
+export async function serveGateway(
+  config: WithSecrets<GatewayConfig>,
+  { logger = testLogger, verifierOptions }: { logger?: Logger; verifierOptions?: VerifierOptions } = {},
+): Promise<ServedGateway> {
+  const gateway = await createGateway({ config, logger, verifier: createTokenVerifier(config.jwt, verifierOptions) });
+  const listening = await listen(gateway.app, '127.0.0.1', 0);
+  const metrics = await listenMetrics(gateway.registry, config.metrics);
+  return {
+    gateway,
+    url: `${listening.url}/graphql`,
+    origin: listening.url,
+    metricsUrl: metrics?.url ?? (config.metrics.enabled ? `${listening.url}/metrics` : undefined),
+    async stop() {
+      await closeServer(listening.server);
+      await metrics?.stop();
+      await gateway.stop();
+    },
+  };
+}
+
 /**
  * The whole supergraph as it runs for real: every subgraph over HTTP on its own fresh
  * PostgreSQL database (migrated, seeded), and the gateway composing them, on free ports.
@@ -89,16 +131,10 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     // As shared/config/config.ts derives them from GRAPHIQL.
     config.graphiql = overrides.graphiql ?? config.graphiql;
     config.introspection ||= config.graphiql;
-    const gateway = await createGateway({ config, logger: overrides.logger ?? testLogger, verifier: createTokenVerifier(config.jwt, overrides.verifierOptions) });
-    const listening = await listen(gateway.app, '127.0.0.1', 0);
-    const metrics = await listenMetrics(gateway.registry, config.metrics);
-    stops.push(async () => {
-      await closeServer(listening.server);
-      await metrics?.stop();
-      await gateway.stop();
-    });
-    const metricsUrl = metrics?.url ?? (config.metrics.enabled ? `${listening.url}/metrics` : undefined);
-    return { url: `${listening.url}/graphql`, origin: listening.url, metricsUrl };
+    config.supergraphReload = overrides.supergraphReload ?? config.supergraphReload;
+    const { stop, ...served } = await serveGateway(config, { logger: overrides.logger, verifierOptions: overrides.verifierOptions });
+    stops.push(stop);
+    return served;
   };
   try {
     const { url, origin, metricsUrl } = await startGateway(options);

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { ApolloServer } from '@apollo/server';
+import { buildSchema } from 'graphql';
+import { CACHE_STATUS_HEADER, useResponseCache } from './plugin.js';
+import { MemoryResponseCacheStore } from './memory-store.js';
+import type { ResponseCacheStore } from './store.js';
+import type { GatewayContext } from '../context.js';
+import type { Identity } from '../../shared/identity/identity.js';
+import { testIdentity } from '../../test/support/config.js';
+import { gatewayContext } from '../../test/support/in-process-gateway.js';
+import { testLogger } from '../../test/support/subgraph.js';
+
+/**
+ * What the subgraphs would report, played by resolvers: `product` reads Product:1 (public, a
+ * minute), `me` reads the caller (private), `flaky` fails, `uncached` has maxAge 0, `untagged`
+ * comes from a subgraph that reports no tags; `rename` changes Product:1.
+ */
+const schema = buildSchema(`
+  enum CacheControlScope { PUBLIC PRIVATE }
+  directive @cacheControl(maxAge: Int, scope: CacheControlScope) on FIELD_DEFINITION | OBJECT
+  type Query {
+    product: String @cacheControl(maxAge: 60)
+    me: String @cacheControl(maxAge: 60, scope: PRIVATE)
+    flaky: String @cacheControl(maxAge: 60)
+    uncached: String @cacheControl(maxAge: 0)
+    untagged: String @cacheControl(maxAge: 60)
+  }
+  type Mutation { rename: String, touchUntagged: String }
+`);
+
+let resolved = 0;
+const rootValue = {
+  product: (_: unknown, context: GatewayContext) => (resolved++, context.cacheTags.entities.add('Product:1'), `product #${resolved}`),
+  me: (_: unknown, context: GatewayContext) => (resolved++, `me: ${context.user?.username ?? 'nobody'} #${resolved}`),
+  flaky: () => {
+    resolved++;
+    throw new Error('flaky');
+  },
+  uncached: () => `uncached #${++resolved}`,
+  untagged: (_: unknown, context: GatewayContext) => (resolved++, context.untaggedSubgraphs.add('legacy'), `untagged #${resolved}`),
+  rename: (_: unknown, context: GatewayContext) => (context.cacheTags.changed.add('Product:1'), 'renamed'),
+  touchUntagged: (_: unknown, context: GatewayContext) => (context.untaggedSubgraphs.add('legacy'), 'touched'),
+};
+
+function cachedServer(store: ResponseCacheStore) {
+  const seen: string[] = [];
+  const observer = { lookup: (status: string) => void seen.push(status), purge: (outcome: string) => void seen.push(`purge ${outcome}`) };
+  const plugins = [useResponseCache({ store, logger: testLogger, observer })];
+  const apollo = new ApolloServer<GatewayContext>({ schema, rootValue, plugins });
+  const execute = async (query: string, user: Identity | null = null) => {
+    const response = await apollo.executeOperation({ query }, { contextValue: gatewayContext(user) });
+    if (response.body.kind !== 'single') throw new Error('expected a single result');
+    return { headers: response.http.headers, data: response.body.singleResult.data as Record<string, string> | null | undefined };
+  };
+  return { apollo, execute, seen };
+}
+
+describe('the response cache', () => {
+  let cache: ReturnType<typeof cachedServer>;
+  beforeAll(async () => {
+    cache = cachedServer(new MemoryResponseCacheStore(100));
+    await cache.apollo.start();
+  });
+  afterAll(async () => {
+    await cache?.apollo.stop();
+  });
+  beforeEach(async () => {
+    // Every test starts from an empty cache: purge what any of them may have stored.
+    await cache.execute(`mutation { rename touchUntagged }`);
+  });
+
+  it('serves a public answer from the cache, with its age and what is left of its max-age', async () => {
+    const first = await cache.execute(`{ product }`);
+    expect(first.headers.get(CACHE_STATUS_HEADER)).toBe('MISS');
+    const second = await cache.execute(`{ product }`);
+    expect(second.headers.get(CACHE_STATUS_HEADER)).toBe('HIT');
+    expect(second.data).toEqual(first.data);
+    expect(second.headers.get('age')).toBe('0');
+    expect(second.headers.get('cache-control')).toBe('max-age=60, public');
+  });
+
+  it('keeps a private answer for its caller only, and stores none for an anonymous caller', async () => {
+    const [ada, alan] = [testIdentity('ada'), testIdentity('alan')];
+    expect((await cache.execute(`{ me }`, ada)).headers.get(CACHE_STATUS_HEADER)).toBe('MISS');
+    const again = await cache.execute(`{ me }`, ada);
+    expect(again.headers.get(CACHE_STATUS_HEADER)).toBe('HIT');
+    expect(again.data?.me).toMatch(/^me: ada/);
+    const other = await cache.execute(`{ me }`, alan);
+    expect(other.headers.get(CACHE_STATUS_HEADER)).toBe('MISS');
+    expect(other.data?.me).toMatch(/^me: alan/);
+    await cache.execute(`{ me }`);
+    expect((await cache.execute(`{ me }`)).headers.get(CACHE_STATUS_HEADER)).toBe('MISS');
+  });
+
+  it('stores no answer with errors, none with max-age 0, and never a mutation', async () => {
+    for (const query of [`{ flaky }`, `{ uncached }`]) {
+      await cache.execute(query);
+      expect((await cache.execute(query)).headers.get(CACHE_STATUS_HEADER)).toBe('MISS');
+    }
+    expect((await cache.execute(`mutation { rename }`)).headers.get(CACHE_STATUS_HEADER)).toBeUndefined();
+  });
+
+  it("purges what a mutation's subgraphs report it changed, before its response goes out", async () => {
+    await cache.execute(`{ product }`);
+    expect((await cache.execute(`{ product }`)).headers.get(CACHE_STATUS_HEADER)).toBe('HIT');
+    await cache.execute(`mutation { rename }`);
+    expect((await cache.execute(`{ product }`)).headers.get(CACHE_STATUS_HEADER)).toBe('MISS');
+  });
+
+  it('purges every answer from a subgraph that reports no tags when a mutation reaches that subgraph', async () => {
+    await cache.execute(`{ untagged }`);
+    expect((await cache.execute(`{ untagged }`)).headers.get(CACHE_STATUS_HEADER)).toBe('HIT');
+    await cache.execute(`mutation { rename }`);
+    expect((await cache.execute(`{ untagged }`)).headers.get(CACHE_STATUS_HEADER)).toBe('HIT');
+    await cache.execute(`mutation { touchUntagged }`);
+    expect((await cache.execute(`{ untagged }`)).headers.get(CACHE_STATUS_HEADER)).toBe('MISS');
+  });
+
+  it('runs identical misses in flight at once only once', async () => {
+    const before = resolved;
+    const answers = await Promise.all(Array.from({ length: 5 }, () => cache.execute(`{ product }`)));
+    expect(resolved - before).toBe(1);
+    expect(new Set(answers.map((answer) => answer.data?.product)).size).toBe(1);
+    expect(answers.map((answer) => answer.headers.get(CACHE_STATUS_HEADER)).sort()).toEqual(['HIT', 'HIT', 'HIT', 'HIT', 'MISS']);
+  });
+
+  it('tells its observer each lookup and purge', async () => {
+    cache.seen.splice(0);
+    await cache.execute(`{ product }`);
+    await cache.execute(`{ product }`);
+    await cache.execute(`mutation { rename }`);
+    expect(cache.seen).toEqual(['MISS', 'HIT', 'purge done']);
+  });
+});
+
+describe('the response cache when its store is down', () => {
+  it('serves uncached (BYPASS) and owns up to a purge it could not make', async () => {
+    const down: ResponseCacheStore = {
+      lookup: () => Promise.reject(new Error('redis down')),
+      store: () => Promise.reject(new Error('redis down')),
+      purge: () => Promise.reject(new Error('redis down')),
+      available: () => true,
+    };
+    const cache = cachedServer(down);
+    await cache.apollo.start();
+    try {
+      expect((await cache.execute(`{ product }`)).headers.get(CACHE_STATUS_HEADER)).toBe('BYPASS');
+      await cache.execute(`mutation { rename }`);
+      expect(cache.seen).toEqual(['BYPASS', 'purge deferred']);
+      down.available = () => false;
+      const answer = await cache.execute(`{ product }`);
+      expect(answer.headers.get(CACHE_STATUS_HEADER)).toBe('BYPASS');
+      expect(answer.data?.product).toMatch(/^product/);
+    } finally {
+      await cache.apollo.stop();
+    }
+  });
+});
