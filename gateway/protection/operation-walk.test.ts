@@ -102,9 +102,7 @@ describe('cost of an operation', () => {
   });
 
   it('walks fragment fan-out once', () => {
-    const started = performance.now();
-    const { cost, rootFields } = analyze(fanOut(40, 'Item', 'tags { name }', '{ items(first: 3) { ...F0 } }'));
-    expect(performance.now() - started).toBeLessThan(100);
+    const { cost, rootFields } = analyze(fanOut(40, 'Item', 'tags { name }', '{ items(first: 3) { ...F0 } }'), {}, 100, new VisitBudget(400));
     expect(cost).toBe(3 * (1 + 2));
     expect(rootFields).toEqual(new Map([['Query.items', 1]]));
   });
