@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createGateway } from '../gateway/gateway.js';
-import { loadGatewayConfig } from '../shared/config/config.js';
+import { loadGatewayConfig, routeSubgraphs } from '../shared/config/config.js';
+import { registryDefaults } from '../tooling/compose.js';
 import { closeServer, listen } from '../shared/http/http.js';
 import { createLogger } from '../shared/observability/logger.js';
 import { subgraphs } from '../subgraphs/index.js';
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
     }),
   );
   const { running, urls } = await startBenchSubgraphs(env);
-  const gatewayConfig = loadGatewayConfig(subgraphs, benchGatewayEnv(gatewayEnv, urls));
+  const benchGateway = benchGatewayEnv(gatewayEnv, urls);
+  const gatewayConfig = routeSubgraphs(loadGatewayConfig(benchGateway), benchGateway, registryDefaults(subgraphs));
   const results: Record<string, Result> = {};
   for (const cached of [false, true]) {
     const gateway = await createGateway({ config: { ...gatewayConfig, responseCache: { ...gatewayConfig.responseCache, enabled: cached } }, logger });

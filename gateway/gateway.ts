@@ -8,7 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
-import type { GatewayConfig } from '../shared/config/config.js';
+import type { RoutedGatewayConfig } from '../shared/config/config.js';
 import { createFormatError, ErrorCode } from '../shared/errors/errors.js';
 import { StartupError } from '../shared/errors/fatal.js';
 import { enterRequestScope, graphqlErrorHandler, healthRoutes } from '../shared/http/http.js';
@@ -45,7 +45,7 @@ import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
 import { supergraphSource, type SupergraphSource } from './supergraph/reload.js';
 
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
+  config: Pick<RoutedGatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -135,7 +135,7 @@ const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state
  * and the variable to raise. The wait is logged at most every `logEveryMs`.
  */
 export async function waitForSubgraphs(
-  { subgraphs, signingSecret, subgraphWaitMs }: Pick<GatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>,
+  { subgraphs, signingSecret, subgraphWaitMs }: Pick<RoutedGatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>,
   logger: Logger,
   { pollMs = 500, logEveryMs = 5_000 }: { pollMs?: number; logEveryMs?: number } = {},
 ): Promise<void> {
@@ -178,7 +178,7 @@ export async function waitForSubgraphs(
   }
 }
 
-async function composeOrExplain(subgraphs: GatewayConfig['subgraphs'], signingSecret: string): Promise<string> {
+async function composeOrExplain(subgraphs: RoutedGatewayConfig['subgraphs'], signingSecret: string): Promise<string> {
   const { supergraphSdl, errors } = await composeFromRunning(subgraphs, signingSecret);
   if (!supergraphSdl) throw new Error(`The subgraphs do not compose:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
   return supergraphSdl;

@@ -7,7 +7,7 @@ import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, G
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
-import type { SubgraphConfig } from '../config/config.js';
+import type { SubgraphConfig } from '../config/subgraph-config.js';
 import type { Identity } from '../identity/identity.js';
 import type { StorelessContext, SubgraphContext } from './context.js';
 import { auditMutations, createAuditLogResolver } from './audit.js';

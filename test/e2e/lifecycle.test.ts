@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
-import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
+import { composeSupergraph } from '../../tooling/compose.js';
 import { supergraphSource, type ReloadOutcome } from '../../gateway/supergraph/reload.js';
-import type { GatewayConfig } from '../../shared/config/config.js';
+import type { RoutedGatewayConfig } from '../../shared/config/config.js';
 import { closeServer, listen } from '../../shared/http/http.js';
 import { createSubgraphApp } from '../../shared/subgraph/subgraph.js';
 import { createLifecycle } from '../../shared/lifecycle/lifecycle.js';
@@ -65,10 +65,10 @@ describe('health, shutdown and supergraph reload', () => {
     await supergraph?.stop();
   });
 
-  const routes = (): GatewayConfig['subgraphs'] => Object.values(supergraph.subgraphs).map((s) => ({ name: s.name, url: s.url }));
+  const routes = (): RoutedGatewayConfig['subgraphs'] => Object.values(supergraph.subgraphs).map((s) => ({ name: s.name, url: s.url }));
 
   /** A gateway of the test's own over the running subgraphs. */
-  async function startGateway(overrides: Partial<GatewayConfig>, logger: Logger = testLogger) {
+  async function startGateway(overrides: Partial<RoutedGatewayConfig>, logger: Logger = testLogger) {
     const config = testGatewayConfig(routes(), overrides);
     config.responseCache = { ...config.responseCache, enabled: false };
     const gateway = await createGateway({ config, logger });

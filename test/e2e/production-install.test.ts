@@ -21,7 +21,7 @@ for (const name of ['@mikro-orm/pglite', '@electric-sql/pglite']) {
 }
 
 const { migrateAll } = await import('../../tooling/migrations.js');
-const { loadSubgraphConfig } = await import('../../shared/config/config.js');
+const { loadSubgraphConfig } = await import('../../shared/config/subgraph-config.js');
 const { openStore } = await import('../../shared/store/orm.js');
 const { startSubgraph } = await import('../../shared/subgraph/subgraph.js');
 const { subgraphs, findSubgraph } = await import('../../subgraphs/index.js');

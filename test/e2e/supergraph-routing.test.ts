@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createGateway } from '../../gateway/gateway.js';
 import { composeFromRunning } from '../../gateway/supergraph/supergraph.js';
-import type { GatewayConfig } from '../../shared/config/config.js';
+import type { RoutedGatewayConfig } from '../../shared/config/config.js';
 import { closeServer, listen } from '../../shared/http/http.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { TEST_SIGNING_SECRET, testGatewayConfig } from '../support/config.js';
@@ -23,7 +23,7 @@ describe('routing by the supergraph being served', () => {
   let supergraphPath: string;
   const stops: (() => Promise<void>)[] = [];
   // The registry's names at the registry's kind of default URL, with nothing behind it.
-  const defaults: GatewayConfig['subgraphs'] = subgraphs.map((s) => ({ name: s.name, url: `http://127.0.0.1:9/${s.name}/graphql` }));
+  const defaults: RoutedGatewayConfig['subgraphs'] = subgraphs.map((s) => ({ name: s.name, url: `http://127.0.0.1:9/${s.name}/graphql` }));
 
   beforeAll(async () => {
     foreign = await startForeignSubgraph('inventory');

@@ -1,4 +1,5 @@
-import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, SubgraphConfig, TrustedDocumentsConfig } from '../../shared/config/config.js';
+import type { JwtConfig, ProtectionConfig, RedisConfig, RuntimeEnvironment, TrustedDocumentsConfig } from '../../shared/config/config.js';
+import type { SubgraphConfig } from '../../shared/config/subgraph-config.js';
 import { createTokenVerifier, type VerifierOptions } from '../../shared/identity/tokens.js';
 import { createGateway } from '../../gateway/gateway.js';
 import { closeServer, listen } from '../../shared/http/http.js';
