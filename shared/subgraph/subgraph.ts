@@ -15,6 +15,7 @@ import { withFederationLink, type FederationOptions } from './federation.js';
 import { enforceAuthorization } from './auth-directives.js';
 import { newCacheTags, useCacheTags } from '../cache-tags/cache-tags.js';
 import { createFormatError, ErrorCode } from '../errors/errors.js';
+import { toTesseraError } from './resolver-errors.js';
 import { closeServer, enterRequestScope, graphqlErrorHandler, healthRoutes, listen, REQUEST_ID_HEADER } from '../http/http.js';
 import { requestScope } from '../http/request-scope.js';
 import { IDENTITY_HEADER, SIGNATURE_HEADER, verifySignedRequest } from '../identity/signed-requests.js';
@@ -251,7 +252,7 @@ export async function createSubgraphApp(
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
     plugins: [useCacheTags(schema), useSubgraphMetrics(metrics), useTracing(), useSlowOperationLog({ slowMs: config.slowOperationMs })],
-    formatError: createFormatError({ mask: !development, logger }),
+    formatError: createFormatError({ mask: !development, logger, mapError: toTesseraError }),
     includeStacktraceInErrorResponses: development,
     // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
     // would stop the server and re-raise the signal, killing the process halfway through that.
