@@ -36,18 +36,28 @@ export const flag = z
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 export const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
-const items = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+const items = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 const list = z.string().transform(items);
 export const httpUrl = z.url({ message: 'expected an http(s) URL' });
 /** `staff=1000,admin=5000` → { staff: 1000, admin: 5000 }; names may be `Type.field` (`Mutation.login=5`). */
 const limits = list
   .pipe(z.array(z.string().regex(/^[\w:-]+(\.\w+)?=\d+$/, 'expected name=number[,name=number…]')))
-  .transform((pairs) => Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), Number(pair.slice(pair.indexOf('=') + 1))])));
+  .transform((pairs) =>
+    Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), Number(pair.slice(pair.indexOf('=') + 1))])),
+  );
 
 /** `key=value[,key=value…]`, values URL-encoded (the OpenTelemetry convention for OTEL_EXPORTER_OTLP_HEADERS). */
 const headerList = list
   .pipe(z.array(z.string().regex(/^[^=]+=.*$/, 'expected key=value[,key=value…]')))
-  .transform((pairs) => Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), percentDecoded(pair.slice(pair.indexOf('=') + 1).trim())])));
+  .transform((pairs) =>
+    Object.fromEntries(
+      pairs.map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), percentDecoded(pair.slice(pair.indexOf('=') + 1).trim())]),
+    ),
+  );
 
 /** A value that is not valid percent-encoding is taken as written. */
 function percentDecoded(value: string): string {
@@ -77,7 +87,10 @@ export const commonVariables = {
   DATA_DIR: z.string().min(1).default('data'),
   SUBGRAPH_SIGNING_SECRET: secret.optional(),
   SIGNATURE_MAX_AGE_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
-  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL')
+    .optional(),
   REDIS_CLUSTER_NODES: list.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port[,host:port…]')).min(1)).optional(),
   REDIS_PREFIX: z.string().min(1).max(64).default('tessera:'),
   JWT_SECRET: secret.optional(),
@@ -87,7 +100,11 @@ export const commonVariables = {
   JWT_ALGORITHMS: list.pipe(z.array(z.enum(['HS256', 'RS256', 'ES256', 'PS256', 'EdDSA'])).min(1)).optional(),
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(86_400).default(900),
-  REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).default(30 * 86_400),
+  REFRESH_TOKEN_TTL_S: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .default(30 * 86_400),
   METRICS: flag.default(true),
   METRICS_PORT: port.optional(),
   METRICS_HOST: z.string().min(1).optional(),
@@ -101,8 +118,7 @@ export const commonVariables = {
   // Shared: a subgraph must accept whatever JSON its gateway accepted and passes on.
   MAX_JSON_DEPTH: positive.default(64),
 };
-const commonSchema = z.object(commonVariables);
-export type CommonValues = z.output<typeof commonSchema>;
+export type CommonValues = z.output<z.ZodObject<typeof commonVariables>>;
 
 /**
  * The key under which a schema lists the variables each subgraph has of its own, read as
@@ -126,9 +142,14 @@ export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, subg
   const result = schema.safeParse(input);
   if (!result.success) {
     const variable = (path: PropertyKey[]) =>
-      path.map(String).join('.').replace(`${PER_SUBGRAPH}.`, subgraphName === undefined ? `${PER_SUBGRAPH}_` : `${envPrefix(subgraphName)}_`);
+      path
+        .map(String)
+        .join('.')
+        .replace(`${PER_SUBGRAPH}.`, subgraphName === undefined ? `${PER_SUBGRAPH}_` : `${envPrefix(subgraphName)}_`);
     // A problem found across variables (in a transform) names them in its message itself.
-    throw new ConfigError(result.error.issues.map((issue) => (issue.path.length ? `${variable(issue.path)}: ${issue.message}` : issue.message)));
+    throw new ConfigError(
+      result.error.issues.map((issue) => (issue.path.length ? `${variable(issue.path)}: ${issue.message}` : issue.message)),
+    );
   }
   return result.data;
 }
@@ -147,14 +168,24 @@ export function loadLogConfig(env: Env): Pick<CommonConfig, 'env' | 'logLevel' |
   };
   const nodeEnv = pick(logVariables.NODE_ENV, env.NODE_ENV) ?? 'development';
   const logFormat = pick(logVariables.LOG_FORMAT, env.LOG_FORMAT);
-  return { env: nodeEnv, logLevel: pick(logVariables.LOG_LEVEL, env.LOG_LEVEL) ?? defaultLogLevel(nodeEnv), ...(logFormat && { logFormat }) };
+  return {
+    env: nodeEnv,
+    logLevel: pick(logVariables.LOG_LEVEL, env.LOG_LEVEL) ?? defaultLogLevel(nodeEnv),
+    ...(logFormat && { logFormat }),
+  };
 }
 
 /** Production never runs on generated secrets: each must be given. */
-export function checkProductionSecrets(values: CommonValues, needs: { jwt: 'secret' | 'secret-or-jwks' | 'none' }, context: z.RefinementCtx): void {
+export function checkProductionSecrets(
+  values: CommonValues,
+  needs: { jwt: 'secret' | 'secret-or-jwks' | 'none' },
+  context: z.RefinementCtx,
+): void {
   if (values.NODE_ENV !== 'production') return;
-  if (!values.SUBGRAPH_SIGNING_SECRET) context.addIssue({ code: 'custom', path: ['SUBGRAPH_SIGNING_SECRET'], message: 'required in production' });
-  if (needs.jwt === 'secret' && !values.JWT_SECRET) context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required in production' });
+  if (!values.SUBGRAPH_SIGNING_SECRET)
+    context.addIssue({ code: 'custom', path: ['SUBGRAPH_SIGNING_SECRET'], message: 'required in production' });
+  if (needs.jwt === 'secret' && !values.JWT_SECRET)
+    context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required in production' });
   if (needs.jwt === 'secret-or-jwks' && !values.JWT_SECRET && !values.JWKS_URL) {
     context.addIssue({ code: 'custom', message: 'JWT_SECRET or JWKS_URL: one is required in production' });
   }
@@ -163,7 +194,10 @@ export function checkProductionSecrets(values: CommonValues, needs: { jwt: 'secr
 /** What every process's configuration has, from `commonVariables`. */
 export function commonConfig(values: CommonValues) {
   // Widened: a token's `alg` header, any string, is looked up in it.
-  const algorithms: string[] = values.JWT_ALGORITHMS ?? [...(values.JWT_SECRET || !values.JWKS_URL ? ['HS256'] : []), ...(values.JWKS_URL ? ['RS256', 'ES256'] : [])];
+  const algorithms: string[] = values.JWT_ALGORITHMS ?? [
+    ...(values.JWT_SECRET || !values.JWKS_URL ? ['HS256'] : []),
+    ...(values.JWKS_URL ? ['RS256', 'ES256'] : []),
+  ];
   return {
     env: values.NODE_ENV,
     logLevel: values.LOG_LEVEL ?? defaultLogLevel(values.NODE_ENV),
@@ -213,7 +247,10 @@ export function commonConfig(values: CommonValues) {
     redis: {
       url: values.REDIS_URL,
       /** `host:port` of Redis Cluster nodes to start from. */
-      clusterNodes: values.REDIS_CLUSTER_NODES?.map((node) => ({ host: node.slice(0, node.lastIndexOf(':')), port: Number(node.slice(node.lastIndexOf(':') + 1)) })),
+      clusterNodes: values.REDIS_CLUSTER_NODES?.map((node) => ({
+        host: node.slice(0, node.lastIndexOf(':')),
+        port: Number(node.slice(node.lastIndexOf(':') + 1)),
+      })),
       /** Prefix of every key Tessera writes. */
       prefix: values.REDIS_PREFIX,
     },
@@ -263,7 +300,9 @@ export const gatewayVariables = {
   // lru-cache allocates its index for `max` entries up front.
   OPERATION_CACHE_MAX_ENTRIES: positive.max(1_000_000).default(1_000),
   TRUSTED_DOCUMENTS: z.enum(['off', 'log', 'enforce']).default('off'),
-  TRUSTED_DOCUMENTS_MANIFEST: list.pipe(z.array(z.string()).min(1, 'expected a manifest file or folder[,…]')).default(['sdk/generated/persisted-documents.json']),
+  TRUSTED_DOCUMENTS_MANIFEST: list
+    .pipe(z.array(z.string()).min(1, 'expected a manifest file or folder[,…]'))
+    .default(['sdk/generated/persisted-documents.json']),
   MAX_DEPTH: positive.default(12),
   MAX_ALIASES: z.coerce.number().int().min(0).default(30),
   MAX_ROOT_FIELDS: positive.default(15),
@@ -393,7 +432,8 @@ export const gatewaySchema = z.object(gatewayVariables).transform((values, conte
        * running subgraphs is a development convenience.
        */
       pollIntervalMs:
-        values.SUPERGRAPH_POLL_INTERVAL_MS ?? (values.SUPERGRAPH_PATH || base.env === 'production' ? 30_000 : base.env === 'development' ? 10_000 : 0),
+        values.SUPERGRAPH_POLL_INTERVAL_MS ??
+        (values.SUPERGRAPH_PATH || base.env === 'production' ? 30_000 : base.env === 'development' ? 10_000 : 0),
       /** Watch `supergraphPath`'s folder and reload as soon as it changes. */
       watch: values.SUPERGRAPH_WATCH,
     },
@@ -432,7 +472,9 @@ export function subgraphRoutes(env: Env, known: { name: string; url: string }[])
   const problems: string[] = [];
   const routes = known.flatMap(({ name, url }) => {
     try {
-      const own = parseConfig(subgraphRoutingSchema, { [PER_SUBGRAPH]: ownVariables(env, name, subgraphRoutingVariables) }, name)[PER_SUBGRAPH];
+      const own = parseConfig(subgraphRoutingSchema, { [PER_SUBGRAPH]: ownVariables(env, name, subgraphRoutingVariables) }, name)[
+        PER_SUBGRAPH
+      ];
       return [{ name, url: own.URL ?? (own.PORT !== undefined ? `http://127.0.0.1:${own.PORT}/graphql` : url), override: own.URL }];
     } catch (error) {
       problems.push(...(error as ConfigError).problems);

@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { postgresDriverOptions } from '../store/postgres-url.js';
-import { checkProductionSecrets, commonConfig, commonVariables, envPrefix, flag, metricsConfig, ownVariables, parseConfig, PER_SUBGRAPH, port, type Env } from './config.js';
+import {
+  checkProductionSecrets,
+  commonConfig,
+  commonVariables,
+  envPrefix,
+  flag,
+  metricsConfig,
+  ownVariables,
+  parseConfig,
+  PER_SUBGRAPH,
+  port,
+  type Env,
+} from './config.js';
 
 /**
  * A subgraph process's configuration: its own schema, apart from the gateway's, because
@@ -73,7 +85,11 @@ export function subgraphSchema(name: string, defaultPort: number) {
     const own = values[PER_SUBGRAPH];
     const port = own.PORT ?? defaultPort;
     // Accounts issues tokens, so it needs the HS256 secret itself; in bearer mode every subgraph verifies them.
-    checkProductionSecrets(values, { jwt: name === 'accounts' ? 'secret' : values.SUBGRAPH_TRUST === 'bearer' ? 'secret-or-jwks' : 'none' }, context);
+    checkProductionSecrets(
+      values,
+      { jwt: name === 'accounts' ? 'secret' : values.SUBGRAPH_TRUST === 'bearer' ? 'secret-or-jwks' : 'none' },
+      context,
+    );
     if (values.ALLOW_UNSIGNED_REQUESTS && values.NODE_ENV !== 'development') {
       context.addIssue({ code: 'custom', path: ['ALLOW_UNSIGNED_REQUESTS'], message: 'only allowed with NODE_ENV=development' });
     }

@@ -1,7 +1,15 @@
 import { UniqueConstraintViolationException, NotFoundError as OrmNotFoundError } from '@mikro-orm/core';
 import type { ValidationError } from 'class-validator';
 import { GraphQLError } from 'graphql';
-import { BadUserInputError, ConflictError, ErrorCode, isStoreUnavailable, StoreUnavailableError, TesseraError, type FieldProblem } from '../errors/errors.js';
+import {
+  BadUserInputError,
+  ConflictError,
+  ErrorCode,
+  isStoreUnavailable,
+  StoreUnavailableError,
+  TesseraError,
+  type FieldProblem,
+} from '../errors/errors.js';
 
 /*
  * What a subgraph's resolvers throw, in the error vocabulary: apart from shared/errors/errors.ts
@@ -24,8 +32,7 @@ function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem
  */
 export function toTesseraError(error: unknown): unknown {
   if (error instanceof TesseraError) return error;
-  const validationErrors = (error as { extensions?: { validationErrors?: ValidationError[] } })?.extensions
-    ?.validationErrors;
+  const validationErrors = (error as { extensions?: { validationErrors?: ValidationError[] } })?.extensions?.validationErrors;
   if (error instanceof GraphQLError && Array.isArray(validationErrors)) {
     const fields = flattenValidation(validationErrors);
     const summary = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
@@ -40,4 +47,3 @@ export function toTesseraError(error: unknown): unknown {
   if (isStoreUnavailable(error)) return new StoreUnavailableError();
   return error;
 }
-

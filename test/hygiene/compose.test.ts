@@ -33,7 +33,12 @@ describe('npm run compose', () => {
     expect(stdout).toMatch(/Wrote supergraph\.graphql and schema\.graphql/);
     const routing = new Map(routingOf(await readFile(join(dir, 'supergraph.graphql'), 'utf8')).map((s) => [s.name, s.url]));
     expect(Object.fromEntries(routing)).toEqual(
-      Object.fromEntries(subgraphs.map((s) => [s.name, s.name === 'reviews' ? 'http://reviews.internal/graphql' : `http://127.0.0.1:${s.name === 'catalog' ? 5002 : s.port}/graphql`])),
+      Object.fromEntries(
+        subgraphs.map((s) => [
+          s.name,
+          s.name === 'reviews' ? 'http://reviews.internal/graphql' : `http://127.0.0.1:${s.name === 'catalog' ? 5002 : s.port}/graphql`,
+        ]),
+      ),
     );
   }, 120_000);
 });

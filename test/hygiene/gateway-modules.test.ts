@@ -84,7 +84,9 @@ describe("the gateway's built entry (dist/bin/gateway.js)", () => {
     const graph = await importGraph(['dist/bin/gateway.js'], { followDynamic: true });
     expect(graph.size).toBeGreaterThan(30);
     expect([...graph.keys()].map((file) => relative(repoRoot, file)).filter((file) => FORBIDDEN_FILE.test(file))).toEqual([]);
-    const forbidden = [...graph].flatMap(([file, packages]) => packages.filter((name) => FORBIDDEN_PACKAGE.test(name)).map((name) => `${relative(repoRoot, file)} imports ${name}`));
+    const forbidden = [...graph].flatMap(([file, packages]) =>
+      packages.filter((name) => FORBIDDEN_PACKAGE.test(name)).map((name) => `${relative(repoRoot, file)} imports ${name}`),
+    );
     expect(forbidden).toEqual([]);
   });
 

@@ -1,4 +1,10 @@
-import { loadGatewayConfig, routeSubgraphs, type Env, type RoutedGatewayConfig, type RuntimeEnvironment } from '../../shared/config/config.js';
+import {
+  loadGatewayConfig,
+  routeSubgraphs,
+  type Env,
+  type RoutedGatewayConfig,
+  type RuntimeEnvironment,
+} from '../../shared/config/config.js';
 import { loadSubgraphConfig, type StoreConfig, type SubgraphConfig } from '../../shared/config/subgraph-config.js';
 import { scopesOf, type Role } from '../../shared/identity/roles.js';
 import type { Identity } from '../../shared/identity/identity.js';
@@ -44,7 +50,10 @@ export function testSubgraphConfig(name: string, store: StoreConfig, overrides: 
 }
 
 /** The gateway's configuration as its process would parse it in tests (`overrides.env` as `NODE_ENV`), composing from `subgraphs`. */
-export function testGatewayConfig(subgraphs: RoutedGatewayConfig['subgraphs'], overrides: Partial<RoutedGatewayConfig> = {}): RoutedGatewayConfig {
+export function testGatewayConfig(
+  subgraphs: RoutedGatewayConfig['subgraphs'],
+  overrides: Partial<RoutedGatewayConfig> = {},
+): RoutedGatewayConfig {
   const env = testGatewayEnv(overrides.env);
   return { ...routeSubgraphs(loadGatewayConfig(env), env, subgraphs), ...overrides };
 }

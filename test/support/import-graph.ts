@@ -6,7 +6,8 @@ import { repoRoot } from '../../shared/config/paths.js';
 
 /** The bare package a specifier names (`@scope/name/sub` → `@scope/name`); undefined for relative ones and Node's own. */
 export function packageOf(specifier: string): string | undefined {
-  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || builtinModules.includes(specifier)) return undefined;
+  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || builtinModules.includes(specifier))
+    return undefined;
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
@@ -22,12 +23,19 @@ const compilerOptions: ts.CompilerOptions = {
 /** The specifiers a module imports and re-exports from; with `dynamic`, also those it `import()`s as a string. */
 function importsOf(source: ts.SourceFile, dynamic: boolean): string[] {
   const specifiers = source.statements.flatMap((statement) =>
-    (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
+    (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
+    statement.moduleSpecifier &&
+    ts.isStringLiteral(statement.moduleSpecifier)
       ? [statement.moduleSpecifier.text]
       : [],
   );
   const visit = (node: ts.Node): void => {
-    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
+    if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteralLike(node.arguments[0])
+    ) {
       specifiers.push(node.arguments[0].text);
     }
     ts.forEachChild(node, visit);
@@ -51,7 +59,10 @@ export async function importGraph(entries: string[], { followDynamic = false } =
     const text = await readFile(file, 'utf8');
     const output = file.endsWith('.ts') ? ts.transpileModule(text, { compilerOptions, fileName: file }).outputText : text;
     const specifiers = importsOf(ts.createSourceFile(file, output, ts.ScriptTarget.ES2023), followDynamic);
-    packagesOf.set(file, specifiers.map(packageOf).filter((name): name is string => !!name));
+    packagesOf.set(
+      file,
+      specifiers.map(packageOf).filter((name): name is string => !!name),
+    );
     const local = (specifier: string) => resolve(dirname(file), file.endsWith('.ts') ? specifier.replace(/\.js$/, '.ts') : specifier);
     for (const specifier of specifiers.filter((s) => s.startsWith('.'))) queue.push(local(specifier));
   }
