@@ -42,7 +42,7 @@ const items = (value: string) =>
     .map((item) => item.trim())
     .filter(Boolean);
 const list = z.string().transform(items);
-export const httpUrl = z.url({ message: 'expected an http(s) URL' });
+const httpUrl = z.url({ message: 'expected an http(s) URL' });
 /** `staff=1000,admin=5000` → { staff: 1000, admin: 5000 }; names may be `Type.field` (`Mutation.login=5`). */
 const limits = list
   .pipe(z.array(z.string().regex(/^[\w:-]+(\.\w+)?=\d+$/, 'expected name=number[,name=number…]')))
@@ -118,7 +118,7 @@ export const commonVariables = {
   // Shared: a subgraph must accept whatever JSON its gateway accepted and passes on.
   MAX_JSON_DEPTH: positive.default(64),
 };
-export type CommonValues = z.output<z.ZodObject<typeof commonVariables>>;
+type CommonValues = z.output<z.ZodObject<typeof commonVariables>>;
 
 /**
  * The key under which a schema lists the variables each subgraph has of its own, read as
@@ -259,7 +259,6 @@ export function commonConfig(values: CommonValues) {
 
 export type CommonConfig = ReturnType<typeof commonConfig>;
 export type RuntimeEnvironment = CommonConfig['env'];
-export type LogLevel = CommonConfig['logLevel'];
 export type TracingConfig = CommonConfig['tracing'];
 export type ShutdownConfig = CommonConfig['shutdown'];
 export type JwtConfig = CommonConfig['jwt'];
@@ -336,7 +335,7 @@ export const gatewayVariables = {
   GRAPHIQL: flag.optional(),
 };
 
-export const gatewaySchema = z.object(gatewayVariables).transform((values, context) => {
+const gatewaySchema = z.object(gatewayVariables).transform((values, context) => {
   checkProductionSecrets(values, { jwt: 'secret-or-jwks' }, context);
   const base = commonConfig(values);
   const graphiql = values.GRAPHIQL ?? base.env !== 'production';
@@ -456,7 +455,7 @@ export const subgraphRoutingVariables = {
 };
 const subgraphRoutingSchema = z.object({ [PER_SUBGRAPH]: z.object(subgraphRoutingVariables) });
 
-export interface SubgraphRoutes {
+interface SubgraphRoutes {
   /** Each subgraph at `<NAME>_URL`, else on `<NAME>_PORT` of this host, else at the URL it came with: what is composed from. */
   subgraphs: { name: string; url: string }[];
   /** `<NAME>_URL`s explicitly set, by subgraph name: they win over the routing URL a served supergraph records for that name. */

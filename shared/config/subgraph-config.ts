@@ -36,7 +36,7 @@ const postgresUrl = z.string().superRefine((value, context) => {
 });
 
 /** The variables each subgraph has of its own, read as `<NAME>_PORT`, `<NAME>_DATABASE_URL`, `<NAME>_METRICS_PORT`. */
-export const ownSubgraphVariables = {
+const ownSubgraphVariables = {
   PORT: port.optional(),
   DATABASE_URL: postgresUrl.optional(),
   METRICS_PORT: port.optional(),
@@ -80,7 +80,7 @@ function withoutDatabase(url: URL): string {
 }
 
 /** The schema of one subgraph's configuration: the variables are every subgraph's, the defaults its own. */
-export function subgraphSchema(name: string, defaultPort: number) {
+function subgraphSchema(name: string, defaultPort: number) {
   return z.object(subgraphVariables).transform((values, context) => {
     const own = values[PER_SUBGRAPH];
     const port = own.PORT ?? defaultPort;
@@ -117,7 +117,6 @@ export function subgraphSchema(name: string, defaultPort: number) {
 }
 
 export type SubgraphConfig = z.output<ReturnType<typeof subgraphSchema>>;
-export type SubgraphTrust = SubgraphConfig['trust'];
 
 export function loadSubgraphConfig(name: string, defaultPort: number, env: Env): SubgraphConfig {
   return parseConfig(subgraphSchema(name, defaultPort), { ...env, [PER_SUBGRAPH]: ownVariables(env, name, ownSubgraphVariables) }, name);

@@ -5,7 +5,7 @@ import ts from 'typescript';
 import { repoRoot } from '../../shared/config/paths.js';
 
 /** The bare package a specifier names (`@scope/name/sub` → `@scope/name`); undefined for relative ones and Node's own. */
-export function packageOf(specifier: string): string | undefined {
+function packageOf(specifier: string): string | undefined {
   if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || builtinModules.includes(specifier))
     return undefined;
   const parts = specifier.split('/');
