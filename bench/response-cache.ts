@@ -4,6 +4,7 @@ import { loadGatewayConfig, routeSubgraphs } from '../shared/config/config.js';
 import { registryDefaults } from '../tooling/compose.js';
 import { closeServer, listen } from '../shared/http/http.js';
 import { createLogger } from '../shared/observability/logger.js';
+import { withSecrets } from '../shared/config/secrets.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, failureOf, formatSettings, positiveInt, startBenchSubgraphs } from './subgraphs.js';
 
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   );
   const { running, urls } = await startBenchSubgraphs(env);
   const benchGateway = benchGatewayEnv(gatewayEnv, urls);
-  const gatewayConfig = routeSubgraphs(loadGatewayConfig(benchGateway), benchGateway, registryDefaults(subgraphs));
+  const gatewayConfig = await withSecrets(routeSubgraphs(loadGatewayConfig(benchGateway), benchGateway, registryDefaults(subgraphs)), logger);
   const results: Record<string, Result> = {};
   for (const cached of [false, true]) {
     const gateway = await createGateway({ config: { ...gatewayConfig, responseCache: { ...gatewayConfig.responseCache, enabled: cached } }, logger });

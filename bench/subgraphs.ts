@@ -1,8 +1,9 @@
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { loadSubgraphConfig, type SubgraphConfig } from '../shared/config/subgraph-config.js';
+import { withSecrets, type WithSecrets } from '../shared/config/secrets.js';
 import { createLogger } from '../shared/observability/logger.js';
-import { startSubgraph, type RunningSubgraph } from '../shared/subgraph/subgraph.js';
+import { startSubgraph, type RunningSubgraph } from '../shared/subgraph/boot.js';
 import { subgraphs } from '../subgraphs/index.js';
 
 /** A bench run's secrets and environment: fresh secrets, test mode, quiet. */
@@ -25,7 +26,7 @@ export function benchGatewayEnv(env: NodeJS.ProcessEnv, urls: Record<string, str
 export const BENCH_RATE_LIMIT = 'off for the bench gateway (RATE_LIMIT=0: every request comes from 127.0.0.1)';
 
 /** Where the subgraphs keep their data in a bench run. */
-export const benchStore = (env: NodeJS.ProcessEnv) => (env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'in-memory PGlite');
+const benchStore = (env: NodeJS.ProcessEnv) => (env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'in-memory PGlite');
 
 /** The subgraphs a bench starts, as its configuration prints them: the registry's count and names. */
 export const benchSubgraphs = (env: NodeJS.ProcessEnv) => `${subgraphs.length} (${subgraphs.map((s) => s.name).join(', ')}), ${benchStore(env)}, seeded`;
@@ -64,10 +65,10 @@ export async function startBenchSubgraphs(env: NodeJS.ProcessEnv): Promise<{ run
   const logger = createLogger('bench', { logLevel: 'silent', env: 'test' });
   console.log(`Starting ${subgraphs.length} subgraphs (${benchStore(env)})…`);
   const running = await Promise.all(
-    subgraphs.map((definition) => {
-      const config: SubgraphConfig = { ...loadSubgraphConfig(definition.name, 0, env), port: 0 };
+    subgraphs.map(async (definition) => {
+      const config: WithSecrets<SubgraphConfig> = { ...(await withSecrets(loadSubgraphConfig(definition.name, 0, env), logger)), port: 0 };
       if (!env.DATABASE_URL) config.store = { kind: 'pglite', dataDir: 'memory://' };
-      return startSubgraph(definition, config, logger);
+      return startSubgraph({ definition, config, logger });
     }),
   );
   const urls = Object.fromEntries(running.map((s, i) => [`${subgraphs[i]!.name.toUpperCase()}_URL`, s.url]));

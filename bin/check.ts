@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { apiSchemaOf } from '../gateway/supergraph/supergraph.js';
 import { repoRoot } from '../shared/config/paths.js';
-import { hasStore } from '../shared/subgraph/subgraph.js';
+import { hasStore } from '../shared/subgraph/definition.js';
 import { classifyApiChanges, entityDrift, staleFilesOf, staleSdk } from '../tooling/checks.js';
 import { composeSupergraph, registryRoutes } from '../tooling/compose.js';
 

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   for (const subgraph of subgraphs) {
     let store;
     try {
-      ({ store } = loadSubgraphConfig(subgraph.name, subgraph.port, process.env));
+      ({ store } = loadSubgraphConfig(subgraph.name, subgraph.port, process.env, subgraph));
     } catch {
       // The subgraph's own process reports its configuration errors, in its own words.
       continue;

@@ -4,7 +4,7 @@ import { reportStartupFailure, type FailurePointers } from '../shared/errors/fat
 import { createLifecycle } from '../shared/lifecycle/lifecycle.js';
 import { createLogger } from '../shared/observability/logger.js';
 import { withSecrets } from '../shared/config/secrets.js';
-import { startSubgraph } from '../shared/subgraph/subgraph.js';
+import { startSubgraph } from '../shared/subgraph/boot.js';
 import { startTracing } from '../shared/observability/tracing.js';
 import { findSubgraph } from '../subgraphs/index.js';
 
@@ -17,7 +17,7 @@ const pointers: FailurePointers = {};
 /** One subgraph's process: `npm run start:subgraph -- <name>`. */
 async function main(): Promise<void> {
   const definition = findSubgraph(name);
-  const parsed = loadSubgraphConfig(definition.name, definition.port, process.env);
+  const parsed = loadSubgraphConfig(definition.name, definition.port, process.env, definition);
   const prefix = envPrefix(definition.name);
   pointers.store = process.env[`${prefix}_DATABASE_URL`] ? `${prefix}_DATABASE_URL` : parsed.store.kind === 'postgresql' ? 'DATABASE_URL' : 'DATA_DIR';
   pointers.ports = {
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   }
   const store = config.store.kind === 'pglite' ? `PGlite at ${config.store.dataDir}` : `PostgreSQL database ${config.store.dbName}`;
   logger.info({ store }, 'opening store');
-  const running = await startSubgraph(definition, config, logger, { lifecycle });
+  const running = await startSubgraph({ definition, config, logger, lifecycle });
   // The server is closed by then; this stops Apollo and closes the store's pool.
   lifecycle.onShutdown('subgraph', running.stop);
   lifecycle.serving(running.server);

@@ -1,6 +1,6 @@
 import { AddReviewDocument, createClient, DeleteReviewDocument, LoginDocument, MyReviewsDocument, ProductDocument, ProductsDocument, type ClientOptions, type TesseraClient } from '../sdk/index.js';
 
-export interface ShopTourOptions extends Pick<ClientOptions, 'url' | 'persisted' | 'fetch'> {
+interface ShopTourOptions extends Pick<ClientOptions, 'url' | 'persisted' | 'fetch'> {
   email: string;
   password: string;
   /** Where the tour says what it does. */

@@ -9,6 +9,7 @@ import express, { type Express } from 'express';
 import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
 import type { RoutedGatewayConfig } from '../shared/config/config.js';
+import type { WithSecrets } from '../shared/config/secrets.js';
 import { createFormatError, ErrorCode } from '../shared/errors/errors.js';
 import { StartupError } from '../shared/errors/fatal.js';
 import { enterRequestScope, graphqlErrorHandler, healthRoutes } from '../shared/http/http.js';
@@ -42,10 +43,10 @@ import { useResponseCache } from './response-cache/plugin.js';
 import { SubgraphDataSource } from './subgraph-calls/data-source.js';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './persisted-documents/trusted-documents.js';
 import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
-import { supergraphSource, type SupergraphSource } from './supergraph/reload.js';
+import { reloadableSupergraph, type ReloadableSupergraph } from './supergraph/reload.js';
 
-export interface GatewayOptions {
-  config: Pick<RoutedGatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>;
+interface GatewayOptions {
+  config: WithSecrets<Pick<RoutedGatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -59,24 +60,24 @@ export interface Gateway {
   /** The gateway's metrics, for `/metrics` on `app` or on a listener of its own (`listenMetrics`). */
   registry: Registry;
   /** The supergraph being served, and its live reload. */
-  supergraph: SupergraphSource;
+  supergraph: ReloadableSupergraph;
   stop(): Promise<void>;
 }
 
-/** The response cache's store, the persisted-query cache and the rate limiter: on Redis when configured. */
-function stores(config: GatewayOptions['config'], redis: RedisClient | undefined) {
+/** The response cache's store and the persisted-query cache: on Redis when configured. */
+function operationCaches(config: GatewayOptions['config'], redis: RedisClient | undefined) {
   if (!redis) {
     return {
       store: new MemoryResponseCacheStore(config.responseCache.maxEntries),
       apq: new InMemoryLRUCache<string>({ max: config.operationCacheMaxEntries }),
-      limiter: new MemoryRateLimiter(),
     };
   }
-  return {
-    store: new RedisResponseCacheStore(redis, config.redis.prefix),
-    apq: new RedisApqCache(redis, `${config.redis.prefix}apq:`),
-    limiter: new RedisRateLimiter(redis, config.redis.prefix),
-  };
+  return { store: new RedisResponseCacheStore(redis, config.redis.prefix), apq: new RedisApqCache(redis, `${config.redis.prefix}apq:`) };
+}
+
+/** The rate limiter's counters: on Redis when configured. */
+function rateLimiter(config: GatewayOptions['config'], redis: RedisClient | undefined) {
+  return redis ? new RedisRateLimiter(redis, config.redis.prefix) : new MemoryRateLimiter();
 }
 
 const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
@@ -87,14 +88,14 @@ const SUBGRAPH_PROBE_TIMEOUT_MS = 2000;
  * data (a wrong signing secret, its store down); `busy`: no answer in time (PGlite's
  * migrations hold a subgraph's event loop for seconds at a time); `unreachable`: nothing there.
  */
-export type SubgraphState =
+type SubgraphState =
   | { state: 'up' }
   | { state: 'starting'; phase: string }
   | { state: 'refusing'; reason: string }
   | { state: 'busy'; reason: string }
   | { state: 'unreachable'; reason: string };
 
-export async function subgraphState(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<SubgraphState> {
+async function subgraphState(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<SubgraphState> {
   let response: Response;
   try {
     const body = JSON.stringify({ query: '{ __typename }' });
@@ -120,11 +121,6 @@ export async function subgraphState(url: string, signingSecret: string, timeoutM
   return { state: 'refusing', reason: `HTTP ${response.status}${extensions?.code ? ` ${extensions.code}` : ''}` };
 }
 
-/** Whether a subgraph answers a trivial (signed) query: what the gateway's readiness reports. */
-export async function probeSubgraph(url: string, signingSecret: string, timeoutMs = SUBGRAPH_PROBE_TIMEOUT_MS): Promise<boolean> {
-  return (await subgraphState(url, signingSecret, timeoutMs)).state === 'up';
-}
-
 const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state.state === 'starting' ? `starting (${state.phase})` : `${state.state} (${state.reason})`);
 
 /**
@@ -135,7 +131,7 @@ const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state
  * and the variable to raise. The wait is logged at most every `logEveryMs`.
  */
 export async function waitForSubgraphs(
-  { subgraphs, signingSecret, subgraphWaitMs }: Pick<RoutedGatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>,
+  { subgraphs, signingSecret, subgraphWaitMs }: WithSecrets<Pick<RoutedGatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>>,
   logger: Logger,
   { pollMs = 500, logEveryMs = 5_000 }: { pollMs?: number; logEveryMs?: number } = {},
 ): Promise<void> {
@@ -146,7 +142,7 @@ export async function waitForSubgraphs(
   let loggedAt: number | undefined;
   let waiting = subgraphs;
   for (;;) {
-    const states = await Promise.all(waiting.map((subgraph) => subgraphState(subgraph.url, signingSecret!)));
+    const states = await Promise.all(waiting.map((subgraph) => subgraphState(subgraph.url, signingSecret)));
     const now = Date.now();
     const pending = waiting.flatMap((subgraph, i) => {
       const state = states[i]!;
@@ -191,8 +187,7 @@ async function composeOrExplain(subgraphs: RoutedGatewayConfig['subgraphs'], sig
  */
 export async function createGateway({ config, logger, verifier, registry = createMetricsRegistry() }: GatewayOptions): Promise<Gateway> {
   const development = config.env === 'development';
-  const signingSecret = config.signingSecret;
-  if (!signingSecret) throw new Error('The gateway needs its subgraph signing secret resolved before it serves.');
+  const { signingSecret } = config;
   assertMetricsOffPublicPort(config.env, config.metrics);
   const tokens = verifier ?? createTokenVerifier(config.jwt);
   const { protection } = config;
@@ -201,7 +196,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const trustedDocumentsGuards =
     trustedDocuments.mode === 'off' ? [] : [trustedDocumentsGuard({ mode: trustedDocuments.mode, documents: await loadTrustedDocuments(trustedDocuments), logger })];
   const { supergraphPath } = config;
-  const supergraph = supergraphSource({
+  const supergraph = reloadableSupergraph({
     source: supergraphPath ?? 'composed from subgraphs',
     load: supergraphPath ? () => readFile(supergraphPath, 'utf8') : () => composeOrExplain(config.subgraphs, signingSecret),
     watchPath: config.supergraphReload.watch ? supergraphPath : undefined,
@@ -210,7 +205,8 @@ export async function createGateway({ config, logger, verifier, registry = creat
   });
   const redis = createRedisClient(config.redis, logger);
   if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
-  const { store, apq, limiter } = stores(config, redis);
+  const { store, apq } = operationCaches(config, redis);
+  const limiter = rateLimiter(config, redis);
   const metrics = createGatewayMetrics(registry);
   const costLimit = useCostLimit(protection);
   // Routed where the supergraph says (`@join__graph(url:)`: the URLs composition used), unless

@@ -1,5 +1,5 @@
 import { StartupError } from '../shared/errors/fatal.js';
-import type { SubgraphDefinition } from '../shared/subgraph/subgraph.js';
+import type { SubgraphDefinition } from '../shared/subgraph/definition.js';
 import { accounts } from './accounts/index.js';
 import { catalog } from './catalog/index.js';
 import { inventory } from './inventory/index.js';

@@ -10,7 +10,7 @@ import { composeSupergraph } from './compose.js';
 import { createLogger } from '../shared/observability/logger.js';
 import { openStore } from '../shared/store/orm.js';
 import { repoRoot } from '../shared/config/paths.js';
-import type { StoreSubgraphDefinition, SubgraphDefinition } from '../shared/subgraph/subgraph.js';
+import { storeEntities, type StoreSubgraphDefinition, type SubgraphDefinition } from '../shared/subgraph/definition.js';
 
 const quiet = createLogger('check', { logLevel: 'silent', env: 'test' });
 
@@ -20,7 +20,8 @@ const quiet = createLogger('check', { logLevel: 'silent', env: 'test' });
  * against it. Empty when they agree.
  */
 export async function entityDrift(definition: StoreSubgraphDefinition): Promise<string> {
-  const orm = await openStore({ name: definition.name, store: { kind: 'pglite', dataDir: 'memory://' }, entities: definition.entities, logger: quiet });
+  const store = { kind: 'pglite', dataDir: 'memory://' } as const;
+  const orm = await openStore({ name: definition.name, store, entities: storeEntities(definition), logger: quiet });
   try {
     await orm.migrator.up();
     return (await orm.schema.getUpdateSchemaSQL({ wrap: false })).trim();
@@ -83,7 +84,7 @@ export async function staleSdk(root = repoRoot): Promise<{ errors: string[]; sta
   return { errors: [], stale, unexpected };
 }
 
-export interface ApiChanges {
+interface ApiChanges {
   breaking: string[];
   dangerous: string[];
   safe: string[];
@@ -96,7 +97,7 @@ export async function classifyApiChanges(before: string, after: string): Promise
   return { breaking: of(CriticalityLevel.Breaking), dangerous: of(CriticalityLevel.Dangerous), safe: of(CriticalityLevel.NonBreaking) };
 }
 
-export type WriteResult = { written: true; changes: ApiChanges } | { written: false; changes?: ApiChanges; errors: string[] };
+type WriteResult = { written: true; changes: ApiChanges } | { written: false; changes?: ApiChanges; errors: string[] };
 
 /**
  * Composes and writes `supergraph.graphql` and `schema.graphql`, unless the public API would

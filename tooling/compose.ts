@@ -1,5 +1,6 @@
 import { subgraphRoutes, type Env } from '../shared/config/config.js';
-import { subgraphSdl, type SubgraphDefinition } from '../shared/subgraph/subgraph.js';
+import type { SubgraphDefinition } from '../shared/subgraph/definition.js';
+import { subgraphSdl } from '../shared/subgraph/schema.js';
 import { composeSubgraphs, type Composition } from '../gateway/supergraph/supergraph.js';
 
 /** Composes from the definitions themselves (SDL built in-process, no server needed): `npm run compose`, `npm run check`. */

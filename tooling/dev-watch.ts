@@ -23,7 +23,7 @@ export function processesToRestart(emitted: readonly string[], subgraphNames: re
   return [...subgraphNames, GATEWAY].filter((name) => restart.has(name));
 }
 
-export type TscLine = { kind: 'emitted'; path: string } | { kind: 'done'; errors: number } | { kind: 'other' };
+type TscLine = { kind: 'emitted'; path: string } | { kind: 'done'; errors: number } | { kind: 'other' };
 
 /**
  * One line of `tsc -b --watch --listEmittedFiles`: a file it wrote (`TSFILE: <absolute path>`),

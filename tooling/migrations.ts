@@ -5,7 +5,8 @@ import { createLogger } from '../shared/observability/logger.js';
 import { openStore } from '../shared/store/orm.js';
 import { repoRoot } from '../shared/config/paths.js';
 import { withSecrets } from '../shared/config/secrets.js';
-import { hasStore, prepareStore, type SubgraphDefinition } from '../shared/subgraph/subgraph.js';
+import { prepareStore } from '../shared/subgraph/boot.js';
+import { hasStore, storeEntities, type SubgraphDefinition } from '../shared/subgraph/definition.js';
 
 /** What `npm run migrate` does (bin/migrate.ts parses the command line). */
 export type MigrateCommand = 'up' | 'down' | 'status' | 'seed' | 'create';
@@ -24,10 +25,10 @@ export async function migrateSubgraph(
     print('No store (the subgraph declares no entities): nothing to migrate or seed.');
     return;
   }
-  const parsed = loadSubgraphConfig(name, definition.port, options.env);
+  const parsed = loadSubgraphConfig(name, definition.port, options.env, definition);
   const logger = createLogger(`migrate:${name}`, { ...parsed, logLevel: parsed.logLevel === 'info' ? 'warn' : parsed.logLevel });
   const store = command === 'create' ? ({ kind: 'pglite', dataDir: 'memory://' } as const) : parsed.store;
-  const orm = await openStore({ name, store, entities: definition.entities, logger });
+  const orm = await openStore({ name, store, entities: storeEntities(definition), logger });
   try {
     switch (command) {
       case 'up': {
@@ -51,7 +52,8 @@ export async function migrateSubgraph(
       case 'seed': {
         // As a subgraph's start prepares its store, so the seed gets the same services (accounts' token issuer).
         const config = await withSecrets({ ...parsed, migrateOnStart: true, seedOnStart: true }, logger);
-        const { migrations, seeded } = await prepareStore(definition, orm, config, logger, definition.createServices?.(config) ?? {});
+        const services = definition.createServices?.(config) ?? {};
+        const { migrations, seeded } = await prepareStore({ definition, orm, config, logger, services });
         if (migrations.length) print(`Applied: ${migrations.join(', ')}`);
         print(seeded ? 'Seed data inserted.' : 'Not empty (or no seed data): nothing inserted.');
         break;

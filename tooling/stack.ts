@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** What `npm start` needs of a subgraph: its name and default port. */
-export interface StackMember {
+interface StackMember {
   name: string;
   port: number;
 }

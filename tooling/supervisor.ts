@@ -3,13 +3,13 @@ import { STARTUP_FAILED_EXIT_CODE } from '../shared/errors/fatal.js';
 import type { Logger } from '../shared/observability/logger.js';
 
 /** One process the supervisor runs: a Node script with its arguments. */
-export interface ChildSpec {
+interface ChildSpec {
   name: string;
   script: string;
   args?: string[];
 }
 
-export interface BackoffOptions {
+interface BackoffOptions {
   /** Wait before the first restart; doubled for each crash in a row. Default 500. */
   initialMs?: number;
   /** The longest wait between restarts. Default 10000. */

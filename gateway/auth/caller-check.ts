@@ -4,12 +4,12 @@ import { GraphQLError } from 'graphql';
 import { newCacheTags } from '../../shared/cache-tags/cache-tags.js';
 import { ErrorCode } from '../../shared/errors/errors.js';
 import { requestScope } from '../../shared/http/request-scope.js';
-import { rateLimitedWarn, type Logger } from '../../shared/observability/logger.js';
+import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import { TokenRefusedError } from '../../shared/identity/tokens.js';
 import type { GatewayContext } from '../context.js';
 import type { CostLimit } from '../protection/cost-limit.js';
 
-export interface CallerCheckOptions {
+interface CallerCheckOptions {
   /** The subgraph that knows users: `me` is null for a deleted or disabled caller, `user(id)` null for a deleted one. */
   subgraph: string;
   /** The gateway's data source for that subgraph, once the supergraph is loaded. */
@@ -39,7 +39,7 @@ type CallerState = 'enabled' | 'user_disabled' | 'user_not_found';
  * signed, timed out, traced and counted exactly like every other subgraph fetch.
  */
 export function useCallerCheck({ subgraph, dataSource, analysisOf, logger }: CallerCheckOptions): ApolloServerPlugin<GatewayContext> {
-  const warn = rateLimitedWarn(logger, 10_000);
+  const warn = throttledWarn(logger, 10_000);
 
   async function stateOf(context: GatewayContext): Promise<CallerState> {
     const source = dataSource();

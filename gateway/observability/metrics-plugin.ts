@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../context.js';
 import type { GatewayMetrics } from './metrics.js';
 
-export interface MetricsPluginOptions {
+interface MetricsPluginOptions {
   /** Where the counts go: the gateway's metrics, on the registry `/metrics` serves. */
   metrics: GatewayMetrics;
 }

@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { requestScope } from '../../shared/http/request-scope.js';
 import type { GatewayContext } from '../context.js';
 
-export interface RequestLoggingOptions {
+interface RequestLoggingOptions {
   /** Requests slower than this are logged at warn instead of info. Default 1000 ms. */
   slowMs?: number;
 }

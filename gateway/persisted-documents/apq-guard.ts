@@ -15,7 +15,7 @@ interface Refusal {
 }
 
 /** Why an operation's `extensions.persistedQuery` cannot be honoured; undefined when it can (or is absent). */
-export function persistedQueryRefusal(operation: unknown): Refusal | undefined {
+function persistedQueryRefusal(operation: unknown): Refusal | undefined {
   if (typeof operation !== 'object' || operation === null) return undefined;
   const { query, extensions } = operation as { query?: unknown; extensions?: unknown };
   // Not an object: Apollo Server refuses the extensions themselves with BAD_REQUEST.

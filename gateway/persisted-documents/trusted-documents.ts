@@ -9,7 +9,7 @@ import { requestScope } from '../../shared/http/request-scope.js';
 import type { Logger } from '../../shared/observability/logger.js';
 
 /** The manifest's documents by the hex sha256 of their text (what Apollo's `persistedQuery.sha256Hash` carries). */
-export type TrustedDocuments = ReadonlyMap<string, string>;
+type TrustedDocuments = ReadonlyMap<string, string>;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -92,7 +92,7 @@ async function readManifest(file: string, fail: (problem: string) => Error): Pro
   return entries;
 }
 
-export interface TrustedDocumentsGuardOptions {
+interface TrustedDocumentsGuardOptions {
   /** `log`: serve untrusted documents and log a warning for each. `enforce`: refuse them. */
   mode: 'log' | 'enforce';
   documents: TrustedDocuments;

@@ -28,7 +28,7 @@ import { VisitBudget, add, collectFields, fragmentsOf, multiply } from './operat
 import { resolvedOperation } from './operation-limits.js';
 import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
 
-export interface CostLimitOptions {
+interface CostLimitOptions {
   /** Largest estimated cost an operation may have. */
   maxCost: number;
   /** Size assumed for a list field with neither a slicing argument nor `assumedSize`. */
@@ -67,7 +67,7 @@ function isList(type: GraphQLType): boolean {
 }
 
 /** What the admission steps learn of an operation: what it will cost, and which root fields it runs how often. */
-export interface OperationAnalysis {
+interface OperationAnalysis {
   /** The estimated cost (saturating at `Number.MAX_SAFE_INTEGER`), introspection left out. */
   cost: number;
   /** The estimated cost of the introspection fields (`__schema`, `__type`), against `INTROSPECTION_MAX_COST`. */
@@ -76,7 +76,7 @@ export interface OperationAnalysis {
   rootFields: ReadonlyMap<string, number>;
 }
 
-export interface EstimateInput {
+interface EstimateInput {
   schema: GraphQLSchema;
   costs: Map<string, FieldCost>;
   operation: OperationDefinitionNode;
@@ -95,7 +95,7 @@ export interface EstimateInput {
  * level about 1,500), the most any tool sends; this bound admits it with the `ofType` levels
  * the shape bound allows and refuses what multiplies it (lists repeated with aliases).
  */
-export const INTROSPECTION_LIST_SIZE = 10;
+const INTROSPECTION_LIST_SIZE = 10;
 export const INTROSPECTION_MAX_COST = 25_000;
 const metaFields = new Map([
   [SchemaMetaFieldDef.name, SchemaMetaFieldDef],

@@ -7,7 +7,7 @@ import { ErrorCode } from '../../shared/errors/errors.js';
 import { jsonBody, jsonNestingDepth, jsonTooDeep } from '../../shared/http/json-body.js';
 
 /** Apollo Sandbox's origin, allowed in development so it can call a local gateway. */
-export const SANDBOX_ORIGIN = 'https://studio.apollographql.com';
+const SANDBOX_ORIGIN = 'https://studio.apollographql.com';
 
 /** Security headers on every response (the CSP only outside development, where Sandbox's page is served). */
 export function securityHeaders(env: GatewayConfig['env']): RequestHandler {
@@ -39,7 +39,7 @@ function refuse(status: number, code: string, message: string, extensions: Recor
 }
 
 /** Tokens in a document, counting stops one past the limit; a lexing error is left to the parser to report. */
-export function countTokens(query: string, stopAfter: number): number {
+function countTokens(query: string, stopAfter: number): number {
   const lexer = new Lexer(new Source(query));
   let count = 0;
   try {

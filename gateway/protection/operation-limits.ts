@@ -4,7 +4,7 @@ import type { GatewayContext } from '../context.js';
 import { shapeAnalyzer, type Shape } from './operation-walk.js';
 import { ErrorCode, TesseraError, type ErrorCode as Code } from '../../shared/errors/errors.js';
 
-export interface OperationLimits {
+interface OperationLimits {
   /** Deepest field nesting (root fields are depth 1). */
   maxDepth: number;
   /** Aliased fields in the whole operation, fragments expanded. */

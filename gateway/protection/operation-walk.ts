@@ -23,7 +23,7 @@ import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
  * walked 2^n times (seconds of blocked event loop for 23 levels in under 1 KB). Linear walks
  * of any document within `MAX_DOCUMENT_BYTES` stay far below it.
  */
-export const VISIT_BUDGET = 100_000;
+const VISIT_BUDGET = 100_000;
 
 /** Counts that grow with fragment fan-out stop here rather than overflowing (JSON has no Infinity). */
 export const SATURATED = Number.MAX_SAFE_INTEGER;

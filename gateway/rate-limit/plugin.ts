@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { ProtectionConfig } from '../../shared/config/config.js';
-import { rateLimitedWarn, type Logger } from '../../shared/observability/logger.js';
+import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { GatewayContext } from '../context.js';
 import type { CostLimit } from '../protection/cost-limit.js';
 import type { RateLimitDecision, RateLimiter } from './limiter.js';
@@ -9,7 +9,7 @@ import { ErrorCode } from '../../shared/errors/errors.js';
 import { requestScope } from '../../shared/http/request-scope.js';
 
 /** The configured limits (see `ProtectionConfig['rateLimit']`), and where counts are kept. */
-export type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
+type RateLimitOptions = Omit<ProtectionConfig['rateLimit'], 'enabled'> & {
   limiter: RateLimiter;
   logger: Logger;
   /** The cost step's verdict on the request: it throws the refusal of a request not admitted, which then is not charged. */
@@ -35,7 +35,7 @@ function headers(decision: RateLimitDecision): [string, string][] {
  * run of a limited root field (`Mutation.login`) to that field's limit.
  */
 export function useRateLimit(options: RateLimitOptions): ApolloServerPlugin<GatewayContext> {
-  const warn = rateLimitedWarn(options.logger);
+  const warn = throttledWarn(options.logger);
   // Own keys only: an operation named `constructor` has no limit.
   const limitOf = (key: string) => (Object.hasOwn(options.operationLimits, key) ? options.operationLimits[key] : undefined);
   const limitFor = (roles: string[]) => Math.max(options.limit, ...roles.map((role) => options.roleLimits[role] ?? 0)) + options.burst;

@@ -2,7 +2,7 @@ import type { RedisClient } from '../../shared/redis/redis.js';
 import { decide, type RateLimitDecision, type RateLimiter } from './limiter.js';
 
 /** `{key}` is a hash tag: both windows of one key share a Cluster slot, so the script is atomic there too. */
-export function rateLimitKeys(prefix: string, key: string, window: number) {
+function rateLimitKeys(prefix: string, key: string, window: number) {
   return { current: `${prefix}rl:{${key}}:${window}`, previous: `${prefix}rl:{${key}}:${window - 1}` };
 }
 

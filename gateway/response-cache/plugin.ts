@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContext, type GraphQLResponse } from '@apollo/server';
-import { rateLimitedWarn, type Logger } from '../../shared/observability/logger.js';
+import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { CachedResponse, ResponseCacheStore } from './store.js';
 import type { GatewayContext } from '../context.js';
 
-export const CACHE_STATUS_HEADER = 'x-cache';
+const CACHE_STATUS_HEADER = 'x-cache';
 
-export interface ResponseCacheOptions {
+interface ResponseCacheOptions {
   /** Where responses live: Redis (shared by replicas) or memory. */
   store: ResponseCacheStore;
   logger: Logger;
@@ -78,7 +78,7 @@ function cachedResponse(entry: CachedResponse): GraphQLResponse {
  */
 export function useResponseCache({ store, logger, observer }: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
   const inFlight = new Map<string, Promise<CachedResponse | null>>();
-  const warn = rateLimitedWarn(logger);
+  const warn = throttledWarn(logger);
 
   return {
     async requestDidStart() {

@@ -12,7 +12,7 @@ import {
 } from 'graphql';
 import { ErrorCode, GatewayTimeoutError, SubgraphUnavailableError, TesseraError } from '../../shared/errors/errors.js';
 import { currentRequestScope } from '../../shared/http/request-scope.js';
-import { rateLimitedWarn, type Logger } from '../../shared/observability/logger.js';
+import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { GatewayContext } from '../context.js';
 
 /** While a subgraph is down every request fails alike: one warning per this interval. */
@@ -23,7 +23,7 @@ const FAILURE_WARN_INTERVAL_MS = 10_000;
  * unavailable (refused or dropped connection, a 4xx/5xx, a body that is not a GraphQL
  * response). Never the subgraph's URL, status or body: those go to the gateway's log.
  */
-export function subgraphFailure(subgraph: string, error: unknown): TesseraError {
+function subgraphFailure(subgraph: string, error: unknown): TesseraError {
   if (error instanceof TesseraError) return error;
   const timedOut =
     (error instanceof GraphQLError && error.extensions.code === ErrorCode.GATEWAY_TIMEOUT) ||
@@ -56,7 +56,7 @@ function responseKeys(selectionSet: SelectionSetNode, fragments: Map<string, Fra
  * client's response (as it does for a subgraph's own errors); a failure thrown instead would
  * reach the client once, without a path.
  */
-export function errorsAtFetchedFields(
+function errorsAtFetchedFields(
   error: TesseraError,
   document: DocumentNode,
   variables: Record<string, unknown> | undefined,
@@ -88,7 +88,7 @@ export function errorsAtFetchedFields(
  * Composition and health checks get the failure itself.
  */
 export function withFailuresAtFields(subgraph: string, source: GraphQLDataSource<GatewayContext>, logger: Logger): GraphQLDataSource<GatewayContext> {
-  const warnLimited = rateLimitedWarn(logger, FAILURE_WARN_INTERVAL_MS);
+  const warnLimited = throttledWarn(logger, FAILURE_WARN_INTERVAL_MS);
   const warn = (failure: TesseraError, error: unknown) => {
     const status = (error as GraphQLError | undefined)?.extensions?.response as { status?: number } | undefined;
     warnLimited({ subgraph, requestId: currentRequestScope()?.requestId, code: failure.code, status: status?.status, err: error }, 'subgraph fetch failed');

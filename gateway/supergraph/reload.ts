@@ -6,10 +6,9 @@ import type { Logger } from '../../shared/observability/logger.js';
 import { forApolloGateway } from './supergraph.js';
 
 /** The supergraph being served: which one (hash), how many swaps so far (version, from 1). */
-export interface LoadedSupergraph {
+interface LoadedSupergraph {
   hash: string;
   version: number;
-  loadedAt: Date;
   /** The SDL as handed to the gateway. */
   sdl: string;
 }
@@ -19,7 +18,7 @@ export type ReloadOutcome =
   | { outcome: 'unchanged'; hash: string }
   | { outcome: 'failed'; error: string };
 
-export interface SupergraphSourceOptions {
+interface ReloadableSupergraphOptions {
   /** What the SDL comes from, for the log: a path, or `composed from subgraphs`. */
   source: string;
   /** Reads (or composes) the supergraph SDL as composed; throws when it cannot. */
@@ -40,7 +39,7 @@ export interface SupergraphSourceOptions {
  * started with, later ones get the new one, none is dropped. A supergraph that fails to load,
  * parse or build leaves the previous one serving, with an error in the log.
  */
-export interface SupergraphSource extends SupergraphManager {
+export interface ReloadableSupergraph extends SupergraphManager {
   current(): LoadedSupergraph | undefined;
   /** Loads now and swaps when it changed; what a file change or the poll timer does. */
   reload(): Promise<ReloadOutcome>;
@@ -52,7 +51,7 @@ function hashOf(sdl: string): string {
   return createHash('sha256').update(sdl).digest('hex').slice(0, 16);
 }
 
-export function supergraphSource({ source, load, watchPath, pollIntervalMs, logger, debounceMs = 200 }: SupergraphSourceOptions): SupergraphSource {
+export function reloadableSupergraph({ source, load, watchPath, pollIntervalMs, logger, debounceMs = 200 }: ReloadableSupergraphOptions): ReloadableSupergraph {
   let current: LoadedSupergraph | undefined;
   let update: SupergraphSdlUpdateFunction | undefined;
   let stopped = false;
@@ -78,7 +77,7 @@ export function supergraphSource({ source, load, watchPath, pollIntervalMs, logg
       // Builds the new schema and planner synchronously, and throws (changing nothing) when the SDL is not a valid supergraph.
       update(sdl);
       const previousHash = current.hash;
-      current = { hash, version: current.version + 1, loadedAt: new Date(), sdl };
+      current = { hash, version: current.version + 1, sdl };
       lastFailure = undefined;
       logger.info({ hash, previousHash, version: current.version, source }, 'supergraph reloaded');
       outcome = { outcome: 'reloaded', hash, previousHash, version: current.version };
@@ -125,7 +124,7 @@ export function supergraphSource({ source, load, watchPath, pollIntervalMs, logg
     async initialize(hooks) {
       const supergraphSdl = await loadForGateway();
       update = hooks.update;
-      current = { hash: hashOf(supergraphSdl), version: 1, loadedAt: new Date(), sdl: supergraphSdl };
+      current = { hash: hashOf(supergraphSdl), version: 1, sdl: supergraphSdl };
       if (watchPath) {
         // The folder, not the file: a deploy that replaces the file (rename, a ConfigMap's
         // symlink swap) would leave a watch on the old file seeing nothing.

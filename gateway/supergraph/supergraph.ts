@@ -7,7 +7,7 @@ import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 
 export type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
 
-export interface SubgraphSource {
+interface SubgraphToCompose {
   name: string;
   /** Routing URL recorded in the supergraph. */
   url: string;
@@ -15,14 +15,14 @@ export interface SubgraphSource {
 }
 
 /** Composes subgraph SDL into a supergraph, as Apollo Router's tooling would; errors come back readable. */
-export function composeSubgraphs(sources: SubgraphSource[]): Composition {
+export function composeSubgraphs(sources: SubgraphToCompose[]): Composition {
   const result = composeServices(sources.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })));
   if (result.errors) return { supergraphSdl: undefined, errors: result.errors.map((error) => error.message) };
   return { supergraphSdl: result.supergraphSdl, errors: [] };
 }
 
 /** A running subgraph's SDL, asked for with a signed request like any other. */
-export async function fetchSubgraphSdl(url: string, signingSecret: string): Promise<string> {
+async function fetchSubgraphSdl(url: string, signingSecret: string): Promise<string> {
   const request = JSON.stringify({ query: '{ _service { sdl } }' });
   const response = await fetch(url, {
     method: 'POST',

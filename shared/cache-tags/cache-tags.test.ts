@@ -6,7 +6,8 @@ import { CACHE_EXTENSION, newCacheTags, reportChanged, useCacheTags, type CacheT
 import { ListDependsOn } from './list-depends-on.js';
 import { createLogger } from '../observability/logger.js';
 import type { SubgraphContext } from '../subgraph/context.js';
-import { buildFederatedSchema, type SubgraphDefinition } from '../subgraph/subgraph.js';
+import type { SubgraphDefinition } from '../subgraph/definition.js';
+import { buildFederatedSchema } from '../subgraph/schema.js';
 
 @ObjectType()
 @Directive('@key(fields: "id")')

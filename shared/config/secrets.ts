@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
  * `npm start` reads the same file; the one that gets there first writes it. `link` creates
  * the final name only if it does not exist, so no process can read a half-written file.
  */
-export async function developmentSecret(dataDir: string, name: string, logger: Logger): Promise<string> {
+async function developmentSecret(dataDir: string, name: string, logger: Logger): Promise<string> {
   const dir = join(dataDir, 'secrets');
   const file = join(dir, name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -34,12 +34,18 @@ interface SecretBearingConfig {
   jwt: { secret: string | undefined; algorithms: string[] };
 }
 
+/** A config once `withSecrets` has run: the signing secret is there, given or generated. */
+export type WithSecrets<C extends { signingSecret: string | undefined }> = C & { signingSecret: string };
+
 /**
  * Fills in the secrets a development or test process was not given, from the data folder.
  * Production configs already carry theirs (the config refuses to load without them).
  */
-export async function withSecrets<C extends SecretBearingConfig>(config: C, logger: Logger): Promise<C> {
-  if (config.env === 'production') return config;
+export async function withSecrets<C extends SecretBearingConfig>(config: C, logger: Logger): Promise<WithSecrets<C>> {
+  if (config.env === 'production') {
+    if (!config.signingSecret) throw new Error('SUBGRAPH_SIGNING_SECRET: required in production');
+    return { ...config, signingSecret: config.signingSecret };
+  }
   const signingSecret = config.signingSecret ?? (await developmentSecret(config.dataDir, 'subgraph-signing-secret', logger));
   const jwtSecret =
     config.jwt.secret ?? (config.jwt.algorithms.includes('HS256') ? await developmentSecret(config.dataDir, 'jwt-secret', logger) : undefined);

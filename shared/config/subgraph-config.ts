@@ -79,15 +79,18 @@ function withoutDatabase(url: URL): string {
   return copy.toString();
 }
 
-/** The schema of one subgraph's configuration: the variables are every subgraph's, the defaults its own. */
-function subgraphSchema(name: string, defaultPort: number) {
+/**
+ * The schema of one subgraph's configuration: the variables are every subgraph's, the defaults its own.
+ * `issuesTokens`: the subgraph signs access tokens itself (its definition says so), so it needs the HS256 secret.
+ */
+function subgraphSchema(name: string, defaultPort: number, issuesTokens: boolean) {
   return z.object(subgraphVariables).transform((values, context) => {
     const own = values[PER_SUBGRAPH];
     const port = own.PORT ?? defaultPort;
-    // Accounts issues tokens, so it needs the HS256 secret itself; in bearer mode every subgraph verifies them.
+    // A subgraph issuing tokens needs the HS256 secret itself; in bearer mode every subgraph verifies them.
     checkProductionSecrets(
       values,
-      { jwt: name === 'accounts' ? 'secret' : values.SUBGRAPH_TRUST === 'bearer' ? 'secret-or-jwks' : 'none' },
+      { jwt: issuesTokens ? 'secret' : values.SUBGRAPH_TRUST === 'bearer' ? 'secret-or-jwks' : 'none' },
       context,
     );
     if (values.ALLOW_UNSIGNED_REQUESTS && values.NODE_ENV !== 'development') {
@@ -118,6 +121,15 @@ function subgraphSchema(name: string, defaultPort: number) {
 
 export type SubgraphConfig = z.output<ReturnType<typeof subgraphSchema>>;
 
-export function loadSubgraphConfig(name: string, defaultPort: number, env: Env): SubgraphConfig {
-  return parseConfig(subgraphSchema(name, defaultPort), { ...env, [PER_SUBGRAPH]: ownVariables(env, name, ownSubgraphVariables) }, name);
+export function loadSubgraphConfig(
+  name: string,
+  defaultPort: number,
+  env: Env,
+  { issuesTokens = false }: { issuesTokens?: boolean } = {},
+): SubgraphConfig {
+  return parseConfig(
+    subgraphSchema(name, defaultPort, issuesTokens),
+    { ...env, [PER_SUBGRAPH]: ownVariables(env, name, ownSubgraphVariables) },
+    name,
+  );
 }

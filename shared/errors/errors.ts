@@ -1,5 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { rateLimitedWarn, type Logger } from '../observability/logger.js';
+import { throttledWarn, type Logger } from '../observability/logger.js';
 
 /**
  * The one error vocabulary of Tessera. Every error a client can see carries one of these
@@ -175,7 +175,7 @@ export interface FormatErrorOptions {
  */
 export function createFormatError({ mask, logger, mapError = (error) => error }: FormatErrorOptions) {
   // An outage fails every field of every request alike: one warning per interval is enough.
-  const warnStoreUnavailable = rateLimitedWarn(logger, 10_000);
+  const warnStoreUnavailable = throttledWarn(logger, 10_000);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     const mapped = mapError(original);

@@ -48,7 +48,7 @@ function* chain(error: unknown): Generator<SystemError> {
   }
 }
 
-export interface StartupFailure {
+interface StartupFailure {
   message: string;
   variables: string[];
   details: Record<string, unknown>;

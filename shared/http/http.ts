@@ -24,7 +24,7 @@ export function enterRequestScope({ logger, timeoutMs }: Pick<RequestScopeInput,
   };
 }
 
-export type ReadinessCheck = () => Promise<{ ready: boolean; [detail: string]: unknown }>;
+type ReadinessCheck = () => Promise<{ ready: boolean; [detail: string]: unknown }>;
 
 /**
  * `GET /health`: the process is alive (answers without touching anything). `GET /ready`: it

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis/redis.js';
-import { rateLimitedWarn, type Logger } from '../observability/logger.js';
+import { throttledWarn, type Logger } from '../observability/logger.js';
 
 /**
  * Where a subgraph remembers the nonces of the signed requests it served (shared/identity/signed-requests.ts),
@@ -49,7 +49,7 @@ export const nonceKey = (prefix: string, nonce: string) => `${prefix}nonce:${non
  * outage instead of the subgraph going down with Redis.
  */
 export class RedisNonceStore implements NonceStore {
-  private readonly warn: ReturnType<typeof rateLimitedWarn>;
+  private readonly warn: ReturnType<typeof throttledWarn>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -57,7 +57,7 @@ export class RedisNonceStore implements NonceStore {
     logger: Logger,
     private readonly local: NonceStore = new MemoryNonceStore(),
   ) {
-    this.warn = rateLimitedWarn(logger);
+    this.warn = throttledWarn(logger);
   }
 
   async claim(nonce: string, ttlMs: number): Promise<boolean> {

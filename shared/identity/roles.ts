@@ -1,20 +1,20 @@
 import type { Identity } from './identity.js';
 
 /** The roles Tessera knows; a user has one or more. */
-export const ROLES = ['customer', 'staff', 'admin'] as const;
+const ROLES = ['customer', 'staff', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
  * What each role may do, as scopes. Schemas declare the scopes a field needs
  * (`@requiresScopes`); tokens carry the caller's scopes, derived from roles here.
  */
-export const ROLE_SCOPES: Record<Role, readonly string[]> = {
+const ROLE_SCOPES: Record<Role, readonly string[]> = {
   customer: ['reviews:write'],
   staff: ['reviews:write', 'catalog:write', 'inventory:write', 'reviews:moderate'],
   admin: ['reviews:write', 'catalog:write', 'inventory:write', 'reviews:moderate', 'accounts:admin', 'audit:read'],
 };
 
-export function isRole(value: unknown): value is Role {
+function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 

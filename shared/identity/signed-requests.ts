@@ -25,7 +25,7 @@ export const IDENTITY_HEADER = 'x-tessera-identity';
 export const SIGNATURE_HEADER = 'x-tessera-signature';
 
 /** A request body as sent, or as received: the signature covers these bytes exactly. */
-export type RequestBody = string | Uint8Array;
+type RequestBody = string | Uint8Array;
 
 interface SignedPayload {
   /** The caller, or null for an anonymous request. */
@@ -73,7 +73,7 @@ export interface ReceivedRequest {
   body: Uint8Array | undefined;
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   /** How far the signed time may be from this clock, either way (the other's clock may run ahead). */
   maxAgeMs: number;
   /** Nonces seen within the window; a nonce claimed before is a replay. */

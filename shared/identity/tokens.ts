@@ -9,7 +9,7 @@ import { ErrorCode } from '../errors/errors.js';
  * Why a token was refused; reported in `extensions.reason` and counted by operators. The
  * last two are a valid token whose user was disabled or deleted (gateway/auth/caller-check.ts).
  */
-export type RefusalReason =
+type RefusalReason =
   | 'malformed'
   | 'algorithm'
   | 'signature'

@@ -11,19 +11,19 @@ import type { Logger } from '../observability/logger.js';
  * `accepting`, for the shutdown delay; then the listener closes and requests still arriving on
  * kept-alive connections are refused.
  */
-export type LifecycleState =
+type LifecycleState =
   | { phase: 'starting' }
   | { phase: 'serving'; server: Server }
   | { phase: 'draining'; signal: string; server: Server; accepting: boolean }
   | { phase: 'stopped'; exitCode: number };
 
 /** Where termination signals come from: `process`, or an emitter in tests. */
-export interface SignalSource {
+interface SignalSource {
   on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
 }
 
-export interface LifecycleOptions extends ShutdownConfig {
+interface LifecycleOptions extends ShutdownConfig {
   logger: Logger;
   /** Default: `process`. */
   signals?: SignalSource;

@@ -49,7 +49,7 @@ export function createLogger(service: string, config: Pick<CommonConfig, 'logLev
 }
 
 /** The logger interface Apollo Server and @apollo/gateway take. */
-export interface ApolloLogger {
+interface ApolloLogger {
   debug(message?: unknown): void;
   info(message?: unknown): void;
   warn(message?: unknown): void;
@@ -73,7 +73,7 @@ export function apolloLogger(logger: Logger): ApolloLogger {
 }
 
 /** A warning logged at most once per interval, for failures that repeat on every request (Redis down). */
-export function rateLimitedWarn(logger: Logger, intervalMs = 30_000) {
+export function throttledWarn(logger: Logger, intervalMs = 30_000) {
   let last = 0;
   let suppressed = 0;
   return (details: object, message: string) => {

@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import type { Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { PRODUCTION_METRICS_PORT, type RuntimeEnvironment } from '../config/config.js';
 import { closeServer, listen } from '../http/http.js';
@@ -76,8 +75,7 @@ export function assertMetricsOffPublicPort(env: RuntimeEnvironment, config: Metr
   }
 }
 
-export interface MetricsListener {
-  server: Server;
+interface MetricsListener {
   /** Where Prometheus scrapes: `http://host:port/metrics`. */
   url: string;
   stop(): Promise<void>;
@@ -94,5 +92,5 @@ export async function listenMetrics(registry: Registry, config: MetricsConfig): 
     if (error.code !== 'EADDRINUSE') throw error;
     throw new Error(`The metrics port ${config.port} is in use; processes sharing a host need one each (GATEWAY_METRICS_PORT, <NAME>_METRICS_PORT), or METRICS=false.`, { cause: error });
   });
-  return { server, url: `${url}/metrics`, stop: () => closeServer(server) };
+  return { url: `${url}/metrics`, stop: () => closeServer(server) };
 }

@@ -16,7 +16,7 @@ import {
 import type { RequestHandler } from 'express';
 import type { CommonConfig } from '../config/config.js';
 import { currentRequestScope } from '../http/request-scope.js';
-import { rateLimitedWarn, type Logger } from './logger.js';
+import { throttledWarn, type Logger } from './logger.js';
 
 /**
  * OpenTelemetry tracing, instrumented by hand (no auto-instrumentation: it needs loader hooks
@@ -29,11 +29,11 @@ import { rateLimitedWarn, type Logger } from './logger.js';
  */
 
 /** Who a span belongs to when service.name cannot tell (the tests run every service in one process). */
-export const ATTR_SUBGRAPH_NAME = 'subgraph.name';
-export const ATTR_REQUEST_ID = 'tessera.request_id';
-export const ATTR_GRAPHQL_OPERATION_NAME = 'graphql.operation.name';
-export const ATTR_GRAPHQL_OPERATION_TYPE = 'graphql.operation.type';
-export const ATTR_GRAPHQL_ERROR_CODES = 'graphql.error.codes';
+const ATTR_SUBGRAPH_NAME = 'subgraph.name';
+const ATTR_REQUEST_ID = 'tessera.request_id';
+const ATTR_GRAPHQL_OPERATION_NAME = 'graphql.operation.name';
+const ATTR_GRAPHQL_OPERATION_TYPE = 'graphql.operation.type';
+const ATTR_GRAPHQL_ERROR_CODES = 'graphql.error.codes';
 
 /** Statements longer than this are cut in spans and logs; bulk inserts can run to megabytes. */
 const MAX_STATEMENT_LENGTH = 2_000;
@@ -57,7 +57,7 @@ export async function startTracing(config: Pick<CommonConfig, 'tracing'>, servic
     import('@opentelemetry/sdk-trace-node'),
   ]);
   // The SDK reports its problems, failed exports among them (the error as JSON), through its diagnostic logger.
-  const warn = rateLimitedWarn(logger);
+  const warn = throttledWarn(logger);
   const report = (message: string) => warn({ collector: otlpEndpoint, error: errorMessage(message) }, 'OpenTelemetry reported a problem');
   const ignore = () => {};
   diag.setLogger({ error: report, warn: report, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
@@ -90,7 +90,7 @@ function errorMessage(reported: string): string {
   }
 }
 
-export interface TraceRequestsOptions {
+interface TraceRequestsOptions {
   /**
    * Set in a subgraph: its name goes on the span, and only requests that arrive within a
    * trace are traced. The gateway decides (and samples) what is traced; the requests it sends
@@ -191,7 +191,7 @@ export function injectTraceContext(headers: { set(name: string, value: string): 
   if (headers) propagation.inject(context.active(), headers, { set: (carrier, name, value) => carrier.set(name, value) });
 }
 
-export interface SqlStatement {
+interface SqlStatement {
   /** The statement with `?` placeholders (never the values: they may be password hashes or tokens). */
   sql: string;
   tookMs: number;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisConfig } from '../config/config.js';
-import { rateLimitedWarn, type Logger } from '../observability/logger.js';
+import { throttledWarn, type Logger } from '../observability/logger.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -25,7 +25,7 @@ export function createRedisClient(config: RedisConfig, logger: Logger): RedisCli
   const client: RedisClient = config.clusterNodes
     ? new ioredis.Cluster(config.clusterNodes, { redisOptions: options, enableOfflineQueue: false })
     : new ioredis.Redis(config.url!, options);
-  const warn = rateLimitedWarn(logger);
+  const warn = throttledWarn(logger);
   // Without a listener ioredis would throw its connection errors at the process.
   client.on('error', (error: Error) => warn({ err: error.message }, 'redis unavailable; caches step aside until it is back'));
   client.on('ready', () => logger.info('redis connected'));

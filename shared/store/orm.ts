@@ -8,7 +8,6 @@ import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import { ConfigError } from '../config/config.js';
 import type { StoreConfig } from '../config/subgraph-config.js';
 import type { Logger } from '../observability/logger.js';
-import { AuditRecord } from '../subgraph/audit.js';
 import { releaseDroppedConnections } from './store-pool.js';
 import { postgresDriverOptions } from './postgres-url.js';
 import { BaseEntity } from './base.entity.js';
@@ -19,13 +18,11 @@ import { recordSqlSpan, truncateStatement } from '../observability/tracing.js';
 export type Orm = MikroORM;
 export type { EntityManager };
 
-export interface StoreOptions {
+interface StoreOptions {
   name: string;
   store: StoreConfig;
   entities: Function[];
   logger: Logger;
-  /** Called with every SQL statement the ORM sends (tests count them). */
-  onQuery?: (sql: string) => void;
   /** PostgreSQL connection pool size. */
   poolMax?: number;
   /** A request's statements slower than this are logged at warn; unset: never. */
@@ -36,7 +33,6 @@ export interface StoreOptions {
 interface QueryReporting {
   database: string;
   slowSqlMs: number | undefined;
-  onQuery?: (sql: string) => void;
 }
 
 /**
@@ -62,7 +58,6 @@ class PinoOrmLogger extends DefaultLogger {
     // `query` keeps its `?` placeholders (see `debug` below); `formatted` has the values inlined.
     const inlined = context.formatted ?? context.query;
     const took = context.took ?? 0;
-    this.reporting.onQuery?.(inlined);
     recordSqlStatement(took);
     recordSqlSpan({ sql: context.query, tookMs: took, database: this.reporting.database, failed: context.level === 'error' });
     const requestId = graphqlRequestId();
@@ -78,7 +73,7 @@ class PinoOrmLogger extends DefaultLogger {
 }
 
 /** Folder of a subgraph's migrations: compiled `.js` under dist/, `.ts` sources in tests. */
-export function migrationsDir(name: string): string {
+function migrationsDir(name: string): string {
   return join(buildRoot, 'migrations', name);
 }
 
@@ -135,8 +130,7 @@ async function loadPglite(): Promise<typeof import('./pglite.js')> {
 export async function openStore(options: StoreOptions): Promise<Orm> {
   const migrationsList = await loadMigrations(options.name);
   const base: Partial<Options> = {
-    // Every store keeps its subgraph's audit records beside its own tables.
-    entities: [BaseEntity, AuditRecord, ...options.entities],
+    entities: [BaseEntity, ...options.entities],
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
     // Per-request work must use a fork; the global manager refuses.
@@ -148,7 +142,6 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
       new PinoOrmLogger(loggerOptions, options.logger, {
         database: options.store.kind === 'postgresql' ? options.store.dbName : options.name,
         slowSqlMs: options.slowSqlMs,
-        onQuery: options.onQuery,
       }),
     migrations: {
       migrationsList,

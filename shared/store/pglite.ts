@@ -25,10 +25,10 @@ import { lockStore, type StoreLock } from './store-lock.js';
  */
 
 /** PGlite's own start parameters (single-user mode, no workers), plus smaller buffers. */
-export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB', '-c', 'wal_buffers=1MB', '-c', 'maintenance_work_mem=16MB'];
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB', '-c', 'wal_buffers=1MB', '-c', 'maintenance_work_mem=16MB'];
 
 /** The PGlite options every store is opened with (MikroORM passes `driverOptions` on to `PGlite.create`). */
-export const pgliteOptions: Partial<PGliteOptions> = { startParams: PGLITE_START_PARAMS };
+const pgliteOptions: Partial<PGliteOptions> = { startParams: PGLITE_START_PARAMS };
 
 let engineSet = false;
 
@@ -38,7 +38,7 @@ let engineSet = false;
  * 136–147 MB after opening a store, against 190–324 MB without). They touch nothing but
  * WebAssembly, which only PGlite uses here.
  */
-export function pgliteEngine(): void {
+function pgliteEngine(): void {
   if (engineSet) return;
   setFlagsFromString('--no-wasm-tier-up');
   setFlagsFromString('--no-wasm-dynamic-tiering');
@@ -80,7 +80,7 @@ export async function ensurePgliteTemplate(storeDir: string): Promise<void> {
  * Makes a PGlite store's folder ready to open: a folder that holds no cluster yet gets a copy
  * of the template (a few MB, well under a second) instead of running `initdb` itself.
  */
-export async function preparePgliteFolder(storeDir: string): Promise<void> {
+async function preparePgliteFolder(storeDir: string): Promise<void> {
   pgliteEngine();
   if (isCluster(storeDir)) return;
   await ensurePgliteTemplate(storeDir);

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 export const STORE_LOCK_FILE = 'tessera.lock';
 
 /** A PGlite store is open in another process (or already in this one). */
-export class StoreLockedError extends Error {
+class StoreLockedError extends Error {
   constructor(
     readonly dataDir: string,
     readonly pid: number,

@@ -10,7 +10,7 @@ import { ConnectionType, PageArgs, paginate, type Connection } from './paginatio
 
 /**
  * One mutation: who ran it, on what, and how it ended; or, for refusals of anonymous callers,
- * how many of one operation ended one way within a window (`count`). Every subgraph keeps its own.
+ * how many of one operation ended one way within a window (`count`). Each auditing subgraph keeps its own.
  */
 @Entity({ tableName: 'audit_record' })
 @Index({ properties: ['createdAt'] })
@@ -48,22 +48,42 @@ export class AuditRecord extends BaseEntity {
   count: Opt<number> = 1;
 }
 
-export const AuditRecordConnection = ConnectionType(AuditRecord, { shareable: true });
+const AuditRecordConnection = ConnectionType(AuditRecord, { shareable: true });
 
-const verbs = /^(create|update|delete|remove|add|adjust|set|register|login|logout|refresh)/;
+/** What a mutation touched, as its record names it. */
+export interface AuditTarget {
+  entityType: string | null;
+  entityId: string | null;
+}
 
-/** What a mutation touched, read from its result and arguments. */
-function targetOf(result: unknown, args: Record<string, unknown>, returnTypeName: string, fieldName: string) {
-  const record = result as Record<string, unknown> | null | undefined;
-  if (record && typeof record === 'object') {
-    if (typeof record.id === 'string') return { entityType: returnTypeName, entityId: record.id };
-    const user = record.user as { id?: unknown } | undefined;
-    if (user && typeof user.id === 'string') return { entityType: 'User', entityId: user.id };
+/** One mutation as it ended, for a subgraph to name what it touched. */
+export interface AuditedMutation {
+  fieldName: string;
+  args: Record<string, unknown>;
+  /** What it returned; undefined when it failed. */
+  result: unknown;
+  /** The name of its return type when that is an object type, else ''. */
+  returnTypeName: string;
+}
+
+/** How a subgraph audits its mutations (`audit` in its definition). */
+export interface AuditOptions {
+  /**
+   * What a mutation touched when its result does not say: a result with a string `id` names
+   * itself (its type and id); for anything else (a failure, a payload, a scalar) this is asked.
+   * Unset: such records name nothing.
+   */
+  targetOf?(mutation: AuditedMutation): AuditTarget;
+}
+
+const nothing: AuditTarget = { entityType: null, entityId: null };
+
+function targetOf(mutation: AuditedMutation, options: AuditOptions): AuditTarget {
+  const record = mutation.result as Record<string, unknown> | null | undefined;
+  if (record && typeof record === 'object' && typeof record.id === 'string') {
+    return { entityType: mutation.returnTypeName, entityId: record.id };
   }
-  const input = args.input as Record<string, unknown> | undefined;
-  const id = [args.id, args.productId, input?.productId, typeof result === 'string' ? result : undefined].find((v) => typeof v === 'string');
-  const noun = fieldName.replace(verbs, '');
-  return { entityType: noun ? noun[0]!.toUpperCase() + noun.slice(1) : null, entityId: (id as string | undefined) ?? null };
+  return options.targetOf?.(mutation) ?? nothing;
 }
 
 function outcomeOf(error: unknown): string {
@@ -138,9 +158,9 @@ function anonymousRefusalCounter() {
  * Wraps every Mutation field so that it writes an AuditRecord, whatever the outcome
  * (refusals included), on its own fork: a failed mutation's state never blocks its record.
  * Refusals of anonymous callers are aggregated (`anonymousRefusalCounter`); signed-in
- * callers' mutations, and anonymous ones that succeed (register, login), get a record each.
+ * callers' mutations, and anonymous ones that succeed, get a record each.
  */
-export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
+export function auditMutations(schema: GraphQLSchema, options: AuditOptions): GraphQLSchema {
   const countAnonymousRefusal = anonymousRefusalCounter();
   const mutation = schema.getMutationType();
   for (const field of Object.values(mutation?.getFields() ?? {})) {
@@ -148,7 +168,7 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
     const returnType = getNamedType(field.type);
     const returnTypeName = isObjectType(returnType) ? returnType.name : '';
     field.resolve = async (source, args: Record<string, unknown>, context: SubgraphContext, info) => {
-      const write = async (outcome: string, target: { entityType: string | null; entityId: string | null }) => {
+      const write = async (outcome: string, target: AuditTarget) => {
         try {
           const em = context.em.fork();
           em.create(AuditRecord, { actorId: context.user?.userId ?? null, operation: field.name, outcome, requestId: context.requestId, ...target });
@@ -159,12 +179,12 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
       };
       try {
         const result = await resolve(source, args, context, info);
-        await write('SUCCESS', targetOf(result, args, returnTypeName, field.name));
+        await write('SUCCESS', targetOf({ fieldName: field.name, args, result, returnTypeName }, options));
         return result;
       } catch (error) {
         const outcome = outcomeOf(error);
         if (context.user) {
-          await write(outcome, targetOf(undefined, args, returnTypeName, field.name));
+          await write(outcome, targetOf({ fieldName: field.name, args, result: undefined, returnTypeName }, options));
         } else {
           await countAnonymousRefusal(context, field.name, outcome).catch((failure: unknown) => {
             context.logger.error({ err: failure, operation: field.name }, 'could not count the refusal in the audit log');

@@ -1,8 +1,9 @@
 import type { EntityManager } from '@mikro-orm/sql';
-import type { CacheTags } from '../cache-tags/cache-tags.js';
+import { newCacheTags, type CacheTags } from '../cache-tags/cache-tags.js';
 import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../observability/logger.js';
-
+import type { Orm } from '../store/orm.js';
+import { hasStore, type SubgraphDefinition } from './definition.js';
 
 /**
  * Everything one request may touch, built fresh for each request: its own EntityManager
@@ -27,3 +28,28 @@ export interface SubgraphContext<Loaders extends object = object, Services exten
  * EntityManager, since there is no store to fork. `em?: never` makes any use of it a type error.
  */
 export type StorelessContext<Loaders extends object = object, Services extends object = object> = Omit<SubgraphContext<Loaders, Services>, 'em'> & { em?: never };
+
+export interface ContextFactoryOptions<Loaders extends object, Services extends object> {
+  definition: SubgraphDefinition<Loaders, Services>;
+  /** The subgraph's store; undefined for a storeless subgraph, whose context has no `em`. */
+  orm: Orm | undefined;
+  services: Services;
+  logger: Logger;
+}
+
+/** What one request's context is made from: who asks, under which request id. */
+export interface ContextInput {
+  requestId: string;
+  user?: Identity | null;
+}
+
+export function createContextFactory<Loaders extends object, Services extends object>(options: ContextFactoryOptions<Loaders, Services>) {
+  const { definition, orm, services, logger } = options;
+  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> | StorelessContext<Loaders, Services> => {
+    const common = { requestId: id, logger: logger.child({ requestId: id }), services, user, cacheTags: newCacheTags() };
+    if (!hasStore(definition)) return { ...common, loaders: definition.createLoaders?.(services) ?? ({} as Loaders) };
+    if (!orm) throw new Error(`The ${definition.name} subgraph declares entities: it needs its store to serve.`);
+    const em = orm.em.fork() as EntityManager;
+    return { ...common, em, loaders: definition.createLoaders(em, services) };
+  };
+}

@@ -5,7 +5,8 @@ import { DirectiveLocation, GraphQLDirective, GraphQLString, parse } from 'graph
 import { Arg, Directive, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { FEDERATION_DIRECTIVES, federationNeeds, schemaExtension, type FederationDirectiveName, type FederationVersion } from './federation.js';
 import { composeSubgraphs } from '../../gateway/supergraph/supergraph.js';
-import { buildFederatedSchema, defineSubgraph, subgraphSdl, type StoreSubgraphDefinition, type SubgraphDefinition } from './subgraph.js';
+import { defineSubgraph, type StoreSubgraphDefinition, type SubgraphDefinition } from './definition.js';
+import { buildFederatedSchema, subgraphSdl } from './schema.js';
 
 /** One use of each directive, as Apollo's documentation writes it. */
 const uses: Record<FederationDirectiveName, string> = {
@@ -202,11 +203,11 @@ describe('a subgraph schema built by Tessera', () => {
     await expect(buildFederatedSchema(definition({ schemaDirectives: ['@link(url: '] }))).rejects.toThrow('widgets: schemaDirectives do not parse');
   });
 
-  it('adds the audit log root field only with mutations, or when asked', async () => {
+  it('adds the audit log root field only to a subgraph that opts into auditing, mutations or not', async () => {
     expect(await subgraphSdl(definition({}))).not.toMatch(/widgetsAuditLog|AuditRecord/);
-    expect(await subgraphSdl(definition({ resolvers: [WidgetQueries, WidgetMutations] }))).toContain('widgetsAuditLog(');
-    expect(await subgraphSdl(definition({ auditLog: true }))).toContain('widgetsAuditLog(');
-    expect(await subgraphSdl(definition({ resolvers: [WidgetQueries, WidgetMutations], auditLog: false }))).not.toContain('widgetsAuditLog');
+    expect(await subgraphSdl(definition({ resolvers: [WidgetQueries, WidgetMutations] }))).not.toMatch(/widgetsAuditLog|AuditRecord/);
+    expect(await subgraphSdl(definition({ resolvers: [WidgetQueries, WidgetMutations], audit: {} }))).toContain('widgetsAuditLog(');
+    expect(await subgraphSdl(definition({ audit: {} }))).toContain('widgetsAuditLog(');
   });
 
   it('leaves out framework directives the subgraph does not apply', async () => {

@@ -35,7 +35,7 @@ const OVERRIDE_LABEL_VERSION: FederationVersion = '2.7';
 const INTERFACE_KEY_VERSION: FederationVersion = '2.3';
 const interfaceKinds = new Set<string>([Kind.INTERFACE_TYPE_DEFINITION, Kind.INTERFACE_TYPE_EXTENSION]);
 /** Composition 2.14 refuses a link to a later federation spec (STACK.md). */
-export const MAX_FEDERATION_VERSION: FederationVersion = '2.14';
+const MAX_FEDERATION_VERSION: FederationVersion = '2.14';
 
 /** How a subgraph links the federation spec; by default, derived from the SDL (`deriveFederationLink`). */
 export interface FederationOptions {
@@ -45,7 +45,7 @@ export interface FederationOptions {
   import?: `@${FederationDirectiveName}`[];
 }
 
-export interface FederationLink {
+interface FederationLink {
   version: FederationVersion;
   imports: `@${FederationDirectiveName}`[];
 }
@@ -86,7 +86,7 @@ export function federationNeeds(document: DocumentNode, customDirectives: Readon
  * explicit import list that leaves out a directive the SDL uses, are refused here with a
  * message naming the fix, rather than as "Unknown directive" from deep inside @apollo/subgraph.
  */
-export function resolveFederationLink(subgraph: string, needs: FederationLink, options: FederationOptions = {}): FederationLink {
+function resolveFederationLink(subgraph: string, needs: FederationLink, options: FederationOptions = {}): FederationLink {
   const version = options.version ?? needs.version;
   if (!/^2\.\d+$/.test(version) || minor(version) > minor(MAX_FEDERATION_VERSION)) {
     throw new Error(`${subgraph}: federation.version "${version}" is not one composition accepts (2.0 to ${MAX_FEDERATION_VERSION}).`);
@@ -128,7 +128,7 @@ export function withFederationLink(
 }
 
 /** The schema directives given as text, parsed once (so a typo is an error naming the subgraph, not a composition failure). */
-export function parseSchemaDirectives(subgraph: string, schemaDirectives: readonly string[]): DocumentNode {
+function parseSchemaDirectives(subgraph: string, schemaDirectives: readonly string[]): DocumentNode {
   if (!schemaDirectives.length) return { kind: Kind.DOCUMENT, definitions: [] };
   try {
     return parse(`extend schema ${schemaDirectives.join(' ')}`);
@@ -143,7 +143,7 @@ export function parseSchemaDirectives(subgraph: string, schemaDirectives: readon
  * nothing in the document applies: a subgraph's SDL shows what it declares, not what Tessera
  * could have offered it.
  */
-export function withoutUnusedDirectives(document: DocumentNode, optional: Record<string, string[]>): DocumentNode {
+function withoutUnusedDirectives(document: DocumentNode, optional: Record<string, string[]>): DocumentNode {
   const applied = new Set<string>();
   visit(document, { Directive: (node) => void applied.add(node.name.value) });
   const drop = new Set<string>();

@@ -8,12 +8,12 @@ import { BadUserInputError } from '../errors/errors.js';
 
 /** The largest page any list serves; bigger requests are refused, not silently cut. */
 export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_SIZE = 10;
+const DEFAULT_PAGE_SIZE = 10;
 
 @ObjectType({ description: 'Where a page sits in its list (Relay cursor connections).' })
 @Directive('@shareable')
 @Directive('@cacheControl(inheritMaxAge: true)')
-export class PageInfo {
+class PageInfo {
   @Field()
   hasNextPage: boolean;
 
@@ -40,7 +40,7 @@ export class PageArgs {
   after?: string | null;
 }
 
-export interface Edge<T> {
+interface Edge<T> {
   node: T;
   cursor: string;
 }

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from '../observability/logger.js';
 
-export interface SlowOperationLogOptions {
+interface SlowOperationLogOptions {
   /** Operations taking at least this long are logged at warn (`SLOW_OPERATION_MS`, default 1000). */
   slowMs: number;
 }

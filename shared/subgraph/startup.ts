@@ -11,7 +11,7 @@ export type StartupPhase = 'opening store' | 'migrating' | 'seeding' | 'building
  * other request 503 `STARTING` (with the phase, and `Retry-After`). Once the app is handed
  * over, it serves everything.
  */
-export interface StartupGate {
+interface StartupGate {
   /** The listener to serve: the gate while starting, the app afterwards. */
   readonly listener: RequestListener;
   phase(phase: StartupPhase): void;

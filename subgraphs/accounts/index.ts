@@ -1,4 +1,4 @@
-import { defineSubgraph } from '../../shared/subgraph/subgraph.js';
+import { defineSubgraph } from '../../shared/subgraph/definition.js';
 import { User } from './entities/user.entity.js';
 import { RefreshFamily } from './entities/refresh-family.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
@@ -20,4 +20,13 @@ export const accounts = defineSubgraph({
   },
   createLoaders: createAccountsLoaders,
   seed: seedAccounts,
+  issuesTokens: true,
+  audit: {
+    // Sign-ins (register, login, refresh) return a payload naming its user; a refused one, or a logout, names nobody.
+    targetOf: ({ args, result }) => {
+      const user = (result as { user?: { id?: unknown } } | undefined)?.user;
+      if (typeof user?.id === 'string') return { entityType: 'User', entityId: user.id };
+      return typeof args.id === 'string' ? { entityType: 'User', entityId: args.id } : { entityType: null, entityId: null };
+    },
+  },
 });

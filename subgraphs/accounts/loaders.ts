@@ -16,5 +16,5 @@ export interface AccountsServices {
   tokens: TokenIssuer;
 }
 
-export type AccountsLoaders = ReturnType<typeof createAccountsLoaders>;
+type AccountsLoaders = ReturnType<typeof createAccountsLoaders>;
 export type AccountsContext = SubgraphContext<AccountsLoaders, AccountsServices>;

@@ -1,4 +1,4 @@
-import { defineSubgraph } from '../../shared/subgraph/subgraph.js';
+import { defineSubgraph } from '../../shared/subgraph/definition.js';
 import { Category } from './entities/category.entity.js';
 import { Product } from './entities/product.entity.js';
 import { createCatalogLoaders } from './loaders.js';
@@ -20,4 +20,6 @@ export const catalog = defineSubgraph({
   },
   createLoaders: createCatalogLoaders,
   seed: seedCatalog,
+  // A refused write has no product to show: an update names the one it was for.
+  audit: { targetOf: ({ args }) => ({ entityType: 'Product', entityId: typeof args.id === 'string' ? args.id : null }) },
 });

@@ -14,5 +14,5 @@ export function createCatalogLoaders(em: EntityManager) {
   };
 }
 
-export type CatalogLoaders = ReturnType<typeof createCatalogLoaders>;
+type CatalogLoaders = ReturnType<typeof createCatalogLoaders>;
 export type CatalogContext = SubgraphContext<CatalogLoaders>;

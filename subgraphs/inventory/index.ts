@@ -1,4 +1,4 @@
-import { defineSubgraph } from '../../shared/subgraph/subgraph.js';
+import { defineSubgraph } from '../../shared/subgraph/definition.js';
 import { Stock } from './entities/stock.entity.js';
 import { createInventoryLoaders } from './loaders.js';
 import { Product } from './resolvers/product.type.js';
@@ -17,4 +17,6 @@ export const inventory = defineSubgraph({
   },
   createLoaders: createInventoryLoaders,
   seed: seedInventory,
+  // A refused adjustment names the product whose stock it was for.
+  audit: { targetOf: ({ args }) => ({ entityType: 'Stock', entityId: typeof args.productId === 'string' ? args.productId : null }) },
 });

@@ -17,5 +17,5 @@ export function createInventoryLoaders(em: EntityManager) {
   };
 }
 
-export type InventoryLoaders = ReturnType<typeof createInventoryLoaders>;
+type InventoryLoaders = ReturnType<typeof createInventoryLoaders>;
 export type InventoryContext = SubgraphContext<InventoryLoaders>;

@@ -1,4 +1,4 @@
-import { defineSubgraph } from '../../shared/subgraph/subgraph.js';
+import { defineSubgraph } from '../../shared/subgraph/definition.js';
 import { Review } from './entities/review.entity.js';
 import { createReviewsLoaders } from './loaders.js';
 import { Product } from './resolvers/product.type.js';
@@ -19,4 +19,12 @@ export const reviews = defineSubgraph({
   },
   createLoaders: createReviewsLoaders,
   seed: seedReviews,
+  audit: {
+    // A deletion returns the review's id only; a refused review names the product it was for.
+    targetOf: ({ args }) => {
+      const input = args.input as { productId?: unknown } | undefined;
+      const id = [args.id, input?.productId].find((value) => typeof value === 'string') as string | undefined;
+      return { entityType: 'Review', entityId: id ?? null };
+    },
+  },
 });

@@ -43,5 +43,5 @@ export function createReviewsLoaders(em: EntityManager) {
   };
 }
 
-export type ReviewsLoaders = ReturnType<typeof createReviewsLoaders>;
+type ReviewsLoaders = ReturnType<typeof createReviewsLoaders>;
 export type ReviewsContext = SubgraphContext<ReviewsLoaders>;

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { createGateway } from '../../gateway/gateway.js';
 import type { Logger } from '../../shared/observability/logger.js';
-import { createSubgraphApp, startSubgraph } from '../../shared/subgraph/subgraph.js';
+import { createSubgraphApp } from '../../shared/subgraph/app.js';
+import { startSubgraph } from '../../shared/subgraph/boot.js';
+import { buildFederatedSchema } from '../../shared/subgraph/schema.js';
 import { catalog } from '../../subgraphs/catalog/index.js';
 import { testGatewayConfig, testSubgraphConfig } from '../support/config.js';
 import { adminQuery, freshStore } from '../support/postgres.js';
@@ -216,8 +218,9 @@ describe('the HTTP edge', () => {
       const config = testGatewayConfig([], { env: 'production', metrics: { enabled: true, port: undefined, host: '127.0.0.1' } });
       await expect(createGateway({ config, logger: pino({ level: 'silent' }) })).rejects.toThrow(/In production \/metrics is not served on the public port/);
       const subgraphConfig = testSubgraphConfig('catalog', { kind: 'pglite', dataDir: 'memory://' }, { env: 'production', metrics: { enabled: true, port: undefined, host: '127.0.0.1' } });
+      const schema = await buildFederatedSchema(catalog);
       // Refused before the store is touched.
-      await expect(createSubgraphApp(catalog, {} as never, subgraphConfig, pino({ level: 'silent' }))).rejects.toThrow(/In production \/metrics is not served on the public port/);
+      await expect(createSubgraphApp({ definition: catalog, schema, orm: {} as never, config: subgraphConfig, logger: pino({ level: 'silent' }) })).rejects.toThrow(/In production \/metrics is not served on the public port/);
     });
   });
 });
@@ -226,7 +229,8 @@ describe("a subgraph's readiness with its store down", () => {
   it('reports store: down without what the driver said, and logs that (once per interval)', async () => {
     const { store, drop } = freshStore('catalog');
     const { logger, lines } = capturingLogger();
-    const running = await startSubgraph(catalog, testSubgraphConfig('catalog', store, { seedOnStart: false }), logger);
+    const config = testSubgraphConfig('catalog', store, { seedOnStart: false });
+    const running = await startSubgraph({ definition: catalog, config, logger });
     const origin = running.url.replace(/\/graphql$/, '');
     try {
       expect((await fetch(`${origin}/ready`)).status).toBe(200);

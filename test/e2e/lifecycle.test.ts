@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
 import { composeSupergraph } from '../../tooling/compose.js';
-import { supergraphSource, type ReloadOutcome } from '../../gateway/supergraph/reload.js';
+import { reloadableSupergraph, type ReloadOutcome } from '../../gateway/supergraph/reload.js';
 import type { RoutedGatewayConfig } from '../../shared/config/config.js';
 import { closeServer, listen } from '../../shared/http/http.js';
-import { createSubgraphApp } from '../../shared/subgraph/subgraph.js';
+import { createSubgraphApp } from '../../shared/subgraph/app.js';
+import { buildFederatedSchema } from '../../shared/subgraph/schema.js';
 import { createLifecycle } from '../../shared/lifecycle/lifecycle.js';
 import type { Logger } from '../../shared/observability/logger.js';
 import { subgraphs } from '../../subgraphs/index.js';
@@ -303,7 +304,7 @@ describe('the supergraph source (what development re-composes through)', () => {
     let sdl = 'first';
     let loadFails: string | undefined;
     const { logger, lines } = capturingLogger();
-    const source = supergraphSource({
+    const source = reloadableSupergraph({
       source: 'memory',
       load: async () => {
         if (loadFails) throw new Error(loadFails);
@@ -374,7 +375,13 @@ describe('Apollo Server and termination signals', () => {
     let gateway: Gateway | undefined;
     try {
       // Neither opens a connection while being built: the store and the subgraphs are not asked.
-      subgraph = await createSubgraphApp(accounts, {} as never, testSubgraphConfig('accounts', { kind: 'pglite', dataDir: 'memory://' }), testLogger);
+      subgraph = await createSubgraphApp({
+        definition: accounts,
+        schema: await buildFederatedSchema(accounts),
+        orm: {} as never,
+        config: testSubgraphConfig('accounts', { kind: 'pglite', dataDir: 'memory://' }),
+        logger: testLogger,
+      });
       const { supergraphSdl } = await composeSupergraph(subgraphs, new Map());
       await writeFile(join(dir, 'supergraph.graphql'), supergraphSdl!);
       gateway = await createGateway({ config: testGatewayConfig([], { supergraphPath: join(dir, 'supergraph.graphql') }), logger: testLogger });

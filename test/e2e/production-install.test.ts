@@ -22,8 +22,9 @@ for (const name of ['@mikro-orm/pglite', '@electric-sql/pglite']) {
 
 const { migrateAll } = await import('../../tooling/migrations.js');
 const { loadSubgraphConfig } = await import('../../shared/config/subgraph-config.js');
+const { withSecrets } = await import('../../shared/config/secrets.js');
 const { openStore } = await import('../../shared/store/orm.js');
-const { startSubgraph } = await import('../../shared/subgraph/subgraph.js');
+const { startSubgraph } = await import('../../shared/subgraph/boot.js');
 const { subgraphs, findSubgraph } = await import('../../subgraphs/index.js');
 const { testLogger } = await import('../support/subgraph.js');
 
@@ -72,9 +73,10 @@ describe('a production install, without PGlite', () => {
 
   it('serves a subgraph on the migrated store, neither migrating nor seeding, without loading PGlite', async () => {
     const catalog = findSubgraph('catalog');
-    const config = { ...loadSubgraphConfig(catalog.name, catalog.port, { ...env, CATALOG_PORT: '0' }), host: '127.0.0.1' };
+    const parsed = loadSubgraphConfig(catalog.name, catalog.port, { ...env, CATALOG_PORT: '0' });
+    const config = { ...(await withSecrets(parsed, testLogger)), host: '127.0.0.1' };
     expect(config).toMatchObject({ migrateOnStart: false, seedOnStart: false, store: { kind: 'postgresql', dbName: `${base}_catalog` } });
-    const running = await startSubgraph(catalog, config, testLogger);
+    const running = await startSubgraph({ definition: catalog, config, logger: testLogger });
     try {
       const ready = await fetch(new URL('/ready', running.url));
       expect(ready.status).toBe(200);

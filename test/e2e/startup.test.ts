@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { waitForSubgraphs } from '../../gateway/gateway.js';
 import { repoRoot } from '../../shared/config/paths.js';
-import { startSubgraph, type StoreSubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+import { startSubgraph } from '../../shared/subgraph/boot.js';
+import type { StoreSubgraphDefinition } from '../../shared/subgraph/definition.js';
 import { accounts } from '../../subgraphs/accounts/index.js';
 import { ensureBuilt } from '../support/built.js';
 import { TEST_SIGNING_SECRET, testSubgraphConfig } from '../support/config.js';
@@ -43,7 +44,7 @@ describe('a subgraph while it starts', () => {
     const { store, drop } = freshStore('accounts');
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const starting = startSubgraph(slowSeed, testSubgraphConfig('accounts', store, { port }), testLogger);
+    const starting = startSubgraph({ definition: slowSeed, config: testSubgraphConfig('accounts', store, { port }), logger: testLogger });
     starting.catch(() => undefined);
     try {
       const phases: string[] = [];

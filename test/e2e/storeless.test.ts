@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { migrateSubgraph } from '../../tooling/migrations.js';
 import { auditLogQueryName } from '../../shared/subgraph/audit.js';
-import { startSubgraph, subgraphSdl, type RunningSubgraph } from '../../shared/subgraph/subgraph.js';
+import { startSubgraph, type RunningSubgraph } from '../../shared/subgraph/boot.js';
+import { subgraphSdl } from '../../shared/subgraph/schema.js';
 import { promotions } from '../fixtures/promotions/index.js';
 import type { PromotionsContext } from '../fixtures/promotions/promotions.resolver.js';
 import { testSubgraphConfig } from '../support/config.js';
@@ -21,7 +22,8 @@ describe('a storeless subgraph (defined without entities)', () => {
   let running: RunningSubgraph;
   let supergraph: TestSupergraph;
   beforeAll(async () => {
-    running = await startSubgraph(promotions, testSubgraphConfig('promotions', unreachableStore), testLogger);
+    const config = testSubgraphConfig('promotions', unreachableStore);
+    running = await startSubgraph({ definition: promotions, config, logger: testLogger });
     supergraph = await startTestSupergraph({ responseCache: false, extraSubgraphs: [{ name: 'promotions', url: running.url }] });
   }, 120_000);
   afterAll(async () => {

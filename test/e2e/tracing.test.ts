@@ -7,7 +7,7 @@ import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type Rea
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
 import { closeServer, listen } from '../../shared/http/http.js';
 import { createLogger } from '../../shared/observability/logger.js';
-import { startSubgraph, type RunningSubgraph } from '../../shared/subgraph/subgraph.js';
+import { startSubgraph, type RunningSubgraph } from '../../shared/subgraph/boot.js';
 import { startTracing } from '../../shared/observability/tracing.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
@@ -68,7 +68,7 @@ describe('a traced request through the supergraph', () => {
       // Catalog warns on every operation and statement (slow at 0 ms); the others log SQL at debug.
       const slowMs = definition.name === 'catalog' ? 0 : 60_000;
       const config = testSubgraphConfig(definition.name, store, { slowSqlMs: slowMs, slowOperationMs: slowMs });
-      const subgraph = await startSubgraph(definition, config, logger.child({ subgraph: definition.name }));
+      const subgraph = await startSubgraph({ definition, config, logger: logger.child({ subgraph: definition.name }) });
       running.push({ ...subgraph, name: definition.name, dbName: store.kind === 'postgresql' ? store.dbName : '', drop });
     }
     const config = testGatewayConfig(running.map((s) => ({ name: s.name, url: s.url })), { slowOperationMs: 0 });

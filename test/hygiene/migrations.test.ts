@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadMigrations, openStore } from '../../shared/store/orm.js';
-import { hasStore } from '../../shared/subgraph/subgraph.js';
+import { hasStore, storeEntities } from '../../shared/subgraph/definition.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { freshStore } from '../support/postgres.js';
 import { testLogger } from '../support/subgraph.js';
@@ -16,7 +16,7 @@ async function tablesOf(orm: Awaited<ReturnType<typeof openStore>>): Promise<str
 describe.each(subgraphs.filter(hasStore).map((s) => [s.name, s] as const))('migrations of %s on PostgreSQL', (name, definition) => {
   it('go up, down to nothing and up again, and leave no difference from the entities', async () => {
     const { store, drop } = freshStore(name);
-    const orm = await openStore({ name, store, entities: definition.entities, logger: testLogger });
+    const orm = await openStore({ name, store, entities: storeEntities(definition), logger: testLogger });
     try {
       const migrations = await loadMigrations(name);
       expect(migrations.length).toBeGreaterThan(0);

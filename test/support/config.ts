@@ -9,6 +9,7 @@ import { loadSubgraphConfig, type StoreConfig, type SubgraphConfig } from '../..
 import { scopesOf, type Role } from '../../shared/identity/roles.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { seedId } from '../../shared/store/seed.js';
+import type { WithSecrets } from '../../shared/config/secrets.js';
 
 /** Secrets of the test processes (never used anywhere else). */
 export const TEST_SIGNING_SECRET = 'test-subgraph-signing-secret-0123456789abcdef';
@@ -45,17 +46,21 @@ export const testJwt = loadGatewayConfig(testGatewayEnv()).jwt;
 export const testTracing = loadGatewayConfig(testGatewayEnv()).tracing;
 
 /** A subgraph's configuration as its process would parse it in tests (`overrides.env` as `NODE_ENV`), on `store`, on a free port. */
-export function testSubgraphConfig(name: string, store: StoreConfig, overrides: Partial<SubgraphConfig> = {}): SubgraphConfig {
-  return { ...loadSubgraphConfig(name, 0, testEnv(overrides.env)), store, ...overrides };
+export function testSubgraphConfig(
+  name: string,
+  store: StoreConfig,
+  overrides: Partial<WithSecrets<SubgraphConfig>> = {},
+): WithSecrets<SubgraphConfig> {
+  return { ...loadSubgraphConfig(name, 0, testEnv(overrides.env)), signingSecret: TEST_SIGNING_SECRET, store, ...overrides };
 }
 
 /** The gateway's configuration as its process would parse it in tests (`overrides.env` as `NODE_ENV`), composing from `subgraphs`. */
 export function testGatewayConfig(
   subgraphs: RoutedGatewayConfig['subgraphs'],
-  overrides: Partial<RoutedGatewayConfig> = {},
-): RoutedGatewayConfig {
+  overrides: Partial<WithSecrets<RoutedGatewayConfig>> = {},
+): WithSecrets<RoutedGatewayConfig> {
   const env = testGatewayEnv(overrides.env);
-  return { ...routeSubgraphs(loadGatewayConfig(env), env, subgraphs), ...overrides };
+  return { ...routeSubgraphs(loadGatewayConfig(env), env, subgraphs), signingSecret: TEST_SIGNING_SECRET, ...overrides };
 }
 
 /** A seed user as the gateway would sign them in: their id, username, role and its scopes. */

@@ -1,6 +1,8 @@
-import { createContextFactory, createSubgraphApp, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+import { createSubgraphApp } from '../../shared/subgraph/app.js';
+import type { SubgraphDefinition } from '../../shared/subgraph/definition.js';
+import { buildFederatedSchema } from '../../shared/subgraph/schema.js';
 import type { Identity } from '../../shared/identity/identity.js';
-import type { SubgraphContext } from '../../shared/subgraph/context.js';
+import { createContextFactory, type SubgraphContext } from '../../shared/subgraph/context.js';
 import type { TestSubgraph } from './subgraph.js';
 import { testSubgraphConfig } from './config.js';
 import { testLogger } from './subgraph.js';
@@ -12,8 +14,9 @@ import { testLogger } from './subgraph.js';
 export async function executorFor(definition: SubgraphDefinition, subgraph: TestSubgraph) {
   const config = testSubgraphConfig(definition.name, { kind: 'pglite', dataDir: 'memory://' });
   const services = definition.createServices?.(config) ?? {};
-  const { apollo } = await createSubgraphApp(definition, subgraph.orm, config, testLogger, services);
-  const createContext = createContextFactory(definition, subgraph.orm, services, testLogger);
+  const schema = await buildFederatedSchema(definition);
+  const { apollo } = await createSubgraphApp({ definition, schema, orm: subgraph.orm, config, logger: testLogger, services });
+  const createContext = createContextFactory({ definition, orm: subgraph.orm, services, logger: testLogger });
   return async (query: string, variables: Record<string, unknown> = {}, user: Identity | null = null) => {
     const response = await apollo.executeOperation({ query, variables }, { contextValue: createContext({ requestId: 'test', user }) as SubgraphContext });
     if (response.body.kind !== 'single') throw new Error('expected a single result');

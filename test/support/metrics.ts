@@ -1,5 +1,5 @@
 /** One sample of Prometheus' text format: `name{label="value",…} value`. */
-export interface Sample {
+interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;
@@ -18,7 +18,7 @@ export interface Scrape {
 const sampleLine = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
 const labelPair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-export function parsePrometheusText(text: string): Scrape {
+function parsePrometheusText(text: string): Scrape {
   const samples: Sample[] = [];
   const families = new Map<string, string>();
   for (const line of text.split('\n')) {

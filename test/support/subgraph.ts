@@ -6,7 +6,8 @@ import type { Identity } from '../../shared/identity/identity.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { closeServer } from '../../shared/http/http.js';
 import { createLogger, type Logger } from '../../shared/observability/logger.js';
-import { hasStore, startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+import { startSubgraph, type RunningSubgraph } from '../../shared/subgraph/boot.js';
+import { hasStore, type SubgraphDefinition } from '../../shared/subgraph/definition.js';
 import type { Orm } from '../../shared/store/orm.js';
 import { TEST_SIGNING_SECRET, testSubgraphConfig } from './config.js';
 import { freshStore } from './postgres.js';
@@ -21,7 +22,7 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 }
 
 /** Headers, or headers made from the exact body sent (a signature covers it). */
-export type RequestHeaders = Record<string, string> | ((body: string) => Record<string, string>);
+type RequestHeaders = Record<string, string> | ((body: string) => Record<string, string>);
 
 /** POSTs a GraphQL request the way a client would. */
 export async function postGraphQL<T = Record<string, any>>(
@@ -67,6 +68,21 @@ export interface TestSubgraph extends Omit<RunningSubgraph, 'orm'> {
   restartServer(): Promise<void>;
 }
 
+/**
+ * Hears every SQL statement the opened store sends from now on, at its logger, as MikroORM's own
+ * tests do (`mockLogger` replaces the logger's writer); what the logger itself does is unchanged.
+ */
+function captureSql(orm: Orm, sql: string[]): void {
+  const logger = orm.config.getLogger();
+  const logQuery = logger.logQuery.bind(logger);
+  Object.assign(logger, {
+    logQuery(context: Parameters<typeof logQuery>[0]) {
+      sql.push(context.formatted ?? context.query);
+      logQuery(context);
+    },
+  });
+}
+
 function noStore(name: string): Orm {
   return new Proxy({} as Orm, {
     get: () => {
@@ -87,7 +103,8 @@ export async function startTestSubgraph(
   const { store, drop } = hasStore(definition) ? freshStore(definition.name) : { store: { kind: 'pglite', dataDir: 'memory://' } as const, drop: async () => undefined };
   const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed, ...(redis && { redis }), ...(trust && { trust }) });
   const sql: string[] = [];
-  const running = await startSubgraph(definition, config, testLogger, { onQuery: (statement) => sql.push(statement) });
+  const running = await startSubgraph({ definition, config, logger: testLogger });
+  if (running.orm) captureSql(running.orm, sql);
   const { port } = running.server.address() as AddressInfo;
   let requests = 0;
   running.server.on('request', (req: IncomingMessage & { originalUrl?: string }) => {

@@ -58,7 +58,7 @@ export interface GatewayOverrides {
   routeToRunning?: boolean;
 }
 
-export interface StartOptions extends GatewayOverrides {
+interface StartOptions extends GatewayOverrides {
   seed?: boolean;
   /** The subgraphs' `SUBGRAPH_TRUST` (default `signature`). */
   trust?: SubgraphConfig['trust'];

@@ -1,7 +1,8 @@
 import { Kind, parse } from 'graphql';
 import { auditLogQueryName } from '../../shared/subgraph/audit.js';
 import { envPrefix } from '../../shared/config/config.js';
-import { subgraphSdl, type SubgraphDefinition } from '../../shared/subgraph/subgraph.js';
+import type { SubgraphDefinition } from '../../shared/subgraph/definition.js';
+import { subgraphSdl } from '../../shared/subgraph/schema.js';
 
 /** A refusal or a problem that stops the scaffold before it writes anything. */
 export class ScaffoldError extends Error {
@@ -72,7 +73,7 @@ const lowerFirst = (word: string) => word.replace(/^[A-Z]+(?=[A-Z][a-z]|$)|^[A-Z
 const kebab = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase();
 
 /** `wishlists` → `wishlist`, `categories` → `category`, `addresses` → `address`; good enough to start from. */
-export function singular(word: string): string {
+function singular(word: string): string {
   if (/ies$/.test(word)) return word.replace(/ies$/, 'y');
   if (/(ss|x|z|ch|sh)es$/.test(word)) return word.replace(/es$/, '');
   if (/(ss|us|is)$/.test(word)) return word;
@@ -80,7 +81,7 @@ export function singular(word: string): string {
 }
 
 /** `wishlist` → `wishlists`, `category` → `categories`, `box` → `boxes`. */
-export function plural(word: string): string {
+function plural(word: string): string {
   if (/[^aeiou]y$/.test(word)) return word.replace(/y$/, 'ies');
   if (/(s|x|z|ch|sh)$/.test(word)) return `${word}es`;
   return `${word}s`;
@@ -128,7 +129,7 @@ export function deriveNames(name: string, port: number, entityOption?: string): 
 }
 
 /** The GraphQL names the new subgraph adds that no other subgraph may define; a storeless one adds only its status query. */
-export function plannedSchemaNames(names: SubgraphNames, { store = true }: { store?: boolean } = {}): { types: string[]; rootFields: string[] } {
+function plannedSchemaNames(names: SubgraphNames, { store = true }: { store?: boolean } = {}): { types: string[]; rootFields: string[] } {
   if (!store) return { types: [`${names.pascal}Status`], rootFields: [`Query.${names.variable}Status`] };
   const { entity, entityVariable, entityPlural } = names;
   return {
@@ -138,7 +139,7 @@ export function plannedSchemaNames(names: SubgraphNames, { store = true }: { sto
 }
 
 /** Type names and root fields (`Query.x`) of the registered subgraphs, each with the subgraph defining it. */
-export async function existingSchemaNames(definitions: SubgraphDefinition[]): Promise<Map<string, string>> {
+async function existingSchemaNames(definitions: SubgraphDefinition[]): Promise<Map<string, string>> {
   const owners = new Map<string, string>();
   for (const definition of definitions) {
     for (const node of parse(await subgraphSdl(definition)).definitions) {

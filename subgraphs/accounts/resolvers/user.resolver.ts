@@ -9,7 +9,7 @@ import { ConnectionType, PageArgs, paginate, type Connection } from '../../../sh
 import { User } from '../entities/user.entity.js';
 import type { AccountsContext } from '../loaders.js';
 
-export const UserConnection = ConnectionType(User);
+const UserConnection = ConnectionType(User);
 
 /** Private fields: the user themself and admins only (`@authenticated` has already made sure someone is signed in). */
 function requireSelfOrAdmin(user: User, ctx: AccountsContext, field: string): void {

@@ -2,11 +2,11 @@ import { IsOptional, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNeste
 import { ArgsType, Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
 import { PageArgs } from '../../../shared/subgraph/pagination.js';
 
-export const MAX_PRICE = 100_000_000;
-export const MAX_WEIGHT = 1_000_000;
+const MAX_PRICE = 100_000_000;
+const MAX_WEIGHT = 1_000_000;
 
 @InputType({ description: 'A price in minor units of an ISO 4217 currency.' })
-export class MoneyInput {
+class MoneyInput {
   @Field(() => Int)
   @Min(0, { message: 'amount must not be negative' })
   @Max(MAX_PRICE, { message: `amount must be at most ${MAX_PRICE}` })
@@ -18,7 +18,7 @@ export class MoneyInput {
 }
 
 @InputType()
-export class CreateProductInput {
+class CreateProductInput {
   @Field()
   @Matches(/^\d{12}$/, { message: 'upc must be exactly 12 digits' })
   upc: string;
@@ -46,7 +46,7 @@ export class CreateProductInput {
 }
 
 @InputType({ description: 'Only the fields given change.' })
-export class UpdateProductInput {
+class UpdateProductInput {
   @Field({ nullable: true })
   @IsOptional()
   @Length(1, 200, { message: 'name must be 1 to 200 characters' })
@@ -75,7 +75,7 @@ export class UpdateProductInput {
 }
 
 @InputType({ description: 'Inclusive bounds in minor units.' })
-export class PriceRangeInput {
+class PriceRangeInput {
   @Field(() => Int, { nullable: true })
   @IsOptional()
   @Min(0)
@@ -119,7 +119,7 @@ export enum OrderDirection {
 registerEnumType(OrderDirection, { name: 'OrderDirection' });
 
 @InputType()
-export class ProductOrder {
+class ProductOrder {
   @Field(() => ProductOrderField, { defaultValue: ProductOrderField.CREATED_AT })
   field: ProductOrderField;
 

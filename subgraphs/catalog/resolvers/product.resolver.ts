@@ -11,7 +11,7 @@ import { Product } from '../entities/product.entity.js';
 import type { CatalogContext } from '../loaders.js';
 import { CreateProductArgs, OrderDirection, ProductOrderField, ProductsArgs, UpdateProductArgs, type ProductFilter } from './product.inputs.js';
 
-export const ProductConnection = ConnectionType(Product);
+const ProductConnection = ConnectionType(Product);
 
 @ArgsType()
 class TopProductsArgs {

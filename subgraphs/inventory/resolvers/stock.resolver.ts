@@ -10,7 +10,7 @@ import type { InventoryContext } from '../loaders.js';
 import { Product } from './product.type.js';
 import { shippingEstimate } from './shipping.js';
 
-export const MAX_ADJUSTMENT = 1_000_000;
+const MAX_ADJUSTMENT = 1_000_000;
 
 @ArgsType()
 class LowStockArgs {

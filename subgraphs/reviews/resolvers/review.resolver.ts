@@ -9,10 +9,10 @@ import type { ReviewsContext } from '../loaders.js';
 import { Product } from './product.type.js';
 import { User } from './user.type.js';
 
-export const ReviewConnection = ConnectionType(Review);
+const ReviewConnection = ConnectionType(Review);
 
 @InputType()
-export class AddReviewInput {
+class AddReviewInput {
   @Field(() => ID)
   @IsUUID('all', { message: 'productId must be a product id' })
   productId: string;
