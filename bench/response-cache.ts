@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createGateway } from '../gateway/gateway.js';
-import { loadGatewayConfig } from '../shared/config/config.js';
+import { loadGatewayConfig, routeSubgraphs } from '../shared/config/config.js';
+import { registryDefaults } from '../tooling/compose.js';
 import { closeServer, listen } from '../shared/http/http.js';
 import { createLogger } from '../shared/observability/logger.js';
 import { withSecrets } from '../shared/config/secrets.js';
@@ -72,7 +73,8 @@ async function main(): Promise<void> {
     }),
   );
   const { running, urls } = await startBenchSubgraphs(env);
-  const gatewayConfig = await withSecrets(loadGatewayConfig(subgraphs, benchGatewayEnv(gatewayEnv, urls)), logger);
+  const benchGateway = benchGatewayEnv(gatewayEnv, urls);
+  const gatewayConfig = await withSecrets(routeSubgraphs(loadGatewayConfig(benchGateway), benchGateway, registryDefaults(subgraphs)), logger);
   const results: Record<string, Result> = {};
   for (const cached of [false, true]) {
     const gateway = await createGateway({ config: { ...gatewayConfig, responseCache: { ...gatewayConfig.responseCache, enabled: cached } }, logger });

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { loadSubgraphConfig, type SubgraphConfig } from '../shared/config/config.js';
+import { loadSubgraphConfig, type SubgraphConfig } from '../shared/config/subgraph-config.js';
 import { withSecrets, type WithSecrets } from '../shared/config/secrets.js';
 import { createLogger } from '../shared/observability/logger.js';
 import { startSubgraph, type RunningSubgraph } from '../shared/subgraph/boot.js';

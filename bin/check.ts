@@ -1,11 +1,11 @@
-import { loadGatewayConfig } from '../shared/config/config.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { apiSchemaOf, composeSupergraph } from '../gateway/supergraph/supergraph.js';
+import { apiSchemaOf } from '../gateway/supergraph/supergraph.js';
 import { repoRoot } from '../shared/config/paths.js';
 import { hasStore } from '../shared/subgraph/definition.js';
 import { classifyApiChanges, entityDrift, staleFilesOf, staleSdk } from '../tooling/checks.js';
+import { composeSupergraph, registryRoutes } from '../tooling/compose.js';
 
 /**
  * `npm run check`, for CI and before a commit: every subgraph's entities agree with its
@@ -22,8 +22,7 @@ for (const subgraph of stored) {
     problems.push(`${subgraph.name}: the entities differ from the migrations. Write a migration with \`npm run migrate -- ${subgraph.name} create <label>\`. Missing:\n${drift.replace(/^/gm, '      ')}`);
   }
 }
-const { subgraphs: urls } = loadGatewayConfig(subgraphs, process.env);
-const { supergraphSdl, errors } = await composeSupergraph(subgraphs, new Map(urls.map((s) => [s.name, s.url])));
+const { supergraphSdl, errors } = await composeSupergraph(subgraphs, registryRoutes(process.env, subgraphs));
 for (const error of errors) problems.push(`composition: ${error}`);
 if (supergraphSdl) {
   const stale = await staleFilesOf(supergraphSdl);

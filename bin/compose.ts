@@ -1,15 +1,14 @@
-import { loadGatewayConfig } from '../shared/config/config.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { writeSchemaFiles } from '../tooling/checks.js';
+import { registryRoutes } from '../tooling/compose.js';
 
 /**
  * `npm run compose [-- --accept-breaking]`: writes `supergraph.graphql`, which the gateway
  * serves in production, and `schema.graphql`, the public API schema clients see. A change
  * that breaks clients is refused unless acknowledged with `--accept-breaking`. Routing URLs
- * are the gateway's configured ones (`<NAME>_URL`, else the default ports).
+ * are `<NAME>_URL`, else `<NAME>_PORT`, else the default ports: all it reads of the environment.
  */
-const { subgraphs: urls } = loadGatewayConfig(subgraphs, process.env);
-const result = await writeSchemaFiles(subgraphs, new Map(urls.map((s) => [s.name, s.url])), { acceptBreaking: process.argv.includes('--accept-breaking') });
+const result = await writeSchemaFiles(subgraphs, registryRoutes(process.env, subgraphs), { acceptBreaking: process.argv.includes('--accept-breaking') });
 const list = (title: string, items: string[] = []) => (items.length ? `${title}:\n${items.map((i) => `  - ${i}`).join('\n')}\n` : '');
 
 if (!result.written && result.errors.length) {

@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadGatewayConfig } from '../shared/config/config.js';
+import { loadGatewayConfig, subgraphRoutes } from '../shared/config/config.js';
 import { buildRoot, repoRoot } from '../shared/config/paths.js';
 import { subgraphs } from '../subgraphs/index.js';
+import { registryDefaults } from '../tooling/compose.js';
 import { GATEWAY, parseTscLine, processesToRestart } from '../tooling/dev-watch.js';
 
 /**
@@ -33,7 +34,7 @@ const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
  * request): with the default 10 s every restart took 10 s. Development's requests are short.
  */
 const env: NodeJS.ProcessEnv = { SHUTDOWN_GRACE_MS: '1000', ...process.env };
-const config = loadGatewayConfig(subgraphs, env);
+const config = loadGatewayConfig(env);
 const names = subgraphs.map((subgraph) => subgraph.name);
 const processes = new Map<string, Process>([
   ...names.map((name): [string, Process] => [name, { name, script: script('./subgraph.js'), args: [name] }]),
@@ -41,7 +42,7 @@ const processes = new Map<string, Process>([
 ]);
 /** Where each process answers `/ready`. */
 const readyUrl = new Map([
-  ...config.subgraphs.map((subgraph): [string, string] => [subgraph.name, new URL('/ready', subgraph.url).href]),
+  ...subgraphRoutes(env, registryDefaults(subgraphs)).subgraphs.map((subgraph): [string, string] => [subgraph.name, new URL('/ready', subgraph.url).href]),
   [GATEWAY, `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}/ready`],
 ]);
 let stopping = false;

@@ -1,4 +1,6 @@
-import { loadGatewayConfig, loadLogConfig } from '../shared/config/config.js';
+import { join } from 'node:path';
+import { loadGatewayConfig, loadLogConfig, routeSubgraphs } from '../shared/config/config.js';
+import { repoRoot } from '../shared/config/paths.js';
 import { reportStartupFailure, type FailurePointers } from '../shared/errors/fatal.js';
 import { listen } from '../shared/http/http.js';
 import { createLifecycle } from '../shared/lifecycle/lifecycle.js';
@@ -6,8 +8,8 @@ import { createLogger } from '../shared/observability/logger.js';
 import { listenMetrics } from '../shared/observability/metrics.js';
 import { withSecrets } from '../shared/config/secrets.js';
 import { startTracing } from '../shared/observability/tracing.js';
-import { subgraphs } from '../subgraphs/index.js';
 import { createGateway, waitForSubgraphs } from '../gateway/gateway.js';
+import { subgraphsJoinedBy } from '../gateway/supergraph/supergraph.js';
 
 // Made before the configuration is read, so that a configuration that does not load is reported through it too.
 const logger = createLogger('gateway', loadLogConfig(process.env));
@@ -23,13 +25,17 @@ process.on('SIGHUP', () => reload());
 
 /** The gateway process: the only place that reads its environment and opens its port. */
 async function main(): Promise<void> {
-  const parsed = loadGatewayConfig(subgraphs, process.env);
+  const parsed = loadGatewayConfig(process.env);
+  // Which subgraphs there are is the supergraph's to say: the served one, or (composing) the committed one.
+  const { supergraphPath } = parsed;
+  const joined = await subgraphsJoinedBy(supergraphPath ?? join(repoRoot, 'supergraph.graphql'), { served: !!supergraphPath });
+  const routed = routeSubgraphs(parsed, process.env, joined);
   pointers.ports = {
     [parsed.port]: 'GATEWAY_PORT',
     ...(parsed.metrics.port !== undefined && { [parsed.metrics.port]: process.env.GATEWAY_METRICS_PORT ? 'GATEWAY_METRICS_PORT' : 'METRICS_PORT' }),
   };
   const stopTracing = await startTracing(parsed, 'tessera-gateway', logger);
-  const config = await withSecrets(parsed, logger);
+  const config = await withSecrets(routed, logger);
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
   if (!config.supergraphPath) await waitForSubgraphs(config, logger);
   const gateway = await createGateway({ config, logger });

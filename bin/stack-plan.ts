@@ -1,4 +1,4 @@
-import { loadSubgraphConfig } from '../shared/config/config.js';
+import { loadSubgraphConfig } from '../shared/config/subgraph-config.js';
 import { ensurePgliteTemplate } from '../shared/store/pglite.js';
 import { subgraphs } from '../subgraphs/index.js';
 

@@ -49,7 +49,7 @@ async function untilReady(url: string): Promise<boolean> {
 async function main(): Promise<void> {
   Object.assign(process.env, stackEnvironment(process.env));
   const subgraphs = await planStack(process.env);
-  const config = loadGatewayConfig(subgraphs, process.env);
+  const config = loadGatewayConfig(process.env);
   const supervisor: Supervisor = createSupervisor({
     children: [
       ...subgraphs.map((subgraph) => ({ name: subgraph.name, script: script('./subgraph.js'), args: [subgraph.name] })),

@@ -1,4 +1,5 @@
-import { envPrefix, loadLogConfig, loadSubgraphConfig } from '../shared/config/config.js';
+import { envPrefix, loadLogConfig } from '../shared/config/config.js';
+import { loadSubgraphConfig } from '../shared/config/subgraph-config.js';
 import { reportStartupFailure, type FailurePointers } from '../shared/errors/fatal.js';
 import { createLifecycle } from '../shared/lifecycle/lifecycle.js';
 import { createLogger } from '../shared/observability/logger.js';

@@ -8,7 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
-import type { GatewayConfig } from '../shared/config/config.js';
+import type { RoutedGatewayConfig } from '../shared/config/config.js';
 import type { WithSecrets } from '../shared/config/secrets.js';
 import { createFormatError, ErrorCode } from '../shared/errors/errors.js';
 import { StartupError } from '../shared/errors/fatal.js';
@@ -46,7 +46,7 @@ import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
 import { reloadableSupergraph, type ReloadableSupergraph } from './supergraph/reload.js';
 
 interface GatewayOptions {
-  config: WithSecrets<Pick<GatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>>;
+  config: WithSecrets<Pick<RoutedGatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>>;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -131,7 +131,7 @@ const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state
  * and the variable to raise. The wait is logged at most every `logEveryMs`.
  */
 export async function waitForSubgraphs(
-  { subgraphs, signingSecret, subgraphWaitMs }: WithSecrets<Pick<GatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>>,
+  { subgraphs, signingSecret, subgraphWaitMs }: WithSecrets<Pick<RoutedGatewayConfig, 'subgraphs' | 'signingSecret' | 'subgraphWaitMs'>>,
   logger: Logger,
   { pollMs = 500, logEveryMs = 5_000 }: { pollMs?: number; logEveryMs?: number } = {},
 ): Promise<void> {
@@ -174,7 +174,7 @@ export async function waitForSubgraphs(
   }
 }
 
-async function composeOrExplain(subgraphs: GatewayConfig['subgraphs'], signingSecret: string): Promise<string> {
+async function composeOrExplain(subgraphs: RoutedGatewayConfig['subgraphs'], signingSecret: string): Promise<string> {
   const { supergraphSdl, errors } = await composeFromRunning(subgraphs, signingSecret);
   if (!supergraphSdl) throw new Error(`The subgraphs do not compose:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
   return supergraphSdl;

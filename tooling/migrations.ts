@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { loadSubgraphConfig, type Env } from '../shared/config/config.js';
+import type { Env } from '../shared/config/config.js';
+import { loadSubgraphConfig } from '../shared/config/subgraph-config.js';
 import { createLogger } from '../shared/observability/logger.js';
 import { openStore } from '../shared/store/orm.js';
 import { repoRoot } from '../shared/config/paths.js';

@@ -1,11 +1,11 @@
 import { composeServices } from '@apollo/composition';
 import { Supergraph, printSchema } from '@apollo/federation-internals';
 import { parse } from 'graphql';
+import { readFile } from 'node:fs/promises';
+import { StartupError } from '../../shared/errors/fatal.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
-import type { SubgraphDefinition } from '../../shared/subgraph/definition.js';
-import { subgraphSdl } from '../../shared/subgraph/schema.js';
 
-type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
+export type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
 
 interface SubgraphToCompose {
   name: string;
@@ -19,13 +19,6 @@ export function composeSubgraphs(sources: SubgraphToCompose[]): Composition {
   const result = composeServices(sources.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })));
   if (result.errors) return { supergraphSdl: undefined, errors: result.errors.map((error) => error.message) };
   return { supergraphSdl: result.supergraphSdl, errors: [] };
-}
-
-/** Composes from the definitions themselves (SDL built in-process, no server needed): `npm run compose`. */
-export async function composeSupergraph(definitions: SubgraphDefinition[], routingUrls: Map<string, string>): Promise<Composition> {
-  return composeSubgraphs(
-    await Promise.all(definitions.map(async (d) => ({ name: d.name, url: routingUrls.get(d.name) ?? '', sdl: await subgraphSdl(d) }))),
-  );
 }
 
 /** A running subgraph's SDL, asked for with a signed request like any other. */
@@ -65,6 +58,22 @@ export function forApolloGateway(supergraphSdl: string): string {
 /** The subgraphs a supergraph joins, with the routing URL `@join__graph(url:)` records for each. */
 export function routingOf(supergraphSdl: string): { name: string; url: string }[] {
   return Supergraph.build(supergraphSdl, { supportedFeatures: null }).subgraphsMetadata().map(({ name, url }) => ({ name, url }));
+}
+
+/**
+ * The subgraphs the gateway learns of at start, from a supergraph file: the one it serves
+ * (`SUPERGRAPH_PATH`), or, composing in development, the committed `supergraph.graphql`, which
+ * `npm run compose` writes from the registry's default ports. The gateway imports no registry.
+ */
+export async function subgraphsJoinedBy(path: string, { served }: { served: boolean }): Promise<{ name: string; url: string }[]> {
+  try {
+    return routingOf(await readFile(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw served
+      ? new StartupError(`cannot read the supergraph at ${path} (${reason}); set SUPERGRAPH_PATH to a composed supergraph`, ['SUPERGRAPH_PATH'])
+      : new StartupError(`cannot read ${path} (${reason}), which names the subgraphs to compose from; run \`npm run compose\``, ['SUPERGRAPH_PATH']);
+  }
 }
 
 /**

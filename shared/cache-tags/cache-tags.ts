@@ -11,7 +11,6 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
-import { Extensions } from 'type-graphql';
 import type { SubgraphContext } from '../subgraph/context.js';
 
 /**
@@ -45,24 +44,10 @@ export function newCacheTags(): CacheTags {
 }
 
 /** Field extension read by `useCacheTags`: what a root list's membership and order depend on. */
-const LIST_DEPENDS_ON = 'tesseraListDependsOn';
+export const LIST_DEPENDS_ON = 'tesseraListDependsOn';
 
-type ListDependencies = readonly string[] | ((args: any) => readonly string[]);
-
-/**
- * On a root query that lists entities (`[Product]`, `ProductConnection`): the fields of the
- * entity its membership and order depend on (what it filters and sorts by), given as a list or
- * as a function of the field's arguments. A write that reports one of these fields purges it:
- * ```ts
- * @ListDependsOn(['quantity']) lowStock(...)                       // fewest first, under a threshold
- * @ListDependsOn((args: ProductsArgs) => args.filter?.search ? ['name', 'description'] : []) products(...)
- * @ListDependsOn([]) topProducts(...)                                // newest first: only new products move it
- * ```
- * A root list without it is purged by any change to its type: never stale, only less cached.
- */
-export function ListDependsOn(fields: ListDependencies): MethodDecorator {
-  return Extensions({ [LIST_DEPENDS_ON]: fields }) as MethodDecorator;
-}
+/** What `@ListDependsOn` records (list-depends-on.ts). */
+export type ListDependencies = readonly string[] | ((args: any) => readonly string[]);
 
 /** Recorded by a change that did not say which fields: expanded to every field of the type (`allFieldsOf`). */
 const ALL_FIELDS = '#?';

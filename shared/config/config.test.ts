@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, envPrefix, loadGatewayConfig, loadSubgraphConfig } from './config.js';
+import { ConfigError, envPrefix, loadGatewayConfig, routeSubgraphs, subgraphRoutes, type Env } from './config.js';
+import { loadSubgraphConfig } from './subgraph-config.js';
 import { MAX_PAGE_SIZE } from '../subgraph/pagination.js';
 
 describe('subgraph configuration', () => {
@@ -26,13 +27,21 @@ describe('subgraph configuration', () => {
 
   it('keeps replay nonces in memory unless Redis is configured, as the gateway reads it', () => {
     expect(loadSubgraphConfig('catalog', 4002, {}).redis).toEqual({ url: undefined, clusterNodes: undefined, prefix: 'tessera:' });
-    expect(loadSubgraphConfig('catalog', 4002, { REDIS_URL: 'redis://cache:6379', REDIS_PREFIX: 'shop:' }).redis).toEqual({ url: 'redis://cache:6379', clusterNodes: undefined, prefix: 'shop:' });
-    expect(loadSubgraphConfig('catalog', 4002, { REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' }).redis.clusterNodes).toEqual([{ host: 'r1', port: 7000 }, { host: 'r2', port: 7001 }]);
+    expect(loadSubgraphConfig('catalog', 4002, { REDIS_URL: 'redis://cache:6379', REDIS_PREFIX: 'shop:' }).redis).toEqual({
+      url: 'redis://cache:6379',
+      clusterNodes: undefined,
+      prefix: 'shop:',
+    });
+    expect(loadSubgraphConfig('catalog', 4002, { REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' }).redis.clusterNodes).toEqual([
+      { host: 'r1', port: 7000 },
+      { host: 'r2', port: 7001 },
+    ]);
     expect(() => loadSubgraphConfig('catalog', 4002, { REDIS_URL: 'http://cache' })).toThrow(/REDIS_URL: expected a redis:\/\//);
   });
 
   it('lists every invalid variable in one error', () => {
-    const attempt = () => loadSubgraphConfig('catalog', 4002, { CATALOG_PORT: 'eighty', DATABASE_URL: 'mysql://x', MIGRATE_ON_START: 'maybe' });
+    const attempt = () =>
+      loadSubgraphConfig('catalog', 4002, { CATALOG_PORT: 'eighty', DATABASE_URL: 'mysql://x', MIGRATE_ON_START: 'maybe' });
     expect(attempt).toThrow(ConfigError);
     try {
       attempt();
@@ -50,72 +59,106 @@ describe('subgraph configuration', () => {
 });
 
 describe('gateway configuration', () => {
-  const subgraphs = [
-    { name: 'accounts', port: 4001, issuesTokens: true },
-    { name: 'catalog', port: 4002 },
+  // The subgraphs a supergraph joins, with the routing URLs it records: what the gateway learns them from.
+  const joined = [
+    { name: 'accounts', url: 'http://127.0.0.1:4001/graphql' },
+    { name: 'catalog', url: 'http://127.0.0.1:4002/graphql' },
+    { name: 'order-history', url: 'http://history.internal/graphql' },
   ];
+  const routed = (env: Env) => routeSubgraphs(loadGatewayConfig(env), env, joined);
 
-  it('composes from local subgraphs in development', () => {
-    const config = loadGatewayConfig(subgraphs, { CATALOG_PORT: '5002', ACCOUNTS_URL: 'http://accounts.internal/graphql' });
+  it("composes in development from the supergraph's subgraphs, at <NAME>_URL, else on <NAME>_PORT, else where it records", () => {
+    const config = routed({ CATALOG_PORT: '5002', ACCOUNTS_URL: 'http://accounts.internal/graphql' });
     expect(config.supergraphPath).toBeUndefined();
     expect(config.subgraphs).toEqual([
       { name: 'accounts', url: 'http://accounts.internal/graphql' },
       { name: 'catalog', url: 'http://127.0.0.1:5002/graphql' },
+      { name: 'order-history', url: 'http://history.internal/graphql' },
     ]);
   });
 
   it('tells an explicitly set <NAME>_URL (which overrides the supergraph) from a defaulted one', () => {
-    const config = loadGatewayConfig(subgraphs, { CATALOG_PORT: '5002', ACCOUNTS_URL: 'http://accounts.internal/graphql' });
-    expect(config.subgraphUrlOverrides).toEqual({ accounts: 'http://accounts.internal/graphql' });
+    const config = routed({
+      CATALOG_PORT: '5002',
+      ACCOUNTS_URL: 'http://accounts.internal/graphql',
+      ORDER_HISTORY_URL: 'http://10.0.0.9/graphql',
+    });
+    expect(config.subgraphUrlOverrides).toEqual({
+      accounts: 'http://accounts.internal/graphql',
+      'order-history': 'http://10.0.0.9/graphql',
+    });
+  });
+
+  it("reads and checks the routing variables of the supergraph's subgraphs only", () => {
+    expect(() => routed({ CATALOG_URL: 'catalog.internal/graphql', ACCOUNTS_PORT: 'x' })).toThrow(
+      /ACCOUNTS_PORT: [\s\S]*CATALOG_URL: expected an http\(s\) URL/,
+    );
+    // Not a subgraph of this supergraph: someone else's variables.
+    expect(routed({ BILLING_URL: 'not a url', KUBERNETES_PORT: 'tcp://10.0.0.1:443' }).subgraphUrlOverrides).toEqual({});
+  });
+
+  it("is read without the gateway's other settings by tooling (compose records the routing URLs)", () => {
+    const env = { NODE_ENV: 'production', REVIEWS_PORT: '5004' };
+    expect(() => loadGatewayConfig(env)).toThrow(/SUBGRAPH_SIGNING_SECRET/);
+    expect(subgraphRoutes(env, [{ name: 'reviews', url: 'http://127.0.0.1:4004/graphql' }]).subgraphs).toEqual([
+      { name: 'reviews', url: 'http://127.0.0.1:5004/graphql' },
+    ]);
   });
 
   const productionSecrets = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
 
   it('serves GraphiQL and answers introspection outside production, and in production only with GRAPHIQL=true', () => {
     const ide = (env: Record<string, string>) => {
-      const { graphiql, introspection } = loadGatewayConfig(subgraphs, env);
+      const { graphiql, introspection } = loadGatewayConfig(env);
       return { graphiql, introspection };
     };
     expect(ide({})).toEqual({ graphiql: true, introspection: true });
     expect(ide({ GRAPHIQL: 'false' })).toEqual({ graphiql: false, introspection: true });
     expect(ide(productionSecrets)).toEqual({ graphiql: false, introspection: false });
     expect(ide({ ...productionSecrets, GRAPHIQL: 'true' })).toEqual({ graphiql: true, introspection: true });
-    expect(() => loadGatewayConfig(subgraphs, { GRAPHIQL: 'maybe' })).toThrow(/GRAPHIQL: expected true or false/);
+    expect(() => loadGatewayConfig({ GRAPHIQL: 'maybe' })).toThrow(/GRAPHIQL: expected true or false/);
   });
 
   it('serves the composed supergraph file in production', () => {
-    expect(loadGatewayConfig(subgraphs, productionSecrets).supergraphPath).toBe('supergraph.graphql');
-    expect(loadGatewayConfig(subgraphs, { ...productionSecrets, SUPERGRAPH_PATH: '/etc/sg.graphql' }).supergraphPath).toBe('/etc/sg.graphql');
+    expect(loadGatewayConfig(productionSecrets).supergraphPath).toBe('supergraph.graphql');
+    expect(loadGatewayConfig({ ...productionSecrets, SUPERGRAPH_PATH: '/etc/sg.graphql' }).supergraphPath).toBe('/etc/sg.graphql');
   });
 
-  it('caps pages at the subgraphs\' maximum unless told otherwise', () => {
-    expect(loadGatewayConfig(subgraphs, {}).protection.maxPageSize).toBe(MAX_PAGE_SIZE);
-    expect(loadGatewayConfig(subgraphs, { MAX_PAGE_SIZE: '50' }).protection.maxPageSize).toBe(50);
+  it("caps pages at the subgraphs' maximum unless told otherwise", () => {
+    expect(loadGatewayConfig({}).protection.maxPageSize).toBe(MAX_PAGE_SIZE);
+    expect(loadGatewayConfig({ MAX_PAGE_SIZE: '50' }).protection.maxPageSize).toBe(50);
   });
 
   it('reads rate limits by root field and by operation name', () => {
-    const { rateLimit } = loadGatewayConfig(subgraphs, { RATE_LIMIT_OPERATIONS: 'Mutation.login=5, Login=10' }).protection;
+    const { rateLimit } = loadGatewayConfig({ RATE_LIMIT_OPERATIONS: 'Mutation.login=5, Login=10' }).protection;
     expect(rateLimit.operationLimits).toEqual({ 'Mutation.login': 5, Login: 10 });
-    expect(() => loadGatewayConfig(subgraphs, { RATE_LIMIT_OPERATIONS: 'Mutation.login.x=5' })).toThrow(/RATE_LIMIT_OPERATIONS/);
+    expect(() => loadGatewayConfig({ RATE_LIMIT_OPERATIONS: 'Mutation.login.x=5' })).toThrow(/RATE_LIMIT_OPERATIONS/);
   });
 
   it('refuses to start in production without its secrets', () => {
-    expect(() => loadGatewayConfig(subgraphs, { NODE_ENV: 'production' })).toThrow(
+    expect(() => loadGatewayConfig({ NODE_ENV: 'production' })).toThrow(
       /SUBGRAPH_SIGNING_SECRET: required in production[\s\S]*JWT_SECRET or JWKS_URL: one is required/,
     );
-    const issuing = () => loadSubgraphConfig('accounts', 4001, { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32) }, { issuesTokens: true });
+    const issuing = () =>
+      loadSubgraphConfig('accounts', 4001, { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32) }, { issuesTokens: true });
     expect(issuing).toThrow(/JWT_SECRET: required/);
-    expect(() => loadGatewayConfig(subgraphs, { ...productionSecrets, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32/);
+    expect(() => loadGatewayConfig({ ...productionSecrets, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32/);
   });
 
   it('accepts a JWKS URL alone, with asymmetric algorithms only', () => {
-    const { jwt } = loadGatewayConfig(subgraphs, { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWKS_URL: 'https://idp.example/jwks' });
+    const { jwt } = loadGatewayConfig({
+      NODE_ENV: 'production',
+      SUBGRAPH_SIGNING_SECRET: 's'.repeat(32),
+      JWKS_URL: 'https://idp.example/jwks',
+    });
     expect(jwt.algorithms).toEqual(['RS256', 'ES256']);
   });
 
   it('allows unsigned subgraph requests only in development', () => {
     expect(loadSubgraphConfig('catalog', 4002, { ALLOW_UNSIGNED_REQUESTS: 'true' }).allowUnsignedRequests).toBe(true);
-    expect(() => loadSubgraphConfig('catalog', 4002, { NODE_ENV: 'test', ALLOW_UNSIGNED_REQUESTS: 'true' })).toThrow(/only allowed with NODE_ENV=development/);
+    expect(() => loadSubgraphConfig('catalog', 4002, { NODE_ENV: 'test', ALLOW_UNSIGNED_REQUESTS: 'true' })).toThrow(
+      /only allowed with NODE_ENV=development/,
+    );
   });
 
   it('trusts only the gateway signature unless SUBGRAPH_TRUST=bearer; bearer needs a way to verify tokens in production', () => {
@@ -124,27 +167,36 @@ describe('gateway configuration', () => {
     expect(() => loadSubgraphConfig('catalog', 4002, { SUBGRAPH_TRUST: 'anyone' })).toThrow(/SUBGRAPH_TRUST/);
     const production = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), SUBGRAPH_TRUST: 'bearer' };
     expect(() => loadSubgraphConfig('catalog', 4002, production)).toThrow(/JWT_SECRET or JWKS_URL/);
-    expect(loadSubgraphConfig('catalog', 4002, { ...production, JWKS_URL: 'https://id.example.com/jwks' }).jwt).toMatchObject({ algorithms: ['RS256', 'ES256'] });
+    expect(loadSubgraphConfig('catalog', 4002, { ...production, JWKS_URL: 'https://id.example.com/jwks' }).jwt).toMatchObject({
+      algorithms: ['RS256', 'ES256'],
+    });
     // Signature mode verifies no token: a catalog needs neither.
     expect(loadSubgraphConfig('catalog', 4002, { ...production, SUBGRAPH_TRUST: 'signature' }).trust).toBe('signature');
   });
 
   it('serves any document unless trusted documents are asked for', () => {
-    expect(loadGatewayConfig(subgraphs, {}).trustedDocuments).toEqual({ mode: 'off', manifests: ['sdk/generated/persisted-documents.json'] });
-    expect(loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'enforce', TRUSTED_DOCUMENTS_MANIFEST: '/etc/tessera/pq.json' }).trustedDocuments).toEqual({ mode: 'enforce', manifests: ['/etc/tessera/pq.json'] });
+    expect(loadGatewayConfig({}).trustedDocuments).toEqual({ mode: 'off', manifests: ['sdk/generated/persisted-documents.json'] });
+    expect(
+      loadGatewayConfig({ TRUSTED_DOCUMENTS: 'enforce', TRUSTED_DOCUMENTS_MANIFEST: '/etc/tessera/pq.json' }).trustedDocuments,
+    ).toEqual({ mode: 'enforce', manifests: ['/etc/tessera/pq.json'] });
     // a list of files and folders, whose union is trusted
-    expect(loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS_MANIFEST: 'sdk/generated/persisted-documents.json, /etc/tessera/clients/' }).trustedDocuments.manifests).toEqual([
-      'sdk/generated/persisted-documents.json',
-      '/etc/tessera/clients/',
-    ]);
-    expect(() => loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS_MANIFEST: ' , ' })).toThrow(/TRUSTED_DOCUMENTS_MANIFEST/);
-    expect(() => loadGatewayConfig(subgraphs, { TRUSTED_DOCUMENTS: 'on' })).toThrow(/TRUSTED_DOCUMENTS: /);
+    expect(
+      loadGatewayConfig({ TRUSTED_DOCUMENTS_MANIFEST: 'sdk/generated/persisted-documents.json, /etc/tessera/clients/' }).trustedDocuments
+        .manifests,
+    ).toEqual(['sdk/generated/persisted-documents.json', '/etc/tessera/clients/']);
+    expect(() => loadGatewayConfig({ TRUSTED_DOCUMENTS_MANIFEST: ' , ' })).toThrow(/TRUSTED_DOCUMENTS_MANIFEST/);
+    expect(() => loadGatewayConfig({ TRUSTED_DOCUMENTS: 'on' })).toThrow(/TRUSTED_DOCUMENTS: /);
   });
 
-  it('asks accounts about the callers of mutations unless told otherwise', () => {
-    expect(loadGatewayConfig(subgraphs, {}).identitySubgraph).toBe('accounts');
-    expect(loadGatewayConfig(subgraphs, { IDENTITY_SUBGRAPH: 'off' }).identitySubgraph).toBeUndefined();
-    expect(() => loadGatewayConfig(subgraphs, { IDENTITY_SUBGRAPH: 'billing' })).toThrow(/IDENTITY_SUBGRAPH: expected off or one of accounts/);
+  it('asks accounts about the callers of mutations unless told otherwise, once the supergraph names its subgraphs', () => {
+    expect(routed({}).identitySubgraph).toBe('accounts');
+    expect(routed({ IDENTITY_SUBGRAPH: 'off' }).identitySubgraph).toBeUndefined();
+    expect(routed({ IDENTITY_SUBGRAPH: 'catalog' }).identitySubgraph).toBe('catalog');
+    expect(() => routed({ IDENTITY_SUBGRAPH: 'billing' })).toThrow(
+      /IDENTITY_SUBGRAPH: expected off or one of accounts, catalog, order-history/,
+    );
+    // A supergraph without accounts: nobody is asked unless one is named.
+    expect(routeSubgraphs(loadGatewayConfig({}), {}, joined.slice(1)).identitySubgraph).toBeUndefined();
   });
 });
 
@@ -158,7 +210,7 @@ describe('tracing and slow-operation configuration', () => {
   });
 
   it('reads the collector endpoint, its headers (URL-encoded values) and the thresholds', () => {
-    const config = loadGatewayConfig([], {
+    const config = loadGatewayConfig({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
       OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc, authorization=Basic%20dXNlcjpwYXNz, x-raw=100%',
       OTEL_SERVICE_NAME: 'edge',
@@ -176,62 +228,76 @@ describe('tracing and slow-operation configuration', () => {
   });
 
   it('names each bad tracing variable', () => {
-    expect(() => loadGatewayConfig([], { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT: expected an http\(s\) URL/);
-    expect(() => loadGatewayConfig([], { OTEL_EXPORTER_OTLP_HEADERS: 'just-a-key' })).toThrow(/OTEL_EXPORTER_OTLP_HEADERS\b.*: expected key=value/);
+    expect(() => loadGatewayConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT: expected an http\(s\) URL/,
+    );
+    expect(() => loadGatewayConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'just-a-key' })).toThrow(
+      /OTEL_EXPORTER_OTLP_HEADERS\b.*: expected key=value/,
+    );
     expect(() => loadSubgraphConfig('catalog', 4002, { SLOW_SQL_MS: '-1' })).toThrow(/SLOW_SQL_MS/);
     expect(() => loadSubgraphConfig('catalog', 4002, { TRACE_SAMPLE_RATIO: '2' })).toThrow(/TRACE_SAMPLE_RATIO/);
   });
 });
 
 describe('shutdown and reload configuration', () => {
-  const subgraphs = [{ name: 'catalog', port: 4002 }];
   const productionSecrets = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
 
   it('gives every process a shutdown grace of 10 s and no delay unless told', () => {
     expect(loadSubgraphConfig('catalog', 4002, {}).shutdown).toEqual({ graceMs: 10_000, delayMs: 0 });
-    expect(loadGatewayConfig(subgraphs, { SHUTDOWN_GRACE_MS: '25000', SHUTDOWN_DELAY_MS: '5000' }).shutdown).toEqual({ graceMs: 25_000, delayMs: 5_000 });
-    expect(() => loadGatewayConfig(subgraphs, { SHUTDOWN_GRACE_MS: '-1' })).toThrow(/SHUTDOWN_GRACE_MS/);
+    expect(loadGatewayConfig({ SHUTDOWN_GRACE_MS: '25000', SHUTDOWN_DELAY_MS: '5000' }).shutdown).toEqual({
+      graceMs: 25_000,
+      delayMs: 5_000,
+    });
+    expect(() => loadGatewayConfig({ SHUTDOWN_GRACE_MS: '-1' })).toThrow(/SHUTDOWN_GRACE_MS/);
   });
 
   it('watches a supergraph file and polls it slowly; re-composes every 10 s only in development', () => {
-    expect(loadGatewayConfig(subgraphs, productionSecrets).supergraphReload).toEqual({ pollIntervalMs: 30_000, watch: true });
-    expect(loadGatewayConfig(subgraphs, {}).supergraphReload).toEqual({ pollIntervalMs: 10_000, watch: true });
-    expect(loadGatewayConfig(subgraphs, { NODE_ENV: 'test' }).supergraphReload.pollIntervalMs).toBe(0);
-    expect(loadGatewayConfig(subgraphs, { SUPERGRAPH_POLL_INTERVAL_MS: '0', SUPERGRAPH_WATCH: 'false' }).supergraphReload).toEqual({ pollIntervalMs: 0, watch: false });
+    expect(loadGatewayConfig(productionSecrets).supergraphReload).toEqual({ pollIntervalMs: 30_000, watch: true });
+    expect(loadGatewayConfig({}).supergraphReload).toEqual({ pollIntervalMs: 10_000, watch: true });
+    expect(loadGatewayConfig({ NODE_ENV: 'test' }).supergraphReload.pollIntervalMs).toBe(0);
+    expect(loadGatewayConfig({ SUPERGRAPH_POLL_INTERVAL_MS: '0', SUPERGRAPH_WATCH: 'false' }).supergraphReload).toEqual({
+      pollIntervalMs: 0,
+      watch: false,
+    });
   });
 });
 
 describe('metrics configuration', () => {
-  const subgraphs = [{ name: 'catalog', port: 4002 }];
   const productionSecrets = { NODE_ENV: 'production', SUBGRAPH_SIGNING_SECRET: 's'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
 
   it('serves /metrics on the process port in development and tests (npm start unchanged)', () => {
-    expect(loadGatewayConfig(subgraphs, {}).metrics).toEqual({ enabled: true, port: undefined, host: '127.0.0.1' });
+    expect(loadGatewayConfig({}).metrics).toEqual({ enabled: true, port: undefined, host: '127.0.0.1' });
     expect(loadSubgraphConfig('catalog', 4002, { NODE_ENV: 'test' }).metrics.port).toBeUndefined();
   });
 
   it('never on the public port in production: port 9464 of its own unless one is given', () => {
-    expect(loadGatewayConfig(subgraphs, productionSecrets).metrics).toEqual({ enabled: true, port: 9464, host: '127.0.0.1' });
+    expect(loadGatewayConfig(productionSecrets).metrics).toEqual({ enabled: true, port: 9464, host: '127.0.0.1' });
     expect(loadSubgraphConfig('catalog', 4002, productionSecrets).metrics.port).toBe(9464);
-    expect(loadGatewayConfig(subgraphs, { ...productionSecrets, METRICS_PORT: '9100', HOST: '0.0.0.0' }).metrics).toEqual({ enabled: true, port: 9100, host: '0.0.0.0' });
-    expect(loadGatewayConfig(subgraphs, { ...productionSecrets, METRICS_PORT: '9100', GATEWAY_METRICS_PORT: '9101' }).metrics.port).toBe(9101);
+    expect(loadGatewayConfig({ ...productionSecrets, METRICS_PORT: '9100', HOST: '0.0.0.0' }).metrics).toEqual({
+      enabled: true,
+      port: 9100,
+      host: '0.0.0.0',
+    });
+    expect(loadGatewayConfig({ ...productionSecrets, METRICS_PORT: '9100', GATEWAY_METRICS_PORT: '9101' }).metrics.port).toBe(9101);
     expect(loadSubgraphConfig('catalog', 4002, { ...productionSecrets, CATALOG_METRICS_PORT: '9102' }).metrics.port).toBe(9102);
-    expect(loadGatewayConfig(subgraphs, { ...productionSecrets, METRICS: 'false' }).metrics.enabled).toBe(false);
+    expect(loadGatewayConfig({ ...productionSecrets, METRICS: 'false' }).metrics.enabled).toBe(false);
   });
 
   it('refuses a metrics port that is the public port', () => {
-    expect(() => loadGatewayConfig(subgraphs, { METRICS_PORT: '4000' })).toThrow(/metrics port: 4000 is GATEWAY_PORT as well/);
-    expect(() => loadSubgraphConfig('catalog', 4002, { CATALOG_METRICS_PORT: '4002' })).toThrow(/metrics port: 4002 is CATALOG_PORT as well/);
-    expect(loadGatewayConfig(subgraphs, { METRICS_PORT: '4000', METRICS: 'false' }).metrics.enabled).toBe(false);
+    expect(() => loadGatewayConfig({ METRICS_PORT: '4000' })).toThrow(/metrics port: 4000 is GATEWAY_PORT as well/);
+    expect(() => loadSubgraphConfig('catalog', 4002, { CATALOG_METRICS_PORT: '4002' })).toThrow(
+      /metrics port: 4002 is CATALOG_PORT as well/,
+    );
+    expect(loadGatewayConfig({ METRICS_PORT: '4000', METRICS: 'false' }).metrics.enabled).toBe(false);
   });
 });
 
 describe('JSON depth configuration', () => {
   it('bounds JSON nesting at 64 by default, the same for the gateway and every subgraph', () => {
-    expect(loadGatewayConfig([], {}).protection.maxJsonDepth).toBe(64);
+    expect(loadGatewayConfig({}).protection.maxJsonDepth).toBe(64);
     expect(loadSubgraphConfig('catalog', 4002, {}).maxJsonDepth).toBe(64);
-    expect(loadGatewayConfig([], { MAX_JSON_DEPTH: '128' }).protection.maxJsonDepth).toBe(128);
+    expect(loadGatewayConfig({ MAX_JSON_DEPTH: '128' }).protection.maxJsonDepth).toBe(128);
     expect(loadSubgraphConfig('catalog', 4002, { MAX_JSON_DEPTH: '128' }).maxJsonDepth).toBe(128);
-    expect(() => loadGatewayConfig([], { MAX_JSON_DEPTH: '0' })).toThrow(/MAX_JSON_DEPTH/);
+    expect(() => loadGatewayConfig({ MAX_JSON_DEPTH: '0' })).toThrow(/MAX_JSON_DEPTH/);
   });
 });

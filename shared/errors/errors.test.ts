@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
 import { createFormatError, isStoreUnavailable, NotFoundError } from './errors.js';
 import { createLogger } from '../observability/logger.js';
+import { toTesseraError } from '../subgraph/resolver-errors.js';
 
 const logger = createLogger('test', { logLevel: 'silent', env: 'test' });
 
@@ -57,7 +58,7 @@ describe('isStoreUnavailable', () => {
 
   it('is told to the client as STORE_UNAVAILABLE, without the driver\'s message', () => {
     const error = new GraphQLError('terminating connection due to administrator command', { originalError: withCode('57P01', 'terminating connection due to administrator command') });
-    expect(createFormatError({ mask: true, logger })({ message: error.message, path: ['field'] }, error)).toEqual({
+    expect(createFormatError({ mask: true, logger, mapError: toTesseraError })({ message: error.message, path: ['field'] }, error)).toEqual({
       message: 'The data store is unavailable; try again shortly.',
       path: ['field'],
       extensions: { code: 'STORE_UNAVAILABLE' },

@@ -1,6 +1,4 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { UniqueConstraintViolationException, NotFoundError as OrmNotFoundError } from '@mikro-orm/core';
-import type { ValidationError } from 'class-validator';
 import { throttledWarn, type Logger } from '../observability/logger.js';
 
 /**
@@ -159,43 +157,15 @@ export function isStoreUnavailable(error: unknown): boolean {
   return error instanceof AggregateError && error.errors.some(isStoreUnavailable);
 }
 
-/** class-validator's nested errors as flat `{ field, message }` pairs. */
-function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem[] {
-  return errors.flatMap((error) => {
-    const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
-    return [...own, ...flattenValidation(error.children ?? [], field)];
-  });
-}
-
-/**
- * Maps what resolvers throw to the vocabulary above: TypeGraphQL's argument validation,
- * the ORM's exceptions that are the caller's doing, and a store that cannot be reached.
- * Anything else is left as it is (and masked later, outside development).
- */
-export function toTesseraError(error: unknown): unknown {
-  if (error instanceof TesseraError) return error;
-  const validationErrors = (error as { extensions?: { validationErrors?: ValidationError[] } })?.extensions
-    ?.validationErrors;
-  if (error instanceof GraphQLError && Array.isArray(validationErrors)) {
-    const fields = flattenValidation(validationErrors);
-    const summary = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
-    return new BadUserInputError(`Invalid input. ${summary}`, fields);
-  }
-  if (error instanceof UniqueConstraintViolationException) {
-    return new ConflictError('A record with the same unique value already exists.');
-  }
-  if (error instanceof OrmNotFoundError) {
-    return new TesseraError(error.message, ErrorCode.NOT_FOUND);
-  }
-  if (isStoreUnavailable(error)) return new StoreUnavailableError();
-  return error;
-}
-
 export interface FormatErrorOptions {
   /** Replace unexpected errors by a generic message (everywhere but development). */
   mask: boolean;
   logger: Logger;
+  /**
+   * Maps what the process's own code throws into the vocabulary first: a subgraph's
+   * resolvers (`toTesseraError`: validation, the ORM, the store). By default errors are taken as thrown.
+   */
+  mapError?: (error: unknown) => unknown;
 }
 
 /**
@@ -203,12 +173,12 @@ export interface FormatErrorOptions {
  * without stack traces; anything unexpected is logged in full and,
  * when masking, reaches the client as `INTERNAL_SERVER_ERROR` with no details.
  */
-export function createFormatError({ mask, logger }: FormatErrorOptions) {
+export function createFormatError({ mask, logger, mapError = (error) => error }: FormatErrorOptions) {
   // An outage fails every field of every request alike: one warning per interval is enough.
   const warnStoreUnavailable = throttledWarn(logger, 10_000);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    const mapped = toTesseraError(original);
+    const mapped = mapError(original);
     // The client is told the store is unavailable; the operator needs what the driver said.
     if (mapped instanceof StoreUnavailableError) warnStoreUnavailable({ err: original, path: formatted.path }, 'store unavailable');
     if (mapped instanceof TesseraError) {

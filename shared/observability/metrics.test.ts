@@ -1,22 +1,21 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { Counter } from 'prom-client';
-import { loadGatewayConfig, loadSubgraphConfig } from '../config/config.js';
+import { loadGatewayConfig } from '../config/config.js';
+import { loadSubgraphConfig } from '../config/subgraph-config.js';
 import { closeServer, listen } from '../http/http.js';
 import { boundedNames, createMetricsRegistry, listenMetrics, metricsRoutes, type MetricsConfig } from './metrics.js';
 
-const subgraphs = [{ name: 'catalog', port: 4002 }];
-
 describe('metrics configuration', () => {
   it('serves /metrics on the public port outside production unless told otherwise', () => {
-    expect(loadGatewayConfig(subgraphs, {}).metrics).toEqual({ enabled: true, port: undefined, host: '127.0.0.1' });
+    expect(loadGatewayConfig({}).metrics).toEqual({ enabled: true, port: undefined, host: '127.0.0.1' });
     expect(loadSubgraphConfig('catalog', 4002, { METRICS: 'false' }).metrics.enabled).toBe(false);
   });
 
   it('moves metrics to their own port, one per process when they share a host', () => {
     const env = { HOST: '0.0.0.0', METRICS_PORT: '9464', CATALOG_METRICS_PORT: '9102', METRICS_HOST: '10.0.0.5' };
-    expect(loadGatewayConfig(subgraphs, env).metrics).toEqual({ enabled: true, port: 9464, host: '10.0.0.5' });
-    expect(loadGatewayConfig(subgraphs, { ...env, GATEWAY_METRICS_PORT: '9100' }).metrics.port).toBe(9100);
+    expect(loadGatewayConfig(env).metrics).toEqual({ enabled: true, port: 9464, host: '10.0.0.5' });
+    expect(loadGatewayConfig({ ...env, GATEWAY_METRICS_PORT: '9100' }).metrics.port).toBe(9100);
     expect(loadSubgraphConfig('catalog', 4002, env).metrics).toEqual({ enabled: true, port: 9102, host: '10.0.0.5' });
     expect(loadSubgraphConfig('catalog', 4002, { HOST: '0.0.0.0' }).metrics.host).toBe('0.0.0.0');
     expect(() => loadSubgraphConfig('catalog', 4002, { METRICS_PORT: 'nine' })).toThrow(/METRICS_PORT/);

@@ -5,7 +5,8 @@ import { DefaultLogger, type LogContext, type MigrationObject, type LoggerNamesp
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migration, Migrator } from '@mikro-orm/migrations';
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
-import { ConfigError, type StoreConfig } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
+import type { StoreConfig } from '../config/subgraph-config.js';
 import type { Logger } from '../observability/logger.js';
 import { releaseDroppedConnections } from './store-pool.js';
 import { postgresDriverOptions } from './postgres-url.js';

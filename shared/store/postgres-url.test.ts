@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { ConfigError, loadSubgraphConfig } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
+import { loadSubgraphConfig } from '../config/subgraph-config.js';
 import { postgresDriverOptions } from './postgres-url.js';
 
 const certificates = mkdtempSync(join(tmpdir(), 'tessera-pg-tls-'));

@@ -3,10 +3,11 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Registry } from 'prom-client';
-import type { SubgraphConfig } from '../config/config.js';
+import type { SubgraphConfig } from '../config/subgraph-config.js';
 import type { WithSecrets } from '../config/secrets.js';
 import { useCacheTags } from '../cache-tags/cache-tags.js';
 import { createFormatError } from '../errors/errors.js';
+import { toTesseraError } from './resolver-errors.js';
 import { enterRequestScope, graphqlErrorHandler, healthRoutes } from '../http/http.js';
 import { requestScope } from '../http/request-scope.js';
 import { jsonBody } from '../http/json-body.js';
@@ -60,7 +61,7 @@ export async function createSubgraphApp({
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
     plugins: [useCacheTags(schema), useSubgraphMetrics(metrics), useTracing(), useSlowOperationLog({ slowMs: config.slowOperationMs })],
-    formatError: createFormatError({ mask: !development, logger }),
+    formatError: createFormatError({ mask: !development, logger, mapError: toTesseraError }),
     includeStacktraceInErrorResponses: development,
     // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
     // would stop the server and re-raise the signal, killing the process halfway through that.

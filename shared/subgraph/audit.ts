@@ -4,7 +4,8 @@ import type { Opt } from '@mikro-orm/core';
 import { Args, Ctx, Directive, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { BaseEntity } from '../store/base.entity.js';
 import type { SubgraphContext } from './context.js';
-import { TesseraError, toTesseraError } from '../errors/errors.js';
+import { TesseraError } from '../errors/errors.js';
+import { toTesseraError } from './resolver-errors.js';
 import { ConnectionType, PageArgs, paginate, type Connection } from './pagination.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
-import type { SubgraphConfig } from '../config/config.js';
+import type { SubgraphConfig } from '../config/subgraph-config.js';
 import type { WithSecrets } from '../config/secrets.js';
 import { closeServer, listen } from '../http/http.js';
 import { MemoryNonceStore, RedisNonceStore } from '../identity/nonce-store.js';

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { GraphQLError } from 'graphql';
-import type { SubgraphConfig } from '../config/config.js';
+import type { SubgraphConfig } from '../config/subgraph-config.js';
 import { ErrorCode } from '../errors/errors.js';
 import { REQUEST_ID_HEADER } from '../http/http.js';
 import type { RawBodyRequest } from '../http/json-body.js';

@@ -1,6 +1,6 @@
 import type { GraphQLDirective } from 'graphql';
 import type { NonEmptyArray } from 'type-graphql';
-import type { SubgraphConfig } from '../config/config.js';
+import type { SubgraphConfig } from '../config/subgraph-config.js';
 import type { EntityManager } from '../store/orm.js';
 import { AuditRecord, type AuditOptions } from './audit.js';
 import type { StorelessContext, SubgraphContext } from './context.js';

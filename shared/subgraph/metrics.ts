@@ -4,7 +4,7 @@ import type { RequestHandler } from 'express';
 import { GraphQLError } from 'graphql';
 import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { StoreConfig } from '../config/config.js';
+import type { StoreConfig } from '../config/subgraph-config.js';
 import { currentRequestScope, requestScope, type RequestScope } from '../http/request-scope.js';
 import type { SubgraphContext } from './context.js';
 import { boundedNames } from '../observability/metrics.js';

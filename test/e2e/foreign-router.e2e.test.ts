@@ -1,7 +1,7 @@
 import type { RequestListener, Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
-import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
+import { composeSupergraph } from '../../tooling/compose.js';
 import { closeServer, listen } from '../../shared/http/http.js';
 import { seedId } from '../../shared/store/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';

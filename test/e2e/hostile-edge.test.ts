@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
-import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
+import { composeSupergraph } from '../../tooling/compose.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { testJwt } from '../support/config.js';
 import { postRaw } from '../support/subgraph.js';

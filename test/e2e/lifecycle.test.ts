@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
-import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
+import { composeSupergraph } from '../../tooling/compose.js';
 import { reloadableSupergraph, type ReloadOutcome } from '../../gateway/supergraph/reload.js';
-import type { GatewayConfig } from '../../shared/config/config.js';
+import type { RoutedGatewayConfig } from '../../shared/config/config.js';
 import { closeServer, listen } from '../../shared/http/http.js';
 import { createSubgraphApp } from '../../shared/subgraph/app.js';
 import { buildFederatedSchema } from '../../shared/subgraph/schema.js';
@@ -53,7 +53,7 @@ describe('health, shutdown and supergraph reload', () => {
     await supergraph?.stop();
   });
 
-  const routes = (): GatewayConfig['subgraphs'] => Object.values(supergraph.subgraphs).map((s) => ({ name: s.name, url: s.url }));
+  const routes = (): RoutedGatewayConfig['subgraphs'] => Object.values(supergraph.subgraphs).map((s) => ({ name: s.name, url: s.url }));
 
   /** A gateway of the test's own over the running subgraphs. */
   const startGateway = (overrides: GatewayOverrides, logger: Logger = testLogger) =>

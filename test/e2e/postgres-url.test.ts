@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { loadSubgraphConfig } from '../../shared/config/config.js';
+import { loadSubgraphConfig } from '../../shared/config/subgraph-config.js';
 import { openStore, type Orm } from '../../shared/store/orm.js';
 import { findSubgraph } from '../../subgraphs/index.js';
 import { testDatabaseName, testServerUrl } from '../global-setup.js';

@@ -21,7 +21,7 @@ for (const name of ['@mikro-orm/pglite', '@electric-sql/pglite']) {
 }
 
 const { migrateAll } = await import('../../tooling/migrations.js');
-const { loadSubgraphConfig } = await import('../../shared/config/config.js');
+const { loadSubgraphConfig } = await import('../../shared/config/subgraph-config.js');
 const { withSecrets } = await import('../../shared/config/secrets.js');
 const { openStore } = await import('../../shared/store/orm.js');
 const { startSubgraph } = await import('../../shared/subgraph/boot.js');

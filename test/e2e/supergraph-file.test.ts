@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { composeSupergraph } from '../../gateway/supergraph/supergraph.js';
+import { composeSupergraph } from '../../tooling/compose.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { composeFromRunning } from '../../gateway/supergraph/supergraph.js';
-import type { GatewayConfig } from '../../shared/config/config.js';
+import type { RoutedGatewayConfig } from '../../shared/config/config.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { TEST_SIGNING_SECRET, testGatewayConfig } from '../support/config.js';
 import { startForeignSubgraph, type ForeignSubgraph } from '../support/foreign-subgraph.js';
@@ -22,7 +22,7 @@ describe('routing by the supergraph being served', () => {
   let supergraphPath: string;
   const stops: (() => Promise<void>)[] = [];
   // The registry's names at the registry's kind of default URL, with nothing behind it.
-  const defaults: GatewayConfig['subgraphs'] = subgraphs.map((s) => ({ name: s.name, url: `http://127.0.0.1:9/${s.name}/graphql` }));
+  const defaults: RoutedGatewayConfig['subgraphs'] = subgraphs.map((s) => ({ name: s.name, url: `http://127.0.0.1:9/${s.name}/graphql` }));
 
   beforeAll(async () => {
     foreign = await startForeignSubgraph('inventory');

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { classifyApiChanges, writeSchemaFiles } from '../../tooling/checks.js';
-import { loadGatewayConfig } from '../../shared/config/config.js';
+import { registryRoutes } from '../../tooling/compose.js';
 import { repoRoot } from '../../shared/config/paths.js';
 import { subgraphs } from '../../subgraphs/index.js';
 
-const routing = new Map(loadGatewayConfig(subgraphs, {}).subgraphs.map((s) => [s.name, s.url]));
+const routing = registryRoutes({}, subgraphs);
 
 describe('changes to the public API (npm run compose)', () => {
   let committed: string;

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { loadGatewayConfig } from '../../shared/config/config.js';
+import { registryRoutes } from '../../tooling/compose.js';
 import { repoRoot } from '../../shared/config/paths.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, failureOf, formatSettings, positiveInt } from '../../bench/subgraphs.js';
@@ -10,9 +11,10 @@ describe('npm run bench: the limits it sets and what it prints', () => {
   it('runs its gateway with rate limiting off, whatever the environment says', () => {
     // Thousands of requests from one address: under the default (600 a minute) most were 429s.
     for (const RATE_LIMIT of [undefined, '600', '5']) {
-      const config = loadGatewayConfig(subgraphs, benchGatewayEnv({ ...benchEnv(), ...(RATE_LIMIT && { RATE_LIMIT }) }, { REVIEWS_URL: 'http://127.0.0.1:1/graphql' }));
+      const env = benchGatewayEnv({ ...benchEnv(), ...(RATE_LIMIT && { RATE_LIMIT }) }, { REVIEWS_URL: 'http://127.0.0.1:1/graphql' });
+      const config = loadGatewayConfig(env);
       expect(config.protection.rateLimit.enabled).toBe(false);
-      expect(config.subgraphs.find((s) => s.name === 'reviews')!.url).toBe('http://127.0.0.1:1/graphql');
+      expect(registryRoutes(env, subgraphs).get('reviews')).toBe('http://127.0.0.1:1/graphql');
     }
     expect(BENCH_RATE_LIMIT).toMatch(/^off\b.*RATE_LIMIT=0/);
   });

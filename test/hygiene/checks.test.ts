@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, Property } from '@mikro-orm/decorators/legacy';
 import { entityDrift, staleSchemaFiles } from '../../tooling/checks.js';
 import { BaseEntity } from '../../shared/store/base.entity.js';
-import { loadGatewayConfig } from '../../shared/config/config.js';
+import { registryRoutes } from '../../tooling/compose.js';
 import { repoRoot } from '../../shared/config/paths.js';
 import { catalog } from '../../subgraphs/catalog/index.js';
 import { subgraphs } from '../../subgraphs/index.js';
@@ -17,7 +17,7 @@ class DriftProbe extends BaseEntity {
   note: string;
 }
 
-const routing = new Map(loadGatewayConfig(subgraphs, {}).subgraphs.map((s) => [s.name, s.url]));
+const routing = registryRoutes({}, subgraphs);
 
 describe('npm run check', () => {
   it('finds an entity its migrations do not create', async () => {

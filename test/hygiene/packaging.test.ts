@@ -1,9 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { builtinModules } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import ts from 'typescript';
 import { repoRoot } from '../../shared/config/paths.js';
+import { importGraph } from '../support/import-graph.js';
 
 /*
  * What `npm ci` and the Docker image rely on, read from the files themselves (offline; no
@@ -79,34 +78,6 @@ function stages(dockerfile: string): { name: string; instructions: string[] }[] 
     else result.at(-1)!.instructions.push(instruction);
   }
   return result;
-}
-
-/** The bare package a specifier names (`@scope/name/sub` → `@scope/name`); undefined for relative ones and Node's own. */
-function packageOf(specifier: string): string | undefined {
-  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || builtinModules.includes(specifier)) return undefined;
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-}
-
-/**
- * The project's files a process loads, from its entry points, following the imports the
- * compiled JavaScript keeps (type-only imports are erased, decorator metadata kept), and the
- * packages each imports. Dynamic `import()` is not followed: it is what loads a package lazily.
- */
-async function importGraph(entries: string[]): Promise<Map<string, string[]>> {
-  const options: ts.CompilerOptions = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023, experimentalDecorators: true, emitDecoratorMetadata: true, isolatedModules: true };
-  const packagesOf = new Map<string, string[]>();
-  const queue = entries.map((entry) => join(repoRoot, entry));
-  for (let file = queue.shift(); file; file = queue.shift()) {
-    if (packagesOf.has(file)) continue;
-    const output = ts.transpileModule(await readFile(file, 'utf8'), { compilerOptions: options, fileName: file }).outputText;
-    const specifiers = ts
-      .createSourceFile(file, output, ts.ScriptTarget.ES2023)
-      .statements.flatMap((statement) => ((ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier) ? [statement.moduleSpecifier.text] : []));
-    packagesOf.set(file, specifiers.map(packageOf).filter((name): name is string => !!name));
-    for (const specifier of specifiers.filter((s) => s.startsWith('.'))) queue.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
-  }
-  return packagesOf;
 }
 
 describe('.ci/run', () => {

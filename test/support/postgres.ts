@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { StoreConfig } from '../../shared/config/config.js';
+import type { StoreConfig } from '../../shared/config/subgraph-config.js';
 
 import { testDatabaseName, testServerUrl } from '../global-setup.js';
 

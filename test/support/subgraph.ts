@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RedisConfig, SubgraphConfig } from '../../shared/config/config.js';
+import type { RedisConfig } from '../../shared/config/config.js';
+import type { SubgraphConfig } from '../../shared/config/subgraph-config.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { closeServer } from '../../shared/http/http.js';

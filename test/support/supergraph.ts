@@ -1,12 +1,5 @@
-import type {
-  GatewayConfig,
-  JwtConfig,
-  ProtectionConfig,
-  RedisConfig,
-  RuntimeEnvironment,
-  SubgraphConfig,
-  TrustedDocumentsConfig,
-} from '../../shared/config/config.js';
+import type { JwtConfig, ProtectionConfig, RedisConfig, RoutedGatewayConfig, RuntimeEnvironment, TrustedDocumentsConfig } from '../../shared/config/config.js';
+import type { SubgraphConfig } from '../../shared/config/subgraph-config.js';
 import type { WithSecrets } from '../../shared/config/secrets.js';
 import { createTokenVerifier, type VerifierOptions } from '../../shared/identity/tokens.js';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
@@ -43,7 +36,7 @@ export interface GatewayOverrides {
   env?: RuntimeEnvironment;
   supergraphPath?: string;
   /** Default: no reload (`testGatewayConfig`). */
-  supergraphReload?: GatewayConfig['supergraphReload'];
+  supergraphReload?: RoutedGatewayConfig['supergraphReload'];
   jwt?: Partial<JwtConfig>;
   verifierOptions?: VerifierOptions;
   redis?: Partial<RedisConfig>;
@@ -86,7 +79,7 @@ export interface ServedGateway {
 
 /** A gateway built from `config`, listening on a free port: what `bin/gateway.ts` runs, in this process. */
 export async function serveGateway(
-  config: WithSecrets<GatewayConfig>,
+  config: WithSecrets<RoutedGatewayConfig>,
   { logger = testLogger, verifierOptions }: { logger?: Logger; verifierOptions?: VerifierOptions } = {},
 ): Promise<ServedGateway> {
   const gateway = await createGateway({ config, logger, verifier: createTokenVerifier(config.jwt, verifierOptions) });

@@ -86,7 +86,8 @@ export class Create${n.entity}Args {
 function resolverFile(n: SubgraphNames): string {
   const { entity, entityVariable } = n;
   return `import { Arg, Args, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { ListDependsOn, reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { ListDependsOn } from '../../../shared/cache-tags/list-depends-on.js';
 import { ConnectionType, PageArgs, paginate, type Connection } from '../../../shared/subgraph/pagination.js';
 import { ${entity} } from '../entities/${n.entityFile}.entity.js';
 import type { ${n.pascal}Context } from '../loaders.js';

@@ -1,6 +1,7 @@
 import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { hasScope } from '../../../shared/identity/roles.js';
-import { ListDependsOn, reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { ListDependsOn } from '../../../shared/cache-tags/list-depends-on.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../../shared/errors/errors.js';
 import { isUuid } from '../../../shared/subgraph/loaders.js';
 import { RefreshFamily } from '../entities/refresh-family.entity.js';

@@ -1,7 +1,8 @@
 import { ref, type FilterQuery } from '@mikro-orm/core';
 import { Max, Min } from 'class-validator';
 import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ListDependsOn, reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { ListDependsOn } from '../../../shared/cache-tags/list-depends-on.js';
 import { BadUserInputError, NotFoundError } from '../../../shared/errors/errors.js';
 import { isUuid } from '../../../shared/subgraph/loaders.js';
 import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering } from '../../../shared/subgraph/pagination.js';

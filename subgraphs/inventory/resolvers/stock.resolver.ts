@@ -1,6 +1,7 @@
 import { Max, Min } from 'class-validator';
 import { Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ListDependsOn, reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { ListDependsOn } from '../../../shared/cache-tags/list-depends-on.js';
 import { BadUserInputError, InsufficientStockError } from '../../../shared/errors/errors.js';
 import { isUuid } from '../../../shared/subgraph/loaders.js';
 import { MAX_PAGE_SIZE } from '../../../shared/subgraph/pagination.js';
