@@ -3,6 +3,7 @@ import { Supergraph, printSchema } from '@apollo/federation-internals';
 import { parse } from 'graphql';
 import { readFile } from 'node:fs/promises';
 import { StartupError } from '../../shared/errors/fatal.js';
+import type { JoinedSubgraph } from '../../shared/config/config.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 
 export type Composition = { supergraphSdl: string; errors: [] } | { supergraphSdl: undefined; errors: string[] };
@@ -56,8 +57,13 @@ export function forApolloGateway(supergraphSdl: string): string {
 }
 
 /** The subgraphs a supergraph joins, with the routing URL `@join__graph(url:)` records for each. */
-export function routingOf(supergraphSdl: string): { name: string; url: string }[] {
-  return Supergraph.build(supergraphSdl, { supportedFeatures: null }).subgraphsMetadata().map(({ name, url }) => ({ name, url }));
+export function routingOf(supergraphSdl: string): JoinedSubgraph[] {
+  const supergraph = Supergraph.build(supergraphSdl, { supportedFeatures: null });
+  const subgraphs = supergraph.subgraphs();
+  return supergraph.subgraphsMetadata().map(({ name, url }) => {
+    const query = subgraphs.get(name)?.schema.schemaDefinition.rootType('query');
+    return { name, url, answersCallerCheck: Boolean(query?.field('me') && query.field('user')) };
+  });
 }
 
 /**
@@ -65,7 +71,7 @@ export function routingOf(supergraphSdl: string): { name: string; url: string }[
  * (`SUPERGRAPH_PATH`), or, composing in development, the committed `supergraph.graphql`, which
  * `npm run compose` writes from the registry's default ports. The gateway imports no registry.
  */
-export async function subgraphsJoinedBy(path: string, { served }: { served: boolean }): Promise<{ name: string; url: string }[]> {
+export async function subgraphsJoinedBy(path: string, { served }: { served: boolean }): Promise<JoinedSubgraph[]> {
   try {
     return routingOf(await readFile(path, 'utf8'));
   } catch (error) {

@@ -61,7 +61,7 @@ describe('subgraph configuration', () => {
 describe('gateway configuration', () => {
   // The subgraphs a supergraph joins, with the routing URLs it records: what the gateway learns them from.
   const joined = [
-    { name: 'accounts', url: 'http://127.0.0.1:4001/graphql' },
+    { name: 'accounts', url: 'http://127.0.0.1:4001/graphql', answersCallerCheck: true },
     { name: 'catalog', url: 'http://127.0.0.1:4002/graphql' },
     { name: 'order-history', url: 'http://history.internal/graphql' },
   ];
@@ -188,7 +188,7 @@ describe('gateway configuration', () => {
     expect(() => loadGatewayConfig({ TRUSTED_DOCUMENTS: 'on' })).toThrow(/TRUSTED_DOCUMENTS: /);
   });
 
-  it('asks accounts about the callers of mutations unless told otherwise, once the supergraph names its subgraphs', () => {
+  it('asks the subgraph answering `me` and `user(id)` about the callers of mutations unless told otherwise', () => {
     expect(routed({}).identitySubgraph).toBe('accounts');
     expect(routed({ IDENTITY_SUBGRAPH: 'off' }).identitySubgraph).toBeUndefined();
     expect(routed({ IDENTITY_SUBGRAPH: 'catalog' }).identitySubgraph).toBe('catalog');

@@ -499,16 +499,27 @@ export type RoutedGatewayConfig = Omit<GatewayConfig, 'identitySubgraph'> &
   };
 
 /**
+ * A subgraph as the supergraph records it: its routing URL (`@join__graph(url:)`), and whether
+ * it resolves `Query.me` and `Query.user`, what the caller check asks (the identity subgraph).
+ */
+export interface JoinedSubgraph {
+  name: string;
+  url: string;
+  answersCallerCheck?: boolean;
+}
+
+/**
  * Adds what the supergraph says to the gateway's configuration: the subgraphs it joins (with
  * their `@join__graph(url:)`), routed as `subgraphRoutes` says, and the identity subgraph
- * (`IDENTITY_SUBGRAPH`, else accounts when it is one of them), which must be one of them.
+ * (`IDENTITY_SUBGRAPH`, else the one subgraph that answers the caller check), which must be one of them.
  */
-export function routeSubgraphs(config: GatewayConfig, env: Env, joined: { name: string; url: string }[]): RoutedGatewayConfig {
+export function routeSubgraphs(config: GatewayConfig, env: Env, joined: JoinedSubgraph[]): RoutedGatewayConfig {
   const names = joined.map((subgraph) => subgraph.name);
   const requested = config.identitySubgraph;
   if (requested && requested !== 'off' && !names.includes(requested)) {
     throw new ConfigError([`IDENTITY_SUBGRAPH: expected off or one of ${names.join(', ')}`]);
   }
-  const identitySubgraph = requested ? (requested === 'off' ? undefined : requested) : names.includes('accounts') ? 'accounts' : undefined;
+  const answering = joined.filter((subgraph) => subgraph.answersCallerCheck).map((subgraph) => subgraph.name);
+  const identitySubgraph = requested ? (requested === 'off' ? undefined : requested) : answering.length === 1 ? answering[0] : undefined;
   return { ...config, ...subgraphRoutes(env, joined), identitySubgraph };
 }

@@ -1,6 +1,7 @@
 import {
   loadGatewayConfig,
   routeSubgraphs,
+  type JoinedSubgraph,
   type Env,
   type RoutedGatewayConfig,
   type RuntimeEnvironment,
@@ -54,13 +55,15 @@ export function testSubgraphConfig(
   return { ...loadSubgraphConfig(name, 0, testEnv(overrides.env)), signingSecret: TEST_SIGNING_SECRET, store, ...overrides };
 }
 
-/** The gateway's configuration as its process would parse it in tests (`overrides.env` as `NODE_ENV`), composing from `subgraphs`. */
-export function testGatewayConfig(
-  subgraphs: RoutedGatewayConfig['subgraphs'],
-  overrides: Partial<WithSecrets<RoutedGatewayConfig>> = {},
-): WithSecrets<RoutedGatewayConfig> {
+/**
+ * The gateway's configuration as its process would parse it in tests (`overrides.env` as
+ * `NODE_ENV`), composing from `subgraphs`. The shop's accounts answers the caller check, as
+ * its supergraph says (`routingOf`), unless a subgraph says otherwise.
+ */
+export function testGatewayConfig(subgraphs: JoinedSubgraph[], overrides: Partial<WithSecrets<RoutedGatewayConfig>> = {}): WithSecrets<RoutedGatewayConfig> {
   const env = testGatewayEnv(overrides.env);
-  return { ...routeSubgraphs(loadGatewayConfig(env), env, subgraphs), signingSecret: TEST_SIGNING_SECRET, ...overrides };
+  const joined = subgraphs.map((subgraph) => ({ answersCallerCheck: subgraph.name === 'accounts', ...subgraph }));
+  return { ...routeSubgraphs(loadGatewayConfig(env), env, joined), signingSecret: TEST_SIGNING_SECRET, ...overrides };
 }
 
 /** A seed user as the gateway would sign them in: their id, username, role and its scopes. */
