@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
-import { createFormatError, isStoreUnavailable, NotFoundError } from './errors.js';
+import { createFormatError, ErrorCode, errorBody, isStoreUnavailable, NotFoundError, TesseraError } from './errors.js';
 import { createLogger } from '../observability/logger.js';
 import { toTesseraError } from '../subgraph/resolver-errors.js';
 
@@ -26,6 +26,24 @@ describe('formatError', () => {
   it('drops the stack trace of an expected refusal, even in development', () => {
     const error = new GraphQLError('Sign in first.', { extensions: { code: 'UNAUTHENTICATED', stacktrace: ['GraphQLError: …'] } });
     expect(createFormatError({ mask: false, logger })(formatted(error), error)).toEqual({ message: 'Sign in first.', path: ['field'], extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it("keeps @apollo/gateway's DOWNSTREAM_SERVICE_ERROR and the subgraph's name, masking the subgraph's message", () => {
+    // What @apollo/gateway makes of a subgraph's error that came without a code.
+    const error = new GraphQLError('secret-internal-detail', { extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: 'reviews' } });
+    expect(createFormatError({ mask: true, logger })(formatted(error), error)).toEqual({
+      message: 'Internal server error',
+      path: ['field'],
+      extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: 'reviews' },
+    });
+    expect(createFormatError({ mask: false, logger })(formatted(error), error).message).toBe('secret-internal-detail');
+  });
+
+  it("never shows Apollo Server's extensions.http of a refusal", () => {
+    const refusal = new TesseraError('Too many.', ErrorCode.RATE_LIMITED, { refusesRequest: true, headers: { 'retry-after': '3' }, extensions: { retryAfter: 3 } });
+    expect(refusal.extensions.http).toEqual({ status: 429, headers: new Map([['retry-after', '3']]) });
+    expect(createFormatError({ mask: true, logger })(formatted(refusal), refusal)).toEqual({ message: 'Too many.', path: ['field'], extensions: { code: 'RATE_LIMITED', retryAfter: 3 } });
+    expect(JSON.parse(errorBody(refusal))).toEqual({ errors: [{ message: 'Too many.', extensions: { code: 'RATE_LIMITED', retryAfter: 3 } }] });
   });
 
   it('passes Tessera errors with their code and details', () => {
