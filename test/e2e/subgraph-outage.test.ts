@@ -142,6 +142,7 @@ describe('a subgraph that goes down', () => {
       ]);
       expect(JSON.stringify(response)).not.toMatch(INTERNALS);
     });
+    expect(await supergraph.query(RATED)).toMatchObject({ data: { topProducts: before } });
   });
 
   it('answers a subgraph that hangs with GATEWAY_TIMEOUT at its fields, the rest served', async () => {
