@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
-import { createFormatError, ErrorCode, errorBody, isStoreUnavailable, NotFoundError, TesseraError } from './errors.js';
+import type { ServerResponse } from 'node:http';
+import { BadRequestError, createFormatError, ErrorCode, errorBody, isStoreUnavailable, NotFoundError, sendError, ShuttingDownError, TesseraError } from './errors.js';
 import { createLogger } from '../observability/logger.js';
 import { toTesseraError } from '../subgraph/resolver-errors.js';
 
@@ -51,6 +52,33 @@ describe('formatError', () => {
     expect(createFormatError({ mask: true, logger })(formatted(error), error)).toMatchObject({
       message: 'Product p1 does not exist.',
       extensions: { code: 'NOT_FOUND', typename: 'Product', key: 'p1' },
+    });
+  });
+});
+
+describe('sendError', () => {
+  /** What a response was sent: status, headers and body. */
+  function sent(error: TesseraError, headers?: Record<string, string>) {
+    const response: { status?: number; headers?: Record<string, unknown>; body?: unknown } = {};
+    const res = {
+      writeHead: (status: number, written: Record<string, unknown>) => Object.assign(response, { status, headers: written }),
+      end: (body: string) => Object.assign(response, { body: JSON.parse(body) }),
+    };
+    sendError(res as unknown as ServerResponse, error, headers);
+    return response;
+  }
+
+  it('answers with the error alone, at its code\'s status or its own, with its headers', () => {
+    const message = 'The server is shutting down; retry the request (another instance will take it).';
+    expect(sent(new ShuttingDownError(), { connection: 'close' })).toEqual({
+      status: 503,
+      headers: { 'retry-after': '1', connection: 'close', 'content-type': 'application/json; charset=utf-8', 'content-length': expect.any(Number) },
+      body: { errors: [{ message, extensions: { code: 'SHUTTING_DOWN' } }] },
+    });
+    expect(sent(new BadRequestError('Send JSON.', { status: 415 }))).toMatchObject({ status: 415, body: { errors: [{ message: 'Send JSON.', extensions: { code: 'BAD_REQUEST' } }] } });
+    expect(sent(new TesseraError('Too deep.', ErrorCode.MAX_JSON_DEPTH_EXCEEDED, { extensions: { limit: 3 } }))).toMatchObject({
+      status: 400,
+      body: { errors: [{ message: 'Too deep.', extensions: { code: 'MAX_JSON_DEPTH_EXCEEDED', limit: 3 } }] },
     });
   });
 });
