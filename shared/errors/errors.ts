@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { throttledWarn, type Logger } from '../observability/logger.js';
 import { ErrorCode, ERROR_STATUS } from './codes.js';
 
-export { ErrorCode, ERROR_STATUS };
+export { ErrorCode };
 
 export interface FieldProblem {
   /** Dotted path of the offending argument, e.g. `input.price.amount`. */
@@ -11,7 +11,7 @@ export interface FieldProblem {
   message: string;
 }
 
-export interface TesseraErrorOptions {
+interface TesseraErrorOptions {
   /** Details beside the code: the invalid fields, limits and estimates, a retry hint. */
   extensions?: Record<string, unknown>;
   /**
@@ -112,7 +112,7 @@ export class StoreUnavailableError extends TesseraError {
 }
 
 /** What a refusal may say besides its message: details, and its response's status and headers. */
-export type RefusalOptions = Omit<TesseraErrorOptions, 'refusesRequest'>;
+type RefusalOptions = Omit<TesseraErrorOptions, 'refusesRequest'>;
 
 /** A request that cannot be read as one (Apollo Server's code): not JSON, not valid HTTP, late. */
 export class BadRequestError extends TesseraError {
