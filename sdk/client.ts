@@ -1,52 +1,16 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+import { ErrorCode as KnownErrorCode } from '../shared/errors/codes.js';
 
 /**
- * The codes a Tessera error carries in `extensions.code` (shared/errors/errors.ts, plus Apollo
- * Server's own). Branch on these, never on messages. Typed open-ended so a code added on the
- * server does not break an older client.
+ * The codes a Tessera error carries in `extensions.code`: the server's own vocabulary
+ * (shared/errors/codes.ts, compiled into this package), Apollo's codes included. Branch on
+ * these, never on messages. `ErrorCode` is typed open-ended so a code added on the server
+ * does not break an older client.
  */
-export const ERROR_CODES = [
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'INSUFFICIENT_STOCK',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'INTERNAL_SERVER_ERROR',
-  'RATE_LIMITED',
-  'COST_LIMIT_EXCEEDED',
-  'MAX_DEPTH_EXCEEDED',
-  'MAX_ALIASES_EXCEEDED',
-  'MAX_ROOT_FIELDS_EXCEEDED',
-  'MAX_DIRECTIVES_EXCEEDED',
-  'MAX_INTROSPECTION_FIELDS_EXCEEDED',
-  'MAX_INTROSPECTION_DEPTH_EXCEEDED',
-  'MAX_INTROSPECTION_LISTS_EXCEEDED',
-  'INTROSPECTION_COST_EXCEEDED',
-  'MAX_TOKENS_EXCEEDED',
-  'DOCUMENT_TOO_LARGE',
-  'DOCUMENT_TOO_COMPLEX',
-  'MAX_JSON_DEPTH_EXCEEDED',
-  'HEADERS_TOO_LARGE',
-  'BATCHING_DISABLED',
-  'BATCH_LIMIT_EXCEEDED',
-  'GATEWAY_TIMEOUT',
-  'SUBGRAPH_UNAVAILABLE',
-  'STORE_UNAVAILABLE',
-  'SHUTTING_DOWN',
-  'STARTING',
-  'PERSISTED_QUERY_REQUIRED',
-  'PERSISTED_QUERY_NOT_IN_LIST',
-  'PERSISTED_QUERY_HASH_MISMATCH',
-  'PERSISTED_QUERY_VERSION_NOT_SUPPORTED',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number] | (string & {});
+export const ErrorCode = KnownErrorCode;
+export type ErrorCode = KnownErrorCode | (string & {});
+/** Every code of the vocabulary. */
+export const ERROR_CODES: readonly KnownErrorCode[] = Object.values(KnownErrorCode);
 
 /** One error of a GraphQL response, as the gateway sends it. */
 export interface TesseraGraphQLError {
@@ -70,7 +34,7 @@ export class TesseraRequestError<TResult = unknown> extends Error {
   ) {
     super(`${operationName ?? 'GraphQL request'} failed (HTTP ${status}): ${errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ''}`).join('; ')}`);
     this.name = 'TesseraRequestError';
-    this.codes = errors.map((error) => error.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+    this.codes = errors.map((error) => error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
   }
 
   /** Whether any error carries this code. */
@@ -176,7 +140,7 @@ export function createClient(options: ClientOptions): TesseraClient {
         operationName,
       );
       // The gateway keeps no manifest (trusted documents off): send the document itself once.
-      if (hash && answer.body.errors?.some((error) => error.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND')) {
+      if (hash && answer.body.errors?.some((error) => error.extensions?.code === ErrorCode.PERSISTED_QUERY_NOT_FOUND)) {
         answer = await post<TResult>({ operationName, query, variables }, operationName);
       }
       const { status, body } = answer;

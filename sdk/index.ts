@@ -4,9 +4,9 @@
 export {
   createClient,
   ERROR_CODES,
+  ErrorCode,
   TesseraRequestError,
   type ClientOptions,
-  type ErrorCode,
   type Fetch,
   type TesseraClient,
   type TesseraDocument,

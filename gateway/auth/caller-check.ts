@@ -1,8 +1,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
 import { newCacheTags } from '../../shared/cache-tags/cache-tags.js';
-import { ErrorCode } from '../../shared/errors/errors.js';
+import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
 import { requestScope } from '../../shared/http/request-scope.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import { TokenRefusedError } from '../../shared/identity/tokens.js';
@@ -69,9 +68,8 @@ export function useCallerCheck({ subgraph, dataSource, analysisOf, logger }: Cal
             state = await stateOf(contextValue);
           } catch (error) {
             warn({ subgraph, requestId: requestScope().requestId, err: error }, 'cannot confirm the caller of a mutation; refusing it');
-            throw new GraphQLError(`The ${subgraph} subgraph cannot confirm who is calling right now, so writes are refused; try again shortly.`, {
-              extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, subgraph, http: { status: 503, headers: new Map([['retry-after', '1']]) } },
-            });
+            const message = `The ${subgraph} subgraph cannot confirm who is calling right now, so writes are refused; try again shortly.`;
+            throw new TesseraError(message, ErrorCode.SUBGRAPH_UNAVAILABLE, { extensions: { subgraph }, refusesRequest: true, headers: { 'retry-after': '1' } });
           }
           if (state === 'enabled') return;
           requestScope().logger.info({ userId: contextValue.user.userId, reason: state }, 'mutation refused: the caller is disabled or gone');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import { ErrorCode } from '../../shared/errors/errors.js';
+import { BadRequestError, ErrorCode, sendError, TesseraError } from '../../shared/errors/errors.js';
 import { requestScope } from '../../shared/http/request-scope.js';
 
 /** The only version of Apollo's automatic persisted query protocol. */
@@ -8,14 +8,8 @@ const APQ_VERSION = 1;
 // Lower-case, as Apollo Server computes and compares it.
 const sha256Hex = /^[0-9a-f]{64}$/;
 
-interface Refusal {
-  code: ErrorCode | 'BAD_REQUEST';
-  message: string;
-  extensions?: Record<string, unknown>;
-}
-
 /** Why an operation's `extensions.persistedQuery` cannot be honoured; undefined when it can (or is absent). */
-export function persistedQueryRefusal(operation: unknown): Refusal | undefined {
+export function persistedQueryRefusal(operation: unknown): TesseraError | undefined {
   if (typeof operation !== 'object' || operation === null) return undefined;
   const { query, extensions } = operation as { query?: unknown; extensions?: unknown };
   // Not an object: Apollo Server refuses the extensions themselves with BAD_REQUEST.
@@ -23,21 +17,24 @@ export function persistedQueryRefusal(operation: unknown): Refusal | undefined {
   const persistedQuery = (extensions as { persistedQuery?: unknown }).persistedQuery;
   if (persistedQuery === undefined || persistedQuery === null) return undefined;
   if (typeof persistedQuery !== 'object' || Array.isArray(persistedQuery)) {
-    return { code: 'BAD_REQUEST', message: 'extensions.persistedQuery must be an object: { "version": 1, "sha256Hash": "<hex sha256 of the query>" }.' };
+    return new BadRequestError('extensions.persistedQuery must be an object: { "version": 1, "sha256Hash": "<hex sha256 of the query>" }.');
   }
   const { version, sha256Hash } = persistedQuery as { version?: unknown; sha256Hash?: unknown };
   if (version !== APQ_VERSION) {
-    return {
-      code: ErrorCode.PERSISTED_QUERY_VERSION_NOT_SUPPORTED,
-      message: `Persisted query version ${JSON.stringify(version ?? null)} is not supported; send "version": ${APQ_VERSION}.`,
-      extensions: { supportedVersions: [APQ_VERSION] },
-    };
+    return new TesseraError(
+      `Persisted query version ${JSON.stringify(version ?? null)} is not supported; send "version": ${APQ_VERSION}.`,
+      ErrorCode.PERSISTED_QUERY_VERSION_NOT_SUPPORTED,
+      { extensions: { supportedVersions: [APQ_VERSION] } },
+    );
   }
   if (typeof sha256Hash !== 'string' || !sha256Hex.test(sha256Hash)) {
-    return { code: 'BAD_REQUEST', message: 'extensions.persistedQuery.sha256Hash must be the sha256 of the query, as 64 lower-case hex digits.' };
+    return new BadRequestError('extensions.persistedQuery.sha256Hash must be the sha256 of the query, as 64 lower-case hex digits.');
   }
   if (typeof query === 'string' && createHash('sha256').update(query).digest('hex') !== sha256Hash) {
-    return { code: ErrorCode.PERSISTED_QUERY_HASH_MISMATCH, message: 'extensions.persistedQuery.sha256Hash is not the sha256 of the query sent with it; hash the exact query text (UTF-8) and send it again.' };
+    return new TesseraError(
+      'extensions.persistedQuery.sha256Hash is not the sha256 of the query sent with it; hash the exact query text (UTF-8) and send it again.',
+      ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+    );
   }
   return undefined;
 }
@@ -69,7 +66,7 @@ export function persistedQueryGuard(): RequestHandler {
       const refusal = persistedQueryRefusal(operation);
       if (!refusal) continue;
       requestScope().logger.info({ code: refusal.code }, 'persisted query refused');
-      res.status(400).json({ errors: [{ message: refusal.message, extensions: { ...refusal.extensions, code: refusal.code } }] });
+      sendError(res, refusal);
       return;
     }
     next();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Request, RequestHandler } from 'express';
 import { parse } from 'graphql';
 import type { TrustedDocumentsConfig } from '../../shared/config/config.js';
-import { ErrorCode } from '../../shared/errors/errors.js';
+import { ErrorCode, sendError, TesseraError } from '../../shared/errors/errors.js';
 import { requestScope } from '../../shared/http/request-scope.js';
 import type { Logger } from '../../shared/observability/logger.js';
 
@@ -102,7 +102,7 @@ interface TrustedDocumentsGuardOptions {
 /** What a request names: a trusted document, or why it is not one. */
 type Verdict =
   | { trusted: true; document?: string }
-  | { trusted: false; code: ErrorCode; message: string; extensions?: Record<string, unknown> }
+  | { trusted: false; refusal: TesseraError }
   | { trusted: undefined };
 
 interface OperationFields {
@@ -118,22 +118,17 @@ function judge(operation: OperationFields, documents: TrustedDocuments): Verdict
     // The text itself must be a manifest entry, exactly; a hash sent alongside it (an APQ
     // registration) has been checked against the text already (gateway/persisted-documents/apq-guard.ts).
     if (documents.get(sha256(query)) === query) return { trusted: true };
-    return {
-      trusted: false,
-      code: ErrorCode.PERSISTED_QUERY_REQUIRED,
-      message:
-        'This gateway serves only trusted documents: send the sha256 hash of an operation of its persisted-documents manifest in extensions.persistedQuery.sha256Hash (the SDK does with `persisted: true`), or exactly its text.',
-    };
+    const message =
+      'This gateway serves only trusted documents: send the sha256 hash of an operation of its persisted-documents manifest in extensions.persistedQuery.sha256Hash (the SDK does with `persisted: true`), or exactly its text.';
+    return { trusted: false, refusal: new TesseraError(message, ErrorCode.PERSISTED_QUERY_REQUIRED) };
   }
   if (typeof hash === 'string') {
     const document = documents.get(hash);
     if (document) return { trusted: true, document };
-    return {
-      trusted: false,
-      code: ErrorCode.PERSISTED_QUERY_NOT_IN_LIST,
-      message: `Persisted query '${hash}' is not in this gateway's persisted-documents manifest.`,
+    const refusal = new TesseraError(`Persisted query '${hash}' is not in this gateway's persisted-documents manifest.`, ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, {
       extensions: typeof operationName === 'string' ? { operationName } : {},
-    };
+    });
+    return { trusted: false, refusal };
   }
   return { trusted: undefined }; // no document at all: Apollo Server says what is missing
 }
@@ -183,18 +178,15 @@ export function trustedDocumentsGuard({ mode, documents, logger }: TrustedDocume
     for (const { verdict, operation } of untrusted) {
       const entry = {
         trustedDocuments: mode,
-        code: verdict.code,
+        code: verdict.refusal.code,
         operationName: typeof operation.operationName === 'string' ? operation.operationName : null,
         documentHash: typeof operation.query === 'string' ? sha256(operation.query) : operation.extensions?.persistedQuery?.sha256Hash,
       };
       if (mode === 'log') requestLogger.warn(entry, 'untrusted document served');
       else requestLogger.info(entry, 'untrusted document refused');
     }
-    const refusal = mode === 'enforce' ? untrusted[0]?.verdict : undefined;
-    if (refusal) {
-      res.status(400).json({ errors: [{ message: refusal.message, extensions: { ...refusal.extensions, code: refusal.code } }] });
-      return;
-    }
+    const refusal = mode === 'enforce' ? untrusted[0]?.verdict.refusal : undefined;
+    if (refusal) return sendError(res, refusal);
     verdicts.forEach((verdict, i) => {
       if (!verdict.trusted || verdict.document === undefined) return;
       const operation = operations[i]!;

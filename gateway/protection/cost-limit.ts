@@ -1,6 +1,5 @@
 import type { ApolloServerPlugin, GraphQLRequest, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import {
-  GraphQLError,
   Kind,
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
@@ -26,7 +25,7 @@ import {
 import type { GatewayContext } from '../context.js';
 import { VisitBudget, add, collectFields, fragmentsOf, multiply } from './operation-walk.js';
 import { resolvedOperation } from './operation-limits.js';
-import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
+import { BadUserInputError, ErrorCode, TesseraError } from '../../shared/errors/errors.js';
 
 export interface CostLimitOptions {
   /** Largest estimated cost an operation may have. */
@@ -102,8 +101,8 @@ const metaFields = new Map([
   [TypeMetaFieldDef.name, TypeMetaFieldDef],
 ]);
 
-function badInput(message: string, field: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, fields: [{ field, message }], http: { status: 400 } } });
+function badInput(message: string, field: string): BadUserInputError {
+  return new BadUserInputError(message, [{ field, message }], { refusesRequest: true });
 }
 
 /**
@@ -236,25 +235,20 @@ export function useCostLimit(options: CostLimitOptions): CostLimit {
     if (!costs) throw new Error('useCostLimit has no costs for the schema being served (its schemaDidLoadOrUpdate did not run).');
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 10 });
     if (coerced.errors) {
-      throw new GraphQLError(coerced.errors.map((error) => error.message).join(' '), { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
+      throw new BadUserInputError(coerced.errors.map((error) => error.message).join(' '), [], { refusesRequest: true });
     }
-    let analysis: OperationAnalysis;
-    try {
-      analysis = analyzeOperation({ schema, costs, operation, fragments: fragmentsOf(document), variables: coerced.coerced, ...options });
-    } catch (error) {
-      // The visit budget's refusal: the client's document, so 400 (a plugin's error is a 500 unless it says).
-      if (error instanceof TesseraError) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
-      throw error;
-    }
+    // The visit budget refuses the client's document with 400 itself (a plugin's error is a 500 unless it says).
+    const analysis = analyzeOperation({ schema, costs, operation, fragments: fragmentsOf(document), variables: coerced.coerced, ...options });
     if (analysis.introspectionCost > INTROSPECTION_MAX_COST) {
-      throw new GraphQLError(`The introspection's estimated cost is ${analysis.introspectionCost}; the limit is ${INTROSPECTION_MAX_COST}. Send the standard introspection query.`, {
-        extensions: { code: ErrorCode.INTROSPECTION_COST_EXCEEDED, estimatedCost: analysis.introspectionCost, maxCost: INTROSPECTION_MAX_COST, http: { status: 400 } },
+      const message = `The introspection's estimated cost is ${analysis.introspectionCost}; the limit is ${INTROSPECTION_MAX_COST}. Send the standard introspection query.`;
+      throw new TesseraError(message, ErrorCode.INTROSPECTION_COST_EXCEEDED, {
+        extensions: { estimatedCost: analysis.introspectionCost, maxCost: INTROSPECTION_MAX_COST },
+        refusesRequest: true,
       });
     }
     if (analysis.cost > options.maxCost) {
-      throw new GraphQLError(`The operation's estimated cost is ${analysis.cost}; the limit is ${options.maxCost}. Ask for smaller pages or fewer nested lists.`, {
-        extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED, estimatedCost: analysis.cost, maxCost: options.maxCost, http: { status: 400 } },
-      });
+      const message = `The operation's estimated cost is ${analysis.cost}; the limit is ${options.maxCost}. Ask for smaller pages or fewer nested lists.`;
+      throw new TesseraError(message, ErrorCode.COST_LIMIT_EXCEEDED, { extensions: { estimatedCost: analysis.cost, maxCost: options.maxCost }, refusesRequest: true });
     }
     return analysis;
   };

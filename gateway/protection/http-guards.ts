@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 import { Lexer, Source, TokenKind } from 'graphql';
 import type { GatewayConfig } from '../../shared/config/config.js';
-import { ErrorCode } from '../../shared/errors/errors.js';
+import { BadRequestError, BadUserInputError, ErrorCode, sendError, TesseraError } from '../../shared/errors/errors.js';
 import { jsonBody, jsonNestingDepth, jsonTooDeep } from '../../shared/http/json-body.js';
 
 /** Apollo Sandbox's origin, allowed in development so it can call a local gateway. */
@@ -34,10 +34,6 @@ export function varyByCaller(): RequestHandler {
   };
 }
 
-function refuse(status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
-  return { status, body: { errors: [{ message, extensions: { code, ...extensions } }] } };
-}
-
 /** Tokens in a document, counting stops one past the limit; a lexing error is left to the parser to report. */
 function countTokens(query: string, stopAfter: number): number {
   const lexer = new Lexer(new Source(query));
@@ -66,43 +62,43 @@ export function documentGuards(protection: GatewayConfig['protection']): Request
     // A GET carries its operation in the query string (`query`, `variables` as JSON text): the same limits apply.
     const body: unknown = req.method === 'GET' ? req.query : req.body;
     const operations = Array.isArray(body) ? body : [body];
-    let refusal: ReturnType<typeof refuse> | undefined;
+    let refusal: TesseraError | undefined;
     if (req.method === 'GET' && getJsonTooDeep(req.query, protection.maxJsonDepth)) {
-      const { status, message, extensions } = jsonTooDeep(protection.maxJsonDepth);
-      refusal = refuse(status, extensions.code, message, { limit: extensions.limit });
+      refusal = jsonTooDeep(protection.maxJsonDepth);
     } else if (req.method === 'POST' && body === undefined) {
       // express.json() parses only JSON; anything else would reach Apollo without a body.
-      refusal = refuse(415, 'BAD_REQUEST', 'Send the operation as JSON, with Content-Type: application/json.');
+      refusal = new BadRequestError('Send the operation as JSON, with Content-Type: application/json.', { status: 415 });
     } else if (Array.isArray(body) && protection.maxBatch <= 1) {
-      refusal = refuse(400, ErrorCode.BATCHING_DISABLED, 'Batched requests are not accepted; send one operation per request.');
+      refusal = new TesseraError('Batched requests are not accepted; send one operation per request.', ErrorCode.BATCHING_DISABLED);
     } else if (operations.length > protection.maxBatch) {
-      refusal = refuse(400, ErrorCode.BATCH_LIMIT_EXCEEDED, `A batch may hold at most ${protection.maxBatch} operations; this one holds ${operations.length}.`, {
-        actual: operations.length,
-        limit: protection.maxBatch,
+      refusal = new TesseraError(`A batch may hold at most ${protection.maxBatch} operations; this one holds ${operations.length}.`, ErrorCode.BATCH_LIMIT_EXCEEDED, {
+        extensions: { actual: operations.length, limit: protection.maxBatch },
       });
     } else {
       for (const operation of operations) {
         const { query, variables } = (operation ?? {}) as { query?: unknown; variables?: unknown };
         // PostgreSQL cannot hold NUL in text, and no client means to send one.
         if ((typeof query === 'string' && query.includes('\u0000')) || JSON.stringify(variables ?? null).includes('\\u0000')) {
-          refusal = refuse(400, ErrorCode.BAD_USER_INPUT, 'NUL characters (U+0000) are not accepted in documents or variables.');
+          refusal = new BadUserInputError('NUL characters (U+0000) are not accepted in documents or variables.');
           break;
         }
         if (typeof query !== 'string') continue;
         const bytes = Buffer.byteLength(query);
         if (bytes > protection.maxDocumentBytes) {
-          refusal = refuse(400, ErrorCode.DOCUMENT_TOO_LARGE, `The document is ${bytes} bytes; at most ${protection.maxDocumentBytes} are allowed.`, { actual: bytes, limit: protection.maxDocumentBytes });
+          refusal = new TesseraError(`The document is ${bytes} bytes; at most ${protection.maxDocumentBytes} are allowed.`, ErrorCode.DOCUMENT_TOO_LARGE, {
+            extensions: { actual: bytes, limit: protection.maxDocumentBytes },
+          });
           break;
         }
         const tokens = countTokens(query, protection.maxTokens);
         if (tokens > protection.maxTokens) {
-          refusal = refuse(400, ErrorCode.MAX_TOKENS_EXCEEDED, `The document has more than ${protection.maxTokens} tokens.`, { limit: protection.maxTokens });
+          refusal = new TesseraError(`The document has more than ${protection.maxTokens} tokens.`, ErrorCode.MAX_TOKENS_EXCEEDED, { extensions: { limit: protection.maxTokens } });
           break;
         }
       }
     }
     if (!refusal) return next();
-    res.status(refusal.status).json(refusal.body);
+    sendError(res, refusal);
   };
   // The body's depth is counted on its bytes, before JSON.parse; everything below walks parsed values.
   return [jsonBody({ limit: protection.bodyLimitBytes, maxDepth: protection.maxJsonDepth }), check];

@@ -2,7 +2,7 @@ import type { GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import { GraphQLError, type OperationDefinitionNode, type ValidationRule } from 'graphql';
 import type { GatewayContext } from '../context.js';
 import { shapeAnalyzer, type Shape } from './operation-walk.js';
-import { ErrorCode, TesseraError, type ErrorCode as Code } from '../../shared/errors/errors.js';
+import { ErrorCode, OperationResolutionError, TesseraError, type ErrorCode as Code } from '../../shared/errors/errors.js';
 
 export interface OperationLimits {
   /** Deepest field nesting (root fields are depth 1). */
@@ -65,7 +65,7 @@ export function operationLimitsRule(operationLimits: OperationLimits): Validatio
         }
         for (const [measure, limit, code, message] of checks) {
           if (shape[measure] > limits[limit]) {
-            context.reportError(new TesseraError(message(shape[measure], limits[limit]), code, { actual: shape[measure], limit: limits[limit] }));
+            context.reportError(new TesseraError(message(shape[measure], limits[limit]), code, { extensions: { actual: shape[measure], limit: limits[limit] } }));
             break;
           }
         }
@@ -82,7 +82,5 @@ export function operationLimitsRule(operationLimits: OperationLimits): Validatio
  */
 export function resolvedOperation({ operation, operationName }: Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'operation' | 'operationName'>): OperationDefinitionNode {
   if (operation) return operation;
-  throw new GraphQLError(operationName ? `Unknown operation named "${operationName}".` : 'The document has several operations; name the one to run in operationName.', {
-    extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } },
-  });
+  throw new OperationResolutionError(operationName ? `Unknown operation named "${operationName}".` : 'The document has several operations; name the one to run in operationName.');
 }

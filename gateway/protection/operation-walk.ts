@@ -39,7 +39,10 @@ export class VisitBudget {
 
   spend(): void {
     if (--this.left < 0) {
-      throw new TesseraError(`The document takes more than ${this.steps} steps to analyse; send a smaller one.`, ErrorCode.DOCUMENT_TOO_COMPLEX, { limit: this.steps });
+      throw new TesseraError(`The document takes more than ${this.steps} steps to analyse; send a smaller one.`, ErrorCode.DOCUMENT_TOO_COMPLEX, {
+        extensions: { limit: this.steps },
+        refusesRequest: true,
+      });
     }
   }
 }

@@ -1,11 +1,10 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
 import type { ProtectionConfig } from '../../shared/config/config.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { GatewayContext } from '../context.js';
 import type { CostLimit } from '../protection/cost-limit.js';
 import type { RateLimitDecision, RateLimiter } from './limiter.js';
-import { ErrorCode } from '../../shared/errors/errors.js';
+import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
 import { requestScope } from '../../shared/http/request-scope.js';
 
 /** The configured limits (see `ProtectionConfig['rateLimit']`), and where counts are kept. */
@@ -66,19 +65,20 @@ export function useRateLimit(options: RateLimitOptions): ApolloServerPlugin<Gate
               warn({ err: (error as Error).message }, `rate limiter unavailable; failing ${options.failClosed ? 'closed' : 'open'}`);
               if (!options.failClosed) return;
               options.onRefusal?.('unavailable');
-              throw new GraphQLError('Requests cannot be admitted right now; try again shortly.', {
-                extensions: { code: ErrorCode.RATE_LIMITED, reason: 'limiter_unavailable', http: { status: 429, headers: new Map([['retry-after', '1']]) } },
+              throw new TesseraError('Requests cannot be admitted right now; try again shortly.', ErrorCode.RATE_LIMITED, {
+                extensions: { reason: 'limiter_unavailable' },
+                refusesRequest: true,
+                headers: { 'retry-after': '1' },
               });
             }
             budget ??= decision;
             if (!decision.allowed) {
               options.onRefusal?.(key === caller ? 'caller' : 'operation');
-              throw new GraphQLError(`Too many requests: the limit is ${decision.limit} per ${options.windowMs / 1000} s. Retry in ${decision.retryAfterSeconds} s.`, {
-                extensions: {
-                  code: ErrorCode.RATE_LIMITED,
-                  retryAfter: decision.retryAfterSeconds,
-                  http: { status: 429, headers: new Map([...headers(decision), ['retry-after', String(decision.retryAfterSeconds)]]) },
-                },
+              const message = `Too many requests: the limit is ${decision.limit} per ${options.windowMs / 1000} s. Retry in ${decision.retryAfterSeconds} s.`;
+              throw new TesseraError(message, ErrorCode.RATE_LIMITED, {
+                extensions: { retryAfter: decision.retryAfterSeconds },
+                refusesRequest: true,
+                headers: Object.fromEntries([...headers(decision), ['retry-after', String(decision.retryAfterSeconds)]]),
               });
             }
           }

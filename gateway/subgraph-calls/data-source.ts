@@ -8,7 +8,7 @@ import type { Identity } from '../../shared/identity/identity.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { injectTraceContext, traceSubgraphFetch } from '../../shared/observability/tracing.js';
 import type { GatewayContext } from '../context.js';
-import { ErrorCode } from '../../shared/errors/errors.js';
+import { ErrorCode, GatewayTimeoutError } from '../../shared/errors/errors.js';
 import type { SubgraphFetchObserver } from '../observability/metrics.js';
 
 /**
@@ -69,7 +69,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
 
   override didEncounterError(error: Error): never {
     if (error.name === 'TimeoutError' || error.name === 'AbortError') {
-      throw new GraphQLError(`The ${this.name} subgraph did not answer in time.`, { extensions: { code: ErrorCode.GATEWAY_TIMEOUT, subgraph: this.name } });
+      throw new GatewayTimeoutError(this.name);
     }
     throw error;
   }

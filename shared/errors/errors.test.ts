@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
-import { createFormatError, isStoreUnavailable, NotFoundError } from './errors.js';
+import type { ServerResponse } from 'node:http';
+import { BadRequestError, createFormatError, ErrorCode, errorBody, isStoreUnavailable, NotFoundError, sendError, ShuttingDownError, TesseraError } from './errors.js';
 import { createLogger } from '../observability/logger.js';
 import { toTesseraError } from '../subgraph/resolver-errors.js';
 
@@ -28,11 +29,56 @@ describe('formatError', () => {
     expect(createFormatError({ mask: false, logger })(formatted(error), error)).toEqual({ message: 'Sign in first.', path: ['field'], extensions: { code: 'UNAUTHENTICATED' } });
   });
 
+  it("keeps @apollo/gateway's DOWNSTREAM_SERVICE_ERROR and the subgraph's name, masking the subgraph's message", () => {
+    // What @apollo/gateway makes of a subgraph's error that came without a code.
+    const error = new GraphQLError('secret-internal-detail', { extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: 'reviews' } });
+    expect(createFormatError({ mask: true, logger })(formatted(error), error)).toEqual({
+      message: 'Internal server error',
+      path: ['field'],
+      extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: 'reviews' },
+    });
+    expect(createFormatError({ mask: false, logger })(formatted(error), error).message).toBe('secret-internal-detail');
+  });
+
+  it("never shows Apollo Server's extensions.http of a refusal", () => {
+    const refusal = new TesseraError('Too many.', ErrorCode.RATE_LIMITED, { refusesRequest: true, headers: { 'retry-after': '3' }, extensions: { retryAfter: 3 } });
+    expect(refusal.extensions.http).toEqual({ status: 429, headers: new Map([['retry-after', '3']]) });
+    expect(createFormatError({ mask: true, logger })(formatted(refusal), refusal)).toEqual({ message: 'Too many.', path: ['field'], extensions: { code: 'RATE_LIMITED', retryAfter: 3 } });
+    expect(JSON.parse(errorBody(refusal))).toEqual({ errors: [{ message: 'Too many.', extensions: { code: 'RATE_LIMITED', retryAfter: 3 } }] });
+  });
+
   it('passes Tessera errors with their code and details', () => {
     const error = new GraphQLError('x', { originalError: new NotFoundError('Product', 'p1') });
     expect(createFormatError({ mask: true, logger })(formatted(error), error)).toMatchObject({
       message: 'Product p1 does not exist.',
       extensions: { code: 'NOT_FOUND', typename: 'Product', key: 'p1' },
+    });
+  });
+});
+
+describe('sendError', () => {
+  /** What a response was sent: status, headers and body. */
+  function sent(error: TesseraError, headers?: Record<string, string>) {
+    const response: { status?: number; headers?: Record<string, unknown>; body?: unknown } = {};
+    const res = {
+      writeHead: (status: number, written: Record<string, unknown>) => Object.assign(response, { status, headers: written }),
+      end: (body: string) => Object.assign(response, { body: JSON.parse(body) }),
+    };
+    sendError(res as unknown as ServerResponse, error, headers);
+    return response;
+  }
+
+  it('answers with the error alone, at its code\'s status or its own, with its headers', () => {
+    const message = 'The server is shutting down; retry the request (another instance will take it).';
+    expect(sent(new ShuttingDownError(), { connection: 'close' })).toEqual({
+      status: 503,
+      headers: { 'retry-after': '1', connection: 'close', 'content-type': 'application/json; charset=utf-8', 'content-length': expect.any(Number) },
+      body: { errors: [{ message, extensions: { code: 'SHUTTING_DOWN' } }] },
+    });
+    expect(sent(new BadRequestError('Send JSON.', { status: 415 }))).toMatchObject({ status: 415, body: { errors: [{ message: 'Send JSON.', extensions: { code: 'BAD_REQUEST' } }] } });
+    expect(sent(new TesseraError('Too deep.', ErrorCode.MAX_JSON_DEPTH_EXCEEDED, { extensions: { limit: 3 } }))).toMatchObject({
+      status: 400,
+      body: { errors: [{ message: 'Too deep.', extensions: { code: 'MAX_JSON_DEPTH_EXCEEDED', limit: 3 } }] },
     });
   });
 });

@@ -1,66 +1,9 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { ServerResponse } from 'node:http';
 import { throttledWarn, type Logger } from '../observability/logger.js';
+import { ErrorCode, ERROR_STATUS } from './codes.js';
 
-/**
- * The one error vocabulary of Tessera. Every error a client can see carries one of these
- * codes in `extensions.code`; clients branch on the code, never on the message.
- */
-export const ErrorCode = {
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  NOT_FOUND: 'NOT_FOUND',
-  CONFLICT: 'CONFLICT',
-  INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
-  // Outages: the request may well succeed when tried again shortly.
-  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
-  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
-  // The gateway's protections (each refused before any subgraph is asked).
-  RATE_LIMITED: 'RATE_LIMITED',
-  COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
-  MAX_DEPTH_EXCEEDED: 'MAX_DEPTH_EXCEEDED',
-  MAX_ALIASES_EXCEEDED: 'MAX_ALIASES_EXCEEDED',
-  MAX_ROOT_FIELDS_EXCEEDED: 'MAX_ROOT_FIELDS_EXCEEDED',
-  MAX_DIRECTIVES_EXCEEDED: 'MAX_DIRECTIVES_EXCEEDED',
-  // Introspection's own bounds (gateway/protection/operation-limits.ts INTROSPECTION_LIMITS).
-  MAX_INTROSPECTION_FIELDS_EXCEEDED: 'MAX_INTROSPECTION_FIELDS_EXCEEDED',
-  MAX_INTROSPECTION_DEPTH_EXCEEDED: 'MAX_INTROSPECTION_DEPTH_EXCEEDED',
-  MAX_INTROSPECTION_LISTS_EXCEEDED: 'MAX_INTROSPECTION_LISTS_EXCEEDED',
-  INTROSPECTION_COST_EXCEEDED: 'INTROSPECTION_COST_EXCEEDED',
-  MAX_TOKENS_EXCEEDED: 'MAX_TOKENS_EXCEEDED',
-  DOCUMENT_TOO_LARGE: 'DOCUMENT_TOO_LARGE',
-  // A document that would take more than the analysis budget to judge (fragment fan-out).
-  DOCUMENT_TOO_COMPLEX: 'DOCUMENT_TOO_COMPLEX',
-  BATCHING_DISABLED: 'BATCHING_DISABLED',
-  BATCH_LIMIT_EXCEEDED: 'BATCH_LIMIT_EXCEEDED',
-  GATEWAY_TIMEOUT: 'GATEWAY_TIMEOUT',
-  // HTTP-level refusals, before any GraphQL is read (gateway and subgraphs alike).
-  MAX_JSON_DEPTH_EXCEEDED: 'MAX_JSON_DEPTH_EXCEEDED',
-  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
-  // Automatic persisted queries whose extension cannot be honoured (gateway/persisted-documents/apq-guard.ts).
-  PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
-  PERSISTED_QUERY_VERSION_NOT_SUPPORTED: 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED',
-  // Trusted documents (gateway/persisted-documents/trusted-documents.ts): only the manifest's operations are served.
-  PERSISTED_QUERY_REQUIRED: 'PERSISTED_QUERY_REQUIRED',
-  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
-  // The process is shutting down: retry on another replica.
-  SHUTTING_DOWN: 'SHUTTING_DOWN',
-  // A subgraph still opening its store, migrating or seeding (shared/subgraph/startup.ts): retry shortly.
-  STARTING: 'STARTING',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
-
-const knownCodes = new Set<string>([
-  ...Object.values(ErrorCode),
-  // Apollo Server's own codes for requests it refuses before execution.
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
+export { ErrorCode };
 
 export interface FieldProblem {
   /** Dotted path of the offending argument, e.g. `input.price.amount`. */
@@ -68,28 +11,60 @@ export interface FieldProblem {
   message: string;
 }
 
+interface TesseraErrorOptions {
+  /** Details beside the code: the invalid fields, limits and estimates, a retry hint. */
+  extensions?: Record<string, unknown>;
+  /**
+   * The error refuses the request as a whole, before anything executes: Apollo Server then
+   * answers with its status and headers (read from `extensions.http`, which it strips).
+   * Without it the error is one field's, and the response stays 200 whatever the code.
+   */
+  refusesRequest?: boolean;
+  /** The HTTP status of a request it refuses. Default: its code's (`ERROR_STATUS`). */
+  status?: number;
+  /** Response headers of a request it refuses, e.g. `retry-after`. */
+  headers?: Record<string, string>;
+}
+
+/** An error a client may see: its code, and the HTTP status and headers of a request it refuses. */
 export class TesseraError extends GraphQLError {
-  constructor(message: string, readonly code: ErrorCode, extensions: Record<string, unknown> = {}) {
-    super(message, { extensions: { ...extensions, code } });
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+    { extensions = {}, refusesRequest = false, status = ERROR_STATUS[code], headers = {} }: TesseraErrorOptions = {},
+  ) {
+    const http = refusesRequest ? { http: { status, headers: new Map(Object.entries(headers)) } } : {};
+    super(message, { extensions: { ...extensions, code, ...http } });
     this.name = new.target.name;
+    this.status = status;
+    this.headers = headers;
+  }
+
+  /** What the client is sent: Apollo Server's `extensions.http` is for it alone. */
+  override toJSON(): GraphQLFormattedError {
+    const { http: _http, ...extensions } = this.extensions;
+    return { ...super.toJSON(), extensions };
   }
 }
 
 export class BadUserInputError extends TesseraError {
-  constructor(message: string, fields: FieldProblem[] = []) {
-    super(message, ErrorCode.BAD_USER_INPUT, fields.length ? { fields } : {});
+  constructor(message: string, fields: FieldProblem[] = [], options: Pick<TesseraErrorOptions, 'refusesRequest'> = {}) {
+    super(message, ErrorCode.BAD_USER_INPUT, { ...options, extensions: fields.length ? { fields } : {} });
   }
 }
 
 export class NotFoundError extends TesseraError {
   constructor(typename: string, key: string) {
-    super(`${typename} ${key} does not exist.`, ErrorCode.NOT_FOUND, { typename, key });
+    super(`${typename} ${key} does not exist.`, ErrorCode.NOT_FOUND, { extensions: { typename, key } });
   }
 }
 
 export class ConflictError extends TesseraError {
   constructor(message: string, field?: string) {
-    super(message, ErrorCode.CONFLICT, field ? { field } : {});
+    super(message, ErrorCode.CONFLICT, { extensions: field ? { field } : {} });
   }
 }
 
@@ -98,7 +73,7 @@ export class InsufficientStockError extends TesseraError {
     super(
       `Stock of product ${productId} is ${available}; adjusting it by ${delta} would drive it below zero.`,
       ErrorCode.INSUFFICIENT_STOCK,
-      { productId, available, delta },
+      { extensions: { productId, available, delta } },
     );
   }
 }
@@ -118,14 +93,14 @@ export class ForbiddenError extends TesseraError {
 /** A subgraph could not be reached, or did not answer with a GraphQL response. */
 export class SubgraphUnavailableError extends TesseraError {
   constructor(readonly subgraph: string) {
-    super(`The ${subgraph} subgraph is unavailable; try again shortly.`, ErrorCode.SUBGRAPH_UNAVAILABLE, { subgraph });
+    super(`The ${subgraph} subgraph is unavailable; try again shortly.`, ErrorCode.SUBGRAPH_UNAVAILABLE, { extensions: { subgraph } });
   }
 }
 
 /** A subgraph did not answer within its time limit or the request's. */
 export class GatewayTimeoutError extends TesseraError {
   constructor(readonly subgraph: string) {
-    super(`The ${subgraph} subgraph did not answer in time.`, ErrorCode.GATEWAY_TIMEOUT, { subgraph });
+    super(`The ${subgraph} subgraph did not answer in time.`, ErrorCode.GATEWAY_TIMEOUT, { extensions: { subgraph } });
   }
 }
 
@@ -134,6 +109,59 @@ export class StoreUnavailableError extends TesseraError {
   constructor() {
     super('The data store is unavailable; try again shortly.', ErrorCode.STORE_UNAVAILABLE);
   }
+}
+
+/** What a refusal may say besides its message: details, and its response's status and headers. */
+type RefusalOptions = Omit<TesseraErrorOptions, 'refusesRequest'>;
+
+/** A request that cannot be read as one (Apollo Server's code): not JSON, not valid HTTP, late. */
+export class BadRequestError extends TesseraError {
+  constructor(message: string, options: RefusalOptions = {}) {
+    super(message, ErrorCode.BAD_REQUEST, { ...options, refusesRequest: true });
+  }
+}
+
+/** A document whose operation to run cannot be told: none of that name, or several and none named. */
+export class OperationResolutionError extends TesseraError {
+  constructor(message: string) {
+    super(message, ErrorCode.OPERATION_RESOLUTION_FAILURE, { refusesRequest: true });
+  }
+}
+
+/** A request that arrived while the process drains: another replica will take it. */
+export class ShuttingDownError extends TesseraError {
+  constructor() {
+    super('The server is shutting down; retry the request (another instance will take it).', ErrorCode.SHUTTING_DOWN, {
+      refusesRequest: true,
+      headers: { 'retry-after': '1' },
+    });
+  }
+}
+
+/** A request to a subgraph still opening its store, migrating or seeding (`phase`). */
+export class StartingError extends TesseraError {
+  constructor(phase: string) {
+    super(`The subgraph is starting (${phase}); retry shortly.`, ErrorCode.STARTING, {
+      extensions: { phase },
+      refusesRequest: true,
+      headers: { 'retry-after': '1' },
+    });
+  }
+}
+
+/** The body of a response that refuses a request outside GraphQL: `{ "errors": [error] }`, as Apollo Server's. */
+export function errorBody(error: TesseraError): string {
+  return JSON.stringify({ errors: [error] });
+}
+
+/**
+ * Answers a request that GraphQL does not get to (HTTP-level refusals, lifecycle, routes)
+ * with the error alone, at its status and with its headers, plus `headers`.
+ */
+export function sendError(res: ServerResponse, error: TesseraError, headers: Record<string, string> = {}): void {
+  const body = errorBody(error);
+  res.writeHead(error.status, { ...error.headers, ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 // PostgreSQL SQLSTATEs of a server that went away or is not back yet: class 08 (connection
@@ -156,6 +184,10 @@ export function isStoreUnavailable(error: unknown): boolean {
   if (typeof message === 'string' && droppedConnection.test(message)) return true;
   return error instanceof AggregateError && error.errors.some(isStoreUnavailable);
 }
+
+const knownCodes = new Set<string>(Object.values(ErrorCode));
+// Known, but no refusal the caller can fix: something failed inside, here or in a subgraph.
+const failureCodes = new Set<string>([ErrorCode.INTERNAL_SERVER_ERROR, ErrorCode.DOWNSTREAM_SERVICE_ERROR]);
 
 export interface FormatErrorOptions {
   /** Replace unexpected errors by a generic message (everywhere but development). */
@@ -182,21 +214,20 @@ export function createFormatError({ mask, logger, mapError = (error) => error }:
     // The client is told the store is unavailable; the operator needs what the driver said.
     if (mapped instanceof StoreUnavailableError) warnStoreUnavailable({ err: original, path: formatted.path }, 'store unavailable');
     if (mapped instanceof TesseraError) {
-      return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: { ...mapped.extensions } };
+      return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: mapped.toJSON().extensions };
     }
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && knownCodes.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+    if (typeof code === 'string' && knownCodes.has(code) && !failureCodes.has(code)) {
       // An expected refusal is the caller's to fix: its message says how; a stack trace would not.
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error');
     if (!mask) return formatted;
-    return {
-      message: 'Internal server error',
-      locations: formatted.locations,
-      path: formatted.path,
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-    };
+    // @apollo/gateway's code says the failure was a subgraph's, and whose: only its message is masked.
+    const { serviceName } = formatted.extensions ?? {};
+    const extensions =
+      code === ErrorCode.DOWNSTREAM_SERVICE_ERROR ? { code, ...(typeof serviceName === 'string' && { serviceName }) } : { code: ErrorCode.INTERNAL_SERVER_ERROR };
+    return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions };
   };
 }

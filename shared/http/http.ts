@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, maxHeaderSize, type RequestListener, type Server } from 'node:http';
+import { createServer, maxHeaderSize, STATUS_CODES, type RequestListener, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
-import { ErrorCode } from '../errors/errors.js';
+import { BadRequestError, ErrorCode, errorBody, sendError, TesseraError } from '../errors/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { createRequestScope, currentRequestScope, runInRequestScope, type RequestScopeInput } from './request-scope.js';
 
@@ -51,33 +51,33 @@ export function healthRoutes(app: Express, readiness: ReadinessCheck, timeoutMs 
  * page with a stack trace), with the status the failure calls for.
  */
 export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: { status?: number; type?: string; message?: string; extensions?: { code: string } }, _req, res, _next) => {
+  return (error: { status?: number; type?: string; message?: string }, _req, res, _next) => {
+    // A refusal of our own (shared/http/json-body.ts) says what it is; body-parser's are BAD_REQUEST.
+    if (error instanceof TesseraError) return sendError(res, error);
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status >= 500) {
+      logger.error({ err: error, requestId: currentRequestScope()?.requestId }, 'request failed');
+      return sendError(res, new TesseraError('Internal server error', ErrorCode.INTERNAL_SERVER_ERROR));
+    }
     const message =
       error.type === 'entity.parse.failed'
         ? 'The request body is not valid JSON.'
         : error.type === 'entity.too.large'
           ? 'The request body is too large.'
-          : status < 500
-            ? (error.message ?? 'Bad request')
-            : 'Internal server error';
-    if (status >= 500) logger.error({ err: error, requestId: currentRequestScope()?.requestId }, 'request failed');
-    res.status(status).json({
-      // A refusal of our own (shared/http/json-body.ts) brings its code; body-parser's are BAD_REQUEST.
-      errors: [{ message, extensions: status < 500 ? { code: 'BAD_REQUEST', ...error.extensions } : { code: 'INTERNAL_SERVER_ERROR' } }],
-    });
+          : (error.message ?? 'Bad request');
+    sendError(res, new BadRequestError(message, { status }));
   };
 }
 
 /** What a request Node's HTTP parser refused is answered with, by the parser's error code. */
-function clientErrorResponse(code: string | undefined): { status: number; reason: string; message: string; code: string } {
+function clientErrorRefusal(code: string | undefined): TesseraError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, reason: 'Request Header Fields Too Large', message: `The request headers are larger than the ${maxHeaderSize} bytes accepted (a token or cookie too long?).`, code: ErrorCode.HEADERS_TOO_LARGE };
+      return new TesseraError(`The request headers are larger than the ${maxHeaderSize} bytes accepted (a token or cookie too long?).`, ErrorCode.HEADERS_TOO_LARGE);
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, reason: 'Request Timeout', message: 'The request did not arrive in time.', code: 'BAD_REQUEST' };
+      return new BadRequestError('The request did not arrive in time.', { status: 408 });
     default:
-      return { status: 400, reason: 'Bad Request', message: 'The request is not valid HTTP.', code: 'BAD_REQUEST' };
+      return new BadRequestError('The request is not valid HTTP.');
   }
 }
 
@@ -94,9 +94,9 @@ function answerClientErrors(server: Server): void {
       socket.destroy();
       return;
     }
-    const { status, reason, message, code } = clientErrorResponse(error.code);
-    const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const refusal = clientErrorRefusal(error.code);
+    const body = errorBody(refusal);
+    socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     // Ending lets the client read the answer before the connection goes (destroying at once
     // can reset it while the rest of the oversized request is still arriving); an HTTP
     // server's sockets are half-open, so one that never closes its side is cut shortly after.

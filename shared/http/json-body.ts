@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { ErrorCode } from '../errors/errors.js';
+import { BadRequestError, ErrorCode, TesseraError } from '../errors/errors.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -37,13 +37,11 @@ export function jsonNestingDepth(text: string | Uint8Array, stopAbove = Infinity
   return deepest;
 }
 
-/** What refuses a JSON text nested deeper than `limit`, as the error handler answers it. */
-export function jsonTooDeep(limit: number): { status: 400; message: string; extensions: { code: ErrorCode; limit: number } } {
-  return {
-    status: 400,
-    message: `JSON may nest arrays and objects at most ${limit} deep; this request nests them deeper.`,
-    extensions: { code: ErrorCode.MAX_JSON_DEPTH_EXCEEDED, limit },
-  };
+/** What refuses a JSON text nested deeper than `limit`. */
+export function jsonTooDeep(limit: number): TesseraError {
+  return new TesseraError(`JSON may nest arrays and objects at most ${limit} deep; this request nests them deeper.`, ErrorCode.MAX_JSON_DEPTH_EXCEEDED, {
+    extensions: { limit },
+  });
 }
 
 /**
@@ -61,9 +59,10 @@ export function jsonBody({ limit, maxDepth, keepRaw = false }: { limit: number |
     limit,
     verify: (req, _res, body, encoding) => {
       if (encoding.toLowerCase() !== 'utf-8' && encoding.toLowerCase() !== 'utf8') {
-        throw Object.assign(new Error('Send JSON encoded as UTF-8.'), { status: 415, type: 'charset.unsupported' });
+        throw new BadRequestError('Send JSON encoded as UTF-8.', { status: 415 });
       }
-      if (jsonNestingDepth(body, maxDepth) > maxDepth) throw Object.assign(new Error(), { type: 'entity.too.deep', ...jsonTooDeep(maxDepth) });
+      // body-parser hands what verify throws to the error handler (shared/http/http.ts), which sends it.
+      if (jsonNestingDepth(body, maxDepth) > maxDepth) throw jsonTooDeep(maxDepth);
       if (keepRaw) (req as RawBodyRequest).rawBody = body;
     },
   });

@@ -1,9 +1,8 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { GraphQLError } from 'graphql';
 import { scopesOf } from './roles.js';
 import type { JwtConfig } from '../config/config.js';
 import type { Identity } from './identity.js';
-import { ErrorCode } from '../errors/errors.js';
+import { ErrorCode, TesseraError } from '../errors/errors.js';
 
 /**
  * Why a token was refused; reported in `extensions.reason` and counted by operators. The
@@ -23,15 +22,13 @@ type RefusalReason =
   | 'user_disabled'
   | 'user_not_found';
 
-export class TokenRefusedError extends GraphQLError {
+export class TokenRefusedError extends TesseraError {
   constructor(message: string, readonly reason: RefusalReason) {
-    super(message, {
-      extensions: {
-        code: ErrorCode.UNAUTHENTICATED,
-        reason,
-        // A refused token fails the whole request with 401, before anything executes.
-        http: { status: 401, headers: new Map([['www-authenticate', `Bearer error="invalid_token"`]]) },
-      },
+    // A refused token fails the whole request with 401, before anything executes.
+    super(message, ErrorCode.UNAUTHENTICATED, {
+      extensions: { reason },
+      refusesRequest: true,
+      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
     });
   }
 }

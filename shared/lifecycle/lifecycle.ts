@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { ShutdownConfig } from '../config/config.js';
-import { ErrorCode } from '../errors/errors.js';
+import { sendError, ShuttingDownError } from '../errors/errors.js';
 import { drainServer } from '../http/http.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -63,10 +63,6 @@ function unreachable(state: never): never {
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0]!;
 }
-
-const SHUTTING_DOWN_BODY = {
-  errors: [{ message: 'The server is shutting down; retry the request (another instance will take it).', extensions: { code: ErrorCode.SHUTTING_DOWN } }],
-};
 
 function refuse(res: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
@@ -170,7 +166,7 @@ export function createLifecycle({ logger, graceMs, delayMs, signals = process, e
       // Node writes no answer after one that closes its connection, so a request pipelined
       // behind it must not run either (a mutation would be done, unanswered); the client sees
       // the connection close and retries it elsewhere.
-      if (closing.has(req.socket)) return refuse(res, 503, SHUTTING_DOWN_BODY);
+      if (closing.has(req.socket)) return sendError(res, new ShuttingDownError(), { connection: 'close' });
       // Every answer from now on closes its connection: during the delay that moves clients to
       // another instance, after it their connection ends with that answer, never under them.
       closing.add(req.socket);
@@ -178,7 +174,7 @@ export function createLifecycle({ logger, graceMs, delayMs, signals = process, e
       const path = pathOf(req);
       if (path === '/ready') return refuse(res, 503, { status: 'draining', ready: false });
       if (path === '/health' || (state.phase === 'draining' && state.accepting)) return app(req, res);
-      refuse(res, 503, SHUTTING_DOWN_BODY);
+      sendError(res, new ShuttingDownError(), { connection: 'close' });
     },
     serving(server) {
       if (state.phase !== 'starting') throw new Error(`serving() called while ${state.phase}`);

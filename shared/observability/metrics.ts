@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { PRODUCTION_METRICS_PORT, type RuntimeEnvironment } from '../config/config.js';
 import { closeServer, listen } from '../http/http.js';
+import { ErrorCode, sendError, TesseraError } from '../errors/errors.js';
 
 /** Where a process serves its Prometheus metrics (see the README's Metrics section). */
 export interface MetricsConfig {
@@ -60,7 +61,7 @@ export function metricsRoutes(app: Express, registry: Registry, config: MetricsC
     return;
   }
   app.all('/metrics', (_req, res) => {
-    res.status(404).json({ error: 'Metrics are not served on this listener.' });
+    sendError(res, new TesseraError('Metrics are not served on this listener.', ErrorCode.NOT_FOUND));
   });
 }
 

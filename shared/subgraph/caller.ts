@@ -1,7 +1,6 @@
 import type { Request } from 'express';
-import { GraphQLError } from 'graphql';
 import type { SubgraphConfig } from '../config/subgraph-config.js';
-import { ErrorCode } from '../errors/errors.js';
+import { ErrorCode, TesseraError } from '../errors/errors.js';
 import { REQUEST_ID_HEADER } from '../http/http.js';
 import type { RawBodyRequest } from '../http/json-body.js';
 import type { Identity } from '../identity/identity.js';
@@ -38,7 +37,7 @@ export function createCallerCheck({ config, nonces }: CallerCheckOptions): (req:
       );
     } catch (error) {
       // Thrown from the context function, this refuses the whole request with 401 before anything runs.
-      throw new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+      throw new TesseraError((error as Error).message, ErrorCode.UNAUTHENTICATED, { refusesRequest: true });
     }
   };
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { ErrorCode } from '../errors/errors.js';
+import { sendError, StartingError } from '../errors/errors.js';
 
 /** What a subgraph is doing before it serves, as `/health` reports it. */
 export type StartupPhase = 'opening store' | 'migrating' | 'seeding' | 'building schema';
@@ -35,7 +35,7 @@ export function createStartupGate(): StartupGate {
     const report = { status: 'starting', phase, startingForMs: Date.now() - startedAt };
     if (path === '/health') return answer(res, 200, report);
     if (path === '/ready') return answer(res, 503, { ...report, ready: false });
-    answer(res, 503, { errors: [{ message: `The subgraph is starting (${phase}); retry shortly.`, extensions: { code: ErrorCode.STARTING, phase } }] });
+    sendError(res, new StartingError(phase));
   };
   return {
     listener: (req, res) => (app ? app(req, res) : starting(req, res)),

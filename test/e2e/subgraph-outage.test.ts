@@ -131,6 +131,20 @@ describe('a subgraph that goes down', () => {
     expect(await supergraph.query(RATED)).toMatchObject({ data: { topProducts: before } });
   });
 
+  it("keeps @apollo/gateway's DOWNSTREAM_SERVICE_ERROR on a subgraph's error that has no code, its message masked", async () => {
+    const codeless: RequestListener = (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: null, errors: [{ message: 'secret-internal-detail' }] }));
+    await whileReviewsIs(codeless, async () => {
+      const response = await supergraph.query(RATED);
+      expect(response.status).toBe(200);
+      expect(response.data).toEqual({ topProducts: before.map((p) => ({ ...p, averageRating: null })) });
+      expect(response.errors?.map(({ message, extensions }) => ({ message, extensions }))).toEqual([
+        { message: 'Internal server error', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: 'reviews' } },
+      ]);
+      expect(JSON.stringify(response)).not.toMatch(INTERNALS);
+    });
+    expect(await supergraph.query(RATED)).toMatchObject({ data: { topProducts: before } });
+  });
+
   it('answers a subgraph that hangs with GATEWAY_TIMEOUT at its fields, the rest served', async () => {
     const { url } = await supergraph.startGateway({ responseCache: false, protection: { subgraphTimeoutMs: 300 } });
     await whileReviewsIs(

@@ -17,7 +17,10 @@ const GENERATED = ['sdk/generated/gql.ts', 'sdk/generated/graphql.ts', 'sdk/gene
 async function copyProject(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tessera-sdk-'));
   await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  for (const entry of ['codegen.yml', 'schema.graphql', 'sdk']) await cp(join(repoRoot, entry), join(dir, entry), { recursive: true });
+  // shared/errors/codes.ts: the server's error codes, which the SDK compiles in (sdk/tsconfig.json).
+  for (const entry of ['codegen.yml', 'schema.graphql', 'sdk', 'shared/errors/codes.ts']) {
+    await cp(join(repoRoot, entry), join(dir, entry), { recursive: true });
+  }
   return dir;
 }
 

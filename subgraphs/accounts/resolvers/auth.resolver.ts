@@ -82,7 +82,7 @@ const normaliseEmail = (email: string) => email.trim().toLowerCase();
 /** `ada.lovelace@example.com` → `ada_lovelace` (at most 36 characters, leaving room for a suffix). */
 const usernameBase = (email: string) => (email.split('@')[0]!.replace(/[^a-z0-9_]/g, '_').slice(0, 36) || 'user').padEnd(3, '_');
 
-const accountDisabled = () => new TesseraError('This account is disabled; an admin can enable it again.', ErrorCode.UNAUTHENTICATED, { reason: 'user_disabled' });
+const accountDisabled = () => new TesseraError('This account is disabled; an admin can enable it again.', ErrorCode.UNAUTHENTICATED, { extensions: { reason: 'user_disabled' } });
 
 /** Generated usernames tried per registration: the first free one seen, then random suffixes. */
 const USERNAME_ATTEMPTS = 5;
