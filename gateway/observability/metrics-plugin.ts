@@ -2,15 +2,11 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../context.js';
 import type { GatewayMetrics } from './metrics.js';
+import { codeOf, codesOf } from '../../shared/errors/errors.js';
 
 interface MetricsPluginOptions {
   /** Where the counts go: the gateway's metrics, on the registry `/metrics` serves. */
   metrics: GatewayMetrics;
-}
-
-/** What the client was told, by the codes of the errors it received (after masking). */
-function codesOf(errors: readonly { extensions?: Record<string, unknown> }[] | undefined): string[] {
-  return (errors ?? []).map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
 }
 
 /**
@@ -22,7 +18,7 @@ function codesOf(errors: readonly { extensions?: Record<string, unknown> }[] | u
 export function useMetrics({ metrics }: MetricsPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
     async contextCreationDidFail({ error }) {
-      const code = error instanceof GraphQLError ? String(error.extensions.code ?? 'INTERNAL_SERVER_ERROR') : 'INTERNAL_SERVER_ERROR';
+      const code = codeOf(error);
       metrics.operations.inc({ operation: 'unknown', type: 'unknown', outcome: 'error' });
       metrics.errors.inc({ code });
       const reason = error instanceof GraphQLError ? error.extensions.reason : undefined;

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { requestScope } from '../../shared/http/request-scope.js';
 import type { GatewayContext } from '../context.js';
+import { codesOf } from '../../shared/errors/errors.js';
 
 interface RequestLoggingOptions {
   /** Requests slower than this are logged at warn instead of info. Default 1000 ms. */
@@ -21,7 +22,7 @@ export function useRequestLogging({ slowMs = 1000 }: RequestLoggingOptions = {})
           const ms = Math.round(performance.now() - started);
           // The codes the client was told: a shape limit's refusal is wrapped as a validation failure until formatError.
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-          const codes = (errors ?? []).map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          const codes = codesOf(errors);
           const entry = {
             operationName: operationName ?? null,
             operationType: operation?.operation ?? null,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
 import type { ServerResponse } from 'node:http';
-import { BadRequestError, createFormatError, ErrorCode, errorBody, isStoreUnavailable, NotFoundError, sendError, ShuttingDownError, TesseraError } from './errors.js';
+import { BadRequestError, codesOf, createFormatError, ErrorCode, errorBody, isStoreUnavailable, NotFoundError, sendError, ShuttingDownError, TesseraError } from './errors.js';
 import { createLogger } from '../observability/logger.js';
 import { toTesseraError } from '../subgraph/resolver-errors.js';
 
@@ -109,5 +109,13 @@ describe('isStoreUnavailable', () => {
       path: ['field'],
       extensions: { code: 'STORE_UNAVAILABLE' },
     });
+  });
+});
+
+describe('the codes a response carries', () => {
+  it("are each error's extensions.code, and INTERNAL_SERVER_ERROR for one without", () => {
+    const codes = codesOf([new NotFoundError('Product', '1'), new GraphQLError('boom'), { message: 'formatted', extensions: { code: 'FORBIDDEN' } } as never, {}]);
+    expect(codes).toEqual(['NOT_FOUND', 'INTERNAL_SERVER_ERROR', 'FORBIDDEN', 'INTERNAL_SERVER_ERROR']);
+    expect(codesOf(undefined)).toEqual([]);
   });
 });

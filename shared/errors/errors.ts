@@ -231,3 +231,14 @@ export function createFormatError({ mask, logger, mapError = (error) => error }:
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions };
   };
 }
+
+/** The code an error carries to its client: its `extensions.code`, else the masked `INTERNAL_SERVER_ERROR`. */
+export function codeOf(error: unknown): string {
+  const code = error instanceof GraphQLError || (typeof error === 'object' && error !== null) ? (error as { extensions?: { code?: unknown } }).extensions?.code : undefined;
+  return code === undefined || code === null ? ErrorCode.INTERNAL_SERVER_ERROR : String(code);
+}
+
+/** The codes of the errors a response carries (after masking): what metrics, logs and spans record. */
+export function codesOf(errors: readonly { extensions?: Record<string, unknown> }[] | undefined): string[] {
+  return (errors ?? []).map(codeOf);
+}

@@ -17,6 +17,7 @@ import type { RequestHandler } from 'express';
 import type { CommonConfig } from '../config/config.js';
 import { currentRequestScope } from '../http/request-scope.js';
 import { throttledWarn, type Logger } from './logger.js';
+import { codesOf } from '../errors/errors.js';
 
 /**
  * OpenTelemetry tracing, instrumented by hand (no auto-instrumentation: it needs loader hooks
@@ -161,7 +162,7 @@ export function useTracing<TContext extends BaseContext>(): ApolloServerPlugin<T
         },
         async willSendResponse({ errors }) {
           if (!errors?.length) return;
-          const codes = errors.map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          const codes = codesOf(errors);
           span.setAttribute(ATTR_GRAPHQL_ERROR_CODES, codes);
           span.setStatus({ code: SpanStatusCode.ERROR, message: [...new Set(codes)].join(', ') });
         },

@@ -4,7 +4,7 @@ import type { Opt } from '@mikro-orm/core';
 import { Args, Ctx, Directive, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { BaseEntity } from '../store/base.entity.js';
 import type { SubgraphContext } from './context.js';
-import { TesseraError } from '../errors/errors.js';
+import { codeOf, TesseraError } from '../errors/errors.js';
 import { toTesseraError } from './resolver-errors.js';
 import { ConnectionType, PageArgs, paginate, type Connection } from './pagination.js';
 
@@ -89,8 +89,7 @@ function targetOf(mutation: AuditedMutation, options: AuditOptions): AuditTarget
 function outcomeOf(error: unknown): string {
   const mapped = toTesseraError(error instanceof GraphQLError ? (error.originalError ?? error) : error);
   if (mapped instanceof TesseraError) return mapped.code;
-  const code = (mapped as GraphQLError)?.extensions?.code;
-  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
+  return codeOf(mapped);
 }
 
 /** How long one aggregated record of anonymous refusals counts before the next one starts. */

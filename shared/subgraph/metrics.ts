@@ -1,7 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { BatchLoadFn } from 'dataloader';
 import type { RequestHandler } from 'express';
-import { GraphQLError } from 'graphql';
 import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { StoreConfig } from '../config/subgraph-config.js';
@@ -9,6 +8,7 @@ import { currentRequestScope, requestScope, type RequestScope } from '../http/re
 import type { SubgraphContext } from './context.js';
 import { boundedNames } from '../observability/metrics.js';
 import type { Orm } from '../store/orm.js';
+import { codeOf, codesOf } from '../errors/errors.js';
 
 /** Seconds: an indexed lookup takes well under a millisecond, a cold page of joins tens of them. */
 const SQL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -105,15 +105,11 @@ export function observeBatches<K, V>(loader: string, batch: BatchLoadFn<K, V>): 
   };
 }
 
-function codesOf(errors: readonly { extensions?: Record<string, unknown> }[] | undefined): string[] {
-  return (errors ?? []).map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
-}
-
 /** Names the operation scope once the operation is known; counts errors by code and statements per operation. */
 export function useSubgraphMetrics(metrics: SubgraphMetrics): ApolloServerPlugin<SubgraphContext> {
   return {
     async contextCreationDidFail({ error }) {
-      metrics.errors.inc({ code: error instanceof GraphQLError ? String(error.extensions.code ?? 'INTERNAL_SERVER_ERROR') : 'INTERNAL_SERVER_ERROR' });
+      metrics.errors.inc({ code: codeOf(error) });
     },
     async requestDidStart() {
       return {
