@@ -89,7 +89,10 @@ function body(i: number): object {
     case 0:
       return { query: SHOP_FRONT };
     case 1:
-      return { query: `query Search($s: String) { products(first: 3, filter: { search: $s }) { totalCount edges { node { name } } } }`, variables: { s: `e${i % 7}` } };
+      return {
+        query: `query Search($s: String) { products(first: 3, filter: { search: $s }) { totalCount edges { node { name } } } }`,
+        variables: { s: `e${i % 7}` },
+      };
     case 2:
       return { query: `query Top${i} { topProducts(first: ${1 + (i % 5)}) { name t${i}: inStock } }` };
     case 3:
@@ -108,7 +111,12 @@ async function load(url: string): Promise<{ sent: number; failed: number; second
   const worker = async () => {
     while (next < requests && Date.now() < deadline) {
       const i = next++;
-      const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(i)), signal: AbortSignal.timeout(10_000) }).then(
+      const ok = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body(i)),
+        signal: AbortSignal.timeout(10_000),
+      }).then(
         (response) => response.text().then(() => response.ok),
         () => false,
       );
@@ -127,8 +135,16 @@ async function main(): Promise<void> {
   const ports: Record<string, string> = { GATEWAY_PORT: String(gatewayPort) };
   for (const subgraph of subgraphs) ports[`${envPrefix(subgraph.name)}_PORT`] = String(await freePort());
   // The embedded stack of a fresh clone: PGlite, in-memory caches, development.
-  const env: NodeJS.ProcessEnv = { ...process.env, ...ports, NODE_ENV: 'development', DATA_DIR: dataDir, LOG_LEVEL: 'warn', RATE_LIMIT: '0' };
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS', ...subgraphs.map((s) => `${envPrefix(s.name)}_DATABASE_URL`)]) delete env[name];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...ports,
+    NODE_ENV: 'development',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT: '0',
+  };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS', ...subgraphs.map((s) => `${envPrefix(s.name)}_DATABASE_URL`)])
+    delete env[name];
   console.log(
     `Configuration: npm start (dist/bin/start.js) with ${subgraphs.length} subgraphs (${subgraphs.map((s) => s.name).join(', ')}) and the gateway, ` +
       `PGlite in a fresh DATA_DIR, NODE_ENV=development, LOG_LEVEL=warn, RATE_LIMIT=0, gateway on 127.0.0.1:${gatewayPort}; ` +
@@ -136,7 +152,10 @@ async function main(): Promise<void> {
   );
 
   const started = Date.now();
-  const supervisor = spawn(process.execPath, [fileURLToPath(new URL('../bin/start.js', import.meta.url))], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const supervisor = spawn(process.execPath, [fileURLToPath(new URL('../bin/start.js', import.meta.url))], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const root = supervisor.pid!;
   let output = '';
   supervisor.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -157,7 +176,8 @@ async function main(): Promise<void> {
   }
   const pids = processTree(root);
   try {
-    if (upMs === undefined) throw new Error(`The stack did not come up within ${UP_TIMEOUT_MS / 1000} s; it printed:\n${output.slice(-3000)}`);
+    if (upMs === undefined)
+      throw new Error(`The stack did not come up within ${UP_TIMEOUT_MS / 1000} s; it printed:\n${output.slice(-3000)}`);
     const atUp = sample(root);
     const traffic = await load(`http://127.0.0.1:${gatewayPort}/graphql`);
     // A moment for the processes to settle after the load.
@@ -167,15 +187,23 @@ async function main(): Promise<void> {
     console.log(`\nUp after ${(upMs / 1000).toFixed(1)} s; highest total RSS while starting ${mib(peakKb)} MB.`);
     console.log(`Load: ${traffic.sent} requests in ${traffic.seconds.toFixed(1)} s, ${traffic.failed} failed.\n`);
     console.log(`${'process'.padEnd(14)}${'RSS at up MB'.padStart(14)}${'after load MB'.padStart(15)}`);
-    for (const [name, kb] of atUp.byProcess) console.log(`${name.padEnd(14)}${String(mib(kb)).padStart(14)}${String(mib(afterLoad.byProcess.get(name) ?? 0)).padStart(15)}`);
+    for (const [name, kb] of atUp.byProcess)
+      console.log(`${name.padEnd(14)}${String(mib(kb)).padStart(14)}${String(mib(afterLoad.byProcess.get(name) ?? 0)).padStart(15)}`);
     console.log(`${'total'.padEnd(14)}${String(mib(atUp.totalKb)).padStart(14)}${String(mib(afterLoad.totalKb)).padStart(15)}`);
-    console.log(`${'total (PSS)'.padEnd(14)}${String(mib(atUp.pssKb)).padStart(14)}${String(mib(afterLoad.pssKb)).padStart(15)}   shared pages counted once`);
+    console.log(
+      `${'total (PSS)'.padEnd(14)}${String(mib(atUp.pssKb)).padStart(14)}${String(mib(afterLoad.pssKb)).padStart(15)}   shared pages counted once`,
+    );
     const highest = Math.max(peakKb, atUp.totalKb, afterLoad.totalKb);
     const met = highest < TARGET_MB * MB && upMs < TARGET_UP_S * 1000;
-    console.log(`\nTarget (under ${TARGET_MB} MB at all times, up in under ${TARGET_UP_S} s): ${met ? 'met' : 'NOT met'} (highest ${mib(highest)} MB, up in ${(upMs / 1000).toFixed(1)} s).`);
+    console.log(
+      `\nTarget (under ${TARGET_MB} MB at all times, up in under ${TARGET_UP_S} s): ${met ? 'met' : 'NOT met'} (highest ${mib(highest)} MB, up in ${(upMs / 1000).toFixed(1)} s).`,
+    );
   } finally {
     supervisor.kill('SIGTERM');
-    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 40_000))]);
+    const stopped = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 40_000)),
+    ]);
     // What did not drain in time is killed: the processes found while it ran, and no others.
     if (!stopped) {
       for (const pid of pids) {

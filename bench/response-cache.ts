@@ -6,7 +6,16 @@ import { closeServer, listen } from '../shared/http/http.js';
 import { createLogger } from '../shared/observability/logger.js';
 import { withSecrets } from '../shared/config/secrets.js';
 import { subgraphs } from '../subgraphs/index.js';
-import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, failureOf, formatSettings, positiveInt, startBenchSubgraphs } from './subgraphs.js';
+import {
+  BENCH_RATE_LIMIT,
+  benchEnv,
+  benchGatewayEnv,
+  benchSubgraphs,
+  failureOf,
+  formatSettings,
+  positiveInt,
+  startBenchSubgraphs,
+} from './subgraphs.js';
 
 /**
  * `npm run bench` (or `npm run bench -- response-cache`): throughput of one shop-front query through the gateway with the response
@@ -37,7 +46,11 @@ async function load(url: string, requests: number, concurrency: number): Promise
     Array.from({ length: Math.min(concurrency, requests) }, async () => {
       while (next++ < requests) {
         const t0 = performance.now();
-        const failure = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY }) }).then(
+        const failure = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: QUERY }),
+        }).then(
           async (response) => failureOf(response.status, (await response.json().catch(() => undefined)) as Parameters<typeof failureOf>[1]),
           (error: unknown) => `no answer (${error instanceof Error ? error.message : String(error)})`,
         );
@@ -74,10 +87,16 @@ async function main(): Promise<void> {
   );
   const { running, urls } = await startBenchSubgraphs(env);
   const benchGateway = benchGatewayEnv(gatewayEnv, urls);
-  const gatewayConfig = await withSecrets(routeSubgraphs(loadGatewayConfig(benchGateway), benchGateway, registryDefaults(subgraphs)), logger);
+  const gatewayConfig = await withSecrets(
+    routeSubgraphs(loadGatewayConfig(benchGateway), benchGateway, registryDefaults(subgraphs)),
+    logger,
+  );
   const results: Record<string, Result> = {};
   for (const cached of [false, true]) {
-    const gateway = await createGateway({ config: { ...gatewayConfig, responseCache: { ...gatewayConfig.responseCache, enabled: cached } }, logger });
+    const gateway = await createGateway({
+      config: { ...gatewayConfig, responseCache: { ...gatewayConfig.responseCache, enabled: cached } },
+      logger,
+    });
     const { server, url } = await listen(gateway.app, '127.0.0.1', 0);
     await load(`${url}/graphql`, WARM_UP, concurrency);
     results[cached ? `cached (${cacheStore})` : 'uncached'] = await load(`${url}/graphql`, requests, concurrency);
@@ -89,7 +108,9 @@ async function main(): Promise<void> {
   console.log(`\n${requests} requests, ${concurrency} at a time, one shop-front query over ${subgraphs.length} subgraphs:\n`);
   console.log('mode              req/s    p50 ms   p99 ms   failures');
   for (const [mode, r] of Object.entries(results)) {
-    console.log(`${mode.padEnd(16)} ${r.perSecond.toFixed(0).padStart(6)} ${r.p50.toFixed(1).padStart(9)} ${r.p99.toFixed(1).padStart(8)} ${String(r.failures).padStart(10)}`);
+    console.log(
+      `${mode.padEnd(16)} ${r.perSecond.toFixed(0).padStart(6)} ${r.p50.toFixed(1).padStart(9)} ${r.p99.toFixed(1).padStart(8)} ${String(r.failures).padStart(10)}`,
+    );
   }
   const failed = Object.entries(results).filter(([, r]) => r.failures);
   if (failed.length) {

@@ -3,7 +3,16 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { seedId } from '../shared/store/seed.js';
 import { SEED_PASSWORD } from '../subgraphs/accounts/seed.js';
-import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, formatSettings, freePort, positiveInt, startBenchSubgraphs } from './subgraphs.js';
+import {
+  BENCH_RATE_LIMIT,
+  benchEnv,
+  benchGatewayEnv,
+  benchSubgraphs,
+  formatSettings,
+  freePort,
+  positiveInt,
+  startBenchSubgraphs,
+} from './subgraphs.js';
 
 /**
  * `npm run bench -- soak`: a gateway process's memory under mixed load. Starts the subgraphs
@@ -28,10 +37,17 @@ function request(i: number): { body: object; user?: string } {
       return { body: { query: SHOP_FRONT } };
     case 2:
       // A document never seen before: parsed, validated, planned and cached anew.
-      return { body: { query: `query Soak${i} { topProducts(first: ${1 + (i % 5)}) { name n${i}: inStock } }`, operationName: `Soak${i}` } };
+      return {
+        body: { query: `query Soak${i} { topProducts(first: ${1 + (i % 5)}) { name n${i}: inStock } }`, operationName: `Soak${i}` },
+      };
     case 3:
       // One document, new variables: a response cache miss each time.
-      return { body: { query: `query Search($s: String) { products(first: 3, filter: { search: $s }) { totalCount edges { node { name } } } }`, variables: { s: `e${i}` } } };
+      return {
+        body: {
+          query: `query Search($s: String) { products(first: 3, filter: { search: $s }) { totalCount edges { node { name } } } }`,
+          variables: { s: `e${i}` },
+        },
+      };
     case 4:
       return { body: { query: `{ me { username email } topProducts(first: ${1 + (i % 3)}) { name } }` }, user: USERS[i % USERS.length] };
     case 5:
@@ -44,8 +60,14 @@ function request(i: number): { body: object; user?: string } {
     }
     default:
       return i % 40 === 7
-        ? { body: { query: `mutation { adjustStock(productId: "${seedId('product', '100000000001')}", delta: 1) { quantity } }` }, user: 'grace' }
-        : { body: { query: `{ topProducts(first: 2) { name reviews(first: 2) { edges { node { rating } } } } }` }, user: USERS[i % USERS.length] };
+        ? {
+            body: { query: `mutation { adjustStock(productId: "${seedId('product', '100000000001')}", delta: 1) { quantity } }` },
+            user: 'grace',
+          }
+        : {
+            body: { query: `{ topProducts(first: 2) { name reviews(first: 2) { edges { node { rating } } } } }` },
+            user: USERS[i % USERS.length],
+          };
   }
 }
 
@@ -72,7 +94,9 @@ async function memory(origin: string, pid: number): Promise<Memory> {
 }
 
 const row = (count: number | string, seconds: number | string, m: Memory, failures: number | string) =>
-  [count, seconds, m.rss.toFixed(0), m.heap.toFixed(0), m.heapTotal.toFixed(0), m.external.toFixed(0), failures].map((cell, i) => String(cell).padStart(i ? 10 : 8)).join('');
+  [count, seconds, m.rss.toFixed(0), m.heap.toFixed(0), m.heapTotal.toFixed(0), m.external.toFixed(0), failures]
+    .map((cell, i) => String(cell).padStart(i ? 10 : 8))
+    .join('');
 
 async function main(): Promise<void> {
   const env = benchEnv();
@@ -82,10 +106,19 @@ async function main(): Promise<void> {
   const { running, urls } = await startBenchSubgraphs(env);
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const gateway = spawn(process.execPath, ['--expose-gc', '--import', fileURLToPath(new URL('./collect-on-signal.js', import.meta.url)), fileURLToPath(new URL('../bin/gateway.js', import.meta.url))], {
-    env: { ...benchGatewayEnv(env, urls), HOST: '127.0.0.1', GATEWAY_PORT: String(port), LOG_LEVEL: 'error', SUPERGRAPH_WATCH: 'false' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const gateway = spawn(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--import',
+      fileURLToPath(new URL('./collect-on-signal.js', import.meta.url)),
+      fileURLToPath(new URL('../bin/gateway.js', import.meta.url)),
+    ],
+    {
+      env: { ...benchGatewayEnv(env, urls), HOST: '127.0.0.1', GATEWAY_PORT: String(port), LOG_LEVEL: 'error', SUPERGRAPH_WATCH: 'false' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const exited = new Promise((resolve) => gateway.once('exit', resolve));
   const stop = async () => {
     // The gateway drains first: its requests in flight may still need the subgraphs.
@@ -96,7 +129,10 @@ async function main(): Promise<void> {
   try {
     for (let ready = false; !ready; await new Promise((resolve) => setTimeout(resolve, 300))) {
       if (gateway.exitCode !== null) throw new Error(`the gateway exited (${gateway.exitCode})`);
-      ready = await fetch(`${origin}/ready`).then((r) => r.ok, () => false);
+      ready = await fetch(`${origin}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
     }
     const post = async ({ body, user }: { body: object; user?: string }, tokens: Map<string, string>) => {
       const response = await fetch(`${origin}/graphql`, {
@@ -108,7 +144,10 @@ async function main(): Promise<void> {
     };
     const tokens = new Map<string, string>();
     for (const user of USERS) {
-      const { body } = await post({ body: { query: `mutation { login(email: "${user}@example.com", password: "${SEED_PASSWORD}") { accessToken } }` } }, tokens);
+      const { body } = await post(
+        { body: { query: `mutation { login(email: "${user}@example.com", password: "${SEED_PASSWORD}") { accessToken } }` } },
+        tokens,
+      );
       tokens.set(user, body.data!.login.accessToken);
     }
     // Warm up (plans and pools of the fixed queries), so the start is the gateway at work, not at rest.
@@ -126,7 +165,11 @@ async function main(): Promise<void> {
       })}`,
     );
     console.log('heap: used right after a full GC (what is retained); of total: the heap V8 has taken.\n');
-    console.log(['requests', 'seconds', 'rss MiB', 'heap MiB', 'of total', 'external', 'failures'].map((cell, i) => cell.padStart(i ? 10 : 8)).join(''));
+    console.log(
+      ['requests', 'seconds', 'rss MiB', 'heap MiB', 'of total', 'external', 'failures']
+        .map((cell, i) => cell.padStart(i ? 10 : 8))
+        .join(''),
+    );
     const start = await memory(origin, gateway.pid!);
     console.log(row(0, 0, start, 0));
     const started = performance.now();
@@ -150,7 +193,9 @@ async function main(): Promise<void> {
       }),
     );
     const end = await memory(origin, gateway.pid!);
-    console.log(`\nAfter ${done} requests: RSS ${start.rss.toFixed(0)} → ${end.rss.toFixed(0)} MiB, heap ${start.heap.toFixed(0)} → ${end.heap.toFixed(0)} MiB.`);
+    console.log(
+      `\nAfter ${done} requests: RSS ${start.rss.toFixed(0)} → ${end.rss.toFixed(0)} MiB, heap ${start.heap.toFixed(0)} → ${end.heap.toFixed(0)} MiB.`,
+    );
   } finally {
     await stop();
   }

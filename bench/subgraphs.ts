@@ -29,12 +29,15 @@ export const BENCH_RATE_LIMIT = 'off for the bench gateway (RATE_LIMIT=0: every 
 const benchStore = (env: NodeJS.ProcessEnv) => (env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'in-memory PGlite');
 
 /** The subgraphs a bench starts, as its configuration prints them: the registry's count and names. */
-export const benchSubgraphs = (env: NodeJS.ProcessEnv) => `${subgraphs.length} (${subgraphs.map((s) => s.name).join(', ')}), ${benchStore(env)}, seeded`;
+export const benchSubgraphs = (env: NodeJS.ProcessEnv) =>
+  `${subgraphs.length} (${subgraphs.map((s) => s.name).join(', ')}), ${benchStore(env)}, seeded`;
 
 /** A bench's configuration, one setting a line, printed before it runs so its numbers can be read against it. */
 export function formatSettings(settings: Record<string, string>): string {
   const width = Math.max(...Object.keys(settings).map((key) => key.length));
-  return `Configuration:\n${Object.entries(settings).map(([key, value]) => `  ${key.padEnd(width)}  ${value}`).join('\n')}`;
+  return `Configuration:\n${Object.entries(settings)
+    .map(([key, value]) => `  ${key.padEnd(width)}  ${value}`)
+    .join('\n')}`;
 }
 
 /** A positive integer from the environment, or the default; anything else stops the bench saying so. */

@@ -8,7 +8,9 @@ import { registryRoutes } from '../tooling/compose.js';
  * that breaks clients is refused unless acknowledged with `--accept-breaking`. Routing URLs
  * are `<NAME>_URL`, else `<NAME>_PORT`, else the default ports: all it reads of the environment.
  */
-const result = await writeSchemaFiles(subgraphs, registryRoutes(process.env, subgraphs), { acceptBreaking: process.argv.includes('--accept-breaking') });
+const result = await writeSchemaFiles(subgraphs, registryRoutes(process.env, subgraphs), {
+  acceptBreaking: process.argv.includes('--accept-breaking'),
+});
 const list = (title: string, items: string[] = []) => (items.length ? `${title}:\n${items.map((i) => `  - ${i}`).join('\n')}\n` : '');
 
 if (!result.written && result.errors.length) {
@@ -16,8 +18,12 @@ if (!result.written && result.errors.length) {
   process.exit(1);
 }
 if (!result.written) {
-  console.error(`${list('This change breaks clients of the public API', result.changes?.breaking)}Nothing was written. If it is intended, run \`npm run compose -- --accept-breaking\` and say so in the change.`);
+  console.error(
+    `${list('This change breaks clients of the public API', result.changes?.breaking)}Nothing was written. If it is intended, run \`npm run compose -- --accept-breaking\` and say so in the change.`,
+  );
   process.exit(1);
 }
-process.stdout.write(list('Breaking (accepted)', result.changes.breaking) + list('Dangerous', result.changes.dangerous) + list('Safe', result.changes.safe));
+process.stdout.write(
+  list('Breaking (accepted)', result.changes.breaking) + list('Dangerous', result.changes.dangerous) + list('Safe', result.changes.safe),
+);
 console.log(`Wrote supergraph.graphql and schema.graphql (${subgraphs.map((s) => s.name).join(', ')}).`);

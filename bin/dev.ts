@@ -42,7 +42,10 @@ const processes = new Map<string, Process>([
 ]);
 /** Where each process answers `/ready`. */
 const readyUrl = new Map([
-  ...subgraphRoutes(env, registryDefaults(subgraphs)).subgraphs.map((subgraph): [string, string] => [subgraph.name, new URL('/ready', subgraph.url).href]),
+  ...subgraphRoutes(env, registryDefaults(subgraphs)).subgraphs.map((subgraph): [string, string] => [
+    subgraph.name,
+    new URL('/ready', subgraph.url).href,
+  ]),
   [GATEWAY, `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}/ready`],
 ]);
 let stopping = false;
@@ -63,7 +66,13 @@ function launch(process_: Process): void {
 async function untilReady(name: string, timeoutMs = 120_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !stopping && running(processes.get(name)!.child)) {
-    if (await fetch(readyUrl.get(name)!, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)) return true;
+    if (
+      await fetch(readyUrl.get(name)!, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return true;
     await new Promise((done) => setTimeout(done, 300));
   }
   return false;
@@ -117,10 +126,21 @@ function stop(): void {
   setTimeout(done, 2 * (config.shutdown.delayMs + config.shutdown.graceMs) + 15_000).unref();
 }
 
-const tsc = spawn(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-b', 'tsconfig.build.json', '--watch', '--preserveWatchOutput', '--listEmittedFiles'], {
-  cwd: repoRoot,
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const tsc = spawn(
+  process.execPath,
+  [
+    createRequire(import.meta.url).resolve('typescript/bin/tsc'),
+    '-b',
+    'tsconfig.build.json',
+    '--watch',
+    '--preserveWatchOutput',
+    '--listEmittedFiles',
+  ],
+  {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 tsc.on('exit', (code) => {
   if (stopping) return;
   console.error(`[dev] tsc --watch exited (${code}); stopping.`);
@@ -145,5 +165,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 // `npm run dev` has just built: everything starts now, while tsc starts watching.
 processes.forEach(launch);
 void untilReady(GATEWAY).then((ready) => {
-  if (ready) console.log(`\n  Tessera (dev) is up: ${names.length} subgraphs behind ${readyUrl.get(GATEWAY)!.replace(/ready$/, 'graphql')}; watching the sources\n`);
+  if (ready)
+    console.log(
+      `\n  Tessera (dev) is up: ${names.length} subgraphs behind ${readyUrl.get(GATEWAY)!.replace(/ready$/, 'graphql')}; watching the sources\n`,
+    );
 });

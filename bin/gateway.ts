@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const routed = routeSubgraphs(parsed, process.env, joined);
   pointers.ports = {
     [parsed.port]: 'GATEWAY_PORT',
-    ...(parsed.metrics.port !== undefined && { [parsed.metrics.port]: process.env.GATEWAY_METRICS_PORT ? 'GATEWAY_METRICS_PORT' : 'METRICS_PORT' }),
+    ...(parsed.metrics.port !== undefined && {
+      [parsed.metrics.port]: process.env.GATEWAY_METRICS_PORT ? 'GATEWAY_METRICS_PORT' : 'METRICS_PORT',
+    }),
   };
   const stopTracing = await startTracing(parsed, 'tessera-gateway', logger);
   const config = await withSecrets(routed, logger);

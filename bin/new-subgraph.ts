@@ -45,7 +45,10 @@ async function plan(name: string, entity: string | undefined, store: boolean): P
   const existing = subgraphs.find((subgraph) => subgraph.name === name);
   const folder = ['subgraphs', 'migrations'].map((root) => `${root}/${name}`).find((path) => existsSync(join(repoRoot, path)));
   if (existing || folder) {
-    throw new ScaffoldError(`A subgraph named "${name}" already exists (${existing ? 'in subgraphs/index.ts' : folder}). Choose another name.`, 2);
+    throw new ScaffoldError(
+      `A subgraph named "${name}" already exists (${existing ? 'in subgraphs/index.ts' : folder}). Choose another name.`,
+      2,
+    );
   }
   // The next port after the highest registered one.
   const port = Math.max(4000, ...subgraphs.map((subgraph) => subgraph.port)) + 1;
@@ -56,7 +59,11 @@ async function plan(name: string, entity: string | undefined, store: boolean): P
 
 function commandLine(argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: { entity: { type: 'string' }, 'no-store': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    return parseArgs({
+      args: argv,
+      options: { entity: { type: 'string' }, 'no-store': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
   } catch (error) {
     throw new ScaffoldError(`${(error as Error).message}\n\n${usage}`, 2);
   }
@@ -70,7 +77,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new ScaffoldError(usage, 2);
   const store = !values['no-store'];
-  if (!store && values.entity) throw new ScaffoldError(`--entity and --no-store exclude each other: a storeless subgraph has no entity.\n\n${usage}`, 2);
+  if (!store && values.entity)
+    throw new ScaffoldError(`--entity and --no-store exclude each other: a storeless subgraph has no entity.\n\n${usage}`, 2);
   const names = await plan(positionals[0]!, values.entity, store);
 
   // Every change is computed before the first is written, so a refusal leaves the tree as it was.

@@ -19,17 +19,27 @@ async function main(): Promise<void> {
   const definition = findSubgraph(name);
   const parsed = loadSubgraphConfig(definition.name, definition.port, process.env, definition);
   const prefix = envPrefix(definition.name);
-  pointers.store = process.env[`${prefix}_DATABASE_URL`] ? `${prefix}_DATABASE_URL` : parsed.store.kind === 'postgresql' ? 'DATABASE_URL' : 'DATA_DIR';
+  pointers.store = process.env[`${prefix}_DATABASE_URL`]
+    ? `${prefix}_DATABASE_URL`
+    : parsed.store.kind === 'postgresql'
+      ? 'DATABASE_URL'
+      : 'DATA_DIR';
   pointers.ports = {
     [parsed.port]: `${prefix}_PORT`,
-    ...(parsed.metrics.port !== undefined && { [parsed.metrics.port]: process.env[`${prefix}_METRICS_PORT`] ? `${prefix}_METRICS_PORT` : 'METRICS_PORT' }),
+    ...(parsed.metrics.port !== undefined && {
+      [parsed.metrics.port]: process.env[`${prefix}_METRICS_PORT`] ? `${prefix}_METRICS_PORT` : 'METRICS_PORT',
+    }),
   };
   const stopTracing = await startTracing(parsed, `tessera-${definition.name}`, logger);
   const config = await withSecrets(parsed, logger);
   const lifecycle = createLifecycle({ logger, ...config.shutdown });
-  if (config.allowUnsignedRequests) logger.warn('ALLOW_UNSIGNED_REQUESTS is on: requests without a gateway signature are served as anonymous');
+  if (config.allowUnsignedRequests)
+    logger.warn('ALLOW_UNSIGNED_REQUESTS is on: requests without a gateway signature are served as anonymous');
   if (config.trust === 'bearer') {
-    logger.info({ issuer: config.jwt.issuer, audience: config.jwt.audience, algorithms: config.jwt.algorithms }, 'SUBGRAPH_TRUST=bearer: unsigned requests are served as the caller their bearer token proves, or as anonymous without one');
+    logger.info(
+      { issuer: config.jwt.issuer, audience: config.jwt.audience, algorithms: config.jwt.algorithms },
+      'SUBGRAPH_TRUST=bearer: unsigned requests are served as the caller their bearer token proves, or as anonymous without one',
+    );
   }
   const store = config.store.kind === 'pglite' ? `PGlite at ${config.store.dataDir}` : `PostgreSQL database ${config.store.dbName}`;
   logger.info({ store }, 'opening store');

@@ -1,4 +1,14 @@
-import { AddReviewDocument, createClient, DeleteReviewDocument, LoginDocument, MyReviewsDocument, ProductDocument, ProductsDocument, type ClientOptions, type TesseraClient } from '../sdk/index.js';
+import {
+  AddReviewDocument,
+  createClient,
+  DeleteReviewDocument,
+  LoginDocument,
+  MyReviewsDocument,
+  ProductDocument,
+  ProductsDocument,
+  type ClientOptions,
+  type TesseraClient,
+} from '../sdk/index.js';
 
 interface ShopTourOptions extends Pick<ClientOptions, 'url' | 'persisted' | 'fetch'> {
   email: string;
@@ -36,13 +46,17 @@ export async function shopTour({ email, password, print, ...clientOptions }: Sho
 
   const { products } = await client.request(ProductsDocument, { first: 5, orderBy: { field: 'PRICE', direction: 'ASC' } });
   print(`${products.totalCount} products; the 5 cheapest:`);
-  for (const { node } of products.edges) print(`  ${node.name.padEnd(32)} ${money(node.price).padStart(12)}  ${node.category.name}${node.inStock ? '' : ' (out of stock)'}`);
+  for (const { node } of products.edges)
+    print(`  ${node.name.padEnd(32)} ${money(node.price).padStart(12)}  ${node.category.name}${node.inStock ? '' : ' (out of stock)'}`);
 
   const productId = products.edges[0]!.node.id;
   const earlier = await ownReviewsOf(client, productId);
   for (const id of earlier) await client.request(DeleteReviewDocument, { id });
-  if (earlier.length) print(`deleted ${login.user.username}'s earlier review${earlier.length === 1 ? '' : 's'} of it (${earlier.join(', ')})`);
-  const { addReview } = await client.request(AddReviewDocument, { input: { productId, rating: 5, body: 'Does what it says, and cheaply.' } });
+  if (earlier.length)
+    print(`deleted ${login.user.username}'s earlier review${earlier.length === 1 ? '' : 's'} of it (${earlier.join(', ')})`);
+  const { addReview } = await client.request(AddReviewDocument, {
+    input: { productId, rating: 5, body: 'Does what it says, and cheaply.' },
+  });
   print(`${addReview.author.username} reviewed ${addReview.product.name}: ${'★'.repeat(addReview.rating)} (${addReview.id})`);
 
   const { product } = await client.request(ProductDocument, { id: productId, reviews: 3 });

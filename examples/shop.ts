@@ -9,7 +9,13 @@ import { shopTour } from './shop-tour.js';
 const args = process.argv.slice(2);
 const url = args.find((arg) => !arg.startsWith('--')) ?? 'http://127.0.0.1:4000/graphql';
 try {
-  await shopTour({ url, persisted: args.includes('--persisted'), email: 'alan@example.com', password: 'tessera-demo-password', print: (line) => console.log(line) });
+  await shopTour({
+    url,
+    persisted: args.includes('--persisted'),
+    email: 'alan@example.com',
+    password: 'tessera-demo-password',
+    print: (line) => console.log(line),
+  });
 } catch (error) {
   if (error instanceof TesseraRequestError) console.error(`${error.message}\n(codes: ${error.codes.join(', ')})`);
   else if (error instanceof TypeError) console.error(`Cannot reach ${url} (${error.message}): is \`npm start\` running?`);

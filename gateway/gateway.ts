@@ -46,7 +46,29 @@ import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
 import { reloadableSupergraph, type ReloadableSupergraph } from './supergraph/reload.js';
 
 interface GatewayOptions {
-  config: WithSecrets<Pick<RoutedGatewayConfig, 'env' | 'supergraphPath' | 'supergraphReload' | 'subgraphs' | 'subgraphUrlOverrides' | 'signingSecret' | 'jwt' | 'redis' | 'responseCache' | 'apqTtlSeconds' | 'operationCacheMaxEntries' | 'protection' | 'metrics' | 'trustedDocuments' | 'slowOperationMs' | 'identitySubgraph' | 'graphiql' | 'introspection'>>;
+  config: WithSecrets<
+    Pick<
+      RoutedGatewayConfig,
+      | 'env'
+      | 'supergraphPath'
+      | 'supergraphReload'
+      | 'subgraphs'
+      | 'subgraphUrlOverrides'
+      | 'signingSecret'
+      | 'jwt'
+      | 'redis'
+      | 'responseCache'
+      | 'apqTtlSeconds'
+      | 'operationCacheMaxEntries'
+      | 'protection'
+      | 'metrics'
+      | 'trustedDocuments'
+      | 'slowOperationMs'
+      | 'identitySubgraph'
+      | 'graphiql'
+      | 'introspection'
+    >
+  >;
   logger: Logger;
   /** Verifies bearer tokens; by default built from `config.jwt`. */
   verifier?: TokenVerifier;
@@ -115,13 +137,15 @@ async function subgraphState(url: string, signingSecret: string, timeoutMs = SUB
     await response.body?.cancel();
     return { state: 'up' };
   }
-  const answer = (await response.json().catch(() => undefined)) as { errors?: { extensions?: { code?: string; phase?: string } }[] } | undefined;
+  const answer = (await response.json().catch(() => undefined)) as
+    { errors?: { extensions?: { code?: string; phase?: string } }[] } | undefined;
   const extensions = answer?.errors?.[0]?.extensions;
   if (extensions?.code === ErrorCode.STARTING) return { state: 'starting', phase: extensions.phase ?? 'starting' };
   return { state: 'refusing', reason: `HTTP ${response.status}${extensions?.code ? ` ${extensions.code}` : ''}` };
 }
 
-const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) => (state.state === 'starting' ? `starting (${state.phase})` : `${state.state} (${state.reason})`);
+const describeState = (state: Exclude<SubgraphState, { state: 'up' }>) =>
+  state.state === 'starting' ? `starting (${state.phase})` : `${state.state} (${state.reason})`;
 
 /**
  * Polls until every subgraph answers. A subgraph that reports it is starting (migrating,
@@ -166,7 +190,13 @@ export async function waitForSubgraphs(
       );
     }
     if (loggedAt === undefined || now - loggedAt >= logEveryMs) {
-      logger.info({ waitedMs: now - startedAt, waitingFor: Object.fromEntries(pending.map(({ subgraph, state }) => [subgraph.name, describeState(state)])) }, 'waiting for subgraphs');
+      logger.info(
+        {
+          waitedMs: now - startedAt,
+          waitingFor: Object.fromEntries(pending.map(({ subgraph, state }) => [subgraph.name, describeState(state)])),
+        },
+        'waiting for subgraphs',
+      );
       loggedAt = now;
     }
     waiting = pending.map(({ subgraph }) => subgraph);
@@ -194,7 +224,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
   // Read before anything is started: a missing or invalid manifest stops the gateway here.
   const { trustedDocuments } = config;
   const trustedDocumentsGuards =
-    trustedDocuments.mode === 'off' ? [] : [trustedDocumentsGuard({ mode: trustedDocuments.mode, documents: await loadTrustedDocuments(trustedDocuments), logger })];
+    trustedDocuments.mode === 'off'
+      ? []
+      : [trustedDocumentsGuard({ mode: trustedDocuments.mode, documents: await loadTrustedDocuments(trustedDocuments), logger })];
   const { supergraphPath } = config;
   const supergraph = reloadableSupergraph({
     source: supergraphPath ?? 'composed from subgraphs',
@@ -204,7 +236,8 @@ export async function createGateway({ config, logger, verifier, registry = creat
     logger,
   });
   const redis = createRedisClient(config.redis, logger);
-  if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
+  if (redis && !(await redisReady(redis, 3_000)))
+    logger.warn('redis is not reachable yet; starting with caches and rate limits stepping aside');
   const { store, apq } = operationCaches(config, redis);
   const limiter = rateLimiter(config, redis);
   const metrics = createGatewayMetrics(registry);
@@ -225,7 +258,13 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
     buildService: ({ name, url }) => {
-      const source = new SubgraphDataSource({ name, url: routeOf(name, url), signingSecret, subgraphTimeoutMs: protection.subgraphTimeoutMs, metrics });
+      const source = new SubgraphDataSource({
+        name,
+        url: routeOf(name, url),
+        signingSecret,
+        subgraphTimeoutMs: protection.subgraphTimeoutMs,
+        metrics,
+      });
       dataSources.set(name, source);
       return withFailuresAtFields(name, source, logger);
     },
@@ -265,10 +304,27 @@ export async function createGateway({ config, logger, verifier, registry = creat
       // what it admitted (by its estimate when charging by cost). Cached answers count too.
       costLimit,
       ...(protection.rateLimit.enabled
-        ? [useRateLimit({ ...protection.rateLimit, analysisOf: costLimit.analysisOf, limiter, logger, onRefusal: (limit) => metrics.rateLimited.inc({ limit }) })]
+        ? [
+            useRateLimit({
+              ...protection.rateLimit,
+              analysisOf: costLimit.analysisOf,
+              limiter,
+              logger,
+              onRefusal: (limit) => metrics.rateLimited.inc({ limit }),
+            }),
+          ]
         : []),
       // A signed-in caller's mutation, once admitted, is checked against the identity subgraph (one fetch).
-      ...(config.identitySubgraph ? [useCallerCheck({ subgraph: config.identitySubgraph, analysisOf: costLimit.analysisOf, dataSource: () => dataSources.get(config.identitySubgraph!), logger })] : []),
+      ...(config.identitySubgraph
+        ? [
+            useCallerCheck({
+              subgraph: config.identitySubgraph,
+              analysisOf: costLimit.analysisOf,
+              dataSource: () => dataSources.get(config.identitySubgraph!),
+              logger,
+            }),
+          ]
+        : []),
       useIntrospection(),
       ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
     ],
@@ -280,7 +336,11 @@ export async function createGateway({ config, logger, verifier, registry = creat
     throw error;
   }
   logger.info(
-    { source: config.supergraphPath ?? 'composed from subgraphs', hash: supergraph.current()?.hash, subgraphs: servedSubgraphs().map((s) => s.name) },
+    {
+      source: config.supergraphPath ?? 'composed from subgraphs',
+      hash: supergraph.current()?.hash,
+      subgraphs: servedSubgraphs().map((s) => s.name),
+    },
     'supergraph loaded',
   );
 
@@ -324,7 +384,11 @@ export async function createGateway({ config, logger, verifier, registry = creat
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
-          return { user: await authenticate(req.get('authorization'), tokens), cacheTags: newCacheTags(), untaggedSubgraphs: new Set<string>() };
+          return {
+            user: await authenticate(req.get('authorization'), tokens),
+            cacheTags: newCacheTags(),
+            untaggedSubgraphs: new Set<string>(),
+          };
         } catch (error) {
           requestScope().logger.info({ reason: (error as TokenRefusedError).reason }, 'access token refused');
           throw error;

@@ -32,7 +32,9 @@ export class TesseraRequestError<TResult = unknown> extends Error {
     readonly errors: TesseraGraphQLError[],
     readonly data?: TResult | null,
   ) {
-    super(`${operationName ?? 'GraphQL request'} failed (HTTP ${status}): ${errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ''}`).join('; ')}`);
+    super(
+      `${operationName ?? 'GraphQL request'} failed (HTTP ${status}): ${errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ''}`).join('; ')}`,
+    );
     this.name = 'TesseraRequestError';
     this.codes = errors.map((error) => error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
   }
@@ -65,7 +67,10 @@ export interface ClientOptions {
  * What the client needs of `fetch`: declared here so that the SDK's types need neither the
  * DOM library nor @types/node. The global `fetch` (Node 18+, browsers) is one.
  */
-export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<{ status: number; text(): Promise<string> }>;
+export type Fetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string },
+) => Promise<{ status: number; text(): Promise<string> }>;
 
 /**
  * A generated operation: its text, typed with its result and variables (the client preset's
@@ -81,7 +86,10 @@ export type VariablesArgument<TVariables> = {} extends TVariables ? [variables?:
 
 export interface TesseraClient {
   /** Runs one generated operation; resolves to its typed data, or throws `TesseraRequestError`. */
-  request<TResult, TVariables>(document: TesseraDocument<TResult, TVariables>, ...[variables]: VariablesArgument<TVariables>): Promise<TResult>;
+  request<TResult, TVariables>(
+    document: TesseraDocument<TResult, TVariables>,
+    ...[variables]: VariablesArgument<TVariables>
+  ): Promise<TResult>;
   /** The same client, signed in with another access token (or anonymous with `undefined`). */
   withToken(token: string | undefined): TesseraClient;
 }
@@ -111,7 +119,12 @@ export function createClient(options: ClientOptions): TesseraClient {
   async function post<TResult>(body: Record<string, unknown>, operationName: string | undefined) {
     const response = await send(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers, ...(token && { authorization: `Bearer ${token}` }) },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...headers,
+        ...(token && { authorization: `Bearer ${token}` }),
+      },
       body: JSON.stringify(body),
     });
     const text = await response.text();
@@ -122,21 +135,32 @@ export function createClient(options: ClientOptions): TesseraClient {
       // not a GraphQL response (a proxy's error page, say): reported below
     }
     if (!parsed || (parsed.data === undefined && !parsed.errors?.length)) {
-      throw new TesseraRequestError(operationName, response.status, [{ message: `The gateway did not answer with GraphQL: ${text.slice(0, 200)}` }]);
+      throw new TesseraRequestError(operationName, response.status, [
+        { message: `The gateway did not answer with GraphQL: ${text.slice(0, 200)}` },
+      ]);
     }
     return { status: response.status, body: parsed };
   }
 
   return {
-    async request<TResult, TVariables>(document: TesseraDocument<TResult, TVariables>, ...[variables]: VariablesArgument<TVariables>): Promise<TResult> {
+    async request<TResult, TVariables>(
+      document: TesseraDocument<TResult, TVariables>,
+      ...[variables]: VariablesArgument<TVariables>
+    ): Promise<TResult> {
       // An AST (the client preset's default documentMode) would be sent as "[object Object]".
-      if (!(typeof document === 'string' || document instanceof String)) throw new Error('This document is not a TypedDocumentString: generate it with the client preset\'s `documentMode: string`.');
+      if (!(typeof document === 'string' || document instanceof String))
+        throw new Error("This document is not a TypedDocumentString: generate it with the client preset's `documentMode: string`.");
       const query = document.toString();
       const operationName = operationNameOf(query);
       const hash = persisted ? persistedHash(document) : undefined;
-      if (persisted && !hash) throw new Error(`${operationName ?? 'This document'} carries no persisted hash: generate it with the client preset's persistedDocuments option.`);
+      if (persisted && !hash)
+        throw new Error(
+          `${operationName ?? 'This document'} carries no persisted hash: generate it with the client preset's persistedDocuments option.`,
+        );
       let answer = await post<TResult>(
-        hash ? { operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } } : { operationName, query, variables },
+        hash
+          ? { operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }
+          : { operationName, query, variables },
         operationName,
       );
       // The gateway keeps no manifest (trusted documents off): send the document itself once.

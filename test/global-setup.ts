@@ -39,7 +39,9 @@ export default async function globalSetup(): Promise<void> {
     );
   }
   try {
-    const { rows } = await client.query<{ datname: string }>(`select datname from pg_database where datname like '${TEST_DATABASE_PREFIX}%'`);
+    const { rows } = await client.query<{ datname: string }>(
+      `select datname from pg_database where datname like '${TEST_DATABASE_PREFIX}%'`,
+    );
     const left = rows.map(({ datname }) => datname).filter((name) => !isRunning(Number(/^tessera_test_(\d+)_/.exec(name)?.[1] ?? 0)));
     for (const name of left) await client.query(`drop database if exists "${name}"`).catch(() => undefined);
   } finally {

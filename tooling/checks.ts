@@ -42,7 +42,11 @@ export async function staleFilesOf(supergraphSdl: string, root = repoRoot): Prom
 }
 
 /** The generated schema files, as they are on disk and as the code composes them now. */
-export async function staleSchemaFiles(definitions: SubgraphDefinition[], routingUrls: Map<string, string>, root = repoRoot): Promise<{ errors: string[]; stale: string[] }> {
+export async function staleSchemaFiles(
+  definitions: SubgraphDefinition[],
+  routingUrls: Map<string, string>,
+  root = repoRoot,
+): Promise<{ errors: string[]; stale: string[] }> {
   const { supergraphSdl, errors } = await composeSupergraph(definitions, routingUrls);
   if (!supergraphSdl) return { errors, stale: [] };
   return { errors: [], stale: await staleFilesOf(supergraphSdl, root) };
@@ -65,7 +69,11 @@ export async function staleSdk(root = repoRoot): Promise<{ errors: string[]; sta
   } catch (error) {
     const causes = error instanceof AggregateError ? error.errors : [error];
     // codegen colours its messages for a terminal; the codes would garble the report
-    return { errors: causes.map((cause) => stripVTControlCharacters(String((cause as Error).message ?? cause)).trim()), stale: [], unexpected: [] };
+    return {
+      errors: causes.map((cause) => stripVTControlCharacters(String((cause as Error).message ?? cause)).trim()),
+      stale: [],
+      unexpected: [],
+    };
   }
   const stale: string[] = [];
   const unexpected: string[] = [];

@@ -60,7 +60,8 @@ function start(name: string, overrides: Partial<SupervisorOptions> & { modes?: R
   supervisor.start();
   const read = async () => (await readFile(events, 'utf8')).trim().split('\n');
   /** Once `name` has started `times` times in all, its running pid (its signal handler is in place by then). */
-  const started = (name: string, times = 1) => until(async () => (await read()).filter((line) => line === `${name} started`).length >= times && supervisor.pid(name));
+  const started = (name: string, times = 1) =>
+    until(async () => (await read()).filter((line) => line === `${name} started`).length >= times && supervisor.pid(name));
   return { supervisor, lines, exit, events: read, started };
 }
 
@@ -77,7 +78,9 @@ async function until<T>(check: () => T | undefined | false | Promise<T | undefin
 
 describe("npm start's supervisor", () => {
   it('restarts a child killed with SIGKILL, backing off while it keeps dying, and stops everything in order, the gateway first', async () => {
-    const { supervisor, lines, exit, events, started } = start('restart', { backoff: { initialMs: 200, maxMs: 400, resetAfterMs: 60_000 } });
+    const { supervisor, lines, exit, events, started } = start('restart', {
+      backoff: { initialMs: 200, maxMs: 400, resetAfterMs: 60_000 },
+    });
     await Promise.all([started('accounts'), started('gateway')]);
     const first = await started('reviews');
     process.kill(first, 'SIGKILL');
@@ -91,10 +94,19 @@ describe("npm start's supervisor", () => {
     const exits = lines.filter((line) => line.msg?.startsWith('reviews exited'));
     // 200 ms, doubled, then held at the cap.
     expect(exits.map((line) => line.restartInMs)).toEqual([200, 400, 400]);
-    expect(exits[0]).toMatchObject({ level: 40, child: 'reviews', exit: 'SIGKILL', msg: 'reviews exited (SIGKILL); restarting it in 200 ms' });
+    expect(exits[0]).toMatchObject({
+      level: 40,
+      child: 'reviews',
+      exit: 'SIGKILL',
+      msg: 'reviews exited (SIGKILL); restarting it in 200 ms',
+    });
     await started('reviews', 4);
     // The others were left alone.
-    expect((await events()).filter((line) => line.endsWith('started')).sort()).toEqual(['accounts started', 'gateway started', ...Array(4).fill('reviews started')]);
+    expect((await events()).filter((line) => line.endsWith('started')).sort()).toEqual([
+      'accounts started',
+      'gateway started',
+      ...Array(4).fill('reviews started'),
+    ]);
 
     supervisor.stop(0);
     expect(await exit).toBe(0);
@@ -132,7 +144,9 @@ describe("npm start's supervisor", () => {
   it('does not restart a child that could not start (a setting to fix): everything stops with exit code 1', async () => {
     const { lines, exit, events } = start('startup-failed', { modes: { accounts: `exit:${STARTUP_FAILED_EXIT_CODE}` } });
     expect(await exit).toBe(1);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 50, msg: 'accounts could not start (its error is above); stopping everything' }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 50, msg: 'accounts could not start (its error is above); stopping everything' }),
+    );
     expect((await events()).filter((line) => line === 'accounts started')).toHaveLength(1);
     expect(lines.some((line) => line.msg?.startsWith('restarting'))).toBe(false);
   });

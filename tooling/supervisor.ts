@@ -54,7 +54,8 @@ interface Slot {
 }
 
 const running = (child: ChildProcess | undefined): child is ChildProcess => !!child && child.exitCode === null && child.signalCode === null;
-const exited = (child: ChildProcess | undefined) => (running(child) ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve());
+const exited = (child: ChildProcess | undefined) =>
+  running(child) ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve();
 
 /**
  * Runs each child in its own process group (so a Ctrl-C at the terminal reaches only the
@@ -62,7 +63,15 @@ const exited = (child: ChildProcess | undefined) => (running(child) ? new Promis
  * with `STARTUP_FAILED_EXIT_CODE` could not start (a setting to fix, which it has logged):
  * restarting it would fail the same way, so everything stops.
  */
-export function createSupervisor({ children, logger, restart, backoff = {}, drainWaitMs, env = process.env, exit = (code) => process.exit(code) }: SupervisorOptions): Supervisor {
+export function createSupervisor({
+  children,
+  logger,
+  restart,
+  backoff = {},
+  drainWaitMs,
+  env = process.env,
+  exit = (code) => process.exit(code),
+}: SupervisorOptions): Supervisor {
   const { initialMs = 500, maxMs = 10_000, resetAfterMs = 10_000 } = backoff;
   const slots: Slot[] = children.map((spec) => ({ spec, startedAt: 0, crashes: 0 }));
   let stopping = false;
@@ -89,7 +98,10 @@ export function createSupervisor({ children, logger, restart, backoff = {}, drai
     const upMs = Date.now() - slot.startedAt;
     slot.crashes = upMs >= resetAfterMs ? 1 : slot.crashes + 1;
     const delayMs = Math.min(initialMs * 2 ** (slot.crashes - 1), maxMs);
-    logger.warn({ child: name, exit: how, upMs, restartInMs: delayMs, crashesInARow: slot.crashes }, `${name} exited (${how}); restarting it in ${delayMs} ms`);
+    logger.warn(
+      { child: name, exit: how, upMs, restartInMs: delayMs, crashesInARow: slot.crashes },
+      `${name} exited (${how}); restarting it in ${delayMs} ms`,
+    );
     slot.process = undefined;
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;

@@ -51,7 +51,8 @@ export function useCallerCheck({ subgraph, dataSource, analysisOf, logger }: Cal
       context: { ...context, cacheTags: newCacheTags() },
     });
     const data = response.data as { me?: { id: string } | null; user?: { id: string } | null } | null | undefined;
-    if (response.errors?.length || !data) throw new Error(`${subgraph} answered ${JSON.stringify(response.errors ?? response).slice(0, 500)}`);
+    if (response.errors?.length || !data)
+      throw new Error(`${subgraph} answered ${JSON.stringify(response.errors ?? response).slice(0, 500)}`);
     if (data.me) return 'enabled';
     return data.user ? 'user_disabled' : 'user_not_found';
   }
@@ -69,12 +70,21 @@ export function useCallerCheck({ subgraph, dataSource, analysisOf, logger }: Cal
           } catch (error) {
             warn({ subgraph, requestId: requestScope().requestId, err: error }, 'cannot confirm the caller of a mutation; refusing it');
             const message = `The ${subgraph} subgraph cannot confirm who is calling right now, so writes are refused; try again shortly.`;
-            throw new TesseraError(message, ErrorCode.SUBGRAPH_UNAVAILABLE, { extensions: { subgraph }, refusesRequest: true, headers: { 'retry-after': '1' } });
+            throw new TesseraError(message, ErrorCode.SUBGRAPH_UNAVAILABLE, {
+              extensions: { subgraph },
+              refusesRequest: true,
+              headers: { 'retry-after': '1' },
+            });
           }
           if (state === 'enabled') return;
-          requestScope().logger.info({ userId: contextValue.user.userId, reason: state }, 'mutation refused: the caller is disabled or gone');
+          requestScope().logger.info(
+            { userId: contextValue.user.userId, reason: state },
+            'mutation refused: the caller is disabled or gone',
+          );
           throw new TokenRefusedError(
-            state === 'user_disabled' ? 'This account has been disabled; its writes are refused.' : 'The account of this access token no longer exists.',
+            state === 'user_disabled'
+              ? 'This account has been disabled; its writes are refused.'
+              : 'The account of this access token no longer exists.',
             state,
           );
         },

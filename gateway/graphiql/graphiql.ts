@@ -29,7 +29,9 @@ interface Page {
  * any host: the page can talk to this origin only, and load nothing from another.
  */
 function policyFor(html: string): string {
-  const hashes = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(([, script]) => `'sha256-${createHash('sha256').update(script!).digest('base64')}'`);
+  const hashes = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+    ([, script]) => `'sha256-${createHash('sha256').update(script!).digest('base64')}'`,
+  );
   return [
     "default-src 'none'",
     `script-src ${hashes.join(' ')}`,
@@ -55,7 +57,9 @@ export function graphiqlPage(endpoint: string): RequestHandler {
   const render = async (): Promise<Page> => {
     // Imported by a name TypeScript does not follow: the package's typings import graphql-yoga's,
     // which put the DOM's globals into the whole project (fetch's body then refuses a Buffer).
-    const { renderGraphiQL } = (await import(RENDERER)) as { renderGraphiQL(options: { endpoint: string; title: string; defaultQuery: string }): string };
+    const { renderGraphiQL } = (await import(RENDERER)) as {
+      renderGraphiQL(options: { endpoint: string; title: string; defaultQuery: string }): string;
+    };
     const html = renderGraphiQL({ endpoint, title: 'Tessera GraphiQL', defaultQuery: DEFAULT_QUERY });
     return { html, csp: policyFor(html) };
   };

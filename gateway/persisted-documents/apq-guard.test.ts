@@ -25,6 +25,9 @@ describe("the automatic persisted queries' guard", () => {
   it('refuses a hash that is not the hash of the query sent with it, and says which versions it speaks', () => {
     const otherQuery = withExtension({ version: 1, sha256Hash: HASH }, '{ __typename }');
     expect(persistedQueryRefusal(otherQuery)?.code).toBe('PERSISTED_QUERY_HASH_MISMATCH');
-    expect(persistedQueryRefusal(withExtension({ version: 3, sha256Hash: HASH }))?.extensions).toEqual({ supportedVersions: [1], code: 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED' });
+    expect(persistedQueryRefusal(withExtension({ version: 3, sha256Hash: HASH }))?.extensions).toEqual({
+      supportedVersions: [1],
+      code: 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED',
+    });
   });
 });

@@ -27,7 +27,9 @@ type ManifestEntries = Map<string, { key: string; document: string }>;
  */
 export async function loadTrustedDocuments({ mode, manifests }: TrustedDocumentsConfig): Promise<TrustedDocuments> {
   const fail = (manifest: string, problem: string) =>
-    new Error(`TRUSTED_DOCUMENTS=${mode} needs the persisted-documents manifest ${manifest}, but ${problem}. Run \`npm run codegen\`, or point TRUSTED_DOCUMENTS_MANIFEST at the manifests.`);
+    new Error(
+      `TRUSTED_DOCUMENTS=${mode} needs the persisted-documents manifest ${manifest}, but ${problem}. Run \`npm run codegen\`, or point TRUSTED_DOCUMENTS_MANIFEST at the manifests.`,
+    );
   const files: string[] = [];
   for (const manifest of manifests) {
     let folder: boolean;
@@ -51,7 +53,9 @@ export async function loadTrustedDocuments({ mode, manifests }: TrustedDocuments
     for (const [hash, { key, document }] of await readManifest(file, (problem) => fail(file, problem))) {
       const earlier = sourceOf.get(hash);
       if (earlier !== undefined && documents.get(hash) !== document) {
-        throw new Error(`TRUSTED_DOCUMENTS=${mode}: the manifests ${earlier} and ${file} both hold ${key}, with different documents; a hash names one document. Regenerate the manifest that is wrong.`);
+        throw new Error(
+          `TRUSTED_DOCUMENTS=${mode}: the manifests ${earlier} and ${file} both hold ${key}, with different documents; a hash names one document. Regenerate the manifest that is wrong.`,
+        );
       }
       if (sha256(document) !== hash) throw fail(file, `the document of ${key} does not hash to its key`);
       try {
@@ -100,10 +104,7 @@ interface TrustedDocumentsGuardOptions {
 }
 
 /** What a request names: a trusted document, or why it is not one. */
-type Verdict =
-  | { trusted: true; document?: string }
-  | { trusted: false; refusal: TesseraError }
-  | { trusted: undefined };
+type Verdict = { trusted: true; document?: string } | { trusted: false; refusal: TesseraError } | { trusted: undefined };
 
 interface OperationFields {
   query?: unknown;
@@ -125,9 +126,13 @@ function judge(operation: OperationFields, documents: TrustedDocuments): Verdict
   if (typeof hash === 'string') {
     const document = documents.get(hash);
     if (document) return { trusted: true, document };
-    const refusal = new TesseraError(`Persisted query '${hash}' is not in this gateway's persisted-documents manifest.`, ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, {
-      extensions: typeof operationName === 'string' ? { operationName } : {},
-    });
+    const refusal = new TesseraError(
+      `Persisted query '${hash}' is not in this gateway's persisted-documents manifest.`,
+      ErrorCode.PERSISTED_QUERY_NOT_IN_LIST,
+      {
+        extensions: typeof operationName === 'string' ? { operationName } : {},
+      },
+    );
     return { trusted: false, refusal };
   }
   return { trusted: undefined }; // no document at all: Apollo Server says what is missing
@@ -142,7 +147,10 @@ function fromSearch(req: Request): { params: URLSearchParams; operation: Operati
   } catch {
     // not JSON: Apollo Server refuses it
   }
-  return { params, operation: { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, extensions } };
+  return {
+    params,
+    operation: { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, extensions },
+  };
 }
 
 /**

@@ -116,7 +116,16 @@ function badInput(message: string, field: string): BadUserInputError {
  * negative is refused (`BAD_USER_INPUT`, naming its path). Selection sets already costed for a
  * type are reused, so fragment fan-out is walked once; the walk spends from a `VisitBudget`.
  */
-export function analyzeOperation({ schema, costs, operation, fragments, variables, defaultListSize, maxPageSize, budget = new VisitBudget() }: EstimateInput): OperationAnalysis {
+export function analyzeOperation({
+  schema,
+  costs,
+  operation,
+  fragments,
+  variables,
+  defaultListSize,
+  maxPageSize,
+  budget = new VisitBudget(),
+}: EstimateInput): OperationAnalysis {
   const root = schema.getRootType(operation.operation);
   if (!root) return { cost: 0, introspectionCost: 0, rootFields: new Map() };
   let introspectionCost = 0;
@@ -142,7 +151,12 @@ export function analyzeOperation({ schema, costs, operation, fragments, variable
     return total;
   };
 
-  const selectionCost = (type: GraphQLCompositeType, sets: SelectionSetNode[], sized: ReadonlyMap<string, number>, path: string): number => {
+  const selectionCost = (
+    type: GraphQLCompositeType,
+    sets: SelectionSetNode[],
+    sized: ReadonlyMap<string, number>,
+    path: string,
+  ): number => {
     if (!isAbstractType(type)) return objectCost(type, sets, sized, path);
     // What runs is one concrete type per object: the dearest of them bounds it.
     let most = 0;
@@ -164,7 +178,13 @@ export function analyzeOperation({ schema, costs, operation, fragments, variable
     return costOf(parent, definition, nodes, sized, path);
   };
 
-  const costOf = (parent: GraphQLObjectType, definition: GraphQLField<unknown, unknown>, nodes: FieldNode[], sized: ReadonlyMap<string, number>, path: string): number => {
+  const costOf = (
+    parent: GraphQLObjectType,
+    definition: GraphQLField<unknown, unknown>,
+    nodes: FieldNode[],
+    sized: ReadonlyMap<string, number>,
+    path: string,
+  ): number => {
     const node = nodes[0]!;
     let args: Record<string, unknown>;
     try {
@@ -183,11 +203,16 @@ export function analyzeOperation({ schema, costs, operation, fragments, variable
       // Worded as the subgraphs word it (shared/subgraph/pagination.ts), with the path added.
       if (value < 0) throw badInput(`${name} must not be negative (at ${path}.${name}).`, `${path}.${name}`);
       if (value > maxPageSize) {
-        throw badInput(`${name} must be at most ${maxPageSize} (at ${path}.${name}); ask for a smaller page and follow pageInfo.endCursor.`, `${path}.${name}`);
+        throw badInput(
+          `${name} must be at most ${maxPageSize} (at ${path}.${name}); ask for a smaller page and follow pageInfo.endCursor.`,
+          `${path}.${name}`,
+        );
       }
       sliced.push(value);
     }
-    const size = sliced.length ? Math.max(...sliced) : (listSize?.assumedSize ?? (parent.name.startsWith('__') ? INTROSPECTION_LIST_SIZE : defaultListSize));
+    const size = sliced.length
+      ? Math.max(...sliced)
+      : (listSize?.assumedSize ?? (parent.name.startsWith('__') ? INTROSPECTION_LIST_SIZE : defaultListSize));
     const childSized = new Map<string, number>();
     if (listSize?.sizedFields?.length) for (const field of listSize.sizedFields) childSized.set(field, size);
     // A sized field (a connection's `edges`) takes its parent's slicing size instead of a list default.
@@ -206,7 +231,10 @@ export function analyzeOperation({ schema, costs, operation, fragments, variable
   return { cost, introspectionCost, rootFields };
 }
 
-type AdmissionContext = Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'schema' | 'operation' | 'operationName' | 'document' | 'request'>;
+type AdmissionContext = Pick<
+  GraphQLRequestContextDidResolveOperation<GatewayContext>,
+  'schema' | 'operation' | 'operationName' | 'document' | 'request'
+>;
 
 export interface CostLimit extends ApolloServerPlugin<GatewayContext> {
   /**
@@ -238,7 +266,14 @@ export function useCostLimit(options: CostLimitOptions): CostLimit {
       throw new BadUserInputError(coerced.errors.map((error) => error.message).join(' '), [], { refusesRequest: true });
     }
     // The visit budget refuses the client's document with 400 itself (a plugin's error is a 500 unless it says).
-    const analysis = analyzeOperation({ schema, costs, operation, fragments: fragmentsOf(document), variables: coerced.coerced, ...options });
+    const analysis = analyzeOperation({
+      schema,
+      costs,
+      operation,
+      fragments: fragmentsOf(document),
+      variables: coerced.coerced,
+      ...options,
+    });
     if (analysis.introspectionCost > INTROSPECTION_MAX_COST) {
       const message = `The introspection's estimated cost is ${analysis.introspectionCost}; the limit is ${INTROSPECTION_MAX_COST}. Send the standard introspection query.`;
       throw new TesseraError(message, ErrorCode.INTROSPECTION_COST_EXCEEDED, {
@@ -248,7 +283,10 @@ export function useCostLimit(options: CostLimitOptions): CostLimit {
     }
     if (analysis.cost > options.maxCost) {
       const message = `The operation's estimated cost is ${analysis.cost}; the limit is ${options.maxCost}. Ask for smaller pages or fewer nested lists.`;
-      throw new TesseraError(message, ErrorCode.COST_LIMIT_EXCEEDED, { extensions: { estimatedCost: analysis.cost, maxCost: options.maxCost }, refusesRequest: true });
+      throw new TesseraError(message, ErrorCode.COST_LIMIT_EXCEEDED, {
+        extensions: { estimatedCost: analysis.cost, maxCost: options.maxCost },
+        refusesRequest: true,
+      });
     }
     return analysis;
   };

@@ -15,7 +15,9 @@ export function securityHeaders(env: GatewayConfig['env']): RequestHandler {
 }
 
 /** CORS from the configured allowlist (plus Sandbox in development); other origins get no CORS headers. */
-export function corsPolicy(config: Pick<GatewayConfig, 'env'> & { protection: Pick<GatewayConfig['protection'], 'corsOrigins'> }): RequestHandler {
+export function corsPolicy(
+  config: Pick<GatewayConfig, 'env'> & { protection: Pick<GatewayConfig['protection'], 'corsOrigins'> },
+): RequestHandler {
   const origins = new Set([...config.protection.corsOrigins, ...(config.env === 'development' ? [SANDBOX_ORIGIN] : [])]);
   return cors({ origin: (origin, callback) => callback(null, origin ? origins.has(origin) : false), credentials: true, maxAge: 600 });
 }
@@ -71,9 +73,13 @@ export function documentGuards(protection: GatewayConfig['protection']): Request
     } else if (Array.isArray(body) && protection.maxBatch <= 1) {
       refusal = new TesseraError('Batched requests are not accepted; send one operation per request.', ErrorCode.BATCHING_DISABLED);
     } else if (operations.length > protection.maxBatch) {
-      refusal = new TesseraError(`A batch may hold at most ${protection.maxBatch} operations; this one holds ${operations.length}.`, ErrorCode.BATCH_LIMIT_EXCEEDED, {
-        extensions: { actual: operations.length, limit: protection.maxBatch },
-      });
+      refusal = new TesseraError(
+        `A batch may hold at most ${protection.maxBatch} operations; this one holds ${operations.length}.`,
+        ErrorCode.BATCH_LIMIT_EXCEEDED,
+        {
+          extensions: { actual: operations.length, limit: protection.maxBatch },
+        },
+      );
     } else {
       for (const operation of operations) {
         const { query, variables } = (operation ?? {}) as { query?: unknown; variables?: unknown };
@@ -85,14 +91,20 @@ export function documentGuards(protection: GatewayConfig['protection']): Request
         if (typeof query !== 'string') continue;
         const bytes = Buffer.byteLength(query);
         if (bytes > protection.maxDocumentBytes) {
-          refusal = new TesseraError(`The document is ${bytes} bytes; at most ${protection.maxDocumentBytes} are allowed.`, ErrorCode.DOCUMENT_TOO_LARGE, {
-            extensions: { actual: bytes, limit: protection.maxDocumentBytes },
-          });
+          refusal = new TesseraError(
+            `The document is ${bytes} bytes; at most ${protection.maxDocumentBytes} are allowed.`,
+            ErrorCode.DOCUMENT_TOO_LARGE,
+            {
+              extensions: { actual: bytes, limit: protection.maxDocumentBytes },
+            },
+          );
           break;
         }
         const tokens = countTokens(query, protection.maxTokens);
         if (tokens > protection.maxTokens) {
-          refusal = new TesseraError(`The document has more than ${protection.maxTokens} tokens.`, ErrorCode.MAX_TOKENS_EXCEEDED, { extensions: { limit: protection.maxTokens } });
+          refusal = new TesseraError(`The document has more than ${protection.maxTokens} tokens.`, ErrorCode.MAX_TOKENS_EXCEEDED, {
+            extensions: { limit: protection.maxTokens },
+          });
           break;
         }
       }

@@ -34,7 +34,10 @@ export function useIntrospection(): ApolloServerPlugin<GatewayContext> {
           const result = await execute({ schema, document, operationName: request.operationName, variableValues: request.variables });
           return {
             http: { status: undefined, headers: new HeaderMap() },
-            body: { kind: 'single', singleResult: { data: result.data, ...(result.errors && { errors: result.errors.map((error) => error.toJSON()) }) } },
+            body: {
+              kind: 'single',
+              singleResult: { data: result.data, ...(result.errors && { errors: result.errors.map((error) => error.toJSON()) }) },
+            },
           };
         },
       };

@@ -29,13 +29,48 @@ export const INTROSPECTION_LIMITS = { maxIntrospectionDepth: 18, maxIntrospectio
 type Limits = OperationLimits & { -readonly [K in keyof typeof INTROSPECTION_LIMITS]: number };
 
 const checks: [keyof Shape, keyof Limits, Code, (actual: number, limit: number) => string][] = [
-  ['depth', 'maxDepth', ErrorCode.MAX_DEPTH_EXCEEDED, (actual, limit) => `The operation nests ${actual} levels deep; at most ${limit} are allowed.`],
-  ['aliases', 'maxAliases', ErrorCode.MAX_ALIASES_EXCEEDED, (actual, limit) => `The operation uses ${actual} aliases; at most ${limit} are allowed.`],
-  ['rootFields', 'maxRootFields', ErrorCode.MAX_ROOT_FIELDS_EXCEEDED, (actual, limit) => `The operation asks for ${actual} root fields; at most ${limit} are allowed.`],
-  ['directives', 'maxDirectivesPerField', ErrorCode.MAX_DIRECTIVES_EXCEEDED, (actual, limit) => `A field carries ${actual} directives; at most ${limit} are allowed.`],
-  ['introspectionFields', 'maxIntrospectionFields', ErrorCode.MAX_INTROSPECTION_FIELDS_EXCEEDED, (actual, limit) => `The operation asks for ${actual} introspection fields (__schema, __type); at most ${limit} are allowed.`],
-  ['introspectionDepth', 'maxIntrospectionDepth', ErrorCode.MAX_INTROSPECTION_DEPTH_EXCEEDED, (actual, limit) => `The introspection nests ${actual} levels deep; at most ${limit} are allowed.`],
-  ['introspectionLists', 'maxIntrospectionLists', ErrorCode.MAX_INTROSPECTION_LISTS_EXCEEDED, (actual, limit) => `The introspection nests ${actual} lists; at most ${limit} are allowed.`],
+  [
+    'depth',
+    'maxDepth',
+    ErrorCode.MAX_DEPTH_EXCEEDED,
+    (actual, limit) => `The operation nests ${actual} levels deep; at most ${limit} are allowed.`,
+  ],
+  [
+    'aliases',
+    'maxAliases',
+    ErrorCode.MAX_ALIASES_EXCEEDED,
+    (actual, limit) => `The operation uses ${actual} aliases; at most ${limit} are allowed.`,
+  ],
+  [
+    'rootFields',
+    'maxRootFields',
+    ErrorCode.MAX_ROOT_FIELDS_EXCEEDED,
+    (actual, limit) => `The operation asks for ${actual} root fields; at most ${limit} are allowed.`,
+  ],
+  [
+    'directives',
+    'maxDirectivesPerField',
+    ErrorCode.MAX_DIRECTIVES_EXCEEDED,
+    (actual, limit) => `A field carries ${actual} directives; at most ${limit} are allowed.`,
+  ],
+  [
+    'introspectionFields',
+    'maxIntrospectionFields',
+    ErrorCode.MAX_INTROSPECTION_FIELDS_EXCEEDED,
+    (actual, limit) => `The operation asks for ${actual} introspection fields (__schema, __type); at most ${limit} are allowed.`,
+  ],
+  [
+    'introspectionDepth',
+    'maxIntrospectionDepth',
+    ErrorCode.MAX_INTROSPECTION_DEPTH_EXCEEDED,
+    (actual, limit) => `The introspection nests ${actual} levels deep; at most ${limit} are allowed.`,
+  ],
+  [
+    'introspectionLists',
+    'maxIntrospectionLists',
+    ErrorCode.MAX_INTROSPECTION_LISTS_EXCEEDED,
+    (actual, limit) => `The introspection nests ${actual} lists; at most ${limit} are allowed.`,
+  ],
 ];
 
 /**
@@ -65,7 +100,11 @@ export function operationLimitsRule(operationLimits: OperationLimits): Validatio
         }
         for (const [measure, limit, code, message] of checks) {
           if (shape[measure] > limits[limit]) {
-            context.reportError(new TesseraError(message(shape[measure], limits[limit]), code, { extensions: { actual: shape[measure], limit: limits[limit] } }));
+            context.reportError(
+              new TesseraError(message(shape[measure], limits[limit]), code, {
+                extensions: { actual: shape[measure], limit: limits[limit] },
+              }),
+            );
             break;
           }
         }
@@ -80,7 +119,14 @@ export function operationLimitsRule(operationLimits: OperationLimits): Validatio
  * The operation a request runs, or its refusal as the client's mistake. With a gateway, Apollo
  * Server leaves an unknown operationName to the gateway's executor, which fails with no code (a 500).
  */
-export function resolvedOperation({ operation, operationName }: Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'operation' | 'operationName'>): OperationDefinitionNode {
+export function resolvedOperation({
+  operation,
+  operationName,
+}: Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'operation' | 'operationName'>): OperationDefinitionNode {
   if (operation) return operation;
-  throw new OperationResolutionError(operationName ? `Unknown operation named "${operationName}".` : 'The document has several operations; name the one to run in operationName.');
+  throw new OperationResolutionError(
+    operationName
+      ? `Unknown operation named "${operationName}".`
+      : 'The document has several operations; name the one to run in operationName.',
+  );
 }

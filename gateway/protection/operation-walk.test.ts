@@ -5,14 +5,23 @@ import { analyzeOperation, costDirectives } from './cost-limit.js';
 import { operationLimitsRule } from './operation-limits.js';
 import { fanOut } from '../../test/support/hostile-documents.js';
 
-const operationOf = (document: ReturnType<typeof parse>) => document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition')!;
+const operationOf = (document: ReturnType<typeof parse>) =>
+  document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition')!;
 
 describe('shape of a document', () => {
   it('counts fragment fan-out with multiplicity, walking each fragment once', () => {
     const document = parse(fanOut(23));
     // 2^22 root fields, in a few hundred steps: walking every spread would exhaust the budget.
     const shape = shapeAnalyzer(document, new VisitBudget(300))(operationOf(document));
-    expect(shape).toEqual({ depth: 1, aliases: 0, rootFields: 2 ** 22, directives: 0, introspectionFields: 0, introspectionDepth: 0, introspectionLists: 0 });
+    expect(shape).toEqual({
+      depth: 1,
+      aliases: 0,
+      rootFields: 2 ** 22,
+      directives: 0,
+      introspectionFields: 0,
+      introspectionDepth: 0,
+      introspectionLists: 0,
+    });
   });
 
   it('saturates instead of overflowing', () => {
@@ -24,7 +33,15 @@ describe('shape of a document', () => {
 
   it('measures depth, aliases and directives through fragments and inline fragments', () => {
     const document = parse(`{ a { ...B } } fragment B on A { b: c @include(if: true) @skip(if: false) { ... on C { d { e } } } }`);
-    expect(shapeAnalyzer(document)(operationOf(document))).toEqual({ depth: 4, aliases: 1, rootFields: 1, directives: 2, introspectionFields: 0, introspectionDepth: 0, introspectionLists: 0 });
+    expect(shapeAnalyzer(document)(operationOf(document))).toEqual({
+      depth: 4,
+      aliases: 1,
+      rootFields: 1,
+      directives: 2,
+      introspectionFields: 0,
+      introspectionDepth: 0,
+      introspectionLists: 0,
+    });
   });
 
   it('survives fragment cycles (graphql reports them)', () => {
@@ -34,12 +51,16 @@ describe('shape of a document', () => {
 
   it('stops at its visit budget with DOCUMENT_TOO_COMPLEX', () => {
     const document = parse(fanOut(10));
-    expect(() => shapeAnalyzer(document, new VisitBudget(5))(operationOf(document))).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'DOCUMENT_TOO_COMPLEX' }) }));
+    expect(() => shapeAnalyzer(document, new VisitBudget(5))(operationOf(document))).toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'DOCUMENT_TOO_COMPLEX' }) }),
+    );
   });
 
   it('is a validation rule keeping its code and numbers', () => {
     const schema = buildSchema(`type Query { a: Int }`);
-    const errors = validate(schema, parse(fanOut(23)), [operationLimitsRule({ maxDepth: 5, maxAliases: 5, maxRootFields: 15, maxDirectivesPerField: 4 })]);
+    const errors = validate(schema, parse(fanOut(23)), [
+      operationLimitsRule({ maxDepth: 5, maxAliases: 5, maxRootFields: 15, maxDirectivesPerField: 4 }),
+    ]);
     expect(errors).toHaveLength(1);
     expect(errors[0]!.extensions).toMatchObject({ code: 'MAX_ROOT_FIELDS_EXCEEDED', actual: 2 ** 22, limit: 15 });
   });
@@ -70,7 +91,16 @@ describe('cost of an operation', () => {
     const operation = operationOf(document);
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
     if (coerced.errors) throw coerced.errors[0];
-    return analyzeOperation({ schema, costs, operation, fragments: fragmentsOf(document), variables: coerced.coerced, defaultListSize: 10, maxPageSize, budget });
+    return analyzeOperation({
+      schema,
+      costs,
+      operation,
+      fragments: fragmentsOf(document),
+      variables: coerced.coerced,
+      defaultListSize: 10,
+      maxPageSize,
+      budget,
+    });
   };
 
   it('takes slicing sizes from literals, variables, variable defaults and argument defaults alike', () => {
@@ -85,7 +115,10 @@ describe('cost of an operation', () => {
   it('counts a field selected twice (merged by GraphQL) once, through fragments too', () => {
     const once = analyze(`{ items(first: 5) { id tags { name } } }`).cost;
     expect(analyze(`{ items(first: 5) { id tags { name } } items(first: 5) { tags { name } } }`).cost).toBe(once);
-    expect(analyze(`{ ...A ...A ...B } fragment A on Query { items(first: 5) { id } } fragment B on Query { items(first: 5) { tags { name } } }`).cost).toBe(once);
+    expect(
+      analyze(`{ ...A ...A ...B } fragment A on Query { items(first: 5) { id } } fragment B on Query { items(first: 5) { tags { name } } }`)
+        .cost,
+    ).toBe(once);
     // Aliases are separate response keys: both run.
     expect(analyze(`{ a: items(first: 5) { tags { name } } b: items(first: 5) { tags { name } } }`).cost).toBe(2 * once);
   });
@@ -102,22 +135,37 @@ describe('cost of an operation', () => {
   });
 
   it('walks fragment fan-out once', () => {
-    const { cost, rootFields } = analyze(fanOut(40, 'Item', 'tags { name }', '{ items(first: 3) { ...F0 } }'), {}, 100, new VisitBudget(400));
+    const { cost, rootFields } = analyze(
+      fanOut(40, 'Item', 'tags { name }', '{ items(first: 3) { ...F0 } }'),
+      {},
+      100,
+      new VisitBudget(400),
+    );
     expect(cost).toBe(3 * (1 + 2));
     expect(rootFields).toEqual(new Map([['Query.items', 1]]));
   });
 
   it('reuses what it costed for the same selections: aliased fan-out is walked once, costed in full', () => {
     const levels = 40;
-    const fragments = Array.from({ length: levels - 1 }, (_, i) => `fragment F${i} on Item { a: parent { ...F${i + 1} } b: parent { ...F${i + 1} } }`);
+    const fragments = Array.from(
+      { length: levels - 1 },
+      (_, i) => `fragment F${i} on Item { a: parent { ...F${i + 1} } b: parent { ...F${i + 1} } }`,
+    );
     // A budget of a few steps per level: walking each spread would take 2^40.
-    const { cost } = analyze([`{ items(first: 1) { ...F0 } }`, ...fragments, `fragment F${levels - 1} on Item { id }`].join('\n'), {}, 100, new VisitBudget(levels * 10));
+    const { cost } = analyze(
+      [`{ items(first: 1) { ...F0 } }`, ...fragments, `fragment F${levels - 1} on Item { id }`].join('\n'),
+      {},
+      100,
+      new VisitBudget(levels * 10),
+    );
     // Each level: two parents, each 1 plus the level below.
     expect(cost).toBe(1 + (2 ** levels - 2));
   });
 
   it('stops at its visit budget with DOCUMENT_TOO_COMPLEX', () => {
-    expect(() => analyze(`{ items { id tags { name } } }`, {}, 100, new VisitBudget(3))).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'DOCUMENT_TOO_COMPLEX' }) }));
+    expect(() => analyze(`{ items { id tags { name } } }`, {}, 100, new VisitBudget(3))).toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'DOCUMENT_TOO_COMPLEX' }) }),
+    );
   });
 
   it('counts the runs of each root field after aliases and fragments', () => {

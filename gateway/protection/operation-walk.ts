@@ -39,10 +39,14 @@ export class VisitBudget {
 
   spend(): void {
     if (--this.left < 0) {
-      throw new TesseraError(`The document takes more than ${this.steps} steps to analyse; send a smaller one.`, ErrorCode.DOCUMENT_TOO_COMPLEX, {
-        extensions: { limit: this.steps },
-        refusesRequest: true,
-      });
+      throw new TesseraError(
+        `The document takes more than ${this.steps} steps to analyse; send a smaller one.`,
+        ErrorCode.DOCUMENT_TOO_COMPLEX,
+        {
+          extensions: { limit: this.steps },
+          refusesRequest: true,
+        },
+      );
     }
   }
 }
@@ -80,7 +84,16 @@ const INTROSPECTION_LISTS = new Set(['types', 'directives', 'fields', 'args', 'i
 /** A shape while it is measured: `lists` counts list fields by their introspection names, read only under an introspection field. */
 type Measure = Shape & { lists: number };
 
-const EMPTY: Measure = { depth: 0, aliases: 0, rootFields: 0, directives: 0, introspectionFields: 0, introspectionDepth: 0, introspectionLists: 0, lists: 0 };
+const EMPTY: Measure = {
+  depth: 0,
+  aliases: 0,
+  rootFields: 0,
+  directives: 0,
+  introspectionFields: 0,
+  introspectionDepth: 0,
+  introspectionLists: 0,
+  lists: 0,
+};
 
 /**
  * The shapes of a document's operations. Each fragment is summarised once (its depth, aliases

@@ -18,7 +18,14 @@ export interface RateLimiter {
 }
 
 /** The arithmetic both stores share, on the two window counts. */
-export function decide(previous: number, current: number, charge: number, limit: number, windowMs: number, now: number): RateLimitDecision & { estimated: number } {
+export function decide(
+  previous: number,
+  current: number,
+  charge: number,
+  limit: number,
+  windowMs: number,
+  now: number,
+): RateLimitDecision & { estimated: number } {
   const intoWindow = now % windowMs;
   const estimated = previous * (1 - intoWindow / windowMs) + current;
   const allowed = estimated + charge <= limit;

@@ -29,7 +29,11 @@ export class RedisRateLimiter implements RateLimiter {
   async consume(key: string, charge: number, limit: number, windowMs: number): Promise<RateLimitDecision> {
     const now = Date.now();
     const keys = rateLimitKeys(this.prefix, key, Math.floor(now / windowMs));
-    const [previous, current] = (await this.redis.eval(CONSUME, 2, keys.current, keys.previous, charge, limit, windowMs, now)) as [number, number, number];
+    const [previous, current] = (await this.redis.eval(CONSUME, 2, keys.current, keys.previous, charge, limit, windowMs, now)) as [
+      number,
+      number,
+      number,
+    ];
     return decide(previous, current, charge, limit, windowMs, now);
   }
 }

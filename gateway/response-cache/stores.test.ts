@@ -43,7 +43,8 @@ describe('the Redis response cache store', () => {
   const prefix = `tessera-test-${randomBytes(4).toString('hex')}:`;
   const keys = responseCacheKeys(prefix);
   /** Members of a tag, whichever Redis type holds it. */
-  const cardinality = async (tag: string) => ((await redis.type(keys.tag(tag))) === 'set' ? redis.scard(keys.tag(tag)) : redis.zcard(keys.tag(tag)));
+  const cardinality = async (tag: string) =>
+    (await redis.type(keys.tag(tag))) === 'set' ? redis.scard(keys.tag(tag)) : redis.zcard(keys.tag(tag));
 
   beforeAll(() => {
     redis = new Redis(REDIS_URL);

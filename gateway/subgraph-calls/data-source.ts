@@ -79,7 +79,13 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
    * client). A subgraph that sends none (one not built on Tessera) is noted: the response cache
    * then cannot know what it read or changed, and falls back to the subgraph as a whole.
    */
-  override async didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse; context: GatewayContext }): Promise<GatewayGraphQLResponse> {
+  override async didReceiveResponse({
+    response,
+    context,
+  }: {
+    response: GatewayGraphQLResponse;
+    context: GatewayContext;
+  }): Promise<GatewayGraphQLResponse> {
     if (!context?.cacheTags) return response;
     const report = response.extensions?.[CACHE_EXTENSION] as CacheTagReport | undefined;
     if (!report) {

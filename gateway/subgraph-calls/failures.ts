@@ -61,7 +61,11 @@ export function errorsAtFetchedFields(
   document: DocumentNode,
   variables: Record<string, unknown> | undefined,
 ): GraphQLFormattedError[] {
-  const at = (path?: (string | number)[]): GraphQLFormattedError => ({ message: error.message, ...(path && { path }), extensions: { ...error.extensions } });
+  const at = (path?: (string | number)[]): GraphQLFormattedError => ({
+    message: error.message,
+    ...(path && { path }),
+    extensions: { ...error.extensions },
+  });
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   if (!operation) return [at()];
   const fragments = new Map(
@@ -87,11 +91,18 @@ export function errorsAtFetchedFields(
  * every request tries the subgraph again, so it heals with the first one after it is back.
  * Composition and health checks get the failure itself.
  */
-export function withFailuresAtFields(subgraph: string, source: GraphQLDataSource<GatewayContext>, logger: Logger): GraphQLDataSource<GatewayContext> {
+export function withFailuresAtFields(
+  subgraph: string,
+  source: GraphQLDataSource<GatewayContext>,
+  logger: Logger,
+): GraphQLDataSource<GatewayContext> {
   const warnLimited = throttledWarn(logger, FAILURE_WARN_INTERVAL_MS);
   const warn = (failure: TesseraError, error: unknown) => {
     const status = (error as GraphQLError | undefined)?.extensions?.response as { status?: number } | undefined;
-    warnLimited({ subgraph, requestId: currentRequestScope()?.requestId, code: failure.code, status: status?.status, err: error }, 'subgraph fetch failed');
+    warnLimited(
+      { subgraph, requestId: currentRequestScope()?.requestId, code: failure.code, status: status?.status, err: error },
+      'subgraph fetch failed',
+    );
   };
   return {
     async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {

@@ -51,7 +51,14 @@ function hashOf(sdl: string): string {
   return createHash('sha256').update(sdl).digest('hex').slice(0, 16);
 }
 
-export function reloadableSupergraph({ source, load, watchPath, pollIntervalMs, logger, debounceMs = 200 }: ReloadableSupergraphOptions): ReloadableSupergraph {
+export function reloadableSupergraph({
+  source,
+  load,
+  watchPath,
+  pollIntervalMs,
+  logger,
+  debounceMs = 200,
+}: ReloadableSupergraphOptions): ReloadableSupergraph {
   let current: LoadedSupergraph | undefined;
   let update: SupergraphSdlUpdateFunction | undefined;
   let stopped = false;
@@ -84,7 +91,8 @@ export function reloadableSupergraph({ source, load, watchPath, pollIntervalMs, 
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // Polling a broken source would repeat the same error every interval: say it once.
-      if (message !== lastFailure) logger.error({ err: message, source, servingHash: current?.hash }, 'supergraph reload failed; still serving the previous one');
+      if (message !== lastFailure)
+        logger.error({ err: message, source, servingHash: current?.hash }, 'supergraph reload failed; still serving the previous one');
       lastFailure = message;
       outcome = { outcome: 'failed', error: message };
     }
@@ -132,7 +140,9 @@ export function reloadableSupergraph({ source, load, watchPath, pollIntervalMs, 
           clearTimeout(timers.debounce);
           timers.debounce = setTimeout(() => void reload(), debounceMs);
         });
-        watcher.on('error', (error) => logger.warn({ err: error.message, path: watchPath }, 'cannot watch the supergraph file; polling only'));
+        watcher.on('error', (error) =>
+          logger.warn({ err: error.message, path: watchPath }, 'cannot watch the supergraph file; polling only'),
+        );
       }
       schedulePoll();
       return {

@@ -77,8 +77,12 @@ export async function subgraphsJoinedBy(path: string, { served }: { served: bool
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw served
-      ? new StartupError(`cannot read the supergraph at ${path} (${reason}); set SUPERGRAPH_PATH to a composed supergraph`, ['SUPERGRAPH_PATH'])
-      : new StartupError(`cannot read ${path} (${reason}), which names the subgraphs to compose from; run \`npm run compose\``, ['SUPERGRAPH_PATH']);
+      ? new StartupError(`cannot read the supergraph at ${path} (${reason}); set SUPERGRAPH_PATH to a composed supergraph`, [
+          'SUPERGRAPH_PATH',
+        ])
+      : new StartupError(`cannot read ${path} (${reason}), which names the subgraphs to compose from; run \`npm run compose\``, [
+          'SUPERGRAPH_PATH',
+        ]);
   }
 }
 

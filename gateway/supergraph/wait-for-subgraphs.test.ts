@@ -59,7 +59,9 @@ describe('waiting for the subgraphs at start', () => {
     ]);
     const { logger, lines } = capturingLogger();
     const startedAt = Date.now();
-    await waitForSubgraphs({ subgraphs: [{ name: 'catalog', url }], signingSecret: SECRET, subgraphWaitMs: 1_000 }, logger, { pollMs: 100 });
+    await waitForSubgraphs({ subgraphs: [{ name: 'catalog', url }], signingSecret: SECRET, subgraphWaitMs: 1_000 }, logger, {
+      pollMs: 100,
+    });
     // Three times the wait allowed, all of it reported as progress.
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(2_900);
     const waits = lines.filter((line) => line.msg === 'waiting for subgraphs');
@@ -76,8 +78,13 @@ describe('waiting for the subgraphs at start', () => {
     ]);
     const { logger, lines } = capturingLogger();
     // The probe gives up after 2 s: longer than the 1 s allowed without progress.
-    await waitForSubgraphs({ subgraphs: [{ name: 'reviews', url }], signingSecret: SECRET, subgraphWaitMs: 1_000 }, logger, { pollMs: 100, logEveryMs: 1_000 });
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'waiting for subgraphs', waitingFor: { reviews: 'busy (no answer within 2000 ms)' } }));
+    await waitForSubgraphs({ subgraphs: [{ name: 'reviews', url }], signingSecret: SECRET, subgraphWaitMs: 1_000 }, logger, {
+      pollMs: 100,
+      logEveryMs: 1_000,
+    });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'waiting for subgraphs', waitingFor: { reviews: 'busy (no answer within 2000 ms)' } }),
+    );
   });
 
   it('gives up on a subgraph that answers nothing after SUBGRAPH_WAIT_MS, naming it, its state and the variable to raise', async () => {
@@ -86,7 +93,14 @@ describe('waiting for the subgraphs at start', () => {
     const { logger } = capturingLogger();
     const startedAt = Date.now();
     const waiting = waitForSubgraphs(
-      { subgraphs: [{ name: 'catalog', url: ready }, { name: 'reviews', url: dead }], signingSecret: SECRET, subgraphWaitMs: 800 },
+      {
+        subgraphs: [
+          { name: 'catalog', url: ready },
+          { name: 'reviews', url: dead },
+        ],
+        signingSecret: SECRET,
+        subgraphWaitMs: 800,
+      },
       logger,
       { pollMs: 100 },
     );

@@ -92,7 +92,14 @@ class NotAListResolver {
 }
 
 const definition = (resolver: Function): SubgraphDefinition =>
-  ({ name: 'gizmos', port: 0, entities: [], resolvers: [resolver], orphanedTypes: [Gizmo], createLoaders: () => ({}) }) as SubgraphDefinition;
+  ({
+    name: 'gizmos',
+    port: 0,
+    entities: [],
+    resolvers: [resolver],
+    orphanedTypes: [Gizmo],
+    createLoaders: () => ({}),
+  }) as SubgraphDefinition;
 
 describe('cache tags of root lists', () => {
   it('tags each root list by its type and by the fields it declares (or by any field), and each write by the fields it changed', async () => {
@@ -101,7 +108,10 @@ describe('cache tags of root lists', () => {
     await apollo.start();
     const report = async (query: string) => {
       // No store: the audit record of a mutation fails, quietly, and the mutation still answers.
-      const contextValue = { cacheTags: newCacheTags(), logger: createLogger('test', { logLevel: 'silent', env: 'test' }) } as SubgraphContext;
+      const contextValue = {
+        cacheTags: newCacheTags(),
+        logger: createLogger('test', { logLevel: 'silent', env: 'test' }),
+      } as SubgraphContext;
       const response = await apollo.executeOperation({ query }, { contextValue });
       if (response.body.kind !== 'single') throw new Error('expected a single result');
       expect(response.body.singleResult.errors).toBeUndefined();
@@ -120,7 +130,14 @@ describe('cache tags of root lists', () => {
 
       expect((await report(`mutation { resize }`)).changed.sort()).toEqual(['Gizmo#*', 'Gizmo#size', 'Gizmo:1']);
       // Without the fields, every field of the type counts as changed.
-      expect((await report(`mutation { remove }`)).changed.sort()).toEqual(['Gizmo', 'Gizmo#*', 'Gizmo#id', 'Gizmo#name', 'Gizmo#size', 'Gizmo:1']);
+      expect((await report(`mutation { remove }`)).changed.sort()).toEqual([
+        'Gizmo',
+        'Gizmo#*',
+        'Gizmo#id',
+        'Gizmo#name',
+        'Gizmo#size',
+        'Gizmo:1',
+      ]);
     } finally {
       await apollo.stop();
     }

@@ -59,7 +59,12 @@ const ALL_FIELDS = '#?';
  * list fields such as `reviews` whose members changed), so that root lists that depend on one
  * of them are purged too. Without `fields`, every field of the type counts as changed.
  */
-export function reportChanged(context: Pick<SubgraphContext, 'cacheTags'>, typename: string, id?: string, fields?: readonly string[]): void {
+export function reportChanged(
+  context: Pick<SubgraphContext, 'cacheTags'>,
+  typename: string,
+  id?: string,
+  fields?: readonly string[],
+): void {
   const { changed } = context.cacheTags;
   if (!id) {
     changed.add(typename);
@@ -110,7 +115,8 @@ function entitiesUnder(schema: GraphQLSchema, root: GraphQLNamedType, entities: 
     seen.add(type.name);
     if (entities.has(type.name)) found.add(type.name);
     else if (isAbstractType(type)) queue.push(...schema.getPossibleTypes(type));
-    else if (isObjectType(type) || isInterfaceType(type)) queue.push(...Object.values(type.getFields()).map((field) => getNamedType(field.type)));
+    else if (isObjectType(type) || isInterfaceType(type))
+      queue.push(...Object.values(type.getFields()).map((field) => getNamedType(field.type)));
   }
   return [...found];
 }
@@ -132,7 +138,8 @@ function rootFields(schema: GraphQLSchema, entities: Set<string>): Map<string, R
     } else if (list && Array.isArray(dependsOn)) {
       const known = (schema.getType(entity) as GraphQLObjectType).getFields();
       const unknown = dependsOn.filter((name) => !(name in known));
-      if (unknown.length) throw new Error(`@ListDependsOn on Query.${field.name} names ${unknown.join(', ')}, which ${entity} does not have here.`);
+      if (unknown.length)
+        throw new Error(`@ListDependsOn on Query.${field.name} names ${unknown.join(', ')}, which ${entity} does not have here.`);
       roots.set(field.name, { tags: [entity, ...dependsOn.map((name) => `${entity}#${name}`)] });
     } else if (list) {
       roots.set(field.name, { tags: [entity, `${entity}#*`] });
@@ -169,7 +176,8 @@ export function useCacheTags(schema: GraphQLSchema): ApolloServerPlugin<Subgraph
           return {
             willResolveField({ source, args, info }) {
               const id = (source as { id?: unknown } | null)?.id;
-              if (typeof id === 'string' && entities.has(info.parentType.name)) contextValue.cacheTags.entities.add(`${info.parentType.name}:${id}`);
+              if (typeof id === 'string' && entities.has(info.parentType.name))
+                contextValue.cacheTags.entities.add(`${info.parentType.name}:${id}`);
               // A root field is tagged even when it came back empty or only counted: a new
               // entity, or one whose fields now match, may belong in it.
               const root = !info.path.prev && info.parentType === queryType ? roots.get(info.fieldName) : undefined;

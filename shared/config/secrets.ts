@@ -48,6 +48,7 @@ export async function withSecrets<C extends SecretBearingConfig>(config: C, logg
   }
   const signingSecret = config.signingSecret ?? (await developmentSecret(config.dataDir, 'subgraph-signing-secret', logger));
   const jwtSecret =
-    config.jwt.secret ?? (config.jwt.algorithms.includes('HS256') ? await developmentSecret(config.dataDir, 'jwt-secret', logger) : undefined);
+    config.jwt.secret ??
+    (config.jwt.algorithms.includes('HS256') ? await developmentSecret(config.dataDir, 'jwt-secret', logger) : undefined);
   return { ...config, signingSecret, jwt: { ...config.jwt, secret: jwtSecret } };
 }

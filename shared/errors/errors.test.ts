@@ -1,7 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
 import type { ServerResponse } from 'node:http';
-import { BadRequestError, codesOf, createFormatError, ErrorCode, errorBody, isStoreUnavailable, NotFoundError, sendError, ShuttingDownError, TesseraError } from './errors.js';
+import {
+  BadRequestError,
+  codesOf,
+  createFormatError,
+  ErrorCode,
+  errorBody,
+  isStoreUnavailable,
+  NotFoundError,
+  sendError,
+  ShuttingDownError,
+  TesseraError,
+} from './errors.js';
 import { createLogger } from '../observability/logger.js';
 import { toTesseraError } from '../subgraph/resolver-errors.js';
 
@@ -26,7 +37,11 @@ describe('formatError', () => {
 
   it('drops the stack trace of an expected refusal, even in development', () => {
     const error = new GraphQLError('Sign in first.', { extensions: { code: 'UNAUTHENTICATED', stacktrace: ['GraphQLError: …'] } });
-    expect(createFormatError({ mask: false, logger })(formatted(error), error)).toEqual({ message: 'Sign in first.', path: ['field'], extensions: { code: 'UNAUTHENTICATED' } });
+    expect(createFormatError({ mask: false, logger })(formatted(error), error)).toEqual({
+      message: 'Sign in first.',
+      path: ['field'],
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
   });
 
   it("keeps @apollo/gateway's DOWNSTREAM_SERVICE_ERROR and the subgraph's name, masking the subgraph's message", () => {
@@ -41,10 +56,20 @@ describe('formatError', () => {
   });
 
   it("never shows Apollo Server's extensions.http of a refusal", () => {
-    const refusal = new TesseraError('Too many.', ErrorCode.RATE_LIMITED, { refusesRequest: true, headers: { 'retry-after': '3' }, extensions: { retryAfter: 3 } });
+    const refusal = new TesseraError('Too many.', ErrorCode.RATE_LIMITED, {
+      refusesRequest: true,
+      headers: { 'retry-after': '3' },
+      extensions: { retryAfter: 3 },
+    });
     expect(refusal.extensions.http).toEqual({ status: 429, headers: new Map([['retry-after', '3']]) });
-    expect(createFormatError({ mask: true, logger })(formatted(refusal), refusal)).toEqual({ message: 'Too many.', path: ['field'], extensions: { code: 'RATE_LIMITED', retryAfter: 3 } });
-    expect(JSON.parse(errorBody(refusal))).toEqual({ errors: [{ message: 'Too many.', extensions: { code: 'RATE_LIMITED', retryAfter: 3 } }] });
+    expect(createFormatError({ mask: true, logger })(formatted(refusal), refusal)).toEqual({
+      message: 'Too many.',
+      path: ['field'],
+      extensions: { code: 'RATE_LIMITED', retryAfter: 3 },
+    });
+    expect(JSON.parse(errorBody(refusal))).toEqual({
+      errors: [{ message: 'Too many.', extensions: { code: 'RATE_LIMITED', retryAfter: 3 } }],
+    });
   });
 
   it('passes Tessera errors with their code and details', () => {
@@ -68,14 +93,22 @@ describe('sendError', () => {
     return response;
   }
 
-  it('answers with the error alone, at its code\'s status or its own, with its headers', () => {
+  it("answers with the error alone, at its code's status or its own, with its headers", () => {
     const message = 'The server is shutting down; retry the request (another instance will take it).';
     expect(sent(new ShuttingDownError(), { connection: 'close' })).toEqual({
       status: 503,
-      headers: { 'retry-after': '1', connection: 'close', 'content-type': 'application/json; charset=utf-8', 'content-length': expect.any(Number) },
+      headers: {
+        'retry-after': '1',
+        connection: 'close',
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': expect.any(Number),
+      },
       body: { errors: [{ message, extensions: { code: 'SHUTTING_DOWN' } }] },
     });
-    expect(sent(new BadRequestError('Send JSON.', { status: 415 }))).toMatchObject({ status: 415, body: { errors: [{ message: 'Send JSON.', extensions: { code: 'BAD_REQUEST' } }] } });
+    expect(sent(new BadRequestError('Send JSON.', { status: 415 }))).toMatchObject({
+      status: 415,
+      body: { errors: [{ message: 'Send JSON.', extensions: { code: 'BAD_REQUEST' } }] },
+    });
     expect(sent(new TesseraError('Too deep.', ErrorCode.MAX_JSON_DEPTH_EXCEEDED, { extensions: { limit: 3 } }))).toMatchObject({
       status: 400,
       body: { errors: [{ message: 'Too deep.', extensions: { code: 'MAX_JSON_DEPTH_EXCEEDED', limit: 3 } }] },
@@ -102,19 +135,28 @@ describe('isStoreUnavailable', () => {
     expect(isStoreUnavailable(new Error('connection to 10.0.0.5 refused'))).toBe(false);
   });
 
-  it('is told to the client as STORE_UNAVAILABLE, without the driver\'s message', () => {
-    const error = new GraphQLError('terminating connection due to administrator command', { originalError: withCode('57P01', 'terminating connection due to administrator command') });
-    expect(createFormatError({ mask: true, logger, mapError: toTesseraError })({ message: error.message, path: ['field'] }, error)).toEqual({
-      message: 'The data store is unavailable; try again shortly.',
-      path: ['field'],
-      extensions: { code: 'STORE_UNAVAILABLE' },
+  it("is told to the client as STORE_UNAVAILABLE, without the driver's message", () => {
+    const error = new GraphQLError('terminating connection due to administrator command', {
+      originalError: withCode('57P01', 'terminating connection due to administrator command'),
     });
+    expect(createFormatError({ mask: true, logger, mapError: toTesseraError })({ message: error.message, path: ['field'] }, error)).toEqual(
+      {
+        message: 'The data store is unavailable; try again shortly.',
+        path: ['field'],
+        extensions: { code: 'STORE_UNAVAILABLE' },
+      },
+    );
   });
 });
 
 describe('the codes a response carries', () => {
   it("are each error's extensions.code, and INTERNAL_SERVER_ERROR for one without", () => {
-    const codes = codesOf([new NotFoundError('Product', '1'), new GraphQLError('boom'), { message: 'formatted', extensions: { code: 'FORBIDDEN' } } as never, {}]);
+    const codes = codesOf([
+      new NotFoundError('Product', '1'),
+      new GraphQLError('boom'),
+      { message: 'formatted', extensions: { code: 'FORBIDDEN' } } as never,
+      {},
+    ]);
     expect(codes).toEqual(['NOT_FOUND', 'INTERNAL_SERVER_ERROR', 'FORBIDDEN', 'INTERNAL_SERVER_ERROR']);
     expect(codesOf(undefined)).toEqual([]);
   });

@@ -160,14 +160,28 @@ export function errorBody(error: TesseraError): string {
  */
 export function sendError(res: ServerResponse, error: TesseraError, headers: Record<string, string> = {}): void {
   const body = errorBody(error);
-  res.writeHead(error.status, { ...error.headers, ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(error.status, {
+    ...error.headers,
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
 // PostgreSQL SQLSTATEs of a server that went away or is not back yet: class 08 (connection
 // exception), 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting up).
 const storeGoneStates = /^(08[0-9A-Z]{3}|57P0[123])$/;
-const networkFailures = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const networkFailures = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 // What pg says when a connection dies under a query or cannot be had in time (no code of its own).
 const droppedConnection = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
 
@@ -227,14 +241,19 @@ export function createFormatError({ mask, logger, mapError = (error) => error }:
     // @apollo/gateway's code says the failure was a subgraph's, and whose: only its message is masked.
     const { serviceName } = formatted.extensions ?? {};
     const extensions =
-      code === ErrorCode.DOWNSTREAM_SERVICE_ERROR ? { code, ...(typeof serviceName === 'string' && { serviceName }) } : { code: ErrorCode.INTERNAL_SERVER_ERROR };
+      code === ErrorCode.DOWNSTREAM_SERVICE_ERROR
+        ? { code, ...(typeof serviceName === 'string' && { serviceName }) }
+        : { code: ErrorCode.INTERNAL_SERVER_ERROR };
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions };
   };
 }
 
 /** The code an error carries to its client: its `extensions.code`, else the masked `INTERNAL_SERVER_ERROR`. */
 export function codeOf(error: unknown): string {
-  const code = error instanceof GraphQLError || (typeof error === 'object' && error !== null) ? (error as { extensions?: { code?: unknown } }).extensions?.code : undefined;
+  const code =
+    error instanceof GraphQLError || (typeof error === 'object' && error !== null)
+      ? (error as { extensions?: { code?: unknown } }).extensions?.code
+      : undefined;
   return code === undefined || code === null ? ErrorCode.INTERNAL_SERVER_ERROR : String(code);
 }
 

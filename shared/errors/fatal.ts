@@ -59,19 +59,32 @@ interface StartupFailure {
  * never a stack (the code is not what is wrong). Undefined for anything else, which is a bug.
  */
 export function describeStartupFailure(error: unknown, pointers: FailurePointers = {}): StartupFailure | undefined {
-  if (error instanceof ConfigError) return { message: 'invalid configuration', variables: error.variables, details: { problems: error.problems } };
+  if (error instanceof ConfigError)
+    return { message: 'invalid configuration', variables: error.variables, details: { problems: error.problems } };
   if (error instanceof StartupError) return { message: error.message, variables: error.variables, details: error.details };
   for (const link of chain(error)) {
     const reason = link.message ?? String(link.code);
     if ((link.code === 'EADDRINUSE' || link.code === 'EACCES') && link.port !== undefined) {
       const variable = pointers.ports?.[link.port];
       const what = link.code === 'EADDRINUSE' ? 'is in use by another process' : 'may not be opened by this user';
-      return { message: `port ${link.port} ${what}${variable ? `; set ${variable} to another one` : ''}`, variables: variable ? [variable] : [], details: { reason } };
+      return {
+        message: `port ${link.port} ${what}${variable ? `; set ${variable} to another one` : ''}`,
+        variables: variable ? [variable] : [],
+        details: { reason },
+      };
     }
-    if (link.code === 'EADDRNOTAVAIL') return { message: 'cannot listen on that address; set HOST to an address of this machine', variables: ['HOST'], details: { reason } };
-    const storeFailure = UNREACHABLE.has(link.code ?? '') || REFUSED_BY_POSTGRES.has(link.code ?? '') || /connection timeout|timeout expired/i.test(link.message ?? '');
+    if (link.code === 'EADDRNOTAVAIL')
+      return { message: 'cannot listen on that address; set HOST to an address of this machine', variables: ['HOST'], details: { reason } };
+    const storeFailure =
+      UNREACHABLE.has(link.code ?? '') ||
+      REFUSED_BY_POSTGRES.has(link.code ?? '') ||
+      /connection timeout|timeout expired/i.test(link.message ?? '');
     if (storeFailure && pointers.store) {
-      return { message: `cannot connect to the store; check ${pointers.store}`, variables: [pointers.store], details: { reason, ...(link.code && { code: link.code }) } };
+      return {
+        message: `cannot connect to the store; check ${pointers.store}`,
+        variables: [pointers.store],
+        details: { reason, ...(link.code && { code: link.code }) },
+      };
     }
   }
   return undefined;

@@ -73,7 +73,10 @@ export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
 function clientErrorRefusal(code: string | undefined): TesseraError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new TesseraError(`The request headers are larger than the ${maxHeaderSize} bytes accepted (a token or cookie too long?).`, ErrorCode.HEADERS_TOO_LARGE);
+      return new TesseraError(
+        `The request headers are larger than the ${maxHeaderSize} bytes accepted (a token or cookie too long?).`,
+        ErrorCode.HEADERS_TOO_LARGE,
+      );
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new BadRequestError('The request did not arrive in time.', { status: 408 });
     default:
@@ -96,7 +99,9 @@ function answerClientErrors(server: Server): void {
     }
     const refusal = clientErrorRefusal(error.code);
     const body = errorBody(refusal);
-    socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
     // Ending lets the client read the answer before the connection goes (destroying at once
     // can reset it while the rest of the oversized request is still arriving); an HTTP
     // server's sockets are half-open, so one that never closes its side is cut shortly after.

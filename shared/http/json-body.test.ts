@@ -49,7 +49,10 @@ describe('jsonBody', () => {
       });
       expect((await post(`{"a":${'['.repeat(100_000)}`)).body.errors[0].extensions.code).toBe('MAX_JSON_DEPTH_EXCEEDED');
       const utf16 = await post(Buffer.from('{"a":1}', 'utf16le'), 'application/json; charset=utf-16le');
-      expect(utf16).toEqual({ status: 415, body: { errors: [{ message: 'Send JSON encoded as UTF-8.', extensions: { code: 'BAD_REQUEST' } }] } });
+      expect(utf16).toEqual({
+        status: 415,
+        body: { errors: [{ message: 'Send JSON encoded as UTF-8.', extensions: { code: 'BAD_REQUEST' } }] },
+      });
     } finally {
       await closeServer(server);
     }

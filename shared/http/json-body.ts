@@ -24,7 +24,8 @@ export function jsonNestingDepth(text: string | Uint8Array, stopAbove = Infinity
   for (let i = 0; i < text.length; i++) {
     const c = bytes ? text[i]! : text.charCodeAt(i);
     if (inString) {
-      if (c === BACKSLASH) i++; // whatever is escaped, it neither ends the string nor nests
+      if (c === BACKSLASH)
+        i++; // whatever is escaped, it neither ends the string nor nests
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) {
       inString = true;
@@ -39,9 +40,13 @@ export function jsonNestingDepth(text: string | Uint8Array, stopAbove = Infinity
 
 /** What refuses a JSON text nested deeper than `limit`. */
 export function jsonTooDeep(limit: number): TesseraError {
-  return new TesseraError(`JSON may nest arrays and objects at most ${limit} deep; this request nests them deeper.`, ErrorCode.MAX_JSON_DEPTH_EXCEEDED, {
-    extensions: { limit },
-  });
+  return new TesseraError(
+    `JSON may nest arrays and objects at most ${limit} deep; this request nests them deeper.`,
+    ErrorCode.MAX_JSON_DEPTH_EXCEEDED,
+    {
+      extensions: { limit },
+    },
+  );
 }
 
 /**
@@ -54,7 +59,15 @@ export function jsonTooDeep(limit: number): TesseraError {
 /** A request whose body `jsonBody({ keepRaw: true })` kept as received (a signature covers those bytes). */
 export type RawBodyRequest = IncomingMessage & { rawBody?: Buffer };
 
-export function jsonBody({ limit, maxDepth, keepRaw = false }: { limit: number | string; maxDepth: number; keepRaw?: boolean }): RequestHandler {
+export function jsonBody({
+  limit,
+  maxDepth,
+  keepRaw = false,
+}: {
+  limit: number | string;
+  maxDepth: number;
+  keepRaw?: boolean;
+}): RequestHandler {
   return express.json({
     limit,
     verify: (req, _res, body, encoding) => {

@@ -24,7 +24,11 @@ async function scopeEcho(timeoutMs?: number) {
 }
 
 const post = (url: string, body: object, requestId?: string) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(requestId && { [REQUEST_ID_HEADER]: requestId }) }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(requestId && { [REQUEST_ID_HEADER]: requestId }) },
+    body: JSON.stringify(body),
+  });
 
 describe('the request scope', () => {
   it("is each request's own: concurrent requests, finishing in another order than they came, never see each other's", async () => {

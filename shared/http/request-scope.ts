@@ -32,7 +32,12 @@ export interface RequestScopeInput {
 
 /** The scope of a request arriving now (the HTTP edge's; in-process tests build theirs so). */
 export function createRequestScope({ requestId, logger, timeoutMs, clientIp }: RequestScopeInput): RequestScope {
-  return { requestId, logger: logger.child({ requestId }), deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, clientIp };
+  return {
+    requestId,
+    logger: logger.child({ requestId }),
+    deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
+    clientIp,
+  };
 }
 
 /** Runs `work` (and everything it starts) in `scope`. */

@@ -65,7 +65,10 @@ export class RedisNonceStore implements NonceStore {
     try {
       return (await this.redis.set(nonceKey(this.prefix, nonce), '1', 'PX', ttlMs, 'NX')) === 'OK';
     } catch (error) {
-      this.warn({ err: (error as Error).message }, 'redis unavailable; replayed signatures are refused by this process alone until it is back');
+      this.warn(
+        { err: (error as Error).message },
+        'redis unavailable; replayed signatures are refused by this process alone until it is back',
+      );
       return true;
     }
   }

@@ -23,7 +23,8 @@ const received = (headers: Record<string, string>, body: string | null = ME): Re
   body: body === null ? undefined : Buffer.from(body),
 });
 
-const verify = (request: ReceivedRequest, nonces: NonceStore, now?: number) => verifySignedRequest(SECRET, request, { maxAgeMs: WINDOW_MS, nonces, now });
+const verify = (request: ReceivedRequest, nonces: NonceStore, now?: number) =>
+  verifySignedRequest(SECRET, request, { maxAgeMs: WINDOW_MS, nonces, now });
 
 describe('the gateway signature covers who asks and what', () => {
   it('accepts a request signed for its body, request id and time, once', async () => {
@@ -35,7 +36,9 @@ describe('the gateway signature covers who asks and what', () => {
 
   it('refuses the captured headers with another body (every email, as an admin)', async () => {
     const headers = signedRequestHeaders(SECRET, ME, admin, 'req-2');
-    await expect(verify(received(headers, EVERY_EMAIL), new MemoryNonceStore())).rejects.toThrow('The request body is not the one the gateway signed.');
+    await expect(verify(received(headers, EVERY_EMAIL), new MemoryNonceStore())).rejects.toThrow(
+      'The request body is not the one the gateway signed.',
+    );
     // One byte more (whitespace JSON would ignore) is another body too.
     await expect(verify(received(headers, `${ME} `), new MemoryNonceStore())).rejects.toThrow(/not the one the gateway signed/);
   });
@@ -58,9 +61,15 @@ describe('the gateway signature covers who asks and what', () => {
   it('refuses a time outside the window either way, a forged identity and another secret', async () => {
     const now = Date.now();
     const nonces = new MemoryNonceStore();
-    await expect(verify(received(signedRequestHeaders(SECRET, ME, admin, 'r', now - WINDOW_MS - 1)), nonces, now)).rejects.toThrow(/away from this subgraph's clock/);
-    await expect(verify(received(signedRequestHeaders(SECRET, ME, admin, 'r', now + WINDOW_MS + 1)), nonces, now)).rejects.toThrow(/away from this subgraph's clock/);
-    await expect(verify(received(signedRequestHeaders('another-secret-0123456789abcdef-0123', ME, admin)), nonces)).rejects.toThrow(/does not verify/);
+    await expect(verify(received(signedRequestHeaders(SECRET, ME, admin, 'r', now - WINDOW_MS - 1)), nonces, now)).rejects.toThrow(
+      /away from this subgraph's clock/,
+    );
+    await expect(verify(received(signedRequestHeaders(SECRET, ME, admin, 'r', now + WINDOW_MS + 1)), nonces, now)).rejects.toThrow(
+      /away from this subgraph's clock/,
+    );
+    await expect(verify(received(signedRequestHeaders('another-secret-0123456789abcdef-0123', ME, admin)), nonces)).rejects.toThrow(
+      /does not verify/,
+    );
     const anonymous = signedRequestHeaders(SECRET, ME);
     const payload = JSON.parse(Buffer.from(anonymous[IDENTITY_HEADER]!, 'base64url').toString());
     const promoted = { ...anonymous, [IDENTITY_HEADER]: Buffer.from(JSON.stringify({ ...payload, user: admin })).toString('base64url') };
@@ -129,7 +138,14 @@ describe('nonce stores', () => {
 
     it('still refuses a replay to the same process while Redis is unreachable', async () => {
       // Nothing listens on port 1; commands fail at once (no offline queue).
-      const away = new Redis({ port: 1, host: '127.0.0.1', enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+      const away = new Redis({
+        port: 1,
+        host: '127.0.0.1',
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        lazyConnect: true,
+        retryStrategy: () => null,
+      });
       away.on('error', () => undefined);
       try {
         const store = new RedisNonceStore(away, prefix, quiet);

@@ -120,10 +120,15 @@ function sameText(a: string, b: string): boolean {
  * tampered (headers or body), signed for another request id, stale or replayed. The nonce is
  * claimed last, so only a request that passed every other check uses its nonce up.
  */
-export async function verifySignedRequest(secret: string, request: ReceivedRequest, { maxAgeMs, nonces, now = Date.now() }: VerifyOptions): Promise<Identity | null> {
+export async function verifySignedRequest(
+  secret: string,
+  request: ReceivedRequest,
+  { maxAgeMs, nonces, now = Date.now() }: VerifyOptions,
+): Promise<Identity | null> {
   const { identity, signature } = request;
   if (!identity || !signature) throw new UnauthenticatedError('This subgraph only answers requests signed by the gateway.');
-  if (!sameText(hmac(secret, identity), signature)) throw new UnauthenticatedError('The gateway signature of this request does not verify.');
+  if (!sameText(hmac(secret, identity), signature))
+    throw new UnauthenticatedError('The gateway signature of this request does not verify.');
   let payload: unknown;
   try {
     payload = JSON.parse(Buffer.from(identity, 'base64url').toString('utf8'));
@@ -131,11 +136,15 @@ export async function verifySignedRequest(secret: string, request: ReceivedReque
     payload = undefined;
   }
   // Signed with the right secret but not in this shape: a gateway of another version.
-  if (!isPayload(payload)) throw new UnauthenticatedError('The signed identity of this request is malformed (is the gateway of another version?).');
+  if (!isPayload(payload))
+    throw new UnauthenticatedError('The signed identity of this request is malformed (is the gateway of another version?).');
   if (Math.abs(now - payload.ts) > maxAgeMs) {
-    throw new UnauthenticatedError(`The gateway signature of this request is more than ${maxAgeMs} ms away from this subgraph's clock: expired, or the clocks are apart.`);
+    throw new UnauthenticatedError(
+      `The gateway signature of this request is more than ${maxAgeMs} ms away from this subgraph's clock: expired, or the clocks are apart.`,
+    );
   }
-  if (!request.requestId) throw new UnauthenticatedError('This request carries no x-request-id; a signed request must carry the id it was signed with.');
+  if (!request.requestId)
+    throw new UnauthenticatedError('This request carries no x-request-id; a signed request must carry the id it was signed with.');
   if (payload.requestId !== request.requestId) throw new UnauthenticatedError('The signed identity belongs to another request id.');
   if (!request.body) throw new UnauthenticatedError('This subgraph only answers signed requests with a JSON body.');
   if (!sameText(sha256(request.body), payload.body)) throw new UnauthenticatedError('The request body is not the one the gateway signed.');

@@ -85,7 +85,10 @@ describe('tokens issued in the future are refused beyond the clock skew', () => 
     const rs256 = (issuedAt: number) => claims(issuedAt).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(privateKey);
 
     it('refuses a token issued an hour from now, accepts one 10 s ahead', async () => {
-      expect((await refusal(verifier, await rs256(3600))).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'issued_in_future' });
+      expect((await refusal(verifier, await rs256(3600))).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'issued_in_future',
+      });
       await expect(verifier.verify(await rs256(10))).resolves.toMatchObject({ userId: 'user-grace' });
     });
   });

@@ -23,7 +23,10 @@ type RefusalReason =
   | 'user_not_found';
 
 export class TokenRefusedError extends TesseraError {
-  constructor(message: string, readonly reason: RefusalReason) {
+  constructor(
+    message: string,
+    readonly reason: RefusalReason,
+  ) {
     // A refused token fails the whole request with 401, before anything executes.
     super(message, ErrorCode.UNAUTHENTICATED, {
       extensions: { reason },
@@ -45,11 +48,26 @@ export interface VerifierOptions {
 
 /** Roles and scopes from Tessera's own claims, or a Keycloak-style `realm_access.roles`. */
 function identityOf(payload: JWTPayload): Identity {
-  const claims = payload as JWTPayload & { username?: unknown; preferred_username?: unknown; roles?: unknown; scope?: unknown; realm_access?: { roles?: unknown } };
-  const rolesClaim = Array.isArray(claims.roles) ? claims.roles : Array.isArray(claims.realm_access?.roles) ? claims.realm_access.roles : [];
+  const claims = payload as JWTPayload & {
+    username?: unknown;
+    preferred_username?: unknown;
+    roles?: unknown;
+    scope?: unknown;
+    realm_access?: { roles?: unknown };
+  };
+  const rolesClaim = Array.isArray(claims.roles)
+    ? claims.roles
+    : Array.isArray(claims.realm_access?.roles)
+      ? claims.realm_access.roles
+      : [];
   const roles = rolesClaim.filter((role): role is string => typeof role === 'string');
   const granted = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
-  const username = typeof claims.username === 'string' ? claims.username : typeof claims.preferred_username === 'string' ? claims.preferred_username : claims.sub!;
+  const username =
+    typeof claims.username === 'string'
+      ? claims.username
+      : typeof claims.preferred_username === 'string'
+        ? claims.preferred_username
+        : claims.sub!;
   return { userId: claims.sub!, username, roles, scopes: [...new Set([...granted, ...scopesOf(roles)])].sort() };
 }
 
@@ -62,7 +80,8 @@ function refusalOf(error: unknown): TokenRefusedError {
     if (error.claim === 'nbf') return new TokenRefusedError('The access token is not valid yet.', 'not_yet_valid');
     return new TokenRefusedError(`The access token's ${error.claim} claim is invalid.`, 'claims');
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return new TokenRefusedError('The access token is signed with an algorithm this API does not accept.', 'algorithm');
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return new TokenRefusedError('The access token is signed with an algorithm this API does not accept.', 'algorithm');
   if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) {
     return new TokenRefusedError('The access token signature does not verify.', 'signature');
   }
@@ -83,7 +102,8 @@ export function createTokenVerifier(jwt: JwtConfig, { jwksCooldownMs = 30_000 }:
   const hmacAlgorithms = jwt.algorithms.filter((alg) => alg.startsWith('HS'));
   const keyAlgorithms = jwt.algorithms.filter((alg) => !alg.startsWith('HS'));
   const secret = jwt.secret && hmacAlgorithms.length ? new TextEncoder().encode(jwt.secret) : undefined;
-  const jwks = jwt.jwksUrl && keyAlgorithms.length ? createRemoteJWKSet(new URL(jwt.jwksUrl), { cooldownDuration: jwksCooldownMs }) : undefined;
+  const jwks =
+    jwt.jwksUrl && keyAlgorithms.length ? createRemoteJWKSet(new URL(jwt.jwksUrl), { cooldownDuration: jwksCooldownMs }) : undefined;
   const options = { issuer: jwt.issuer, audience: jwt.audience, clockTolerance: jwt.clockSkewSeconds, requiredClaims: ['sub', 'exp'] };
 
   /**
@@ -93,7 +113,7 @@ export function createTokenVerifier(jwt: JwtConfig, { jwksCooldownMs = 30_000 }:
    */
   const issuedInThePast = (payload: JWTPayload): JWTPayload => {
     if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + jwt.clockSkewSeconds) {
-      throw new TokenRefusedError('The access token claims to be issued in the future; check the issuer\'s clock.', 'issued_in_future');
+      throw new TokenRefusedError("The access token claims to be issued in the future; check the issuer's clock.", 'issued_in_future');
     }
     return payload;
   };

@@ -66,7 +66,12 @@ function pathOf(req: IncomingMessage): string {
 
 function refuse(res: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close', 'retry-after': '1' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    connection: 'close',
+    'retry-after': '1',
+  });
   res.end(text);
 }
 
@@ -84,7 +89,14 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
  * the registered shutdown steps, exit 0 (1 if a step failed). A second signal exits at once.
  * A signal before the process serves exits at once too: there is nothing to drain.
  */
-export function createLifecycle({ logger, graceMs, delayMs, signals = process, exit = (code) => process.exit(code), stepTimeoutMs = 5_000 }: LifecycleOptions): Lifecycle {
+export function createLifecycle({
+  logger,
+  graceMs,
+  delayMs,
+  signals = process,
+  exit = (code) => process.exit(code),
+  stepTimeoutMs = 5_000,
+}: LifecycleOptions): Lifecycle {
   let state: LifecycleState = { phase: 'starting' };
   const steps: { name: string; close: () => Promise<void> }[] = [];
   let done: Promise<number> | undefined;

@@ -26,7 +26,13 @@ export function logFormatOf(config: Pick<CommonConfig, 'env' | 'logFormat'>, isT
  * `npm start` interleaves five processes in one terminal.
  */
 function prettyStream(): DestinationStream {
-  return pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+  return pretty({
+    sync: true,
+    singleLine: true,
+    colorize: process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+  });
 }
 
 /**
@@ -34,7 +40,11 @@ function prettyStream(): DestinationStream {
  * `logger.child({ requestId })`. Lines written inside a traced request carry its `traceId`
  * and `spanId`.
  */
-export function createLogger(service: string, config: Pick<CommonConfig, 'logLevel' | 'env' | 'logFormat'>, destination?: DestinationStream): Logger {
+export function createLogger(
+  service: string,
+  config: Pick<CommonConfig, 'logLevel' | 'env' | 'logFormat'>,
+  destination?: DestinationStream,
+): Logger {
   return pino(
     {
       name: service,

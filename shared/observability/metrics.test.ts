@@ -26,7 +26,12 @@ describe('bounded operation names', () => {
   it('keeps the first names, then says other; malformed and missing names get a label of their own', () => {
     const label = boundedNames(2);
     expect([label('A'), label('B'), label('C'), label('A')]).toEqual(['A', 'B', 'other', 'A']);
-    expect([label(undefined), label(null), label('drop table'), label('x'.repeat(101))]).toEqual(['anonymous', 'anonymous', 'invalid', 'invalid']);
+    expect([label(undefined), label(null), label('drop table'), label('x'.repeat(101))]).toEqual([
+      'anonymous',
+      'anonymous',
+      'invalid',
+      'invalid',
+    ]);
   });
 });
 

@@ -72,7 +72,9 @@ export function metricsRoutes(app: Express, registry: Registry, config: MetricsC
  */
 export function assertMetricsOffPublicPort(env: RuntimeEnvironment, config: MetricsConfig): void {
   if (env === 'production' && config.enabled && config.port === undefined) {
-    throw new Error(`In production /metrics is not served on the public port: give it a port of its own (METRICS_PORT, ${PRODUCTION_METRICS_PORT} by default), or turn metrics off.`);
+    throw new Error(
+      `In production /metrics is not served on the public port: give it a port of its own (METRICS_PORT, ${PRODUCTION_METRICS_PORT} by default), or turn metrics off.`,
+    );
   }
 }
 
@@ -91,7 +93,10 @@ export async function listenMetrics(registry: Registry, config: MetricsConfig): 
   const { server, url } = await listen(app, config.host, config.port).catch((error: NodeJS.ErrnoException) => {
     // Every process defaults to the same port in production: on a shared host each needs its own.
     if (error.code !== 'EADDRINUSE') throw error;
-    throw new Error(`The metrics port ${config.port} is in use; processes sharing a host need one each (GATEWAY_METRICS_PORT, <NAME>_METRICS_PORT), or METRICS=false.`, { cause: error });
+    throw new Error(
+      `The metrics port ${config.port} is in use; processes sharing a host need one each (GATEWAY_METRICS_PORT, <NAME>_METRICS_PORT), or METRICS=false.`,
+      { cause: error },
+    );
   });
   return { url: `${url}/metrics`, stop: () => closeServer(server) };
 }

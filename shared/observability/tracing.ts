@@ -1,5 +1,15 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import {
+  context,
+  diag,
+  DiagLogLevel,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+} from '@opentelemetry/api';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_NAMESPACE,
@@ -47,11 +57,20 @@ const tracer = () => trace.getTracer('tessera');
  * otherwise registers nothing. Returns what flushes pending spans at shutdown. A collector
  * that fails costs a warning (at most one per 30 s), never a request or the shutdown.
  */
-export async function startTracing(config: Pick<CommonConfig, 'tracing'>, serviceName: string, logger: Logger): Promise<() => Promise<void>> {
+export async function startTracing(
+  config: Pick<CommonConfig, 'tracing'>,
+  serviceName: string,
+  logger: Logger,
+): Promise<() => Promise<void>> {
   const { otlpEndpoint, otlpHeaders, serviceName: override, sampleRatio } = config.tracing;
   if (!otlpEndpoint) return async () => {};
   // The SDK is loaded only when traces go somewhere: without a collector a process carries the API alone.
-  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler }] = await Promise.all([
+  const [
+    { W3CTraceContextPropagator },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler },
+  ] = await Promise.all([
     import('@opentelemetry/core'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),
@@ -63,7 +82,11 @@ export async function startTracing(config: Pick<CommonConfig, 'tracing'>, servic
   const ignore = () => {};
   diag.setLogger({ error: report, warn: report, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
   // Bounded, so that a collector that does not answer holds a shutdown for 5 s at most.
-  const exporter = new OTLPTraceExporter({ url: `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`, headers: otlpHeaders, timeoutMillis: 5_000 });
+  const exporter = new OTLPTraceExporter({
+    url: `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`,
+    headers: otlpHeaders,
+    timeoutMillis: 5_000,
+  });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: override ?? serviceName }),
     // Roots are sampled by ratio; a request arriving with a traceparent follows the caller's decision,

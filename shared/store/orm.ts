@@ -1,7 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DefaultLogger, type LogContext, type MigrationObject, type LoggerNamespace, type LoggerOptions, type Options } from '@mikro-orm/core';
+import {
+  DefaultLogger,
+  type LogContext,
+  type MigrationObject,
+  type LoggerNamespace,
+  type LoggerOptions,
+  type Options,
+} from '@mikro-orm/core';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migration, Migrator } from '@mikro-orm/migrations';
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
@@ -94,8 +101,7 @@ export async function loadMigrations(name: string): Promise<MigrationObject[]> {
   for (const file of sources) {
     const module = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;
     const migration = Object.values(module).find(
-      (value): value is MigrationObject['class'] =>
-        typeof value === 'function' && value.prototype instanceof Migration,
+      (value): value is MigrationObject['class'] => typeof value === 'function' && value.prototype instanceof Migration,
     );
     if (!migration) throw new Error(`${join(dir, file)} exports no Migration class.`);
     list.push({ name: basename(file).replace(/\.(ts|js)$/, ''), class: migration });
@@ -171,7 +177,11 @@ export async function openStore(options: StoreOptions): Promise<Orm> {
     // MikroORM's own reading of the URL leaves out. A connection the server drops (a restart)
     // is discarded by the pool and its error logged (MikroORM listens on the pool); new ones
     // are made on demand.
-    driverOptions: { connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS, ...postgresDriverOptions(options.store.clientUrl), onPoolCreated: releaseDroppedConnections },
+    driverOptions: {
+      connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS,
+      ...postgresDriverOptions(options.store.clientUrl),
+      onPoolCreated: releaseDroppedConnections,
+    },
   })) as unknown as Orm;
 }
 

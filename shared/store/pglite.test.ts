@@ -20,8 +20,10 @@ const logger = createLogger('test', { logLevel: 'silent', env: 'test' });
 const definition = findSubgraph('catalog');
 let dataDir: string;
 
-const open = (name: string): Promise<Orm> => openStore({ name: definition.name, store: { kind: 'pglite', dataDir: join(dataDir, name) }, entities: definition.entities!, logger });
-const setting = async (orm: Orm, name: string) => ((await orm.em.fork().execute(`select current_setting('${name}') as value`)) as { value: string }[])[0]!.value;
+const open = (name: string): Promise<Orm> =>
+  openStore({ name: definition.name, store: { kind: 'pglite', dataDir: join(dataDir, name) }, entities: definition.entities!, logger });
+const setting = async (orm: Orm, name: string) =>
+  ((await orm.em.fork().execute(`select current_setting('${name}') as value`)) as { value: string }[])[0]!.value;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tessera-pglite-'));
@@ -33,7 +35,10 @@ afterAll(async () => {
 
 describe('a PGlite store', () => {
   it('runs with 8 MB of shared buffers, not the 128 MB initdb leaves', async () => {
-    for (const orm of [await open('first'), await openStore({ name: definition.name, store: { kind: 'pglite', dataDir: 'memory://' }, entities: definition.entities!, logger })]) {
+    for (const orm of [
+      await open('first'),
+      await openStore({ name: definition.name, store: { kind: 'pglite', dataDir: 'memory://' }, entities: definition.entities!, logger }),
+    ]) {
       try {
         expect(await setting(orm, 'shared_buffers')).toBe('8MB');
         expect(await setting(orm, 'wal_buffers')).toBe('1MB');

@@ -25,7 +25,15 @@ import { lockStore, type StoreLock } from './store-lock.js';
  */
 
 /** PGlite's own start parameters (single-user mode, no workers), plus smaller buffers. */
-const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB', '-c', 'wal_buffers=1MB', '-c', 'maintenance_work_mem=16MB'];
+const PGLITE_START_PARAMS = [
+  ...PGlite.defaultStartParams,
+  '-c',
+  'shared_buffers=8MB',
+  '-c',
+  'wal_buffers=1MB',
+  '-c',
+  'maintenance_work_mem=16MB',
+];
 
 /** The PGlite options every store is opened with (MikroORM passes `driverOptions` on to `PGlite.create`). */
 const pgliteOptions: Partial<PGliteOptions> = { startParams: PGLITE_START_PARAMS };

@@ -33,7 +33,11 @@ describe("a PostgreSQL URL's query, for node-postgres", () => {
     const ca = file('root.crt', 'CA');
     const cert = file('client.crt', 'CERT');
     const key = file('client.key', 'KEY');
-    expect(postgresDriverOptions(`postgres://db/shop?sslmode=verify-full&sslrootcert=${ca}&sslcert=${cert}&sslkey=${key}`).ssl).toEqual({ ca: 'CA', cert: 'CERT', key: 'KEY' });
+    expect(postgresDriverOptions(`postgres://db/shop?sslmode=verify-full&sslrootcert=${ca}&sslcert=${cert}&sslkey=${key}`).ssl).toEqual({
+      ca: 'CA',
+      cert: 'CERT',
+      key: 'KEY',
+    });
   });
 
   it('follows libpq when asked: require encrypts without verifying', () => {
@@ -49,23 +53,44 @@ describe("a PostgreSQL URL's query, for node-postgres", () => {
   });
 
   it('refuses what it would otherwise drop or misread, naming the parameter', () => {
-    expect(() => postgresDriverOptions('postgres://db/shop?sslmod=require')).toThrow(/unknown parameter "sslmod" \(supported: sslmode, sslrootcert/);
-    expect(() => postgresDriverOptions('postgres://db/shop?sslmode=required')).toThrow(/sslmode=required is not one of disable, allow, prefer, require, verify-ca, verify-full/);
-    expect(() => postgresDriverOptions(`postgres://db/shop?sslmode=verify-full&sslrootcert=${join(certificates, 'missing.crt')}`)).toThrow(/sslrootcert=.*missing\.crt cannot be read \(ENOENT\)/);
-    expect(() => postgresDriverOptions('postgres://db/shop?connect_timeout=soon')).toThrow(/connect_timeout=soon is not a whole number of seconds/);
+    expect(() => postgresDriverOptions('postgres://db/shop?sslmod=require')).toThrow(
+      /unknown parameter "sslmod" \(supported: sslmode, sslrootcert/,
+    );
+    expect(() => postgresDriverOptions('postgres://db/shop?sslmode=required')).toThrow(
+      /sslmode=required is not one of disable, allow, prefer, require, verify-ca, verify-full/,
+    );
+    expect(() => postgresDriverOptions(`postgres://db/shop?sslmode=verify-full&sslrootcert=${join(certificates, 'missing.crt')}`)).toThrow(
+      /sslrootcert=.*missing\.crt cannot be read \(ENOENT\)/,
+    );
+    expect(() => postgresDriverOptions('postgres://db/shop?connect_timeout=soon')).toThrow(
+      /connect_timeout=soon is not a whole number of seconds/,
+    );
   });
 });
 
 describe('the query of DATABASE_URL in the subgraph configuration', () => {
   it("is kept on each subgraph's derived database and on <NAME>_DATABASE_URL", () => {
-    const shared = loadSubgraphConfig('order-history', 4009, { DATABASE_URL: 'postgres://u:p@db:5432/shop?sslmode=require&application_name=shop' });
-    expect(shared.store).toEqual({ kind: 'postgresql', clientUrl: 'postgres://u:p@db:5432/postgres?sslmode=require&application_name=shop', dbName: 'shop_order_history' });
-    const own = loadSubgraphConfig('reviews', 4004, { DATABASE_URL: 'postgres://db/shop', REVIEWS_DATABASE_URL: 'postgres://other/reviews_db?sslmode=disable' });
+    const shared = loadSubgraphConfig('order-history', 4009, {
+      DATABASE_URL: 'postgres://u:p@db:5432/shop?sslmode=require&application_name=shop',
+    });
+    expect(shared.store).toEqual({
+      kind: 'postgresql',
+      clientUrl: 'postgres://u:p@db:5432/postgres?sslmode=require&application_name=shop',
+      dbName: 'shop_order_history',
+    });
+    const own = loadSubgraphConfig('reviews', 4004, {
+      DATABASE_URL: 'postgres://db/shop',
+      REVIEWS_DATABASE_URL: 'postgres://other/reviews_db?sslmode=disable',
+    });
     expect(own.store).toMatchObject({ clientUrl: 'postgres://other/postgres?sslmode=disable', dbName: 'reviews_db' });
   });
 
   it('is checked at start-up, naming the variable', () => {
-    const attempt = () => loadSubgraphConfig('reviews', 4004, { DATABASE_URL: 'postgres://db/shop?sslmode=requre', REVIEWS_DATABASE_URL: 'postgres://db/r?ssl_mode=require' });
+    const attempt = () =>
+      loadSubgraphConfig('reviews', 4004, {
+        DATABASE_URL: 'postgres://db/shop?sslmode=requre',
+        REVIEWS_DATABASE_URL: 'postgres://db/r?ssl_mode=require',
+      });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/DATABASE_URL: sslmode=requre is not one of/);
     expect(attempt).toThrow(/REVIEWS_DATABASE_URL: unknown parameter "ssl_mode"/);

@@ -55,12 +55,14 @@ export function postgresDriverOptions(url: string): Partial<PoolConfig> {
   const query = new URL(url).searchParams;
   const problems: string[] = [];
   for (const key of new Set(query.keys())) {
-    if (!(SUPPORTED_PARAMETERS as readonly string[]).includes(key)) problems.push(`unknown parameter "${key}" (supported: ${SUPPORTED_PARAMETERS.join(', ')})`);
+    if (!(SUPPORTED_PARAMETERS as readonly string[]).includes(key))
+      problems.push(`unknown parameter "${key}" (supported: ${SUPPORTED_PARAMETERS.join(', ')})`);
   }
   const sslmode = query.get('sslmode');
   if (sslmode !== null && !SSL_MODES.includes(sslmode)) problems.push(`sslmode=${sslmode} is not one of ${SSL_MODES.join(', ')}`);
   const connectTimeout = query.get('connect_timeout');
-  if (connectTimeout !== null && !/^\d+$/.test(connectTimeout)) problems.push(`connect_timeout=${connectTimeout} is not a whole number of seconds`);
+  if (connectTimeout !== null && !/^\d+$/.test(connectTimeout))
+    problems.push(`connect_timeout=${connectTimeout} is not a whole number of seconds`);
   for (const key of ['sslrootcert', 'sslcert', 'sslkey']) {
     const file = query.get(key);
     if (file === null) continue;

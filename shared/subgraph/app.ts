@@ -97,8 +97,7 @@ export async function createSubgraphApp({
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
       // A storeless subgraph's context has no `em`; the framework's plugins never read it.
-      context: async ({ req }) =>
-        createContext({ requestId: requestScope().requestId, user: await callerOf(req) }) as SubgraphContext,
+      context: async ({ req }) => createContext({ requestId: requestScope().requestId, user: await callerOf(req) }) as SubgraphContext,
     }),
   );
   app.use(graphqlErrorHandler(logger));

@@ -17,7 +17,8 @@ describe('the audit log under a flood of anonymous refusals', () => {
     await subgraph?.stop();
   });
 
-  const records = (where: Partial<Pick<AuditRecord, 'operation' | 'outcome'>>) => subgraph.orm.em.fork().find(AuditRecord, where, { orderBy: { createdAt: 'asc' } });
+  const records = (where: Partial<Pick<AuditRecord, 'operation' | 'outcome'>>) =>
+    subgraph.orm.em.fork().find(AuditRecord, where, { orderBy: { createdAt: 'asc' } });
 
   it('200 anonymous addReview calls leave one record per window with their count, none lost', async () => {
     const codes: unknown[] = [];
@@ -48,7 +49,11 @@ describe('the audit log under a flood of anonymous refusals', () => {
   });
 
   it('the count reaches admins through the audit log', async () => {
-    const { data, errors } = await subgraph.query(`{ reviewsAuditLog(first: 5) { edges { node { operation outcome count actorId } } } }`, {}, testIdentity('ada', 'admin'));
+    const { data, errors } = await subgraph.query(
+      `{ reviewsAuditLog(first: 5) { edges { node { operation outcome count actorId } } } }`,
+      {},
+      testIdentity('ada', 'admin'),
+    );
     expect(errors).toBeUndefined();
     const nodes = data?.reviewsAuditLog.edges.map((e: { node: unknown }) => e.node);
     const flood = nodes.filter((n: { outcome: string }) => n.outcome === 'UNAUTHENTICATED');

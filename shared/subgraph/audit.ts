@@ -43,7 +43,8 @@ export class AuditRecord extends BaseEntity {
 
   @Property({ type: 'integer', default: 1 })
   @Field(() => Int, {
-    description: 'How many mutations the record stands for: 1, or for refusals of anonymous callers, how many of this operation ended this way in its window (createdAt the first, updatedAt the last).',
+    description:
+      'How many mutations the record stands for: 1, or for refusals of anonymous callers, how many of this operation ended this way in its window (createdAt the first, updatedAt the last).',
   })
   count: Opt<number> = 1;
 }
@@ -170,7 +171,13 @@ export function auditMutations(schema: GraphQLSchema, options: AuditOptions): Gr
       const write = async (outcome: string, target: AuditTarget) => {
         try {
           const em = context.em.fork();
-          em.create(AuditRecord, { actorId: context.user?.userId ?? null, operation: field.name, outcome, requestId: context.requestId, ...target });
+          em.create(AuditRecord, {
+            actorId: context.user?.userId ?? null,
+            operation: field.name,
+            outcome,
+            requestId: context.requestId,
+            ...target,
+          });
           await em.flush();
         } catch (error) {
           context.logger.error({ err: error, operation: field.name }, 'could not write the audit record');
@@ -205,11 +212,20 @@ export function auditLogQueryName(subgraphName: string): string {
 export function createAuditLogResolver(subgraphName: string) {
   @Resolver()
   class AuditLogResolver {
-    @Query(() => AuditRecordConnection, { name: auditLogQueryName(subgraphName), description: `Mutations recorded by ${subgraphName}, newest first.` })
+    @Query(() => AuditRecordConnection, {
+      name: auditLogQueryName(subgraphName),
+      description: `Mutations recorded by ${subgraphName}, newest first.`,
+    })
     @Directive('@requiresScopes(scopes: [["audit:read"]])')
     @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
     async auditLog(@Ctx() ctx: SubgraphContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<AuditRecord>> {
-      return paginate(ctx.em, AuditRecord, {}, args, { name: 'newest', fields: [['createdAt', 'desc'], ['id', 'desc']] });
+      return paginate(ctx.em, AuditRecord, {}, args, {
+        name: 'newest',
+        fields: [
+          ['createdAt', 'desc'],
+          ['id', 'desc'],
+        ],
+      });
     }
   }
   return AuditLogResolver;

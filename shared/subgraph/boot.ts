@@ -93,7 +93,8 @@ export async function startSubgraph({ definition, config, logger, lifecycle }: S
     }
     gate.phase('building schema');
     const schema = await buildFederatedSchema(definition);
-    if (redis && !(await redisReady(redis, 3_000))) logger.warn('redis is not reachable yet; replayed signatures are refused by this process alone until it is');
+    if (redis && !(await redisReady(redis, 3_000)))
+      logger.warn('redis is not reachable yet; replayed signatures are refused by this process alone until it is');
     const nonces = redis ? new RedisNonceStore(redis, config.redis.prefix, logger) : new MemoryNonceStore();
     const { app, apollo, registry } = await createSubgraphApp({ definition, schema, orm, config, logger, services, nonces });
     const metricsListener = await listenMetrics(registry, config.metrics);

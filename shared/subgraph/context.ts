@@ -27,7 +27,10 @@ export interface SubgraphContext<Loaders extends object = object, Services exten
  * The context of a storeless subgraph (one defined without `entities`): the same, but no
  * EntityManager, since there is no store to fork. `em?: never` makes any use of it a type error.
  */
-export type StorelessContext<Loaders extends object = object, Services extends object = object> = Omit<SubgraphContext<Loaders, Services>, 'em'> & { em?: never };
+export type StorelessContext<Loaders extends object = object, Services extends object = object> = Omit<
+  SubgraphContext<Loaders, Services>,
+  'em'
+> & { em?: never };
 
 export interface ContextFactoryOptions<Loaders extends object, Services extends object> {
   definition: SubgraphDefinition<Loaders, Services>;

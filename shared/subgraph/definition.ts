@@ -15,8 +15,7 @@ type Class = Function;
  * storeless: it computes or wraps another service, and opens no database at all.
  */
 export type SubgraphDefinition<Loaders extends object = any, Services extends object = any> =
-  | StoreSubgraphDefinition<Loaders, Services>
-  | StorelessSubgraphDefinition<Loaders, Services>;
+  StoreSubgraphDefinition<Loaders, Services> | StorelessSubgraphDefinition<Loaders, Services>;
 
 interface SubgraphBase<Services extends object> {
   /** Lower-case name: the folder, the database suffix and the env-variable prefix. */
@@ -77,7 +76,9 @@ export function storeEntities(definition: StoreSubgraphDefinition): Class[] {
 }
 
 /** Typed identity helper: keeps a definition's loader type flowing into its references. */
-export function defineSubgraph<Loaders extends object, Services extends object = object>(definition: StoreSubgraphDefinition<Loaders, Services>): StoreSubgraphDefinition<Loaders, Services>;
+export function defineSubgraph<Loaders extends object, Services extends object = object>(
+  definition: StoreSubgraphDefinition<Loaders, Services>,
+): StoreSubgraphDefinition<Loaders, Services>;
 export function defineSubgraph<Loaders extends object = object, Services extends object = object>(
   definition: StorelessSubgraphDefinition<Loaders, Services>,
 ): StorelessSubgraphDefinition<Loaders, Services>;

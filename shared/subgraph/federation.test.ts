@@ -3,7 +3,13 @@ import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { DirectiveLocation, GraphQLDirective, GraphQLString, parse } from 'graphql';
 import { Arg, Directive, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
-import { FEDERATION_DIRECTIVES, federationNeeds, schemaExtension, type FederationDirectiveName, type FederationVersion } from './federation.js';
+import {
+  FEDERATION_DIRECTIVES,
+  federationNeeds,
+  schemaExtension,
+  type FederationDirectiveName,
+  type FederationVersion,
+} from './federation.js';
 import { composeSubgraphs } from '../../gateway/supergraph/supergraph.js';
 import { defineSubgraph, type StoreSubgraphDefinition, type SubgraphDefinition } from './definition.js';
 import { buildFederatedSchema, subgraphSdl } from './schema.js';
@@ -19,13 +25,16 @@ const uses: Record<FederationDirectiveName, string> = {
   override: 'type T @key(fields: "id") { id: ID! a: Int @override(from: "elsewhere") }',
   tag: 'type T { a: Int @tag(name: "internal") }',
   extends: 'type T @extends @key(fields: "id") { id: ID! }',
-  composeDirective: 'extend schema @link(url: "https://example.dev/custom/v1.0", import: ["@custom"]) @composeDirective(name: "@custom") directive @custom on OBJECT type T @custom { a: Int }',
+  composeDirective:
+    'extend schema @link(url: "https://example.dev/custom/v1.0", import: ["@custom"]) @composeDirective(name: "@custom") directive @custom on OBJECT type T @custom { a: Int }',
   interfaceObject: 'type T @key(fields: "id") @interfaceObject { id: ID! }',
   authenticated: 'type T { a: Int @authenticated }',
   requiresScopes: 'type T { a: Int @requiresScopes(scopes: [["read"]]) }',
   policy: 'type T { a: Int @policy(policies: [["p"]]) }',
-  context: 'type Query { t: T } type T @key(fields: "id") @context(name: "c") { id: ID! p: String! u: U! } type U @key(fields: "id") { id: ID! f(a: String @fromContext(field: "$c { p }")): String }',
-  fromContext: 'type Query { t: T } type T @key(fields: "id") @context(name: "c") { id: ID! p: String! u: U! } type U @key(fields: "id") { id: ID! f(a: String @fromContext(field: "$c { p }")): String }',
+  context:
+    'type Query { t: T } type T @key(fields: "id") @context(name: "c") { id: ID! p: String! u: U! } type U @key(fields: "id") { id: ID! f(a: String @fromContext(field: "$c { p }")): String }',
+  fromContext:
+    'type Query { t: T } type T @key(fields: "id") @context(name: "c") { id: ID! p: String! u: U! } type U @key(fields: "id") { id: ID! f(a: String @fromContext(field: "$c { p }")): String }',
   cost: 'type T { a: Int @cost(weight: 2) }',
   listSize: 'type Query { ts: [Int] @listSize(assumedSize: 3) }',
 };
@@ -57,7 +66,10 @@ describe('the federation link a subgraph gets', () => {
   });
 
   it('counts the qualified spelling’s version without importing it', () => {
-    expect(federationNeeds(parse('type T @key(fields: "id") @federation__interfaceObject { id: ID! }'))).toEqual({ version: '2.3', imports: ['@key'] });
+    expect(federationNeeds(parse('type T @key(fields: "id") @federation__interfaceObject { id: ID! }'))).toEqual({
+      version: '2.3',
+      imports: ['@key'],
+    });
   });
 
   it('asks 2.7 for progressive override (`label`) and 2.3 for an entity interface', () => {
@@ -69,7 +81,13 @@ describe('the federation link a subgraph gets', () => {
     expect(composeAt(label, '2.6')).not.toEqual([]);
     // Subgraph validation lets an entity interface through at any version; composition checks it.
     const compose = (version: FederationVersion) =>
-      composeServices([{ name: 'one', url: 'http://one', typeDefs: parse(`${schemaExtension({ version, imports: ['@key'] })} ${entityInterface} type Query { i: I }`) }]).errors ?? [];
+      composeServices([
+        {
+          name: 'one',
+          url: 'http://one',
+          typeDefs: parse(`${schemaExtension({ version, imports: ['@key'] })} ${entityInterface} type Query { i: I }`),
+        },
+      ]).errors ?? [];
     expect(compose('2.3')).toEqual([]);
     expect(compose('2.2').map((e) => e.message)).toEqual([expect.stringContaining('@key is not yet supported on interfaces')]);
   });
@@ -133,7 +151,9 @@ class Badge {
   @Field(() => ID) id: string;
 
   @Field(() => String, { nullable: true })
-  label(@Arg('country', () => String, { nullable: true }) @Directive('@fromContext(field: "$maker { country }")') country?: string): string | null {
+  label(
+    @Arg('country', () => String, { nullable: true }) @Directive('@fromContext(field: "$maker { country }")') country?: string,
+  ): string | null {
     return country ?? null;
   }
 }
@@ -157,7 +177,14 @@ class WorkshopQueries {
 }
 
 const definition = (overrides: Partial<StoreSubgraphDefinition>): SubgraphDefinition =>
-  defineSubgraph({ name: 'widgets', port: 0, entities: [], resolvers: [WidgetQueries], createLoaders: () => ({}), ...overrides } as StoreSubgraphDefinition);
+  defineSubgraph({
+    name: 'widgets',
+    port: 0,
+    entities: [],
+    resolvers: [WidgetQueries],
+    createLoaders: () => ({}),
+    ...overrides,
+  } as StoreSubgraphDefinition);
 
 describe('a subgraph schema built by Tessera', () => {
   it('links the federation version and imports its directives need, not a fixed list', async () => {
@@ -174,33 +201,54 @@ describe('a subgraph schema built by Tessera', () => {
 
   it('applies @context on a type and @fromContext on a TypeGraphQL argument, and @override with a label (v2.8)', async () => {
     const sdl = await subgraphSdl(definition({ name: 'workshops', resolvers: [WorkshopQueries] }));
-    expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key", "@override", "@context", "@fromContext"])');
+    expect(sdl).toContain(
+      '@link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key", "@override", "@context", "@fromContext"])',
+    );
     expect(sdl).toContain('label(country: String @fromContext(field: "$maker { country }")): String');
     expect(sdl).toContain('@override(from: "elsewhere", label: "percent(10)")');
     expect(composeSubgraphs([{ name: 'workshops', url: 'http://workshops', sdl }]).errors).toEqual([]);
   });
 
   it('takes an explicit version and import list, and refuses one the schema does not fit, naming the fix', async () => {
-    const sdl = await subgraphSdl(definition({ name: 'gears', resolvers: [KeyOnlyQueries], federation: { version: '2.5', import: ['@key', '@tag'] } }));
+    const sdl = await subgraphSdl(
+      definition({ name: 'gears', resolvers: [KeyOnlyQueries], federation: { version: '2.5', import: ['@key', '@tag'] } }),
+    );
     expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@tag"])');
-    await expect(buildFederatedSchema(definition({ federation: { version: '2.3' } }))).rejects.toThrow('widgets: federation.version 2.3 is below 2.6, which the directives used and imported need');
-    await expect(buildFederatedSchema(definition({ federation: { import: ['@key'] } }))).rejects.toThrow('widgets: the schema uses @requiresScopes, @policy, which federation.import leaves out');
-    await expect(buildFederatedSchema(definition({ federation: { version: '2.15' } }))).rejects.toThrow('is not one composition accepts (2.0 to 2.14)');
-    await expect(buildFederatedSchema(definition({ federation: { import: ['@nope' as '@key'] } }))).rejects.toThrow('"@nope", which is not a federation directive');
+    await expect(buildFederatedSchema(definition({ federation: { version: '2.3' } }))).rejects.toThrow(
+      'widgets: federation.version 2.3 is below 2.6, which the directives used and imported need',
+    );
+    await expect(buildFederatedSchema(definition({ federation: { import: ['@key'] } }))).rejects.toThrow(
+      'widgets: the schema uses @requiresScopes, @policy, which federation.import leaves out',
+    );
+    await expect(buildFederatedSchema(definition({ federation: { version: '2.15' } }))).rejects.toThrow(
+      'is not one composition accepts (2.0 to 2.14)',
+    );
+    await expect(buildFederatedSchema(definition({ federation: { import: ['@nope' as '@key'] } }))).rejects.toThrow(
+      '"@nope", which is not a federation directive',
+    );
   });
 
   it('defines the subgraph’s own directives and puts its schema directives after the federation link', async () => {
     const stamp = new GraphQLDirective({ name: 'stamp', locations: [DirectiveLocation.OBJECT], args: { by: { type: GraphQLString } } });
     const sdl = await subgraphSdl(
-      definition({ name: 'gears', resolvers: [GearQueries], directives: [stamp], schemaDirectives: ['@link(url: "https://example.dev/stamp/v1.0", import: ["@stamp"])', '@composeDirective(name: "@stamp")'] }),
+      definition({
+        name: 'gears',
+        resolvers: [GearQueries],
+        directives: [stamp],
+        schemaDirectives: ['@link(url: "https://example.dev/stamp/v1.0", import: ["@stamp"])', '@composeDirective(name: "@stamp")'],
+      }),
     );
     expect(sdl).toContain('directive @stamp(by: String) on OBJECT');
     expect(sdl).toContain('type Gear @key(fields: "id") @stamp(by: "widgets")');
-    expect(sdl).toMatch(/@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.1", import: \["@key", "@composeDirective"\]\) @link\(url: "https:\/\/example\.dev\/stamp\/v1\.0", import: \["@stamp"\]\) @composeDirective\(name: "@stamp"\)/);
+    expect(sdl).toMatch(
+      /@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.1", import: \["@key", "@composeDirective"\]\) @link\(url: "https:\/\/example\.dev\/stamp\/v1\.0", import: \["@stamp"\]\) @composeDirective\(name: "@stamp"\)/,
+    );
     const composed = composeSubgraphs([{ name: 'gears', url: 'http://gears', sdl }]);
     expect(composed.errors).toEqual([]);
     expect(composed.supergraphSdl).toContain('@stamp(by: "widgets")');
-    await expect(buildFederatedSchema(definition({ schemaDirectives: ['@link(url: '] }))).rejects.toThrow('widgets: schemaDirectives do not parse');
+    await expect(buildFederatedSchema(definition({ schemaDirectives: ['@link(url: '] }))).rejects.toThrow(
+      'widgets: schemaDirectives do not parse',
+    );
   });
 
   it('adds the audit log root field only to a subgraph that opts into auditing, mutations or not', async () => {

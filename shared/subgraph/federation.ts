@@ -76,7 +76,9 @@ export function federationNeeds(document: DocumentNode, customDirectives: Readon
     },
   });
   // In the table's order, so the printed link reads the same from one build to the next.
-  const imports = (Object.keys(FEDERATION_DIRECTIVES) as FederationDirectiveName[]).filter((name) => used.has(name)).map((name) => `@${name}` as const);
+  const imports = (Object.keys(FEDERATION_DIRECTIVES) as FederationDirectiveName[])
+    .filter((name) => used.has(name))
+    .map((name) => `@${name}` as const);
   return { version, imports };
 }
 
@@ -94,12 +96,23 @@ function resolveFederationLink(subgraph: string, needs: FederationLink, options:
   const imports = options.import ?? needs.imports;
   for (const name of imports) {
     const bare = name.slice(1);
-    if (!isFederationDirective(bare)) throw new Error(`${subgraph}: federation.import names "${name}", which is not a federation directive (known: ${Object.keys(FEDERATION_DIRECTIVES).map((d) => `@${d}`).join(', ')}).`);
+    if (!isFederationDirective(bare))
+      throw new Error(
+        `${subgraph}: federation.import names "${name}", which is not a federation directive (known: ${Object.keys(FEDERATION_DIRECTIVES)
+          .map((d) => `@${d}`)
+          .join(', ')}).`,
+      );
   }
   const missing = needs.imports.filter((name) => !imports.includes(name));
-  if (missing.length) throw new Error(`${subgraph}: the schema uses ${missing.join(', ')}, which federation.import leaves out; add them or drop the option.`);
-  const required = [needs.version, ...imports.map((name) => FEDERATION_DIRECTIVES[name.slice(1) as FederationDirectiveName])].reduce((a, b) => (minor(b) > minor(a) ? b : a));
-  if (minor(version) < minor(required)) throw new Error(`${subgraph}: federation.version ${version} is below ${required}, which the directives used and imported need; raise it or drop the option.`);
+  if (missing.length)
+    throw new Error(`${subgraph}: the schema uses ${missing.join(', ')}, which federation.import leaves out; add them or drop the option.`);
+  const required = [needs.version, ...imports.map((name) => FEDERATION_DIRECTIVES[name.slice(1) as FederationDirectiveName])].reduce(
+    (a, b) => (minor(b) > minor(a) ? b : a),
+  );
+  if (minor(version) < minor(required))
+    throw new Error(
+      `${subgraph}: federation.version ${version} is below ${required}, which the directives used and imported need; raise it or drop the option.`,
+    );
   return { version, imports };
 }
 
@@ -117,12 +130,20 @@ export function schemaExtension(link: FederationLink, schemaDirectives: readonly
 export function withFederationLink(
   subgraph: string,
   sdl: string,
-  options: { federation?: FederationOptions; directives?: readonly GraphQLDirective[]; schemaDirectives?: readonly string[]; optional?: Record<string, string[]> },
+  options: {
+    federation?: FederationOptions;
+    directives?: readonly GraphQLDirective[];
+    schemaDirectives?: readonly string[];
+    optional?: Record<string, string[]>;
+  },
 ): DocumentNode {
   const document = withoutUnusedDirectives(parse(sdl), options.optional ?? {});
   const schemaDirectives = options.schemaDirectives ?? [];
   const own = new Set((options.directives ?? []).map((directive) => directive.name));
-  const needs = federationNeeds({ ...document, definitions: [...document.definitions, ...parseSchemaDirectives(subgraph, schemaDirectives).definitions] }, own);
+  const needs = federationNeeds(
+    { ...document, definitions: [...document.definitions, ...parseSchemaDirectives(subgraph, schemaDirectives).definitions] },
+    own,
+  );
   const link = resolveFederationLink(subgraph, needs, options.federation);
   return { ...document, definitions: [...parse(schemaExtension(link, schemaDirectives)).definitions, ...document.definitions] };
 }
@@ -152,7 +173,11 @@ function withoutUnusedDirectives(document: DocumentNode, optional: Record<string
   return {
     ...document,
     definitions: document.definitions.filter(
-      (definition) => !((definition.kind === Kind.DIRECTIVE_DEFINITION || definition.kind === Kind.ENUM_TYPE_DEFINITION) && drop.has(definition.name.value)),
+      (definition) =>
+        !(
+          (definition.kind === Kind.DIRECTIVE_DEFINITION || definition.kind === Kind.ENUM_TYPE_DEFINITION) &&
+          drop.has(definition.name.value)
+        ),
     ),
   };
 }

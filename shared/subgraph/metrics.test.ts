@@ -4,7 +4,14 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createRequestScope, runInRequestScope } from '../http/request-scope.js';
 import type { SubgraphContext } from './context.js';
-import { createSubgraphMetrics, graphqlRequestId, operationMetricsScope, recordSqlStatement, useSubgraphMetrics, type SubgraphMetrics } from './metrics.js';
+import {
+  createSubgraphMetrics,
+  graphqlRequestId,
+  operationMetricsScope,
+  recordSqlStatement,
+  useSubgraphMetrics,
+  type SubgraphMetrics,
+} from './metrics.js';
 
 const logger = pino({ level: 'silent' });
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
@@ -34,7 +41,9 @@ describe("a subgraph's operation metrics", () => {
     expect(first).toEqual(Array(3).fill('request-a'));
     expect(second).toEqual(Array(5).fill('request-b'));
     const { values } = await metrics.sqlStatements.get();
-    const sums = Object.fromEntries(values.filter((value) => value.metricName?.endsWith('_sum')).map((value) => [value.labels.operation, value.value]));
+    const sums = Object.fromEntries(
+      values.filter((value) => value.metricName?.endsWith('_sum')).map((value) => [value.labels.operation, value.value]),
+    );
     expect(sums).toEqual({ A: 3, B: 5 });
   });
 

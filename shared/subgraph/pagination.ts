@@ -127,7 +127,13 @@ export interface Ordering<T> {
   fields: [keyof T & string, `${QueryOrder}` | 'asc' | 'desc'][];
 }
 
-function toConnection<T>(items: T[], cursorOf: (item: T) => string, totalCount: number, hasNextPage: boolean, after?: string | null): Connection<T> {
+function toConnection<T>(
+  items: T[],
+  cursorOf: (item: T) => string,
+  totalCount: number,
+  hasNextPage: boolean,
+  after?: string | null,
+): Connection<T> {
   const edges = items.map((node) => ({ node, cursor: cursorOf(node) }));
   return {
     edges,
@@ -153,8 +159,18 @@ export async function paginate<T extends object>(
     ? Object.fromEntries(decodeCursor(args.after, ordering.name, ordering.fields.length).map((value, i) => [ordering.fields[i]![0], value]))
     : undefined;
   const orderBy = Object.fromEntries(ordering.fields) as never;
-  const page = await em.findByCursor(entity, { where: where as never, first: args.first, after: after as never, orderBy, includeCount: true });
-  const cursorOf = (item: T) => encodeCursor(ordering.name, ordering.fields.map(([field]) => item[field]));
+  const page = await em.findByCursor(entity, {
+    where: where as never,
+    first: args.first,
+    after: after as never,
+    orderBy,
+    includeCount: true,
+  });
+  const cursorOf = (item: T) =>
+    encodeCursor(
+      ordering.name,
+      ordering.fields.map(([field]) => item[field]),
+    );
   return toConnection(page.items as T[], cursorOf, page.totalCount, page.hasNextPage, args.after);
 }
 
@@ -189,15 +205,17 @@ export async function pagesByParent<T extends object>(
     params.push(cursorDate, cursorId);
   }
   params.push(args.first + 1);
-  const rows = !parentIds.length ? [] : await em.execute<Record<string, unknown>[]>(
-    `select * from (
+  const rows = !parentIds.length
+    ? []
+    : await em.execute<Record<string, unknown>[]>(
+        `select * from (
        select r.*, row_number() over (partition by r.${parent} order by r.${createdAt} desc, r.${id} desc) as tessera_rank
        from (select t.*, count(*) over (partition by t.${parent}) as tessera_total
              from ${meta.tableName} t where t.${parent} in (${parentIds.map(() => '?').join(', ')})) r
        ${afterClause}
      ) p where p.tessera_rank <= ? order by p.${parent}, p.tessera_rank`,
-    params,
-  );
+        params,
+      );
   const byParent = new Map<string, { items: T[]; total: number; more: boolean }>();
   for (const { tessera_rank: rank, tessera_total: total, ...row } of rows) {
     const key = String(row[parent]);

@@ -1,6 +1,14 @@
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLEnumType, GraphQLInt, isObjectType, type GraphQLSchema } from 'graphql';
+import {
+  DirectiveLocation,
+  GraphQLBoolean,
+  GraphQLDirective,
+  GraphQLEnumType,
+  GraphQLInt,
+  isObjectType,
+  type GraphQLSchema,
+} from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { auditMutations, createAuditLogResolver } from './audit.js';
 import { enforceAuthorization } from './auth-directives.js';

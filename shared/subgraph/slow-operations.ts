@@ -11,7 +11,9 @@ interface SlowOperationLogOptions {
  * (so with its request id, and its trace id when traced). The gateway's request log
  * (`useRequestLogging`) does the same for whole client requests.
  */
-export function useSlowOperationLog<TContext extends { logger: Logger }>({ slowMs }: SlowOperationLogOptions): ApolloServerPlugin<TContext> {
+export function useSlowOperationLog<TContext extends { logger: Logger }>({
+  slowMs,
+}: SlowOperationLogOptions): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       const started = performance.now();
@@ -19,7 +21,10 @@ export function useSlowOperationLog<TContext extends { logger: Logger }>({ slowM
         async willSendResponse({ contextValue, operationName, operation }) {
           const ms = Math.round(performance.now() - started);
           if (ms < slowMs) return;
-          contextValue.logger.warn({ operationName: operationName ?? null, operationType: operation?.operation ?? null, ms }, 'slow graphql operation');
+          contextValue.logger.warn(
+            { operationName: operationName ?? null, operationType: operation?.operation ?? null, ms },
+            'slow graphql operation',
+          );
         },
       };
     },

@@ -18,7 +18,15 @@ export const SEED_PASSWORD = 'tessera-demo-password';
 export async function seedAccounts(em: EntityManager): Promise<void> {
   const passwordHash = await hashPassword(SEED_PASSWORD);
   users.forEach(({ username, name, roles }, i) => {
-    em.create(User, { id: seedId('user', username), username, name, roles, passwordHash, email: `${username}@example.com`, createdAt: seedDate(200 - i) });
+    em.create(User, {
+      id: seedId('user', username),
+      username,
+      name,
+      roles,
+      passwordHash,
+      email: `${username}@example.com`,
+      createdAt: seedDate(200 - i),
+    });
   });
   await em.flush();
 }

@@ -14,9 +14,7 @@ export const catalog = defineSubgraph({
   resolvers: [ProductResolver, CategoryResolver],
   references: {
     Product: (reference, ctx) =>
-      typeof reference.id === 'string'
-        ? ctx.loaders.productById.load(reference.id)
-        : ctx.loaders.productByUpc.load(String(reference.upc)),
+      typeof reference.id === 'string' ? ctx.loaders.productById.load(reference.id) : ctx.loaders.productByUpc.load(String(reference.upc)),
   },
   createLoaders: createCatalogLoaders,
   seed: seedCatalog,

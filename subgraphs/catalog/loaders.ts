@@ -10,7 +10,9 @@ export function createCatalogLoaders(em: EntityManager) {
   return {
     productById: new DataLoader<string, Product | null>(observeBatches('productById', (ids) => loadByKeys(em, Product, 'id', ids, isUuid))),
     productByUpc: new DataLoader<string, Product | null>(observeBatches('productByUpc', (upcs) => loadByKeys(em, Product, 'upc', upcs))),
-    categoryById: new DataLoader<string, Category | null>(observeBatches('categoryById', (ids) => loadByKeys(em, Category, 'id', ids, isUuid))),
+    categoryById: new DataLoader<string, Category | null>(
+      observeBatches('categoryById', (ids) => loadByKeys(em, Category, 'id', ids, isUuid)),
+    ),
   };
 }
 

@@ -8,12 +8,14 @@ import { Stock } from './entities/stock.entity.js';
 export function createInventoryLoaders(em: EntityManager) {
   return {
     /** Units on hand; 0 for a product the inventory has never stocked. */
-    quantityByProductId: new DataLoader<string, number>(observeBatches('quantityByProductId', async (productIds) => {
-      const wanted = productIds.filter(isUuid);
-      const rows = wanted.length ? await em.find(Stock, { productId: { $in: wanted } }, { fields: ['productId', 'quantity'] }) : [];
-      const byId = new Map(rows.map((row) => [row.productId, row.quantity]));
-      return productIds.map((id) => byId.get(id) ?? 0);
-    })),
+    quantityByProductId: new DataLoader<string, number>(
+      observeBatches('quantityByProductId', async (productIds) => {
+        const wanted = productIds.filter(isUuid);
+        const rows = wanted.length ? await em.find(Stock, { productId: { $in: wanted } }, { fields: ['productId', 'quantity'] }) : [];
+        const byId = new Map(rows.map((row) => [row.productId, row.quantity]));
+        return productIds.map((id) => byId.get(id) ?? 0);
+      }),
+    ),
   };
 }
 

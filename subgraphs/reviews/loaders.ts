@@ -28,18 +28,20 @@ export function createReviewsLoaders(em: EntityManager) {
     reviewById: new DataLoader<string, Review | null>(observeBatches('reviewById', (ids) => loadByKeys(em, Review, 'id', ids, isUuid))),
     reviewsByProduct: pagesLoader(em, 'product', 'reviewsByProduct'),
     reviewsByAuthor: pagesLoader(em, 'author', 'reviewsByAuthor'),
-    averageRatingByProduct: new DataLoader<string, number | null>(observeBatches('averageRatingByProduct', async (productIds) => {
-      const wanted = productIds.filter(isUuid);
-      const rows = wanted.length
-        ? await em.execute<{ product_id: string; average: string }[]>(
-            `select product_id, avg(rating) as average from ${em.getMetadata().get(Review).tableName}
+    averageRatingByProduct: new DataLoader<string, number | null>(
+      observeBatches('averageRatingByProduct', async (productIds) => {
+        const wanted = productIds.filter(isUuid);
+        const rows = wanted.length
+          ? await em.execute<{ product_id: string; average: string }[]>(
+              `select product_id, avg(rating) as average from ${em.getMetadata().get(Review).tableName}
              where product_id in (${wanted.map(() => '?').join(', ')}) group by product_id`,
-            wanted,
-          )
-        : [];
-      const byId = new Map(rows.map((row) => [row.product_id, Math.round(Number(row.average) * 100) / 100]));
-      return productIds.map((id) => byId.get(id) ?? null);
-    })),
+              wanted,
+            )
+          : [];
+        const byId = new Map(rows.map((row) => [row.product_id, Math.round(Number(row.average) * 100) / 100]));
+        return productIds.map((id) => byId.get(id) ?? null);
+      }),
+    ),
   };
 }
 

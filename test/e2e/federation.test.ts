@@ -23,7 +23,10 @@ describe('the federation fixture through the gateway', () => {
     [lab, annex] = fixture as [TestSubgraph, TestSubgraph];
     const extraSubgraphs = fixture.map((s) => ({ name: s.name, url: s.url }));
     supergraph = await startTestSupergraph({ extraSubgraphs });
-    const composed = await composeFromRunning([...Object.values(supergraph.subgraphs), ...extraSubgraphs].map((s) => ({ name: s.name, url: s.url })), TEST_SIGNING_SECRET);
+    const composed = await composeFromRunning(
+      [...Object.values(supergraph.subgraphs), ...extraSubgraphs].map((s) => ({ name: s.name, url: s.url })),
+      TEST_SIGNING_SECRET,
+    );
     expect(composed.errors).toEqual([]);
     supergraphSdl = composed.supergraphSdl!;
   });
@@ -77,7 +80,9 @@ describe('the federation fixture through the gateway', () => {
   });
 
   it('adds an @interfaceObject field to every implementation of the interface', async () => {
-    const { data, errors } = await supergraph.query('{ instruments { id calibratedAt ... on Microscope { magnification } ... on Telescope { aperture } } }');
+    const { data, errors } = await supergraph.query(
+      '{ instruments { id calibratedAt ... on Microscope { magnification } ... on Telescope { aperture } } }',
+    );
     expect(errors).toBeUndefined();
     expect(data!.instruments).toEqual([
       { id: 'in1', calibratedAt: '2026-01-01', magnification: 40 },
@@ -107,15 +112,39 @@ describe('the federation fixture through the gateway', () => {
   it('prints every directive unqualified in `_service { sdl }`, with the federation link it needs', async () => {
     const sdl = async (s: TestSubgraph) => (await s.query<{ _service: { sdl: string } }>('{ _service { sdl } }')).data!._service.sdl;
     const [labSdl, annexSdl] = [await sdl(lab), await sdl(annex)];
-    expect(labSdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@provides", "@external", "@shareable", "@inaccessible", "@tag"])');
+    expect(labSdl).toContain(
+      '@link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@provides", "@external", "@shareable", "@inaccessible", "@tag"])',
+    );
     expect(annexSdl).toContain(
       '@link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@requires", "@external", "@shareable", "@override", "@extends", "@composeDirective", "@interfaceObject", "@authenticated", "@cost", "@listSize"])',
     );
     // The spec's other directives are defined under their qualified names; none is applied so.
-    const applied = (sdl: string) => sdl.split('\n').filter((line) => !line.startsWith('directive ')).join('\n');
+    const applied = (sdl: string) =>
+      sdl
+        .split('\n')
+        .filter((line) => !line.startsWith('directive '))
+        .join('\n');
     expect(applied(`${labSdl}\n${annexSdl}`)).not.toContain('@federation__');
-    for (const used of ['@key(fields: "sku region { code }")', '@provides(fields: "name")', '@inaccessible', '@tag(name: "internal")', '@shareable']) expect(labSdl).toContain(used);
-    for (const used of ['@requires(fields: "weightGrams")', '@external', '@override(from: "lab")', '@extends', '@interfaceObject', '@composeDirective(name: "@lab")', '@authenticated', '@cost(weight: 2)', '@listSize(assumedSize: 10)', 'resolvable: false']) {
+    for (const used of [
+      '@key(fields: "sku region { code }")',
+      '@provides(fields: "name")',
+      '@inaccessible',
+      '@tag(name: "internal")',
+      '@shareable',
+    ])
+      expect(labSdl).toContain(used);
+    for (const used of [
+      '@requires(fields: "weightGrams")',
+      '@external',
+      '@override(from: "lab")',
+      '@extends',
+      '@interfaceObject',
+      '@composeDirective(name: "@lab")',
+      '@authenticated',
+      '@cost(weight: 2)',
+      '@listSize(assumedSize: 10)',
+      'resolvable: false',
+    ]) {
       expect(annexSdl).toContain(used);
     }
     // Read-only subgraphs opt into nothing: no audit log, no unused framework directive.
@@ -124,7 +153,9 @@ describe('the federation fixture through the gateway', () => {
 
   it('returns a federated trace (ftv1) in `extensions` when the request asks for it', async () => {
     const ask = (headers: Record<string, string>) =>
-      postGraphQL(lab.url, '{ gizmos { id } }', undefined, (body) => ({ ...signedAs()(body), ...headers })) as Promise<{ extensions?: { ftv1?: unknown } }>;
+      postGraphQL(lab.url, '{ gizmos { id } }', undefined, (body) => ({ ...signedAs()(body), ...headers })) as Promise<{
+        extensions?: { ftv1?: unknown };
+      }>;
     const traced = await ask({ 'apollo-federation-include-trace': 'ftv1' });
     expect(typeof traced.extensions?.ftv1).toBe('string');
     expect((await ask({})).extensions?.ftv1).toBeUndefined();

@@ -105,7 +105,12 @@ describe('behind another router (SUBGRAPH_TRUST=bearer)', () => {
   });
 
   it('a forged token through Hive Gateway gets nothing', async () => {
-    const forged = await postGraphQL(hiveUrl, ME, {}, { authorization: `Bearer ${await graceToken({ secret: 'another-secret-0123456789abcdef-0123456789' })}` });
+    const forged = await postGraphQL(
+      hiveUrl,
+      ME,
+      {},
+      { authorization: `Bearer ${await graceToken({ secret: 'another-secret-0123456789abcdef-0123456789' })}` },
+    );
     // Hive Gateway passes on the subgraph's refusal, as Tessera's gateway would give it.
     expect(forged.data?.me ?? null).toBeNull();
     expect(forged.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'signature', serviceName: 'accounts' });
@@ -113,7 +118,8 @@ describe('behind another router (SUBGRAPH_TRUST=bearer)', () => {
 
   describe('a bearer-mode subgraph asked directly', () => {
     const accounts = () => supergraph.subgraphs.accounts!;
-    const ask = (subgraph: TestSubgraph, query: string, headers: Parameters<typeof postGraphQL>[3] = {}) => postGraphQL(subgraph.url, query, {}, headers);
+    const ask = (subgraph: TestSubgraph, query: string, headers: Parameters<typeof postGraphQL>[3] = {}) =>
+      postGraphQL(subgraph.url, query, {}, headers);
 
     it('answers composition (`_service { sdl }`) and anonymous reads without any credential', async () => {
       const sdl = await ask(supergraph.subgraphs.catalog!, '{ _service { sdl } }');
@@ -125,7 +131,11 @@ describe('behind another router (SUBGRAPH_TRUST=bearer)', () => {
     it('takes a valid bearer token, and a valid gateway signature too', async () => {
       const token = await ask(accounts(), '{ me { username roles } }', { authorization: `Bearer ${await graceToken()}` });
       expect(token.data).toEqual({ me: { username: 'grace', roles: ['staff'] } });
-      const signed = await ask(accounts(), '{ me { username } }', signedAs({ userId: seedId('user', 'grace'), username: 'grace', roles: ['staff'], scopes: [] }));
+      const signed = await ask(
+        accounts(),
+        '{ me { username } }',
+        signedAs({ userId: seedId('user', 'grace'), username: 'grace', roles: ['staff'], scopes: [] }),
+      );
       expect(signed.data).toEqual({ me: { username: 'grace' } });
     });
 

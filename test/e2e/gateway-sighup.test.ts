@@ -29,7 +29,16 @@ function spawnGateway(env: NodeJS.ProcessEnv): Spawned {
   if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [GATEWAY_MAIN], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', HOST: '127.0.0.1', GATEWAY_PORT: '0', METRICS: 'false', SUBGRAPH_SIGNING_SECRET: TEST_SIGNING_SECRET, JWT_SECRET: TEST_JWT_SECRET, ...env },
+    env: {
+      PATH: process.env.PATH,
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      GATEWAY_PORT: '0',
+      METRICS: 'false',
+      SUBGRAPH_SIGNING_SECRET: TEST_SIGNING_SECRET,
+      JWT_SECRET: TEST_JWT_SECRET,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
@@ -51,7 +60,10 @@ function spawnGateway(env: NodeJS.ProcessEnv): Spawned {
       };
       waiters.push(check);
       check();
-      setTimeout(() => reject(new Error(`no "${msg}" logged within ${timeoutMs} ms; logged: ${lines.map((l) => l.msg).join(' | ')}`)), timeoutMs).unref();
+      setTimeout(
+        () => reject(new Error(`no "${msg}" logged within ${timeoutMs} ms; logged: ${lines.map((l) => l.msg).join(' | ')}`)),
+        timeoutMs,
+      ).unref();
       void exited.then((how) => reject(new Error(`the gateway exited (${how}) before logging "${msg}"`)));
     });
   return { child, logged, exited };

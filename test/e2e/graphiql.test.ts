@@ -10,7 +10,8 @@ import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.
 /** Debian's package (`apt-get install -y chromium`); playwright-core downloads no browser of its own. */
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`Skipping the GraphiQL browser test: ${CHROMIUM} is missing (install it with: apt-get install -y chromium).`);
+if (!hasChromium)
+  console.warn(`Skipping the GraphiQL browser test: ${CHROMIUM} is missing (install it with: apt-get install -y chromium).`);
 const inBrowser = hasChromium ? it : it.skip;
 
 /** The README's Quick start query. */
@@ -55,7 +56,7 @@ describe('GraphiQL at /graphiql', () => {
     expect((await response.text()).includes('renderYogaGraphiQL')).toBe(false);
   });
 
-  it('is served in production with GRAPHIQL=true, under its own policy rather than helmet\'s', async () => {
+  it("is served in production with GRAPHIQL=true, under its own policy rather than helmet's", async () => {
     const response = await fetch(`${productionWithGraphiql}/graphiql`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toMatch(/script-src 'sha256-/);
@@ -75,7 +76,15 @@ describe('GraphiQL at /graphiql', () => {
       const context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
         viewport: { width: 1400, height: 1800 },
       });
       const requested: string[] = [];
@@ -96,12 +105,24 @@ describe('GraphiQL at /graphiql', () => {
         // As pasted: typing key by key would have the editor close every brace twice.
         await page.keyboard.insertText(README_QUERY);
         // On a loaded machine the editor may take a moment to hold what was pasted: run it once it does.
-        await page.locator('.graphiql-query-editor .view-lines').getByText('topProducts', { exact: false }).first().waitFor({ timeout: 20_000 });
+        await page
+          .locator('.graphiql-query-editor .view-lines')
+          .getByText('topProducts', { exact: false })
+          .first()
+          .waitFor({ timeout: 20_000 });
         const result = page.locator('.graphiql-response');
         const shown = () => result.getByText(names[0]!, { exact: false }).first();
         for (let attempt = 0; attempt < 2; attempt++) {
           await page.locator('.graphiql-execute-button').click();
-          if (await shown().waitFor({ timeout: 30_000 }).then(() => true, () => false)) break;
+          if (
+            await shown()
+              .waitFor({ timeout: 30_000 })
+              .then(
+                () => true,
+                () => false,
+              )
+          )
+            break;
         }
         for (const name of names) await result.getByText(name, { exact: false }).first().waitFor({ timeout: 10_000 });
         await mkdir(join(repoRoot, 'test-output'), { recursive: true });

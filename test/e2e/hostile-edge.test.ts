@@ -14,7 +14,8 @@ import { fanOut } from '../support/hostile-documents.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const nestedPages = (n: string) => `products(first: ${n}) { edges { node { reviews(first: ${n}) { edges { node { author { reviews(first: ${n}) { totalCount } } } } } } } }`;
+const nestedPages = (n: string) =>
+  `products(first: ${n}) { edges { node { reviews(first: ${n}) { edges { node { author { reviews(first: ${n}) { totalCount } } } } } } } }`;
 /** A JSON body as text: a value nested this deep cannot even be serialized by JSON.stringify. */
 const deepBody = (field: 'variables' | 'extensions', nested: string) => `{"query":"{ categories { slug } }","${field}":{"deep":${nested}}}`;
 const deepArray = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
@@ -40,14 +41,21 @@ function hostileRequests(futureToken: string): Hostile[] {
   const add = (shape: string, status: number, code: string, bodies: unknown[], headers?: Record<string, string>) => {
     for (const body of bodies) requests.push({ shape, body, status, code, headers });
   };
-  add('fragment fan-out', 400, 'MAX_ROOT_FIELDS_EXCEEDED', [
-    fanOut(23, 'Query', '__typename', 'query { ...F0 }'),
-    fanOut(40, 'Query', '__typename', '{ ...F0 }'),
-    fanOut(23, 'Query', 'categories { slug }', 'query Q { ...F0 }'),
-  ].map((query) => ({ query })));
+  add(
+    'fragment fan-out',
+    400,
+    'MAX_ROOT_FIELDS_EXCEEDED',
+    [
+      fanOut(23, 'Query', '__typename', 'query { ...F0 }'),
+      fanOut(40, 'Query', '__typename', '{ ...F0 }'),
+      fanOut(23, 'Query', 'categories { slug }', 'query Q { ...F0 }'),
+    ].map((query) => ({ query })),
+  );
   add('aliases through fragments', 400, 'MAX_ALIASES_EXCEEDED', [{ query: fanOut(23, 'Query', 'a: __typename', 'query { ...F0 }') }]);
   add('depth through fragments', 400, 'MAX_DEPTH_EXCEEDED', [
-    { query: `{ products(first: 1) { ...P } } fragment P on ProductConnection { edges { node { reviews(first: 1) { edges { node { product { reviews(first: 1) { edges { node { product { reviews(first: 1) { edges { node { body } } } } } } } } } } } } } }` },
+    {
+      query: `{ products(first: 1) { ...P } } fragment P on ProductConnection { edges { node { reviews(first: 1) { edges { node { product { reviews(first: 1) { edges { node { product { reviews(first: 1) { edges { node { body } } } } } } } } } } } } } }`,
+    },
   ]);
   add('cost through variable defaults', 400, 'COST_LIMIT_EXCEEDED', [
     { query: `query($n: Int! = 100) { ${nestedPages('$n')} }` },
@@ -71,13 +79,20 @@ function hostileRequests(futureToken: string): Hostile[] {
     deepBody('extensions', deepArray(200)),
   ]);
   add('APQ hash of another query', 400, 'PERSISTED_QUERY_HASH_MISMATCH', [
-    { query: '{ categories { slug } }', extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ users { edges { node { email } } } }') } } },
+    {
+      query: '{ categories { slug } }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ users { edges { node { email } } } }') } },
+    },
   ]);
   add('APQ version', 400, 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED', [
     { query: '{ categories { slug } }', extensions: { persistedQuery: { version: 2, sha256Hash: sha256('{ categories { slug } }') } } },
   ]);
-  add('a token from the future', 401, 'UNAUTHENTICATED', [{ query: '{ categories { slug } }' }, { query: 'mutation { logout }' }], { authorization: `Bearer ${futureToken}` });
-  add('an oversized header', 431, 'HEADERS_TOO_LARGE', [{ query: '{ categories { slug } }' }], { authorization: `Bearer ${'x'.repeat(20_000)}` });
+  add('a token from the future', 401, 'UNAUTHENTICATED', [{ query: '{ categories { slug } }' }, { query: 'mutation { logout }' }], {
+    authorization: `Bearer ${futureToken}`,
+  });
+  add('an oversized header', 431, 'HEADERS_TOO_LARGE', [{ query: '{ categories { slug } }' }], {
+    authorization: `Bearer ${'x'.repeat(20_000)}`,
+  });
   return requests;
 }
 
@@ -89,7 +104,10 @@ describe('the edge in production under hostile documents', () => {
   const prefix = `tessera-test-${randomUUID()}:`;
 
   beforeAll(async () => {
-    const { supergraphSdl, errors } = await composeSupergraph(subgraphs, new Map(subgraphs.map((s) => [s.name, `http://${s.name}.invalid/graphql`])));
+    const { supergraphSdl, errors } = await composeSupergraph(
+      subgraphs,
+      new Map(subgraphs.map((s) => [s.name, `http://${s.name}.invalid/graphql`])),
+    );
     expect(errors).toEqual([]);
     dir = await mkdtemp(join(tmpdir(), 'tessera-hostile-'));
     const supergraphPath = join(dir, 'supergraph.graphql');
@@ -157,7 +175,10 @@ describe('the edge in production under hostile documents', () => {
 
   it('limits a sensitive root field however the operation is named or aliased', async () => {
     const attempt = (i: number) =>
-      send({ query: `mutation x${i}($e: String!) { ${i % 2 ? 'a: ' : ''}login(email: $e, password: "wrong password") { accessToken } }`, variables: { e: 'grace@example.com' } });
+      send({
+        query: `mutation x${i}($e: String!) { ${i % 2 ? 'a: ' : ''}login(email: $e, password: "wrong password") { accessToken } }`,
+        variables: { e: 'grace@example.com' },
+      });
     const codes: unknown[] = [];
     for (let i = 1; i <= 5; i++) codes.push((await attempt(i)).body.errors?.[0]?.extensions?.code);
     expect(codes.every((code) => code === 'UNAUTHENTICATED')).toBe(true);
@@ -168,7 +189,9 @@ describe('the edge in production under hostile documents', () => {
       expect(refused.fetches).toBe(0);
     }
     // Many logins in one request count one each.
-    const many = await send({ query: `mutation { ${Array.from({ length: 6 }, (_, i) => `l${i}: login(email: "alan@example.com", password: "x") { accessToken }`).join(' ')} }` });
+    const many = await send({
+      query: `mutation { ${Array.from({ length: 6 }, (_, i) => `l${i}: login(email: "alan@example.com", password: "x") { accessToken }`).join(' ')} }`,
+    });
     expect(many.status).toBe(429);
     expect(many.fetches).toBe(0);
   });

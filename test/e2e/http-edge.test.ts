@@ -28,7 +28,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 describe('the HTTP edge', () => {
   let supergraph: TestSupergraph;
-  const gateways: Record<'production' | 'development', { url: string; origin: string; metricsUrl: string | undefined; lines: LogLine[] }> = {} as never;
+  const gateways: Record<'production' | 'development', { url: string; origin: string; metricsUrl: string | undefined; lines: LogLine[] }> =
+    {} as never;
 
   beforeAll(async () => {
     supergraph = await startTestSupergraph({ responseCache: false });
@@ -84,8 +85,11 @@ describe('the HTTP edge', () => {
       expect(response.status).toBe(200);
     });
 
-    it("counts brackets inside strings as text, not nesting", async () => {
-      const response = await post(gateways.production.url, JSON.stringify({ query: CATEGORIES, variables: { text: `${'['.repeat(5_000)}"{\\` } }));
+    it('counts brackets inside strings as text, not nesting', async () => {
+      const response = await post(
+        gateways.production.url,
+        JSON.stringify({ query: CATEGORIES, variables: { text: `${'['.repeat(5_000)}"{\\` } }),
+      );
       expect(response.status).toBe(200);
     });
 
@@ -102,7 +106,11 @@ describe('the HTTP edge', () => {
 
     it('is refused by the subgraphs too, before anything reads the body', async () => {
       const subgraph = supergraph.subgraphs.catalog!;
-      expectRefused(await post(subgraph.url, `{"query":"${CATEGORIES}","variables":{"v":${arrays(6_000)}}}`), 400, 'MAX_JSON_DEPTH_EXCEEDED');
+      expectRefused(
+        await post(subgraph.url, `{"query":"${CATEGORIES}","variables":{"v":${arrays(6_000)}}}`),
+        400,
+        'MAX_JSON_DEPTH_EXCEEDED',
+      );
       expect((await subgraph.query(CATEGORIES)).errors).toBeUndefined();
     });
   });
@@ -170,7 +178,9 @@ describe('the HTTP edge', () => {
         socket.on('error', reject);
       });
       expect(raw).toMatch(/^HTTP\/1\.1 400 /);
-      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ errors: [{ message: 'The request is not valid HTTP.', extensions: { code: 'BAD_REQUEST' } }] });
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({
+        errors: [{ message: 'The request is not valid HTTP.', extensions: { code: 'BAD_REQUEST' } }],
+      });
     });
   });
 
@@ -185,11 +195,19 @@ describe('the HTTP edge', () => {
 
     it('refuses to build a production gateway or subgraph whose metrics would be on the public port', async () => {
       const config = testGatewayConfig([], { env: 'production', metrics: { enabled: true, port: undefined, host: '127.0.0.1' } });
-      await expect(createGateway({ config, logger: pino({ level: 'silent' }) })).rejects.toThrow(/In production \/metrics is not served on the public port/);
-      const subgraphConfig = testSubgraphConfig('catalog', { kind: 'pglite', dataDir: 'memory://' }, { env: 'production', metrics: { enabled: true, port: undefined, host: '127.0.0.1' } });
+      await expect(createGateway({ config, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+        /In production \/metrics is not served on the public port/,
+      );
+      const subgraphConfig = testSubgraphConfig(
+        'catalog',
+        { kind: 'pglite', dataDir: 'memory://' },
+        { env: 'production', metrics: { enabled: true, port: undefined, host: '127.0.0.1' } },
+      );
       const schema = await buildFederatedSchema(catalog);
       // Refused before the store is touched.
-      await expect(createSubgraphApp({ definition: catalog, schema, orm: {} as never, config: subgraphConfig, logger: pino({ level: 'silent' }) })).rejects.toThrow(/In production \/metrics is not served on the public port/);
+      await expect(
+        createSubgraphApp({ definition: catalog, schema, orm: {} as never, config: subgraphConfig, logger: pino({ level: 'silent' }) }),
+      ).rejects.toThrow(/In production \/metrics is not served on the public port/);
     });
   });
 });

@@ -17,7 +17,12 @@ const stockedProduct = seedId('product', '300000000003'); // 120 on hand
 
 /** A token as accounts would issue it, with any claim overridden. */
 function token(claims: JWTPayload & Record<string, unknown> = {}, { secret = TEST_JWT_SECRET, expiresIn = '5m' } = {}) {
-  return new SignJWT({ username: 'grace', roles: ['staff'], scope: 'catalog:write inventory:write reviews:moderate reviews:write', ...claims })
+  return new SignJWT({
+    username: 'grace',
+    roles: ['staff'],
+    scope: 'catalog:write inventory:write reviews:moderate reviews:write',
+    ...claims,
+  })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(seedId('user', 'grace'))
     .setIssuer((claims.iss as string) ?? 'tessera')
@@ -38,22 +43,33 @@ describe('identity at the edge', () => {
     await supergraph?.stop();
   });
 
-  const stockOf = async (productId: string) => (await supergraph.subgraphs.inventory!.orm.em.fork().findOne(Stock, { productId }))?.quantity;
+  const stockOf = async (productId: string) =>
+    (await supergraph.subgraphs.inventory!.orm.em.fork().findOne(Stock, { productId }))?.quantity;
 
   describe('accounts', () => {
     it('registers, logs in, uses the token, refreshes, detects reuse of a spent refresh token, logs out', async () => {
-      const registered = await supergraph.query(`mutation { register(email: "Linus@Example.com", password: "a long passphrase", name: "Linus") { ${AUTH_FIELDS} } }`);
+      const registered = await supergraph.query(
+        `mutation { register(email: "Linus@Example.com", password: "a long passphrase", name: "Linus") { ${AUTH_FIELDS} } }`,
+      );
       expect(registered.errors).toBeUndefined();
-      expect(registered.data?.register).toMatchObject({ tokenType: 'Bearer', expiresIn: 900, user: { username: 'linus', email: 'linus@example.com', roles: ['customer'] } });
+      expect(registered.data?.register).toMatchObject({
+        tokenType: 'Bearer',
+        expiresIn: 900,
+        user: { username: 'linus', email: 'linus@example.com', roles: ['customer'] },
+      });
 
-      const login = await supergraph.query(`mutation { login(email: "LINUS@example.com", password: "a long passphrase") { ${AUTH_FIELDS} } }`);
+      const login = await supergraph.query(
+        `mutation { login(email: "LINUS@example.com", password: "a long passphrase") { ${AUTH_FIELDS} } }`,
+      );
       expect(login.errors).toBeUndefined();
       const { accessToken, refreshToken } = login.data!.login;
 
       const me = await supergraph.query(`{ me { username email } }`, {}, bearer(accessToken));
       expect(me.data).toEqual({ me: { username: 'linus', email: 'linus@example.com' } });
 
-      const refreshed = await supergraph.query(`mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken } }`, { t: refreshToken });
+      const refreshed = await supergraph.query(`mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken } }`, {
+        t: refreshToken,
+      });
       expect(refreshed.errors).toBeUndefined();
       const next = refreshed.data?.refresh;
       expect(next.refreshToken).not.toBe(refreshToken);
@@ -62,14 +78,20 @@ describe('identity at the edge', () => {
       // The spent token again: someone has a copy. The whole family goes, including the newest token.
       const reused = await supergraph.query(`mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }`, { t: refreshToken });
       expect(reused.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' }, message: expect.stringMatching(/already used/) });
-      const afterReuse = await supergraph.query(`mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }`, { t: next.refreshToken });
+      const afterReuse = await supergraph.query(`mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }`, {
+        t: next.refreshToken,
+      });
       expect(afterReuse.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
       // A fresh login, then logout: its refresh token stops working.
-      const again = (await supergraph.query(`mutation { login(email: "linus@example.com", password: "a long passphrase") { accessToken refreshToken } }`)).data?.login;
+      const again = (
+        await supergraph.query(`mutation { login(email: "linus@example.com", password: "a long passphrase") { accessToken refreshToken } }`)
+      ).data?.login;
       const logout = await supergraph.query(`mutation { logout }`, {}, bearer(again.accessToken));
       expect(logout.data).toEqual({ logout: true });
-      const afterLogout = await supergraph.query(`mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }`, { t: again.refreshToken });
+      const afterLogout = await supergraph.query(`mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }`, {
+        t: again.refreshToken,
+      });
       expect(afterLogout.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     });
 
@@ -84,12 +106,20 @@ describe('identity at the edge', () => {
     });
 
     it('refuses a second account for the same email in another case, a short password, and wrong credentials', async () => {
-      const duplicate = await supergraph.query(`mutation { register(email: "ADA@example.com", password: "another passphrase", name: "Ada 2") { accessToken } }`);
+      const duplicate = await supergraph.query(
+        `mutation { register(email: "ADA@example.com", password: "another passphrase", name: "Ada 2") { accessToken } }`,
+      );
       expect(duplicate.errors?.[0]?.extensions?.code).toBe('CONFLICT');
       const short = await supergraph.query(`mutation { register(email: "x@example.com", password: "short", name: "X") { accessToken } }`);
       expect(short.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'password' }] });
-      for (const [email, password] of [['ada@example.com', 'wrong password'], ['nobody@example.com', 'tessera-demo-password']]) {
-        const { errors } = await supergraph.query(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, { e: email, p: password });
+      for (const [email, password] of [
+        ['ada@example.com', 'wrong password'],
+        ['nobody@example.com', 'tessera-demo-password'],
+      ]) {
+        const { errors } = await supergraph.query(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, {
+          e: email,
+          p: password,
+        });
         expect(errors?.[0]).toMatchObject({ message: 'The email or the password is wrong.', extensions: { code: 'UNAUTHENTICATED' } });
       }
     });
@@ -100,18 +130,33 @@ describe('identity at the edge', () => {
       const valid = await token();
       const [header, payload, signature] = valid.split('.');
       const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
-      const tampered = Buffer.from(JSON.stringify({ ...claims, roles: ['admin'], scope: 'audit:read accounts:admin' })).toString('base64url');
+      const tampered = Buffer.from(JSON.stringify({ ...claims, roles: ['admin'], scope: 'audit:read accounts:admin' })).toString(
+        'base64url',
+      );
       return `${header}.${tampered}.${signature}`;
     };
     const cases: [string, () => Promise<string>, string][] = [
       ['an expired token', () => token({ exp: Math.floor(Date.now() / 1000) - 120 }, { expiresIn: '-2m' }), 'expired'],
       ['a token signed with another secret', () => token({}, { secret: 'someone-elses-secret-0123456789abcdefgh' }), 'signature'],
-      ['alg: none', async () => new UnsecuredJWT({ sub: seedId('user', 'grace'), roles: ['staff'] }).setIssuer('tessera').setAudience('tessera').setExpirationTime('5m').encode(), 'algorithm'],
+      [
+        'alg: none',
+        async () =>
+          new UnsecuredJWT({ sub: seedId('user', 'grace'), roles: ['staff'] })
+            .setIssuer('tessera')
+            .setAudience('tessera')
+            .setExpirationTime('5m')
+            .encode(),
+        'algorithm',
+      ],
       ['another issuer', () => token({ iss: 'https://evil.example' }), 'issuer'],
       ['another audience', () => token({ aud: 'another-api' }), 'audience'],
       ['a tampered payload', forged, 'signature'],
       ['garbage', async () => 'not.a.jwt', 'malformed'],
-      ['a token issued an hour from now (beyond the 30 s clock skew)', () => token({ iat: Math.floor(Date.now() / 1000) + 3600 }, { expiresIn: '2h' }), 'issued_in_future'],
+      [
+        'a token issued an hour from now (beyond the 30 s clock skew)',
+        () => token({ iat: Math.floor(Date.now() / 1000) + 3600 }, { expiresIn: '2h' }),
+        'issued_in_future',
+      ],
     ];
 
     it.each(cases)('%s', async (_name, make, reason) => {
@@ -128,7 +173,11 @@ describe('identity at the edge', () => {
     });
 
     it('a token issued 10 s from now, within the clock skew, goes through', async () => {
-      const { data, errors } = await supergraph.query(`{ me { username } }`, {}, bearer(await token({ iat: Math.floor(Date.now() / 1000) + 10 })));
+      const { data, errors } = await supergraph.query(
+        `{ me { username } }`,
+        {},
+        bearer(await token({ iat: Math.floor(Date.now() / 1000) + 10 })),
+      );
       expect(errors).toBeUndefined();
       expect(data).toEqual({ me: { username: 'grace' } });
     });
@@ -160,8 +209,14 @@ describe('identity at the edge', () => {
       ['a signature made with another secret', () => signed({ secret: 'not-the-shared-secret-0123456789abcdef' })],
       ['a signature replayed outside its window', () => signed({ now: Date.now() - 5 * 60_000 })],
       ['a signature replayed under another request id', () => ({ ...signed({ requestId: 'r4' }), 'x-request-id': 'r5' })],
-      ['a signature without its request id', () => Object.fromEntries(Object.entries(signed()).filter(([name]) => name !== 'x-request-id'))],
-      ['a signature of another body', () => signed({ over: JSON.stringify({ query: ADJUST, variables: { id: seedId('product', '100000000001') } }) })],
+      [
+        'a signature without its request id',
+        () => Object.fromEntries(Object.entries(signed()).filter(([name]) => name !== 'x-request-id')),
+      ],
+      [
+        'a signature of another body',
+        () => signed({ over: JSON.stringify({ query: ADJUST, variables: { id: seedId('product', '100000000001') } }) }),
+      ],
     ])('refuse %s', async (_name, headers) => {
       const before = await stockOf(stockedProduct);
       const response = await direct(headers());
@@ -180,7 +235,8 @@ describe('identity at the edge', () => {
       const sent: { headers: Record<string, string>; body: string }[] = [];
       const realFetch = globalThis.fetch;
       const spy = jest.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
-        if (String(input) === subgraphUrl) sent.push({ headers: { ...(init?.headers as Record<string, string>) }, body: String(init?.body) });
+        if (String(input) === subgraphUrl)
+          sent.push({ headers: { ...(init?.headers as Record<string, string>) }, body: String(init?.body) });
         return realFetch(input, init);
       });
       try {
@@ -207,14 +263,20 @@ describe('identity at the edge', () => {
       const tampered = await postBody(accounts, EVERY_EMAIL, headers);
       expect(JSON.stringify(tampered.data ?? null)).not.toContain('@example.com');
       expect(tampered.status).toBe(401);
-      expect(tampered.errors?.[0]).toMatchObject({ message: 'The request body is not the one the gateway signed.', extensions: { code: 'UNAUTHENTICATED' } });
+      expect(tampered.errors?.[0]).toMatchObject({
+        message: 'The request body is not the one the gateway signed.',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
     });
 
     it('refuses it replayed verbatim', async () => {
       const { accounts, headers, body } = await asAdmin();
       const replayed = await postBody(accounts, body, headers);
       expect(replayed.status).toBe(401);
-      expect(replayed.errors?.[0]).toMatchObject({ message: expect.stringMatching(/already served: a replay is refused/), extensions: { code: 'UNAUTHENTICATED' } });
+      expect(replayed.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/already served: a replay is refused/),
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
       expect(replayed.data).toBeUndefined();
     });
 
@@ -223,7 +285,10 @@ describe('identity at the edge', () => {
       const { 'x-request-id': _omitted, ...withoutId } = headers;
       const response = await postBody(accounts, body, withoutId);
       expect(response.status).toBe(401);
-      expect(response.errors?.[0]).toMatchObject({ message: expect.stringMatching(/no x-request-id/), extensions: { code: 'UNAUTHENTICATED' } });
+      expect(response.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/no x-request-id/),
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
     });
   });
 
@@ -263,10 +328,14 @@ describe('identity at the edge', () => {
         edsger,
       );
       expect(errors).toBeUndefined();
-      expect(data?.addReview).toEqual({ rating: 5, author: { username: 'edsger', name: 'Edsger Dijkstra' }, product: { name: 'A Philosophy of Software Design' } });
+      expect(data?.addReview).toEqual({
+        rating: 5,
+        author: { username: 'edsger', name: 'Edsger Dijkstra' },
+        product: { name: 'A Philosophy of Software Design' },
+      });
     });
 
-    it("shows email to its owner and admins only; others get FORBIDDEN at the field and the rest of the response", async () => {
+    it('shows email to its owner and admins only; others get FORBIDDEN at the field and the rest of the response', async () => {
       const query = `query($id: ID!) { user(id: $id) { username email } }`;
       const grace = { id: seedId('user', 'grace') };
       const asOther = await supergraph.query(query, grace, await supergraph.loginAs('alan'));
@@ -274,12 +343,20 @@ describe('identity at the edge', () => {
       expect(asOther.errors?.[0]).toMatchObject({ path: ['user', 'email'], extensions: { code: 'FORBIDDEN' } });
       const asAnonymous = await supergraph.query(query, grace);
       expect(asAnonymous.errors?.[0]).toMatchObject({ path: ['user', 'email'], extensions: { code: 'UNAUTHENTICATED' } });
-      expect((await supergraph.query(query, grace, await supergraph.loginAs('grace'))).data).toEqual({ user: { username: 'grace', email: 'grace@example.com' } });
-      expect((await supergraph.query(query, grace, await supergraph.loginAs('ada'))).data).toEqual({ user: { username: 'grace', email: 'grace@example.com' } });
+      expect((await supergraph.query(query, grace, await supergraph.loginAs('grace'))).data).toEqual({
+        user: { username: 'grace', email: 'grace@example.com' },
+      });
+      expect((await supergraph.query(query, grace, await supergraph.loginAs('ada'))).data).toEqual({
+        user: { username: 'grace', email: 'grace@example.com' },
+      });
     });
 
     it('guards email on the entity path too (a review author reached through reviews)', async () => {
-      const { data, errors } = await supergraph.query(`{ review(id: "${seedId('review', '2')}") { author { username email } } }`, {}, await supergraph.loginAs('alan'));
+      const { data, errors } = await supergraph.query(
+        `{ review(id: "${seedId('review', '2')}") { author { username email } } }`,
+        {},
+        await supergraph.loginAs('alan'),
+      );
       expect(data?.review.author).toEqual({ username: 'grace', email: null });
       expect(errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       // And straight at the subgraph's _entities, signed but anonymous.
@@ -295,10 +372,19 @@ describe('identity at the edge', () => {
 
     it('records every mutation, refusals included, for admins to read', async () => {
       const admin = await supergraph.loginAs('ada');
-      const { data, errors } = await supergraph.query(`{ catalogAuditLog(first: 20) { edges { node { operation outcome actorId entityType } } } reviewsAuditLog(first: 20) { totalCount } }`, {}, admin);
+      const { data, errors } = await supergraph.query(
+        `{ catalogAuditLog(first: 20) { edges { node { operation outcome actorId entityType } } } reviewsAuditLog(first: 20) { totalCount } }`,
+        {},
+        admin,
+      );
       expect(errors).toBeUndefined();
       const records = data?.catalogAuditLog.edges.map((e: { node: unknown }) => e.node);
-      expect(records).toContainEqual({ operation: 'createProduct', outcome: 'FORBIDDEN', actorId: seedId('user', 'alan'), entityType: 'Product' });
+      expect(records).toContainEqual({
+        operation: 'createProduct',
+        outcome: 'FORBIDDEN',
+        actorId: seedId('user', 'alan'),
+        entityType: 'Product',
+      });
       expect(data?.reviewsAuditLog.totalCount).toBeGreaterThanOrEqual(3);
       const asCustomer = await supergraph.query(`{ catalogAuditLog(first: 1) { totalCount } }`, {}, await supergraph.loginAs('alan'));
       expect(asCustomer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

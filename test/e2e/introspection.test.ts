@@ -28,7 +28,9 @@ describe('introspection through the gateway', () => {
     const { status, errors, data } = await postGraphQL(development, query);
     expect(errors).toBeUndefined();
     expect(status).toBe(200);
-    expect(data?.__schema?.types?.map((type: { name: string }) => type.name)).toEqual(expect.arrayContaining(['Query', 'Product', 'Review']));
+    expect(data?.__schema?.types?.map((type: { name: string }) => type.name)).toEqual(
+      expect.arrayContaining(['Query', 'Product', 'Review']),
+    );
   });
 
   it.each(Object.entries(abusiveIntrospection))('refuses %s with its code', async (_, { query, code }) => {
@@ -46,10 +48,17 @@ describe('introspection through the gateway', () => {
   it('lets GraphQL Code Generator load the schema from the gateway URL', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tessera-codegen-url-'));
     try {
-      await writeFile(join(dir, 'codegen.json'), JSON.stringify({ schema: development, generates: { [join(dir, 'schema.graphql')]: { plugins: ['schema-ast'] } } }));
+      await writeFile(
+        join(dir, 'codegen.json'),
+        JSON.stringify({ schema: development, generates: { [join(dir, 'schema.graphql')]: { plugins: ['schema-ast'] } } }),
+      );
       // As from a shell: with NODE_ENV=test (Jest's), codegen keeps its errors to itself.
       const { NODE_ENV: _testEnv, ...env } = process.env;
-      const outcome = await run(process.execPath, [join(repoRoot, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', join(dir, 'codegen.json')], { cwd: repoRoot, env }).then(
+      const outcome = await run(
+        process.execPath,
+        [join(repoRoot, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', join(dir, 'codegen.json')],
+        { cwd: repoRoot, env },
+      ).then(
         () => '',
         (error: { stdout: string; stderr: string }) => error.stdout + error.stderr,
       );

@@ -72,7 +72,11 @@ describe('tokens from an OIDC provider, verified against its JWKS', () => {
     expect(errors).toBeUndefined();
     // ada is an admin by her token's roles; email is hers anyway.
     expect(data).toEqual({ me: { username: 'ada', email: 'ada@example.com' } });
-    const audit = await supergraph.query(`{ catalogAuditLog(first: 1) { totalCount } }`, {}, { authorization: `Bearer ${await oidcToken(first)}` });
+    const audit = await supergraph.query(
+      `{ catalogAuditLog(first: 1) { totalCount } }`,
+      {},
+      { authorization: `Bearer ${await oidcToken(first)}` },
+    );
     expect(audit.errors).toBeUndefined();
   });
 
@@ -110,8 +114,15 @@ describe('tokens from an OIDC provider, verified against its JWKS', () => {
   });
 
   it('refuses alg: none and tokens of another issuer', async () => {
-    const none = new UnsecuredJWT({ preferred_username: 'ada' }).setSubject(seedId('user', 'ada')).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').encode();
+    const none = new UnsecuredJWT({ preferred_username: 'ada' })
+      .setSubject(seedId('user', 'ada'))
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .encode();
     expect((await me(none)).errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'algorithm' });
-    expect((await me(await oidcToken(second, { iss: 'https://other.example' }))).errors?.[0]?.extensions).toMatchObject({ reason: 'issuer' });
+    expect((await me(await oidcToken(second, { iss: 'https://other.example' }))).errors?.[0]?.extensions).toMatchObject({
+      reason: 'issuer',
+    });
   });
 });

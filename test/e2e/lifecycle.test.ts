@@ -75,7 +75,9 @@ describe('health, shutdown and supergraph reload', () => {
           arrived();
           await released;
         }
-        const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<string, string>;
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)),
+        ) as Record<string, string>;
         const answer = await fetch(catalog.url, { method: 'POST', headers, body });
         res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
         res.end(await answer.text());
@@ -202,13 +204,18 @@ describe('health, shutdown and supergraph reload', () => {
     it('keeps serving the previous supergraph when the new one does not load, with an error in the log', async () => {
       await writeFile(path, original);
       const { logger, lines } = capturingLogger();
-      const { gateway, url, origin } = await startGateway({ supergraphPath: path, supergraphReload: { pollIntervalMs: 0, watch: true } }, logger);
+      const { gateway, url, origin } = await startGateway(
+        { supergraphPath: path, supergraphReload: { pollIntervalMs: 0, watch: true } },
+        logger,
+      );
       const servedHash = gateway.supergraph.current()!.hash;
 
       const broken = nextReload(gateway);
       await replaceFile(path, original.replace('type Query', 'type Query {'));
       expect(await broken).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/Syntax Error/) });
-      expect(lines).toContainEqual(expect.objectContaining({ level: 50, msg: 'supergraph reload failed; still serving the previous one', servingHash: servedHash }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: 50, msg: 'supergraph reload failed; still serving the previous one', servingHash: servedHash }),
+      );
       const during = await postGraphQL(url, SHOP_FRONT);
       expect(during).toMatchObject({ status: 200, data: { topProducts: expect.any(Array) }, extensions: { cost: { estimated: 3 } } });
       expect(await (await fetch(`${origin}/ready`)).json()).toMatchObject({ ready: true, supergraph: { hash: servedHash, version: 1 } });
@@ -244,7 +251,9 @@ describe('health, shutdown and supergraph reload', () => {
       const redis = new DisposableRedis(await freePort());
       await redis.start();
       cleanups.push(() => redis.kill());
-      const { origin } = await startGateway({ redis: { url: `redis://127.0.0.1:${redis.port}`, clusterNodes: undefined, prefix: 'lifecycle:' } });
+      const { origin } = await startGateway({
+        redis: { url: `redis://127.0.0.1:${redis.port}`, clusterNodes: undefined, prefix: 'lifecycle:' },
+      });
 
       const up = await fetch(`${origin}/ready`);
       expect(up.status).toBe(200);
@@ -362,7 +371,10 @@ describe('Apollo Server and termination signals', () => {
       });
       const { supergraphSdl } = await composeSupergraph(subgraphs, new Map());
       await writeFile(join(dir, 'supergraph.graphql'), supergraphSdl!);
-      gateway = await createGateway({ config: testGatewayConfig([], { supergraphPath: join(dir, 'supergraph.graphql') }), logger: testLogger });
+      gateway = await createGateway({
+        config: testGatewayConfig([], { supergraphPath: join(dir, 'supergraph.graphql') }),
+        logger: testLogger,
+      });
       expect({ term: process.listenerCount('SIGTERM'), int: process.listenerCount('SIGINT') }).toEqual(before);
     } finally {
       process.env.NODE_ENV = nodeEnv;

@@ -25,7 +25,9 @@ describe('metrics', () => {
     expect((await supergraph.query(RESTOCK, { id: kettle }, staff)).errors).toBeUndefined();
     expect((await supergraph.query(RESTOCK, { id: kettle })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await supergraph.query(TOP_PRODUCTS, {}, { authorization: 'Bearer not-a-token' })).status).toBe(401);
-    expect((await supergraph.query(`query Broken { topProducts { nope } }`)).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect((await supergraph.query(`query Broken { topProducts { nope } }`)).errors?.[0]?.extensions?.code).toBe(
+      'GRAPHQL_VALIDATION_FAILED',
+    );
     const emails = await supergraph.query(`query Emails { users(first: 1) { edges { node { username email } } } }`);
     expect([emails.data?.users.edges[0].node.email, emails.errors?.[0]?.extensions?.code]).toEqual([null, 'UNAUTHENTICATED']);
     gateway = await scrape(supergraph.metricsUrl!);
@@ -45,7 +47,9 @@ describe('metrics', () => {
     expect(gateway.value('tessera_gateway_operations_total', { operation: 'unknown', type: 'unknown', outcome: 'error' })).toBe(1);
     expect(gateway.value('tessera_gateway_operations_total', { operation: 'Emails', type: 'query', outcome: 'partial' })).toBe(1);
     expect(gateway.value('tessera_gateway_request_duration_seconds_count', { operation: 'TopProducts', type: 'query' })).toBe(2);
-    expect(gateway.value('tessera_gateway_request_duration_seconds_bucket', { operation: 'TopProducts', type: 'query', le: '+Inf' })).toBe(2);
+    expect(gateway.value('tessera_gateway_request_duration_seconds_bucket', { operation: 'TopProducts', type: 'query', le: '+Inf' })).toBe(
+      2,
+    );
     expect(gateway.value('tessera_gateway_requests_in_flight')).toBe(0);
   });
 
@@ -82,7 +86,12 @@ describe('metrics', () => {
   });
 
   it('counts a subgraph refusing the fetch as an http failure', async () => {
-    const unsigned = await supergraph.startGateway({ supergraphPath: 'supergraph.graphql', routeToRunning: true, signingSecret: 'another-signing-secret-0123456789abcdef', responseCache: false });
+    const unsigned = await supergraph.startGateway({
+      supergraphPath: 'supergraph.graphql',
+      routeToRunning: true,
+      signingSecret: 'another-signing-secret-0123456789abcdef',
+      responseCache: false,
+    });
     const { data } = await postGraphQL(unsigned.url, 'query Cats { categories { name } }');
     expect(data).toBeNull();
     const after = await scrape(unsigned.metricsUrl!);
@@ -92,10 +101,14 @@ describe('metrics', () => {
 
   it('measures SQL per operation and DataLoader batches in the subgraphs', () => {
     const reviews = subgraph.reviews!;
-    const sqlCounts = reviews.find('tessera_subgraph_sql_duration_seconds_count').filter((s) => s.labels.operation!.startsWith('TopProducts__reviews__'));
+    const sqlCounts = reviews
+      .find('tessera_subgraph_sql_duration_seconds_count')
+      .filter((s) => s.labels.operation!.startsWith('TopProducts__reviews__'));
     expect(sqlCounts.length).toBeGreaterThan(0);
     expect(sqlCounts.every((s) => s.value > 0)).toBe(true);
-    const statements = reviews.find('tessera_subgraph_sql_statements_per_operation_count').filter((s) => s.labels.operation!.startsWith('TopProducts__reviews__'));
+    const statements = reviews
+      .find('tessera_subgraph_sql_statements_per_operation_count')
+      .filter((s) => s.labels.operation!.startsWith('TopProducts__reviews__'));
     expect(statements.length).toBeGreaterThan(0);
     expect(statements.map((s) => s.value)).toEqual(statements.map(() => 1));
     // The three top products' reviews in one batch, once (the second TopProducts was a cache hit).

@@ -9,10 +9,34 @@ import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.
 const PRODUCTS_WITH_REVIEWS = /* GraphQL */ `
   query ($first: Int!) {
     products(first: $first) {
-      edges { node {
-        name inStock shippingEstimate averageRating
-        reviews(first: 3) { edges { node { rating author { username name reviews(first: 2) { edges { node { product { name } } } } } } } }
-      } }
+      edges {
+        node {
+          name
+          inStock
+          shippingEstimate
+          averageRating
+          reviews(first: 3) {
+            edges {
+              node {
+                rating
+                author {
+                  username
+                  name
+                  reviews(first: 2) {
+                    edges {
+                      node {
+                        product {
+                          name
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
     }
   }
 `;
@@ -43,7 +67,13 @@ describe('DataLoader batching across the supergraph', () => {
       });
       inventoryEm.create(Stock, { productId: product.id, quantity: i % 3 });
       authors.forEach((author, a) =>
-        reviewsEm.create(Review, { product: product.id, author: seedId('user', author), authorUsername: author, body: `review ${a}`, rating: 1 + ((i + a) % 5) }),
+        reviewsEm.create(Review, {
+          product: product.id,
+          author: seedId('user', author),
+          authorUsername: author,
+          body: `review ${a}`,
+          rating: 1 + ((i + a) % 5),
+        }),
       );
     }
     await Promise.all([catalogEm.flush(), inventoryEm.flush(), reviewsEm.flush()]);

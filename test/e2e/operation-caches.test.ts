@@ -30,7 +30,10 @@ describe('per-document caches are bounded by OPERATION_CACHE_MAX_ENTRIES', () =>
   const post = async (url: string, body: object) => (await postRaw(url, body)).body;
   const plans = async (metricsUrl: string) => {
     const scraped = await scrape(metricsUrl);
-    return { hit: scraped.value('tessera_gateway_query_plan_cache_total', { result: 'hit' }) ?? 0, miss: scraped.value('tessera_gateway_query_plan_cache_total', { result: 'miss' }) ?? 0 };
+    return {
+      hit: scraped.value('tessera_gateway_query_plan_cache_total', { result: 'hit' }) ?? 0,
+      miss: scraped.value('tessera_gateway_query_plan_cache_total', { result: 'miss' }) ?? 0,
+    };
   };
 
   it('plans a document again once more documents than the bound came after it', async () => {
@@ -46,7 +49,8 @@ describe('per-document caches are bounded by OPERATION_CACHE_MAX_ENTRIES', () =>
   });
 
   it('forgets a persisted query (memory, no Redis) once more than the bound were registered after it', async () => {
-    const register = (query: string) => post(bounded.url, { query, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } });
+    const register = (query: string) =>
+      post(bounded.url, { query, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } });
     const byHash = (query: string) => post(bounded.url, { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } });
     for (const n of [11, 12, 13, 14]) expect((await register(documentNumber(n))).errors).toBeUndefined();
     expect((await byHash(documentNumber(14))).data?.categories).toEqual(expect.any(Array));

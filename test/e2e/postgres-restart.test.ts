@@ -31,7 +31,9 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   async function createProduct(): Promise<GraphQLResponse & { upc: string }> {
     const upc = String(nextUpc++);
-    const response = await ask(CREATE, { input: { upc, name: `Restart ${upc}`, price: { amount: 100, currency: 'USD' }, weight: 100, categoryId } });
+    const response = await ask(CREATE, {
+      input: { upc, name: `Restart ${upc}`, price: { amount: 100, currency: 'USD' }, weight: 100, categoryId },
+    });
     if (!response.errors && response.data?.createProduct?.upc === upc) acknowledged.push(upc);
     return { ...response, upc };
   }
@@ -100,7 +102,9 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     let waiting = 0;
     for (let i = 0; i < 200 && !waiting; i++) {
       await pause(25);
-      const { rows } = await watcher.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into "product"%'`);
+      const { rows } = await watcher.query(
+        `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into "product"%'`,
+      );
       waiting = rows[0].n;
     }
     expect(waiting).toBe(1);

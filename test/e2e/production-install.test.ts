@@ -92,7 +92,9 @@ describe('a production install, without PGlite', () => {
   it("seeds the demo data once, on request (compose's `migrate all seed`)", async () => {
     const seeded: string[] = [];
     await migrateAll(subgraphs, 'seed', { env, print: (line) => seeded.push(line) });
-    expect(seeded).toEqual(subgraphs.map(({ name, seed }) => `${name}: ${seed ? 'Seed data inserted.' : 'Not empty (or no seed data): nothing inserted.'}`));
+    expect(seeded).toEqual(
+      subgraphs.map(({ name, seed }) => `${name}: ${seed ? 'Seed data inserted.' : 'Not empty (or no seed data): nothing inserted.'}`),
+    );
     const again: string[] = [];
     await migrateAll(subgraphs, 'seed', { env, print: (line) => again.push(line) });
     expect(again).toEqual(subgraphs.map(({ name }) => `${name}: Not empty (or no seed data): nothing inserted.`));
@@ -102,7 +104,12 @@ describe('a production install, without PGlite', () => {
   }, 120_000);
 
   it('says which variable to set when a store would be PGlite', async () => {
-    const open = openStore({ name: 'catalog', store: { kind: 'pglite', dataDir: 'memory://' }, entities: findSubgraph('catalog').entities!, logger: testLogger });
+    const open = openStore({
+      name: 'catalog',
+      store: { kind: 'pglite', dataDir: 'memory://' },
+      entities: findSubgraph('catalog').entities!,
+      logger: testLogger,
+    });
     await expect(open).rejects.toThrow(/DATABASE_URL: unset, so the store is PGlite, which this install leaves out/);
     // Whichever of PGlite's packages the store's module loads first is the one found missing.
     expect(pgliteImports.length).toBeGreaterThan(0);

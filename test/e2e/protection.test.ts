@@ -72,7 +72,10 @@ describe('query limits at the gateway', () => {
       supergraph.resetRequests();
       // The preflight header passes CSRF prevention, so only the document limits can refuse.
       const response = await fetch(`${url}?query=${encodeURIComponent(query)}`, { headers: { 'apollo-require-preflight': 'true' } });
-      return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] } };
+      return {
+        status: response.status,
+        body: (await response.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] },
+      };
     };
     const small = await get('{ categories { slug } }');
     expect(small).toMatchObject({ status: 200, body: { data: { categories: expect.any(Array) } } });
@@ -103,7 +106,11 @@ describe('query limits at the gateway', () => {
     it('allow up to the cap and refuse one more', async () => {
       const post = async (n: number) => {
         supergraph.resetRequests();
-        const response = await fetch(batchUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(Array.from({ length: n }, () => ({ query: '{ categories { slug } }' }))) });
+        const response = await fetch(batchUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(Array.from({ length: n }, () => ({ query: '{ categories { slug } }' }))),
+        });
         return { status: response.status, body: (await response.json()) as any, fetches: supergraph.subgraphRequests() };
       };
       const two = await post(2);
@@ -117,7 +124,8 @@ describe('query limits at the gateway', () => {
   });
 
   describe('cost (default limits)', () => {
-    const nested = (n: number) => `{ products(first: ${n}) { edges { node { name reviews(first: ${n}) { edges { node { author { reviews(first: ${n}) { edges { node { body } } } } } } } } } } }`;
+    const nested = (n: number) =>
+      `{ products(first: ${n}) { edges { node { name reviews(first: ${n}) { edges { node { author { reviews(first: ${n}) { edges { node { body } } } } } } } } } } }`;
 
     it('refuses a nested list bomb with the estimate shown, and lets a modest version through', async () => {
       supergraph.resetRequests();
@@ -129,7 +137,11 @@ describe('query limits at the gateway', () => {
       expect(error.extensions).toMatchObject({ maxCost: 5000, estimatedCost: expect.any(Number) });
       expect(error.extensions!.estimatedCost as number).toBeGreaterThan(1_000_000);
       expect(error.message).toMatch(/estimated cost is \d+; the limit is 5000/);
-      const modest = await fetch(supergraph.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: nested(5) }) });
+      const modest = await fetch(supergraph.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: nested(5) }),
+      });
       const body = (await modest.json()) as { errors?: unknown; extensions?: { cost?: { estimated: number } } };
       expect(body.errors).toBeUndefined();
       expect(modest.status).toBe(200);
@@ -185,7 +197,6 @@ describe('document analysis at the edge (default limits)', () => {
     const response = await supergraph.query(fanOut(23, 'Query', 'a: __typename', 'query { ...F0 }'));
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'MAX_ALIASES_EXCEEDED', actual: 2 ** 22 });
   });
-
 });
 
 describe('production hardening', () => {
@@ -195,7 +206,11 @@ describe('production hardening', () => {
   });
 
   const post = (query: string, headers: Record<string, string> = {}) =>
-    fetch(`${origin}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+    fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query }),
+    });
 
   it('gives no "Did you mean" suggestions', async () => {
     const body = (await (await post(`{ topProducts(first: 1) { nme } }`)).json()) as any;
@@ -206,7 +221,10 @@ describe('production hardening', () => {
   it('refuses by shape, cost and page size with stable codes and no stack traces', async () => {
     const cases: [string, string][] = [
       [fanOut(23, 'Query', '__typename', 'query { ...F0 }'), 'MAX_ROOT_FIELDS_EXCEEDED'],
-      [`query($n: Int! = 100) { products(first: $n) { edges { node { reviews(first: $n) { edges { node { author { reviews(first: $n) { totalCount } } } } } } } } }`, 'COST_LIMIT_EXCEEDED'],
+      [
+        `query($n: Int! = 100) { products(first: $n) { edges { node { reviews(first: $n) { edges { node { author { reviews(first: $n) { totalCount } } } } } } } } }`,
+        'COST_LIMIT_EXCEEDED',
+      ],
       [`{ products(first: 101) { totalCount } }`, 'BAD_USER_INPUT'],
     ];
     for (const [query, code] of cases) {

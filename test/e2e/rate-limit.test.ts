@@ -17,7 +17,11 @@ describe('rate limits at the gateway, on Redis', () => {
   });
 
   /** A gateway limiting to `limit` per `windowS`, on Redis under a prefix of its own. */
-  const limited = (rateLimit: NonNullable<GatewayOverrides['protection']>['rateLimit'], extra: GatewayOverrides['protection'] = {}, redisUrl = REDIS_URL) =>
+  const limited = (
+    rateLimit: NonNullable<GatewayOverrides['protection']>['rateLimit'],
+    extra: GatewayOverrides['protection'] = {},
+    redisUrl = REDIS_URL,
+  ) =>
     supergraph.startGateway({
       responseCache: false,
       redis: { url: redisUrl, prefix: `rl-test-${randomBytes(4).toString('hex')}:` },

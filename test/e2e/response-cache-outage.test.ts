@@ -42,7 +42,11 @@ describe('the response cache when Redis fails', () => {
       expect(response.headers.get('x-cache')).toBe('BYPASS');
     }
     const staff = await supergraph.loginAs('grace');
-    const mutation = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: 3) { quantity } }`, { id: kettle }, staff);
+    const mutation = await supergraph.query(
+      `mutation($id: ID!) { adjustStock(productId: $id, delta: 3) { quantity } }`,
+      { id: kettle },
+      staff,
+    );
     expect(mutation.data?.adjustStock.quantity).toBe(3);
 
     await redis.start();
@@ -57,7 +61,11 @@ describe('the response cache when Redis fails', () => {
     const admin = new Redis({ port: redis.port });
     await admin.call('CLIENT', 'PAUSE', '3000', 'WRITE');
     try {
-      const write = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: 2) { quantity } }`, { id: kettle }, staff);
+      const write = await supergraph.query(
+        `mutation($id: ID!) { adjustStock(productId: $id, delta: 2) { quantity } }`,
+        { id: kettle },
+        staff,
+      );
       expect(write.data?.adjustStock.quantity).toBe(5);
       for (let i = 0; i < 5; i++) {
         const during = await read();

@@ -55,7 +55,9 @@ describe('the response cache, on Redis', () => {
   });
 
   it("never serves one user's private response to another or to an anonymous caller, even concurrently", async () => {
-    const tokens = Object.fromEntries(await Promise.all(['ada', 'alan', 'barbara'].map(async (u) => [u, await supergraph.loginAs(u)] as const)));
+    const tokens = Object.fromEntries(
+      await Promise.all(['ada', 'alan', 'barbara'].map(async (u) => [u, await supergraph.loginAs(u)] as const)),
+    );
     const me = `{ me { username email } }`;
     const warm = await ask(me, {}, tokens.ada);
     expect(warm.headers.get('cache-control')).toBe('max-age=60, private');
@@ -75,7 +77,11 @@ describe('the response cache, on Redis', () => {
       await ask(TOP);
       await ask(ONE, { id: product });
       expect((await ask(TOP)).cache).toBe('HIT');
-      const { errors } = await supergraph.query(`mutation($id: ID!) { updateProduct(id: $id, input: { name: "Gooseneck Kettle" }) { id } }`, { id: product }, staff);
+      const { errors } = await supergraph.query(
+        `mutation($id: ID!) { updateProduct(id: $id, input: { name: "Gooseneck Kettle" }) { id } }`,
+        { id: product },
+        staff,
+      );
       expect(errors).toBeUndefined();
       const top = await ask(TOP);
       expect(top.cache).toBe('MISS');
@@ -150,7 +156,11 @@ describe('the response cache, on Redis', () => {
       const programmer = seedId('product', '100000000001'); // 12 in stock
       expect((await ask(low)).data?.lowStock.map((p: { id: string }) => p.id)).not.toContain(programmer);
       expect((await ask(low)).cache).toBe('HIT');
-      const taken = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: -11) { quantity } }`, { id: programmer }, await supergraph.loginAs('grace'));
+      const taken = await supergraph.query(
+        `mutation($id: ID!) { adjustStock(productId: $id, delta: -11) { quantity } }`,
+        { id: programmer },
+        await supergraph.loginAs('grace'),
+      );
       expect(taken.data?.adjustStock.quantity).toBe(1);
       const after = await ask(low);
       expect(after.cache).toBe('MISS');
@@ -176,7 +186,10 @@ describe('the response cache, on Redis', () => {
     it('a list from a subgraph that reports no cache tags, after a mutation reached it', async () => {
       const foreign = await startForeignSubgraph();
       try {
-        const gateway = await supergraph.startGateway({ extraSubgraphs: [foreign], redis: { url: REDIS_URL, prefix: `${prefix}foreign:` } });
+        const gateway = await supergraph.startGateway({
+          extraSubgraphs: [foreign],
+          redis: { url: REDIS_URL, prefix: `${prefix}foreign:` },
+        });
         const read = (query: string) => postGraphQL(gateway.url, query);
         const gadgets = `{ gadgets { id name } }`;
         const shop = `{ topProducts(first: 2) { id } }`;
@@ -207,7 +220,11 @@ describe('the response cache, on Redis', () => {
     const viaGet = async (query: string, headers: Record<string, string> = {}) =>
       fetch(`${supergraph.url}?${new URLSearchParams({ query })}`, { headers: { 'apollo-require-preflight': 'true', ...headers } });
     const viaPost = async (query: string, headers: Record<string, string> = {}) =>
-      fetch(supergraph.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+      fetch(supergraph.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query }),
+      });
     const vary = (response: Response) => (response.headers.get('vary') ?? '').toLowerCase().split(/\s*,\s*/);
 
     it.each([
@@ -230,8 +247,16 @@ describe('the response cache, on Redis', () => {
             const response = await send(query, headers);
             expect(response.status).toBe(200);
             statuses.push(response.headers.get('x-cache'));
-            expect({ caller, query, vary: vary(response) }).toEqual({ caller, query, vary: expect.arrayContaining(['accept', 'authorization']) });
-            expect({ caller, query, cacheControl: response.headers.get('cache-control') }).toEqual({ caller, query, cacheControl: expect.stringMatching(new RegExp(`^max-age=\\d+, ${scope}$`)) });
+            expect({ caller, query, vary: vary(response) }).toEqual({
+              caller,
+              query,
+              vary: expect.arrayContaining(['accept', 'authorization']),
+            });
+            expect({ caller, query, cacheControl: response.headers.get('cache-control') }).toEqual({
+              caller,
+              query,
+              cacheControl: expect.stringMatching(new RegExp(`^max-age=\\d+, ${scope}$`)),
+            });
           }
           // An anonymous private answer is never stored; the others are, and the second is a hit.
           expect(statuses[1]).toBe(caller === 'anonymous' && scope === 'private' ? 'MISS' : 'HIT');
@@ -271,7 +296,8 @@ describe('the response cache, on Redis', () => {
   });
 
   it('runs 20 concurrent identical cold queries once', async () => {
-    const shape = (alias: string) => `{ ${alias}: topProducts(first: 3) { name quantity reviews(first: 2) { edges { node { author { name } } } } } }`;
+    const shape = (alias: string) =>
+      `{ ${alias}: topProducts(first: 3) { name quantity reviews(first: 2) { edges { node { author { name } } } } } }`;
     const single = await ask(shape('once'));
     expect(single.cache).toBe('MISS');
     supergraph.resetRequests();

@@ -74,7 +74,9 @@ describe('the SDK as a package a client installs', () => {
     // The error codes are the server's own module, compiled into the package, not a copy.
     expect(scripts).toEqual(expect.arrayContaining(['sdk/index.js', 'shared/errors/codes.js']));
     for (const script of scripts) {
-      const imports = [...(await readFile(join(sdk, 'dist', script), 'utf8')).matchAll(/\bfrom\s+'([^']+)'/g)].map(([, specifier]) => specifier!);
+      const imports = [...(await readFile(join(sdk, 'dist', script), 'utf8')).matchAll(/\bfrom\s+'([^']+)'/g)].map(
+        ([, specifier]) => specifier!,
+      );
       expect(imports.filter((specifier) => !specifier.startsWith('.'))).toEqual([]);
     }
   });
@@ -84,13 +86,27 @@ describe('the SDK as a package a client installs', () => {
     supergraph = await startTestSupergraph({ responseCache: false });
     await writeFile(join(client, 'shop.ts'), shop(supergraph.url));
     await writeFile(join(client, 'wrong.ts'), wrong);
-    const compilerOptions = { target: 'ES2022', lib: ['ES2022', 'DOM'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: [], outDir: 'out' };
+    const compilerOptions = {
+      target: 'ES2022',
+      lib: ['ES2022', 'DOM'],
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      types: [],
+      outDir: 'out',
+    };
     await writeFile(join(client, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['shop.ts', 'wrong.ts'] }));
-    const output = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', client, '--pretty', 'false'], { cwd: client }).then(
+    const output = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', client, '--pretty', 'false'], {
+      cwd: client,
+    }).then(
       ({ stdout }) => stdout,
       (error: { stdout: string }) => error.stdout,
     );
-    const errors: TypeError[] = [...output.matchAll(/^(.+?)\((\d+),\d+\): error (TS\d+): /gm)].map(([, file, line, code]) => ({ file: file!, line: Number(line), code: code! }));
+    const errors: TypeError[] = [...output.matchAll(/^(.+?)\((\d+),\d+\): error (TS\d+): /gm)].map(([, file, line, code]) => ({
+      file: file!,
+      line: Number(line),
+      code: code!,
+    }));
     const lineOf = (text: string) => wrong.split('\n').findIndex((line) => line.includes(text)) + 1;
     // shop.ts compiles; wrong.ts fails exactly where it is wrong
     expect(errors).toEqual([

@@ -39,7 +39,12 @@ describe('the typed SDK against a started gateway', () => {
 
   it('runs the example: signs in, lists the cheapest products, reviews one', async () => {
     const lines: string[] = [];
-    const { login, products, addReview, product } = await shopTour({ url: supergraph.url, email: 'alan@example.com', password: SEED_PASSWORD, print: (line) => lines.push(line) });
+    const { login, products, addReview, product } = await shopTour({
+      url: supergraph.url,
+      email: 'alan@example.com',
+      password: SEED_PASSWORD,
+      print: (line) => lines.push(line),
+    });
 
     expect(login.user).toEqual({ id: seedId('user', 'alan'), username: 'alan' });
     expect(products.totalCount).toBe(20);
@@ -69,7 +74,12 @@ describe('the typed SDK against a started gateway', () => {
     const reviewsByAlan = async () => (await client.request(MyReviewsDocument))!.me!.reviews.totalCount;
     const before = await reviewsByAlan();
     const lines: string[] = [];
-    const second = await shopTour({ url: supergraph.url, email: 'alan@example.com', password: SEED_PASSWORD, print: (line) => lines.push(line) });
+    const second = await shopTour({
+      url: supergraph.url,
+      email: 'alan@example.com',
+      password: SEED_PASSWORD,
+      print: (line) => lines.push(line),
+    });
     expect(await reviewsByAlan()).toBe(before);
     expect(second.addReview.id).not.toBe(first.addReview.id);
     expect(second.product.reviews.totalCount).toBe(first.product.reviews.totalCount);
@@ -82,11 +92,20 @@ describe('the typed SDK against a started gateway', () => {
     expect(await anonymous.request(MeDocument)).toEqual({ me: null });
     const { login } = await anonymous.request(LoginDocument, { email: 'edsger@example.com', password: SEED_PASSWORD });
     const { me } = await anonymous.withToken(login.accessToken).request(MeDocument);
-    expect(me).toEqual({ id: seedId('user', 'edsger'), username: 'edsger', name: 'Edsger Dijkstra', email: 'edsger@example.com', roles: ['customer'] });
+    expect(me).toEqual({
+      id: seedId('user', 'edsger'),
+      username: 'edsger',
+      name: 'Edsger Dijkstra',
+      email: 'edsger@example.com',
+      roles: ['customer'],
+    });
   });
 
   it('returns typed data: a product with its stock, shipping and reviews from four subgraphs', async () => {
-    const { product } = await createClient({ url: supergraph.url }).request(ProductDocument, { id: seedId('product', '100000000001'), reviews: 2 });
+    const { product } = await createClient({ url: supergraph.url }).request(ProductDocument, {
+      id: seedId('product', '100000000001'),
+      reviews: 2,
+    });
     const expected: ProductQuery['product'] = {
       id: seedId('product', '100000000001'),
       upc: '100000000001',
@@ -103,8 +122,24 @@ describe('the typed SDK against a started gateway', () => {
       reviews: {
         totalCount: 2,
         edges: [
-          { node: { id: seedId('review', '1'), rating: 5, body: 'Still the best book on the craft.', createdAt: seedDate(0).toISOString(), author: { username: 'ada' } } },
-          { node: { id: seedId('review', '2'), rating: 4, body: 'Practical advice, a little dated in places.', createdAt: seedDate(1).toISOString(), author: { username: 'grace' } } },
+          {
+            node: {
+              id: seedId('review', '1'),
+              rating: 5,
+              body: 'Still the best book on the craft.',
+              createdAt: seedDate(0).toISOString(),
+              author: { username: 'ada' },
+            },
+          },
+          {
+            node: {
+              id: seedId('review', '2'),
+              rating: 4,
+              body: 'Practical advice, a little dated in places.',
+              createdAt: seedDate(1).toISOString(),
+              author: { username: 'grace' },
+            },
+          },
         ],
       },
     };
@@ -113,7 +148,9 @@ describe('the typed SDK against a started gateway', () => {
 
   it('throws the server errors as TesseraRequestError with their codes', async () => {
     const anonymous = createClient({ url: supergraph.url });
-    const unauthenticated = await failure(anonymous.request(AddReviewDocument, { input: { productId: seedId('product', '100000000001'), rating: 4, body: 'x' } }));
+    const unauthenticated = await failure(
+      anonymous.request(AddReviewDocument, { input: { productId: seedId('product', '100000000001'), rating: 4, body: 'x' } }),
+    );
     expect(unauthenticated.codes).toEqual(['UNAUTHENTICATED']);
     expect(unauthenticated.has('UNAUTHENTICATED')).toBe(true);
     expect(unauthenticated.operationName).toBe('AddReview');
@@ -123,7 +160,11 @@ describe('the typed SDK against a started gateway', () => {
     expect(wrongPassword.codes).toEqual(['UNAUTHENTICATED']);
 
     const { login } = await anonymous.request(LoginDocument, { email: 'barbara@example.com', password: SEED_PASSWORD });
-    const badInput = await failure(anonymous.withToken(login.accessToken).request(AddReviewDocument, { input: { productId: seedId('product', '100000000001'), rating: 9, body: 'x' } }));
+    const badInput = await failure(
+      anonymous
+        .withToken(login.accessToken)
+        .request(AddReviewDocument, { input: { productId: seedId('product', '100000000001'), rating: 9, body: 'x' } }),
+    );
     expect(badInput.codes).toEqual(['BAD_USER_INPUT']);
     expect(badInput.errors[0]!.extensions?.fields).toEqual([expect.objectContaining({ field: 'input.rating' })]);
 
@@ -142,14 +183,20 @@ describe('the typed SDK against a started gateway', () => {
     expect(topProducts.map((p) => p.name)).toEqual(['The Pragmatic Programmer', 'Designing Data-Intensive Applications']);
     // This gateway runs with trusted documents off: the hash is unknown, so the text follows.
     expect(bodies).toEqual([
-      { operationName: 'TopProducts', variables: { first: 2 }, extensions: { persistedQuery: { version: 1, sha256Hash: expect.stringMatching(/^[0-9a-f]{64}$/) } } },
+      {
+        operationName: 'TopProducts',
+        variables: { first: 2 },
+        extensions: { persistedQuery: { version: 1, sha256Hash: expect.stringMatching(/^[0-9a-f]{64}$/) } },
+      },
       { operationName: 'TopProducts', variables: { first: 2 }, query: expect.stringContaining('query TopProducts') },
     ]);
   });
 
   it('refuses a document that is not its text (an AST from another codegen setup), saying how to generate it', async () => {
     const ast = { kind: 'Document', definitions: [] } as unknown as typeof MeDocument;
-    await expect(createClient({ url: supergraph.url }).request(ast)).rejects.toThrow("generate it with the client preset's `documentMode: string`");
+    await expect(createClient({ url: supergraph.url }).request(ast)).rejects.toThrow(
+      "generate it with the client preset's `documentMode: string`",
+    );
   });
 
   it("knows every code of the server's vocabulary", () => {

@@ -50,13 +50,24 @@ function send(agent: Agent, port: number, payload: object, headers: Record<strin
       resolve(outcome);
     };
     req.setTimeout(20_000, () => req.destroy(Object.assign(new Error('no answer within 20 s'), { code: 'TIMEOUT' })));
-    req.on('error', (error: NodeJS.ErrnoException) => settle({ kind: 'failed', code: error.code ?? error.message, reused: req.reusedSocket, mutation }));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      settle({ kind: 'failed', code: error.code ?? error.message, reused: req.reusedSocket, mutation }),
+    );
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', (error: NodeJS.ErrnoException) => settle({ kind: 'failed', code: `response ${error.code ?? error.message}`, reused: req.reusedSocket, mutation }));
+      res.on('error', (error: NodeJS.ErrnoException) =>
+        settle({ kind: 'failed', code: `response ${error.code ?? error.message}`, reused: req.reusedSocket, mutation }),
+      );
       res.on('end', () =>
-        settle({ kind: 'answered', status: res.statusCode!, connection: res.headers.connection, body: Buffer.concat(chunks).toString(), reused: req.reusedSocket, mutation }),
+        settle({
+          kind: 'answered',
+          status: res.statusCode!,
+          connection: res.headers.connection,
+          body: Buffer.concat(chunks).toString(),
+          reused: req.reusedSocket,
+          mutation,
+        }),
       );
     });
     req.end(body);
@@ -103,7 +114,11 @@ async function spawnGateway(running: TestSubgraph[], delayMs: number): Promise<G
 
 describe('SIGTERM on a gateway under keep-alive load', () => {
   let running: TestSubgraph[];
-  const stockOf = async () => (await running.find((s) => s.name === 'inventory')!.orm.em.fork().findOne(Stock, { productId: PRODUCT }))!.quantity;
+  const stockOf = async () =>
+    (await running
+      .find((s) => s.name === 'inventory')!
+      .orm.em.fork()
+      .findOne(Stock, { productId: PRODUCT }))!.quantity;
 
   beforeAll(async () => {
     running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition)));
@@ -115,82 +130,98 @@ describe('SIGTERM on a gateway under keep-alive load', () => {
   it.each([
     ['without a shutdown delay', 0],
     ['with SHUTDOWN_DELAY_MS', 1_500],
-  ])('answers every request that reached the process, %s', async (_, delayMs) => {
-    const gateway = await spawnGateway(running, delayMs);
-    try {
-      // Signed in over a connection of its own that closes: an idle one would hold the drain to its grace.
-      const login = await send(
-        new Agent({ keepAlive: false }),
-        gateway.port,
-        { query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, variables: { e: 'grace@example.com', p: SEED_PASSWORD } },
-        {},
-        true,
-      );
-      const token = login.kind === 'answered' ? (JSON.parse(login.body) as { data?: { login?: { accessToken: string } } }).data?.login?.accessToken : undefined;
-      if (!token) throw new Error(`login as grace failed: ${JSON.stringify(login)}`);
-      const staff = { authorization: `Bearer ${token}` };
-      const stockBefore = await stockOf();
+  ])(
+    'answers every request that reached the process, %s',
+    async (_, delayMs) => {
+      const gateway = await spawnGateway(running, delayMs);
+      try {
+        // Signed in over a connection of its own that closes: an idle one would hold the drain to its grace.
+        const login = await send(
+          new Agent({ keepAlive: false }),
+          gateway.port,
+          {
+            query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+            variables: { e: 'grace@example.com', p: SEED_PASSWORD },
+          },
+          {},
+          true,
+        );
+        const token =
+          login.kind === 'answered'
+            ? (JSON.parse(login.body) as { data?: { login?: { accessToken: string } } }).data?.login?.accessToken
+            : undefined;
+        if (!token) throw new Error(`login as grace failed: ${JSON.stringify(login)}`);
+        const staff = { authorization: `Bearer ${token}` };
+        const stockBefore = await stockOf();
 
-      // One pooled connection per client, kept alive between requests (as a load balancer or SDK does).
-      const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
-      const outcomes: Outcome[] = [];
-      let signalled = false;
-      const afterSignal: Outcome[] = [];
-      const deadline = Date.now() + RUN_MS;
-      const clients = Array.from({ length: CLIENTS }, async (_, client) => {
-        for (let n = 0; n < MAX_PER_CLIENT && Date.now() < deadline; n++) {
-          // A mix: a staff mutation, signed-in and anonymous queries, misses and hits of the response cache.
-          const mutation = (client + n) % 4 === 0;
-          const payload = mutation
-            ? { query: ADJUST, variables: { id: PRODUCT } }
-            : n % 2
-              ? { query: `{ topProducts(first: ${1 + (n % 5)}) { name inStock } }` }
-              : { query: `{ me { username } product(upc: "10000000000${1 + (n % 5)}") { name } }` };
-          const outcome = await send(agent, gateway.port, payload, mutation || n % 2 === 0 ? staff : {}, mutation);
-          outcomes.push(outcome);
-          if (signalled) afterSignal.push(outcome);
-          // A new connection refused: the listener has closed, so this client is done.
-          if (outcome.kind === 'failed' && outcome.code === 'ECONNREFUSED') return;
-        }
-      });
-      while (outcomes.length < CLIENTS * 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      signalled = true;
-      gateway.child.kill('SIGTERM');
-      await Promise.all(clients);
-      // Done, the clients drop their idle connections (else the drain would wait for its grace).
-      agent.destroy();
-      const exitCode = await gateway.exited;
+        // One pooled connection per client, kept alive between requests (as a load balancer or SDK does).
+        const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+        const outcomes: Outcome[] = [];
+        let signalled = false;
+        const afterSignal: Outcome[] = [];
+        const deadline = Date.now() + RUN_MS;
+        const clients = Array.from({ length: CLIENTS }, async (_, client) => {
+          for (let n = 0; n < MAX_PER_CLIENT && Date.now() < deadline; n++) {
+            // A mix: a staff mutation, signed-in and anonymous queries, misses and hits of the response cache.
+            const mutation = (client + n) % 4 === 0;
+            const payload = mutation
+              ? { query: ADJUST, variables: { id: PRODUCT } }
+              : n % 2
+                ? { query: `{ topProducts(first: ${1 + (n % 5)}) { name inStock } }` }
+                : { query: `{ me { username } product(upc: "10000000000${1 + (n % 5)}") { name } }` };
+            const outcome = await send(agent, gateway.port, payload, mutation || n % 2 === 0 ? staff : {}, mutation);
+            outcomes.push(outcome);
+            if (signalled) afterSignal.push(outcome);
+            // A new connection refused: the listener has closed, so this client is done.
+            if (outcome.kind === 'failed' && outcome.code === 'ECONNREFUSED') return;
+          }
+        });
+        while (outcomes.length < CLIENTS * 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        signalled = true;
+        gateway.child.kill('SIGTERM');
+        await Promise.all(clients);
+        // Done, the clients drop their idle connections (else the drain would wait for its grace).
+        agent.destroy();
+        const exitCode = await gateway.exited;
 
-      // Never reached the process: a new connection refused, or reset before any answer (the
-      // kernel had queued it, the process had not accepted it yet, and closing a listener
-      // resets its queue). A reset on a kept-alive connection is the process's doing.
-      const refused = outcomes.filter((o) => o.kind === 'failed' && !o.reused && (o.code === 'ECONNREFUSED' || o.code === 'ECONNRESET'));
-      const unanswered = outcomes.filter((o) => o.kind === 'failed' && !refused.includes(o));
-      const served = outcomes.filter((o): o is Answered => o.kind === 'answered' && o.status === 200);
-      const shuttingDown = outcomes.filter(
-        (o) => o.kind === 'answered' && o.status === 503 && o.connection === 'close' && JSON.parse(o.body).errors[0].extensions.code === 'SHUTTING_DOWN',
-      );
-      const summary = {
-        sent: outcomes.length,
-        served: served.length,
-        shuttingDown: shuttingDown.length,
-        refused: refused.length,
-        unanswered: unanswered.map((o) => `${o.kind === 'failed' ? o.code : ''}${o.reused ? ' on a kept-alive connection' : ''}${o.mutation ? ' (mutation)' : ''}`),
-      };
-      expect(summary.unanswered).toEqual([]);
-      expect(summary.served + summary.shuttingDown + summary.refused).toBe(summary.sent);
-      expect(exitCode).toBe(0);
-      // The drain was exercised: answers came after the signal.
-      expect(afterSignal.filter((o) => o.kind === 'answered').length).toBeGreaterThan(0);
-      // Without a delay the listener closes at once: the clients' next requests on their
-      // kept-alive connections are the ones refused with 503.
-      if (delayMs === 0) expect(summary.shuttingDown).toBeGreaterThan(0);
-      // Every mutation that ran was answered: the stock moved by exactly the successful ones.
-      const adjusted = served.filter((o) => o.mutation && JSON.parse(o.body).data?.adjustStock).length;
-      expect(adjusted).toBeGreaterThan(0);
-      expect((await stockOf()) - stockBefore).toBe(adjusted);
-    } finally {
-      gateway.child.kill('SIGKILL');
-    }
-  }, 90_000);
+        // Never reached the process: a new connection refused, or reset before any answer (the
+        // kernel had queued it, the process had not accepted it yet, and closing a listener
+        // resets its queue). A reset on a kept-alive connection is the process's doing.
+        const refused = outcomes.filter((o) => o.kind === 'failed' && !o.reused && (o.code === 'ECONNREFUSED' || o.code === 'ECONNRESET'));
+        const unanswered = outcomes.filter((o) => o.kind === 'failed' && !refused.includes(o));
+        const served = outcomes.filter((o): o is Answered => o.kind === 'answered' && o.status === 200);
+        const shuttingDown = outcomes.filter(
+          (o) =>
+            o.kind === 'answered' &&
+            o.status === 503 &&
+            o.connection === 'close' &&
+            JSON.parse(o.body).errors[0].extensions.code === 'SHUTTING_DOWN',
+        );
+        const summary = {
+          sent: outcomes.length,
+          served: served.length,
+          shuttingDown: shuttingDown.length,
+          refused: refused.length,
+          unanswered: unanswered.map(
+            (o) => `${o.kind === 'failed' ? o.code : ''}${o.reused ? ' on a kept-alive connection' : ''}${o.mutation ? ' (mutation)' : ''}`,
+          ),
+        };
+        expect(summary.unanswered).toEqual([]);
+        expect(summary.served + summary.shuttingDown + summary.refused).toBe(summary.sent);
+        expect(exitCode).toBe(0);
+        // The drain was exercised: answers came after the signal.
+        expect(afterSignal.filter((o) => o.kind === 'answered').length).toBeGreaterThan(0);
+        // Without a delay the listener closes at once: the clients' next requests on their
+        // kept-alive connections are the ones refused with 503.
+        if (delayMs === 0) expect(summary.shuttingDown).toBeGreaterThan(0);
+        // Every mutation that ran was answered: the stock moved by exactly the successful ones.
+        const adjusted = served.filter((o) => o.mutation && JSON.parse(o.body).data?.adjustStock).length;
+        expect(adjusted).toBeGreaterThan(0);
+        expect((await stockOf()) - stockBefore).toBe(adjusted);
+      } finally {
+        gateway.child.kill('SIGKILL');
+      }
+    },
+    90_000,
+  );
 });

@@ -40,7 +40,10 @@ describe('a signed request replayed to a subgraph', () => {
     expect((await postBody(replicaA.url, BODY, captured)).data).toEqual({ __typename: 'Query' });
     const replayed = await postBody(replicaB.url, BODY, captured);
     expect(replayed.status).toBe(401);
-    expect(replayed.errors?.[0]).toMatchObject({ message: expect.stringMatching(/already served: a replay is refused/), extensions: { code: 'UNAUTHENTICATED' } });
+    expect(replayed.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/already served: a replay is refused/),
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
     expect((await postBody(replicaA.url, BODY, captured)).status).toBe(401);
     expect(await client.keys(`${prefix}nonce:*`)).toHaveLength(1);
   });

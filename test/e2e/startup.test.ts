@@ -49,7 +49,10 @@ describe('a subgraph while it starts', () => {
     try {
       const phases: string[] = [];
       for (let attempt = 0; attempt < 600 && phases.at(-1) !== 'seeding'; attempt++) {
-        const health = await fetch(`${origin}/health`).then((response) => response.json() as Promise<{ status: string; phase: string }>, () => undefined);
+        const health = await fetch(`${origin}/health`).then(
+          (response) => response.json() as Promise<{ status: string; phase: string }>,
+          () => undefined,
+        );
         if (health?.phase && phases.at(-1) !== health.phase) phases.push(health.phase);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -61,13 +64,24 @@ describe('a subgraph while it starts', () => {
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({ status: 'starting', ready: false, phase: 'seeding' });
       const body = JSON.stringify({ query: '{ __typename }' });
-      const graphql = await fetch(`${origin}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedAs()(body) }, body });
+      const graphql = await fetch(`${origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signedAs()(body) },
+        body,
+      });
       expect(graphql.status).toBe(503);
       expect(graphql.headers.get('retry-after')).toBe('1');
-      expect(((await graphql.json()) as { errors: { extensions: object }[] }).errors[0]!.extensions).toEqual({ code: 'STARTING', phase: 'seeding' });
+      expect(((await graphql.json()) as { errors: { extensions: object }[] }).errors[0]!.extensions).toEqual({
+        code: 'STARTING',
+        phase: 'seeding',
+      });
 
       // The gateway's wait goes on well past its 300 ms while the subgraph says it is seeding.
-      const waited = waitForSubgraphs({ subgraphs: [{ name: 'accounts', url: `${origin}/graphql` }], signingSecret: TEST_SIGNING_SECRET, subgraphWaitMs: 300 }, testLogger, { pollMs: 100 });
+      const waited = waitForSubgraphs(
+        { subgraphs: [{ name: 'accounts', url: `${origin}/graphql` }], signingSecret: TEST_SIGNING_SECRET, subgraphWaitMs: 300 },
+        testLogger,
+        { pollMs: 100 },
+      );
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       release();
       await expect(waited).resolves.toBeUndefined();
@@ -94,10 +108,14 @@ interface Run {
  */
 function run(script: string[], env: Record<string, string>, stopWhen?: RegExp): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, script.map((part, i) => (i === 0 ? join(repoRoot, part) : part)), {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH!, NODE_ENV: 'development', DATA_DIR: dataDir, METRICS: 'false', ...env },
-    });
+    const child = spawn(
+      process.execPath,
+      script.map((part, i) => (i === 0 ? join(repoRoot, part) : part)),
+      {
+        cwd: repoRoot,
+        env: { PATH: process.env.PATH!, NODE_ENV: 'development', DATA_DIR: dataDir, METRICS: 'false', ...env },
+      },
+    );
     let stdout = '';
     let stderr = '';
     let stopped = false;
@@ -118,7 +136,10 @@ function run(script: string[], env: Record<string, string>, stopWhen?: RegExp): 
 
 /** Every line written is a JSON object; the fatal ones. */
 function fatalLines({ stdout }: Run): Record<string, any>[] {
-  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, any>);
   return lines.filter((line) => line.level === 60);
 }
 
@@ -130,14 +151,19 @@ describe('a process that cannot start', () => {
     ['npm start', ['dist/bin/start.js'], 'start', { GATEWAY_PORT: 'abc' }, ['GATEWAY_PORT']],
     ['the gateway', ['dist/bin/gateway.js'], 'gateway', { GATEWAY_PORT: 'abc', RATE_LIMIT: '-1' }, ['GATEWAY_PORT', 'RATE_LIMIT']],
     ['a subgraph', ['dist/bin/subgraph.js', 'reviews'], 'reviews', { REVIEWS_PORT: '70000' }, ['REVIEWS_PORT']],
-  ])('%s with a bad setting logs one fatal line naming the variables, with no stack trace, and exits non-zero', async (_what, script, service, env, variables) => {
-    const result = await run(script, env);
-    expect(result.code).not.toBe(0);
-    const fatal = fatalLines(result);
-    expect(fatal).toEqual([expect.objectContaining({ service, variables, msg: 'cannot start: invalid configuration', problems: expect.any(Array) })]);
-    expect(result.stdout + result.stderr).not.toMatch(STACK_FRAME);
-    expect(result.stderr).toBe('');
-  });
+  ])(
+    '%s with a bad setting logs one fatal line naming the variables, with no stack trace, and exits non-zero',
+    async (_what, script, service, env, variables) => {
+      const result = await run(script, env);
+      expect(result.code).not.toBe(0);
+      const fatal = fatalLines(result);
+      expect(fatal).toEqual([
+        expect.objectContaining({ service, variables, msg: 'cannot start: invalid configuration', problems: expect.any(Array) }),
+      ]);
+      expect(result.stdout + result.stderr).not.toMatch(STACK_FRAME);
+      expect(result.stderr).toBe('');
+    },
+  );
 
   it.each([
     ['DATABASE_URL', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/tessera' }],
@@ -146,7 +172,12 @@ describe('a process that cannot start', () => {
     const result = await run(['dist/bin/subgraph.js', 'reviews'], { ...env, REVIEWS_PORT: '0' });
     expect(result.code).not.toBe(0);
     expect(fatalLines(result)).toEqual([
-      expect.objectContaining({ variables: [variable], msg: `cannot start: cannot connect to the store; check ${variable}`, reason: 'connect ECONNREFUSED 127.0.0.1:1', code: 'ECONNREFUSED' }),
+      expect.objectContaining({
+        variables: [variable],
+        msg: `cannot start: cannot connect to the store; check ${variable}`,
+        reason: 'connect ECONNREFUSED 127.0.0.1:1',
+        code: 'ECONNREFUSED',
+      }),
     ]);
     expect(result.stdout + result.stderr).not.toMatch(STACK_FRAME);
   });
@@ -159,7 +190,10 @@ describe('a process that cannot start', () => {
       const result = await run(['dist/bin/gateway.js'], { GATEWAY_PORT: String(port), SUPERGRAPH_PATH: 'supergraph.graphql' });
       expect(result.code).not.toBe(0);
       expect(fatalLines(result)).toEqual([
-        expect.objectContaining({ variables: ['GATEWAY_PORT'], msg: `cannot start: port ${port} is in use by another process; set GATEWAY_PORT to another one` }),
+        expect.objectContaining({
+          variables: ['GATEWAY_PORT'],
+          msg: `cannot start: port ${port} is in use by another process; set GATEWAY_PORT to another one`,
+        }),
       ]);
       expect(result.stdout + result.stderr).not.toMatch(STACK_FRAME);
     } finally {
@@ -171,7 +205,9 @@ describe('a process that cannot start', () => {
     const result = await run(['dist/bin/gateway.js'], { GATEWAY_PORT: 'abc', LOG_FORMAT: 'pretty' });
     expect(result.code).not.toBe(0);
     // One line, its fields after the message.
-    expect(result.stdout).toMatch(/^\[[\d:.]+\] FATAL \(gateway\): cannot start: invalid configuration \{"variables":\["GATEWAY_PORT"\],"problems":\["GATEWAY_PORT: Invalid input[^\n]*\}\n$/);
+    expect(result.stdout).toMatch(
+      /^\[[\d:.]+\] FATAL \(gateway\): cannot start: invalid configuration \{"variables":\["GATEWAY_PORT"\],"problems":\["GATEWAY_PORT: Invalid input[^\n]*\}\n$/,
+    );
     expect(result.stdout + result.stderr).not.toMatch(STACK_FRAME);
   });
 });
@@ -181,9 +217,16 @@ describe('what a process says as it starts', () => {
   const APOLLO_NOTICES = /Gateway successfully loaded schema|Mode: unmanaged|Enabling inline tracing/;
 
   it('the gateway: its own lines, one JSON object each, no Apollo notice', async () => {
-    const result = await run(['dist/bin/gateway.js'], { GATEWAY_PORT: '0', SUPERGRAPH_PATH: 'supergraph.graphql' }, /"msg":"gateway listening"/);
+    const result = await run(
+      ['dist/bin/gateway.js'],
+      { GATEWAY_PORT: '0', SUPERGRAPH_PATH: 'supergraph.graphql' },
+      /"msg":"gateway listening"/,
+    );
     expect(result.code).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { msg: string });
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string });
     expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['supergraph loaded', 'gateway listening', 'shut down']));
     expect(result.stdout).not.toMatch(APOLLO_NOTICES);
   });
@@ -193,7 +236,11 @@ describe('what a process says as it starts', () => {
     try {
       const url = new URL(store.kind === 'postgresql' ? store.clientUrl : '');
       url.pathname = `/${store.kind === 'postgresql' ? store.dbName : ''}`;
-      const result = await run(['dist/bin/subgraph.js', 'reviews'], { REVIEWS_PORT: '0', REVIEWS_DATABASE_URL: url.toString() }, /"msg":"subgraph listening"/);
+      const result = await run(
+        ['dist/bin/subgraph.js', 'reviews'],
+        { REVIEWS_PORT: '0', REVIEWS_DATABASE_URL: url.toString() },
+        /"msg":"subgraph listening"/,
+      );
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('"msg":"seed data inserted into the empty store"');
       expect(result.stdout).not.toMatch(APOLLO_NOTICES);

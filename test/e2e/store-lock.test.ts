@@ -24,7 +24,8 @@ const definition = findSubgraph(SUBGRAPH);
 
 let dataDir: string;
 const storeDir = () => join(dataDir, SUBGRAPH);
-const open = (logger = testLogger) => openStore({ name: SUBGRAPH, store: { kind: 'pglite', dataDir: storeDir() }, entities: definition.entities!, logger });
+const open = (logger = testLogger) =>
+  openStore({ name: SUBGRAPH, store: { kind: 'pglite', dataDir: storeDir() }, entities: definition.entities!, logger });
 
 /** `npm run migrate -- catalog <command>` on the built script, on this test's DATA_DIR and no PostgreSQL. */
 async function migrate(command: string): Promise<{ code: number; output: string }> {
@@ -103,7 +104,9 @@ describe('a PGlite store open in one process', () => {
     const orm = await open(logger);
     try {
       expect((await readFile(join(storeDir(), STORE_LOCK_FILE), 'utf8')).trim()).toBe(String(process.pid));
-      expect(lines).toContainEqual(expect.objectContaining({ level: 40, stalePid: gone, msg: expect.stringContaining('taking over the lock') }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: 40, stalePid: gone, msg: expect.stringContaining('taking over the lock') }),
+      );
       expect(await orm.migrator.getPending()).toEqual([]);
     } finally {
       await orm.close();

@@ -48,10 +48,13 @@ describe('a storeless subgraph (defined without entities)', () => {
     expect(await subgraphSdl(promotions)).not.toContain(auditLogQueryName('promotions'));
   });
 
-  it('composes with the shop and answers through the gateway, joining the shop\'s products', async () => {
+  it("composes with the shop and answers through the gateway, joining the shop's products", async () => {
     const { data, errors } = await supergraph.query(`{ promotionsStatus { open } product(upc: "300000000003") { name promotion } }`);
     expect(errors).toBeUndefined();
-    expect(data).toEqual({ promotionsStatus: { open: true }, product: { name: 'Insulated Water Bottle', promotion: '10% off bottles this week' } });
+    expect(data).toEqual({
+      promotionsStatus: { open: true },
+      product: { name: 'Insulated Water Bottle', promotion: '10% off bottles this week' },
+    });
     const ready = await fetch(`${supergraph.origin}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', subgraphs: { promotions: 'up', catalog: 'up' } });
@@ -59,7 +62,8 @@ describe('a storeless subgraph (defined without entities)', () => {
 
   it('is skipped by npm run migrate with a line that says why', async () => {
     const lines: string[] = [];
-    for (const command of ['up', 'status', 'seed', 'create'] as const) await migrateSubgraph(promotions, command, { env: {}, print: (line) => lines.push(line) });
+    for (const command of ['up', 'status', 'seed', 'create'] as const)
+      await migrateSubgraph(promotions, command, { env: {}, print: (line) => lines.push(line) });
     expect(lines).toEqual(Array(4).fill('No store (the subgraph declares no entities): nothing to migrate or seed.'));
   });
 });

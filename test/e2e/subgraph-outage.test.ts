@@ -64,7 +64,9 @@ describe('a subgraph that goes down', () => {
     await whileReviewsIs('down', async () => {
       expectReviewsLeftOut(await supergraph.query(RATED));
       // Aliases and fragments: the path is the one the client asked for.
-      const aliased = await supergraph.query(`{ topProducts(first: 3) { ...Rated } } fragment Rated on Product { id stars: averageRating }`);
+      const aliased = await supergraph.query(
+        `{ topProducts(first: 3) { ...Rated } } fragment Rated on Product { id stars: averageRating }`,
+      );
       expect(aliased.data).toEqual({ topProducts: before.map(({ id }) => ({ id, stars: null })) });
       expect(aliased.errors?.map((e) => e.path)).toEqual(before.map((_, i) => ['topProducts', i, 'stars']));
       // A query that needs only healthy subgraphs does not notice.
@@ -89,7 +91,11 @@ describe('a subgraph that goes down', () => {
       expect(status).toBe(200);
       expect(data).toEqual({ user: null, topProducts: [{ name: before[0]!.name }] });
       expect(errors).toEqual([
-        { message: 'The accounts subgraph is unavailable; try again shortly.', path: ['user'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'accounts', serviceName: 'accounts' } },
+        {
+          message: 'The accounts subgraph is unavailable; try again shortly.',
+          path: ['user'],
+          extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'accounts', serviceName: 'accounts' },
+        },
       ]);
     } finally {
       await accounts.restartServer();
@@ -105,11 +111,19 @@ describe('a subgraph that goes down', () => {
     const { data: was } = await supergraph.query(stock, { id });
     await inventory.stopServer();
     try {
-      const { status, data, errors } = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: 5) { quantity } }`, { id }, staff);
+      const { status, data, errors } = await supergraph.query(
+        `mutation($id: ID!) { adjustStock(productId: $id, delta: 5) { quantity } }`,
+        { id },
+        staff,
+      );
       expect(status).toBe(200);
       expect(data).toBeNull();
       expect(errors).toEqual([
-        { message: 'The inventory subgraph is unavailable; try again shortly.', path: ['adjustStock'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'inventory', serviceName: 'inventory' } },
+        {
+          message: 'The inventory subgraph is unavailable; try again shortly.',
+          path: ['adjustStock'],
+          extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'inventory', serviceName: 'inventory' },
+        },
       ]);
     } finally {
       await inventory.restartServer();
@@ -118,11 +132,26 @@ describe('a subgraph that goes down', () => {
   });
 
   it.each<[string, RequestListener]>([
-    ['a 502 from a proxy in front of it', (_req, res) => void res.writeHead(502, { 'content-type': 'text/html' }).end('<html>502 Bad Gateway secret-internal-detail</html>')],
-    ['a 500 with a GraphQL body', (_req, res) => void res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'secret-internal-detail' }] }))],
+    [
+      'a 502 from a proxy in front of it',
+      (_req, res) => void res.writeHead(502, { 'content-type': 'text/html' }).end('<html>502 Bad Gateway secret-internal-detail</html>'),
+    ],
+    [
+      'a 500 with a GraphQL body',
+      (_req, res) =>
+        void res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ errors: [{ message: 'secret-internal-detail' }] })),
+    ],
     ['a 200 that is not JSON', (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('secret-internal-detail')],
-    ['a 200 with broken JSON', (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"data": {"_entities": [')],
-    ['a 200 with JSON that is not a GraphQL response', (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"secret-internal-detail": true}')],
+    [
+      'a 200 with broken JSON',
+      (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"data": {"_entities": ['),
+    ],
+    [
+      'a 200 with JSON that is not a GraphQL response',
+      (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"secret-internal-detail": true}'),
+    ],
     ['a connection dropped before answering', (req) => void req.socket.destroy()],
   ])('answers %s like a subgraph that is down, and heals', async (_case, fake) => {
     await whileReviewsIs(fake, async () => {
@@ -132,7 +161,10 @@ describe('a subgraph that goes down', () => {
   });
 
   it("keeps @apollo/gateway's DOWNSTREAM_SERVICE_ERROR on a subgraph's error that has no code, its message masked", async () => {
-    const codeless: RequestListener = (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: null, errors: [{ message: 'secret-internal-detail' }] }));
+    const codeless: RequestListener = (_req, res) =>
+      void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: null, errors: [{ message: 'secret-internal-detail' }] }));
     await whileReviewsIs(codeless, async () => {
       const response = await supergraph.query(RATED);
       expect(response.status).toBe(200);
@@ -154,4 +186,3 @@ describe('a subgraph that goes down', () => {
     expect((await postGraphQL(url, RATED)).errors).toBeUndefined();
   });
 });
-

@@ -5,12 +5,31 @@ const SHOP_FRONT = /* GraphQL */ `
   {
     topProducts(first: 5) {
       name
-      price { amount currency }
+      price {
+        amount
+        currency
+      }
       inStock
       shippingEstimate
       averageRating
       reviews(first: 3) {
-        edges { node { rating author { username reviews(first: 1) { edges { node { product { name } } } } } } }
+        edges {
+          node {
+            rating
+            author {
+              username
+              reviews(first: 1) {
+                edges {
+                  node {
+                    product {
+                      name
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
       }
     }
   }
@@ -50,7 +69,10 @@ describe('the supergraph, end to end through a started gateway', () => {
           shippingEstimate: 799,
           averageRating: 5,
           reviews: {
-            edges: [review(5, 'edsger', 'Designing Data-Intensive Applications'), review(5, 'barbara', 'Designing Data-Intensive Applications')],
+            edges: [
+              review(5, 'edsger', 'Designing Data-Intensive Applications'),
+              review(5, 'barbara', 'Designing Data-Intensive Applications'),
+            ],
           },
         },
         {
@@ -120,7 +142,9 @@ describe('the supergraph, end to end through a started gateway', () => {
   });
 
   it('answers a missing product with null, not an error', async () => {
-    const { data, errors } = await supergraph.query(`{ a: product(id: "0d1c9a8e-9a59-4d55-8a0e-6f5f5b7b8a11") { name } b: product(id: "not-an-id") { name } }`);
+    const { data, errors } = await supergraph.query(
+      `{ a: product(id: "0d1c9a8e-9a59-4d55-8a0e-6f5f5b7b8a11") { name } b: product(id: "not-an-id") { name } }`,
+    );
     expect(errors).toBeUndefined();
     expect(data).toEqual({ a: null, b: null });
   });
@@ -156,10 +180,18 @@ describe('the supergraph, end to end through a started gateway', () => {
     );
     expect(duplicate.errors?.[0]?.extensions?.code).toBe('CONFLICT');
 
-    const updated = await supergraph.query(`mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 12000, currency: "USD" } }) { price { amount } shippingEstimate inStock quantity } }`, { id }, staff);
+    const updated = await supergraph.query(
+      `mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 12000, currency: "USD" } }) { price { amount } shippingEstimate inStock quantity } }`,
+      { id },
+      staff,
+    );
     expect(updated.data?.updateProduct).toEqual({ price: { amount: 12000 }, shippingEstimate: 0, inStock: false, quantity: 0 });
 
-    const missing = await supergraph.query(`mutation { updateProduct(id: "0d1c9a8e-9a59-4d55-8a0e-6f5f5b7b8a11", input: { name: "x" }) { id } }`, {}, staff);
+    const missing = await supergraph.query(
+      `mutation { updateProduct(id: "0d1c9a8e-9a59-4d55-8a0e-6f5f5b7b8a11", input: { name: "x" }) { id } }`,
+      {},
+      staff,
+    );
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
@@ -167,7 +199,11 @@ describe('the supergraph, end to end through a started gateway', () => {
     const staff = await supergraph.loginAs('grace');
     const { data } = await supergraph.query(`{ product(upc: "100000000005") { id quantity } }`);
     const id = data?.product.id;
-    const taken = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: -3) { quantity inStock } }`, { id }, staff);
+    const taken = await supergraph.query(
+      `mutation($id: ID!) { adjustStock(productId: $id, delta: -3) { quantity inStock } }`,
+      { id },
+      staff,
+    );
     expect(taken.data?.adjustStock).toEqual({ quantity: 0, inStock: false });
     const refused = await supergraph.query(`mutation($id: ID!) { adjustStock(productId: $id, delta: -1) { quantity } }`, { id }, staff);
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'INSUFFICIENT_STOCK', available: 0, delta: -1 });
@@ -194,6 +230,8 @@ describe('the supergraph, end to end through a started gateway', () => {
   it('answers a body that is not JSON with a GraphQL error, not a stack trace', async () => {
     const response = await fetch(supergraph.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+    expect(await response.json()).toEqual({
+      errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }],
+    });
   });
 });

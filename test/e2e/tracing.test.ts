@@ -19,7 +19,17 @@ import { capturingLogger, type LogLine } from '../support/logger.js';
 /** Touches three subgraphs: catalog (topProducts), then inventory (inStock) and reviews. */
 const TRACED_QUERY = /* GraphQL */ `
   query TracedTopProducts {
-    topProducts(first: 2) { name inStock reviews(first: 2) { edges { node { rating } } } }
+    topProducts(first: 2) {
+      name
+      inStock
+      reviews(first: 2) {
+        edges {
+          node {
+            rating
+          }
+        }
+      }
+    }
   }
 `;
 
@@ -63,7 +73,10 @@ describe('a traced request through the supergraph', () => {
       const subgraph = await startSubgraph({ definition, config, logger: logger.child({ subgraph: definition.name }) });
       running.push({ ...subgraph, name: definition.name, dbName: store.kind === 'postgresql' ? store.dbName : '', drop });
     }
-    const config = testGatewayConfig(running.map((s) => ({ name: s.name, url: s.url })), { slowOperationMs: 0 });
+    const config = testGatewayConfig(
+      running.map((s) => ({ name: s.name, url: s.url })),
+      { slowOperationMs: 0 },
+    );
     config.responseCache = { ...config.responseCache, enabled: false };
     gateway = await createGateway({ config, logger: logger.child({ subgraph: 'gateway' }) });
     const listening = await listen(gateway.app, '127.0.0.1', 0);
@@ -152,12 +165,25 @@ describe('a traced request through the supergraph', () => {
 
   it('puts the request id on every SQL line of a mutation, its transaction included', async () => {
     const from = lines.length;
-    const { data } = await postGraphQL(url, 'mutation Login($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', { e: 'ada@example.com', p: SEED_PASSWORD }, { 'x-request-id': 'traced-login' });
+    const { data } = await postGraphQL(
+      url,
+      'mutation Login($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }',
+      { e: 'ada@example.com', p: SEED_PASSWORD },
+      { 'x-request-id': 'traced-login' },
+    );
     expect(data?.login.accessToken).toEqual(expect.any(String));
     const sql = lines.slice(from).filter((line) => line.msg === 'sql');
-    expect(sql.map((line) => line.sql as string)).toEqual(expect.arrayContaining([expect.stringMatching(/^begin/), expect.stringMatching(/^insert into "refresh_token"/), expect.stringMatching(/^commit/)]));
+    expect(sql.map((line) => line.sql as string)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^begin/),
+        expect.stringMatching(/^insert into "refresh_token"/),
+        expect.stringMatching(/^commit/),
+      ]),
+    );
     for (const line of sql) expect(line).toMatchObject({ subgraph: 'accounts', requestId: 'traced-login', traceId: expect.any(String) });
-    const statements = exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === sql[0]!.traceId && span.attributes['db.system.name']);
+    const statements = exporter
+      .getFinishedSpans()
+      .filter((span) => span.spanContext().traceId === sql[0]!.traceId && span.attributes['db.system.name']);
     expect(statements.map((span) => span.name)).toEqual(expect.arrayContaining(['BEGIN', 'INSERT refresh_token', 'COMMIT']));
     // The refresh token's hash is a value: it never reaches a span.
     const insert = statements.find((span) => span.name === 'INSERT refresh_token')!;
@@ -175,11 +201,24 @@ describe('a traced request through the supergraph', () => {
     const traceId = root.spanContext().traceId;
     const slow = requestLines.filter((line) => line.msg === 'slow graphql request');
     expect(slow).toEqual([
-      expect.objectContaining({ level: 40, requestId: 'traced-request-1', traceId, operationName: 'TracedTopProducts', ms: expect.any(Number) }),
+      expect.objectContaining({
+        level: 40,
+        requestId: 'traced-request-1',
+        traceId,
+        operationName: 'TracedTopProducts',
+        ms: expect.any(Number),
+      }),
     ]);
     const slowInSubgraphs = requestLines.filter((line) => line.msg === 'slow graphql operation');
     expect(slowInSubgraphs).toEqual([
-      expect.objectContaining({ level: 40, subgraph: 'catalog', requestId: 'traced-request-1', traceId, operationName: 'TracedTopProducts__catalog__0', ms: expect.any(Number) }),
+      expect.objectContaining({
+        level: 40,
+        subgraph: 'catalog',
+        requestId: 'traced-request-1',
+        traceId,
+        operationName: 'TracedTopProducts__catalog__0',
+        ms: expect.any(Number),
+      }),
     ]);
   });
 
@@ -228,11 +267,20 @@ describe('startTracing', () => {
     const collector = await startCollector(200);
     try {
       const { lines, logger } = capturingLogger('info', { service: 'traced' });
-      const stop = await startTracing({ tracing: { ...testTracing, otlpEndpoint: collector.endpoint, otlpHeaders: { 'x-api-key': 'k1' }, sampleRatio: 0 } }, 'tessera-test', logger);
+      const stop = await startTracing(
+        { tracing: { ...testTracing, otlpEndpoint: collector.endpoint, otlpHeaders: { 'x-api-key': 'k1' }, sampleRatio: 0 } },
+        'tessera-test',
+        logger,
+      );
       const tracer = trace.getTracer('tessera');
       // Ratio 0 drops traces started here, but follows a caller that sampled its trace.
       tracer.startSpan('dropped').end();
-      const sampledCaller = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+      const sampledCaller = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: 'a'.repeat(32),
+        spanId: 'b'.repeat(16),
+        traceFlags: TraceFlags.SAMPLED,
+        isRemote: true,
+      });
       tracer.startSpan('exported', {}, sampledCaller).end();
       // Shutting down flushes what the batch processor holds.
       await stop();
@@ -241,7 +289,10 @@ describe('startTracing', () => {
       expect(request!.url).toBe('/v1/traces');
       expect(request!.headers['x-api-key']).toBe('k1');
       const { resourceSpans } = JSON.parse(request!.body) as {
-        resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { name: string }[] }[] }[];
+        resourceSpans: {
+          resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+          scopeSpans: { spans: { name: string }[] }[];
+        }[];
       };
       const serviceName = resourceSpans[0]!.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
       expect(serviceName).toBe('tessera-test');
@@ -261,7 +312,9 @@ describe('startTracing', () => {
       trace.getTracer('tessera').startSpan('refused').end();
       await expect(stop()).resolves.toBeUndefined();
       expect(collector.received).toHaveLength(1);
-      expect(lines).toEqual([expect.objectContaining({ level: 40, collector: collector.endpoint, msg: 'the last traces could not be exported' })]);
+      expect(lines).toEqual([
+        expect.objectContaining({ level: 40, collector: collector.endpoint, msg: 'the last traces could not be exported' }),
+      ]);
     } finally {
       await collector.close();
     }

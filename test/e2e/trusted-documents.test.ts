@@ -34,8 +34,12 @@ describe('trusted documents at the gateway', () => {
     topProducts = { hash: key.replace('sha256:', ''), text };
     supergraph = await startTestSupergraph({ responseCache: false });
     gateways.off = supergraph.url;
-    gateways.log = (await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'log', manifests: [MANIFEST] }, logger: capture })).url;
-    gateways.enforce = (await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] } })).url;
+    gateways.log = (
+      await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'log', manifests: [MANIFEST] }, logger: capture })
+    ).url;
+    gateways.enforce = (
+      await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] } })
+    ).url;
   });
   afterAll(async () => {
     await supergraph?.stop();
@@ -86,7 +90,13 @@ describe('trusted documents at the gateway', () => {
       served(answer);
       expect(answer.body.data.categories).toHaveLength(4);
       expect(logged).toContainEqual(
-        expect.objectContaining({ level: 40, msg: 'untrusted document served', code: 'PERSISTED_QUERY_REQUIRED', documentHash: sha256(ARBITRARY), requestId: expect.any(String) }),
+        expect.objectContaining({
+          level: 40,
+          msg: 'untrusted document served',
+          code: 'PERSISTED_QUERY_REQUIRED',
+          documentHash: sha256(ARBITRARY),
+          requestId: expect.any(String),
+        }),
       );
     });
   });
@@ -95,7 +105,10 @@ describe('trusted documents at the gateway', () => {
     it('serves a manifest document sent by its hash alone, or as its exact text', async () => {
       const answer = await send(gateways.enforce, byHash(topProducts.hash));
       served(answer);
-      expect(answer.body.data.topProducts.map((p: { name: string }) => p.name)).toEqual(['The Pragmatic Programmer', 'Designing Data-Intensive Applications']);
+      expect(answer.body.data.topProducts.map((p: { name: string }) => p.name)).toEqual([
+        'The Pragmatic Programmer',
+        'Designing Data-Intensive Applications',
+      ]);
       served(await send(gateways.enforce, { query: topProducts.text, variables: { first: 2 } }));
     });
 
@@ -112,41 +125,63 @@ describe('trusted documents at the gateway', () => {
     });
 
     it('cannot be worked around by registering a document as an automatic persisted query', async () => {
-      refused(await send(gateways.enforce, { query: ARBITRARY, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(ARBITRARY) } } }), 'PERSISTED_QUERY_REQUIRED');
+      refused(
+        await send(gateways.enforce, { query: ARBITRARY, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(ARBITRARY) } } }),
+        'PERSISTED_QUERY_REQUIRED',
+      );
       refused(await send(gateways.enforce, byHash(sha256(ARBITRARY))), 'PERSISTED_QUERY_NOT_IN_LIST');
     });
 
     it('holds for GET requests too', async () => {
       const get = async (params: Record<string, string>) => {
         supergraph.resetRequests();
-        const response = await fetch(`${gateways.enforce}?${new URLSearchParams(params)}`, { headers: { 'apollo-require-preflight': 'true' } });
+        const response = await fetch(`${gateways.enforce}?${new URLSearchParams(params)}`, {
+          headers: { 'apollo-require-preflight': 'true' },
+        });
         return { status: response.status, body: (await response.json()) as Answer['body'], fetches: supergraph.subgraphRequests() };
       };
-      const answer = await get({ variables: JSON.stringify({ first: 1 }), extensions: JSON.stringify(byHash(topProducts.hash).extensions) });
+      const answer = await get({
+        variables: JSON.stringify({ first: 1 }),
+        extensions: JSON.stringify(byHash(topProducts.hash).extensions),
+      });
       served(answer);
       expect(answer.body.data.topProducts).toHaveLength(1);
       refused(await get({ query: ARBITRARY }), 'PERSISTED_QUERY_REQUIRED');
     });
 
     it('judges every operation of a batch: one untrusted operation refuses the batch', async () => {
-      const { url } = await supergraph.startGateway({ responseCache: false, protection: { maxBatch: 2 }, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] } });
+      const { url } = await supergraph.startGateway({
+        responseCache: false,
+        protection: { maxBatch: 2 },
+        trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] },
+      });
       const batch = async (operations: Record<string, unknown>[]) => {
         supergraph.resetRequests();
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(operations) });
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(operations),
+        });
         return { status: response.status, body: (await response.json()) as unknown, fetches: supergraph.subgraphRequests() };
       };
       const both = await batch([byHash(topProducts.hash), { query: topProducts.text, variables: { first: 1 } }]);
       expect(both.status).toBe(200);
       expect((both.body as { data: { topProducts: unknown[] } }[]).map((answer) => answer.data.topProducts.length)).toEqual([2, 1]);
       const mixed = await batch([byHash(topProducts.hash), { query: ARBITRARY }]);
-      expect(mixed).toEqual({ status: 400, body: { errors: [expect.objectContaining({ extensions: { code: 'PERSISTED_QUERY_REQUIRED' } })] }, fetches: 0 });
+      expect(mixed).toEqual({
+        status: 400,
+        body: { errors: [expect.objectContaining({ extensions: { code: 'PERSISTED_QUERY_REQUIRED' } })] },
+        fetches: 0,
+      });
     });
 
     it('serves the SDK with persisted: true, and refuses it sending document text', async () => {
       const persisted = createClient({ url: gateways.enforce, persisted: true });
       expect((await persisted.request(TopProductsDocument, { first: 1 })).topProducts).toHaveLength(1);
       expect(await persisted.request(MeDocument)).toEqual({ me: null });
-      const error = await createClient({ url: gateways.enforce }).request(MeDocument).catch((thrown: unknown) => thrown);
+      const error = await createClient({ url: gateways.enforce })
+        .request(MeDocument)
+        .catch((thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(TesseraRequestError);
       expect((error as TesseraRequestError).codes).toEqual(['PERSISTED_QUERY_REQUIRED']);
     });
@@ -183,7 +218,10 @@ describe('trusted documents at the gateway', () => {
 
     it("serves the operations of both with enforce, ours and the client's (its manifest in a folder), and refuses others", async () => {
       expect(client.text).toMatch(/^query ClientCategories/);
-      const { url } = await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'clients')] } });
+      const { url } = await supergraph.startGateway({
+        responseCache: false,
+        trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'clients')] },
+      });
       served(await send(url, byHash(topProducts.hash)));
       const theirs = await send(url, { extensions: { persistedQuery: { version: 1, sha256Hash: client.hash } } });
       served(theirs);
@@ -192,26 +230,37 @@ describe('trusted documents at the gateway', () => {
       refused(await send(url, { query: ARBITRARY }), 'PERSISTED_QUERY_REQUIRED');
       refused(await send(url, byHash(sha256(ARBITRARY))), 'PERSISTED_QUERY_NOT_IN_LIST');
       // with our manifest alone, the client's operation is not trusted
-      refused(await send(gateways.enforce, { extensions: { persistedQuery: { version: 1, sha256Hash: client.hash } } }), 'PERSISTED_QUERY_NOT_IN_LIST');
+      refused(
+        await send(gateways.enforce, { extensions: { persistedQuery: { version: 1, sha256Hash: client.hash } } }),
+        'PERSISTED_QUERY_NOT_IN_LIST',
+      );
     });
 
     it('stops the gateway at start when two manifests give one hash different documents, naming both files', async () => {
       const conflicting = join(dir, 'conflicting.json');
       await writeFile(conflicting, JSON.stringify({ [`sha256:${topProducts.hash}`]: '{ users(first: 100) { totalCount } }' }));
-      const started = supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'clients'), conflicting] } });
-      await expect(started).rejects.toThrow(`the manifests ${MANIFEST} and ${conflicting} both hold sha256:${topProducts.hash}, with different documents`);
+      const started = supergraph.startGateway({
+        responseCache: false,
+        trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'clients'), conflicting] },
+      });
+      await expect(started).rejects.toThrow(
+        `the manifests ${MANIFEST} and ${conflicting} both hold sha256:${topProducts.hash}, with different documents`,
+      );
       // the same document in two manifests is no conflict
       const copy = join(dir, 'copy.json');
       await writeFile(copy, JSON.stringify({ [`sha256:${topProducts.hash}`]: topProducts.text }));
-      const { url } = await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, copy] } });
+      const { url } = await supergraph.startGateway({
+        responseCache: false,
+        trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, copy] },
+      });
       served(await send(url, byHash(topProducts.hash)));
     });
 
     it('stops the gateway at start on a folder without manifests', async () => {
       await mkdir(join(dir, 'empty'));
-      await expect(supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'empty')] } })).rejects.toThrow(
-        `needs the persisted-documents manifest ${join(dir, 'empty')}, but this folder holds no *.json manifest`,
-      );
+      await expect(
+        supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST, join(dir, 'empty')] } }),
+      ).rejects.toThrow(`needs the persisted-documents manifest ${join(dir, 'empty')}, but this folder holds no *.json manifest`);
     });
   });
 
@@ -224,10 +273,13 @@ describe('trusted documents at the gateway', () => {
       await rm(dir, { recursive: true, force: true });
     });
 
-    const start = (mode: 'log' | 'enforce', ...manifests: string[]) => supergraph.startGateway({ responseCache: false, trustedDocuments: { mode, manifests } });
+    const start = (mode: 'log' | 'enforce', ...manifests: string[]) =>
+      supergraph.startGateway({ responseCache: false, trustedDocuments: { mode, manifests } });
 
     it('stops the gateway at start, saying what is wrong', async () => {
-      await expect(start('enforce', join(dir, 'missing.json'))).rejects.toThrow(/TRUSTED_DOCUMENTS=enforce needs the persisted-documents manifest .*missing\.json, but it cannot be read \(ENOENT\)\. Run `npm run codegen`/);
+      await expect(start('enforce', join(dir, 'missing.json'))).rejects.toThrow(
+        /TRUSTED_DOCUMENTS=enforce needs the persisted-documents manifest .*missing\.json, but it cannot be read \(ENOENT\)\. Run `npm run codegen`/,
+      );
       await writeFile(join(dir, 'not-json.json'), '{ "sha256:');
       await expect(start('log', join(dir, 'not-json.json'))).rejects.toThrow(/TRUSTED_DOCUMENTS=log .* it is not JSON/);
       const [key] = Object.keys(manifest);
@@ -238,7 +290,10 @@ describe('trusted documents at the gateway', () => {
     });
 
     it('is not read when trusted documents are off', async () => {
-      const { url } = await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'off', manifests: [join(dir, 'missing.json')] } });
+      const { url } = await supergraph.startGateway({
+        responseCache: false,
+        trustedDocuments: { mode: 'off', manifests: [join(dir, 'missing.json')] },
+      });
       served(await send(url, { query: ARBITRARY }));
     });
   });

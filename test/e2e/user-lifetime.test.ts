@@ -56,7 +56,11 @@ describe('a user deleted or disabled while their access token is still valid', (
     expect((await supergraph.query(`{ me { id } }`, {}, user.headers)).data).toEqual({ me: { id: user.id } });
     const admin = await supergraph.loginAs('ada');
 
-    const notAdmin = await supergraph.query(`mutation($id: ID!) { disableUser(id: $id) { id } }`, { id: user.id }, await supergraph.loginAs('alan'));
+    const notAdmin = await supergraph.query(
+      `mutation($id: ID!) { disableUser(id: $id) { id } }`,
+      { id: user.id },
+      await supergraph.loginAs('alan'),
+    );
     expect(notAdmin.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const disabled = await supergraph.query(`mutation($id: ID!) { disableUser(id: $id) { id disabled } }`, { id: user.id }, admin);
     expect(disabled.errors).toBeUndefined();

@@ -22,7 +22,11 @@ describe('changes to the public API (npm run compose)', () => {
 
   it('classifies a removed field as breaking and an added one as safe', async () => {
     const changes = await classifyApiChanges('type Query { a: String b: Int }', 'type Query { a: String c: Int }');
-    expect(changes).toEqual({ breaking: ["Field 'b' was removed from object type 'Query'"], dangerous: [], safe: ["Field 'c' was added to object type 'Query'"] });
+    expect(changes).toEqual({
+      breaking: ["Field 'b' was removed from object type 'Query'"],
+      dangerous: [],
+      safe: ["Field 'c' was added to object type 'Query'"],
+    });
   });
 
   it('refuses to write a breaking change unless it is accepted', async () => {
@@ -43,6 +47,9 @@ describe('changes to the public API (npm run compose)', () => {
     expect(withoutCategories).not.toBe(committed);
     await writeFile(join(dir, 'schema.graphql'), withoutCategories);
     const result = await writeSchemaFiles(subgraphs, routing, { root: dir });
-    expect(result).toMatchObject({ written: true, changes: { breaking: [], safe: expect.arrayContaining(["Field 'categories' was added to object type 'Query'"]) } });
+    expect(result).toMatchObject({
+      written: true,
+      changes: { breaking: [], safe: expect.arrayContaining(["Field 'categories' was added to object type 'Query'"]) },
+    });
   });
 });

@@ -5,7 +5,15 @@ import { loadGatewayConfig } from '../../shared/config/config.js';
 import { registryRoutes } from '../../tooling/compose.js';
 import { repoRoot } from '../../shared/config/paths.js';
 import { subgraphs } from '../../subgraphs/index.js';
-import { BENCH_RATE_LIMIT, benchEnv, benchGatewayEnv, benchSubgraphs, failureOf, formatSettings, positiveInt } from '../../bench/subgraphs.js';
+import {
+  BENCH_RATE_LIMIT,
+  benchEnv,
+  benchGatewayEnv,
+  benchSubgraphs,
+  failureOf,
+  formatSettings,
+  positiveInt,
+} from '../../bench/subgraphs.js';
 
 describe('npm run bench: the limits it sets and what it prints', () => {
   it('runs its gateway with rate limiting off, whatever the environment says', () => {
@@ -29,7 +37,13 @@ describe('npm run bench: the limits it sets and what it prints', () => {
   it('hard-codes no count of subgraphs in what the scripts and benches print or the README says', async () => {
     const files = [
       'README.md',
-      ...(await Promise.all(['bench', 'bin', 'tooling', 'gateway'].map(async (folder) => (await readdir(join(repoRoot, folder), { recursive: true })).map((file) => join(folder, String(file))))))
+      ...(
+        await Promise.all(
+          ['bench', 'bin', 'tooling', 'gateway'].map(async (folder) =>
+            (await readdir(join(repoRoot, folder), { recursive: true })).map((file) => join(folder, String(file))),
+          ),
+        )
+      )
         .flat()
         .filter((file) => file.endsWith('.ts') && !file.includes('/test/')),
     ];
@@ -53,6 +67,9 @@ describe('npm run bench: the limits it sets and what it prints', () => {
   it('refuses a size that is not a positive integer, naming the variable', () => {
     expect(positiveInt({}, 'BENCH_REQUESTS', 2000)).toBe(2000);
     expect(positiveInt({ BENCH_REQUESTS: '50' }, 'BENCH_REQUESTS', 2000)).toBe(50);
-    for (const bad of ['abc', '0', '-3', '1.5']) expect(() => positiveInt({ BENCH_REQUESTS: bad }, 'BENCH_REQUESTS', 2000)).toThrow(`BENCH_REQUESTS must be a positive integer; got "${bad}".`);
+    for (const bad of ['abc', '0', '-3', '1.5'])
+      expect(() => positiveInt({ BENCH_REQUESTS: bad }, 'BENCH_REQUESTS', 2000)).toThrow(
+        `BENCH_REQUESTS must be a positive integer; got "${bad}".`,
+      );
   });
 });

@@ -24,7 +24,11 @@ async function buildArgs(): Promise<string[]> {
 
 async function mtimes(dir: string): Promise<Map<string, number>> {
   const files = await readdir(dir, { recursive: true, withFileTypes: true });
-  const entries = await Promise.all(files.filter((f) => f.isFile()).map(async (f) => [relative(dir, join(f.parentPath, f.name)), (await stat(join(f.parentPath, f.name))).mtimeMs] as const));
+  const entries = await Promise.all(
+    files
+      .filter((f) => f.isFile())
+      .map(async (f) => [relative(dir, join(f.parentPath, f.name)), (await stat(join(f.parentPath, f.name))).mtimeMs] as const),
+  );
   return new Map(entries);
 }
 
@@ -43,7 +47,9 @@ describe('npm run build', () => {
     const args = await buildArgs();
     const project = args.find((arg) => arg.endsWith('.json'))!;
     const { stdout } = await run(process.execPath, [tsc, '--showConfig', '-p', project], { cwd: repoRoot });
-    const { compilerOptions } = JSON.parse(stdout) as { compilerOptions: { outDir: string; incremental?: boolean; tsBuildInfoFile: string } };
+    const { compilerOptions } = JSON.parse(stdout) as {
+      compilerOptions: { outDir: string; incremental?: boolean; tsBuildInfoFile: string };
+    };
     const outDir = resolve(repoRoot, compilerOptions.outDir);
     expect(relative(outDir, resolve(repoRoot, compilerOptions.tsBuildInfoFile))).not.toMatch(/^\.\./);
   });

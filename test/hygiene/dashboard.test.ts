@@ -10,7 +10,21 @@ import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.
 const DASHBOARD = 'ops/grafana/dashboards/tessera.json';
 
 /** PromQL words that look like metric names: aggregations, modifiers, set operators. */
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'and', 'or', 'unless', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'inf',
+  'nan',
+]);
 
 /** The metric names a PromQL expression selects (functions, labels, strings, ranges and Grafana variables left out). */
 function metricNames(expr: string): string[] {
@@ -54,14 +68,26 @@ function exprsOf(dashboard: { panels?: unknown[] }): string[] {
 
 describe('metric names in PromQL', () => {
   it('finds the selected metrics, not functions, labels, strings or ranges', () => {
-    expect(metricNames('histogram_quantile(0.95, sum by (le, job) (rate(tessera_x_seconds_bucket{job="catalog", le!="1"}[$__rate_interval])))')).toEqual(['tessera_x_seconds_bucket']);
-    expect(metricNames('topk(10, sum by (operation) (rate(a_total[5m] offset 1h))) / on (operation) group_left b_count and c')).toEqual(['a_total', 'b_count', 'c']);
+    expect(
+      metricNames('histogram_quantile(0.95, sum by (le, job) (rate(tessera_x_seconds_bucket{job="catalog", le!="1"}[$__rate_interval])))'),
+    ).toEqual(['tessera_x_seconds_bucket']);
+    expect(metricNames('topk(10, sum by (operation) (rate(a_total[5m] offset 1h))) / on (operation) group_left b_count and c')).toEqual([
+      'a_total',
+      'b_count',
+      'c',
+    ]);
     expect(metricNames('sum(rate(a_total{result="hit"}[1m])) / sum without (job) (a_total) > 1e3')).toEqual(['a_total']);
   });
 
   it('takes only declared families, and histograms for their series', () => {
-    const families = new Map([['a_total', 'counter'], ['h_seconds', 'histogram'], ['s', 'summary']]);
-    expect(['a_total', 'h_seconds_bucket', 'h_seconds_sum', 'h_seconds_count', 's_sum'].every((name) => isExported(name, families))).toBe(true);
+    const families = new Map([
+      ['a_total', 'counter'],
+      ['h_seconds', 'histogram'],
+      ['s', 'summary'],
+    ]);
+    expect(['a_total', 'h_seconds_bucket', 'h_seconds_sum', 'h_seconds_count', 's_sum'].every((name) => isExported(name, families))).toBe(
+      true,
+    );
     expect(['a', 'a_total_count', 's_bucket', 'made_up_metric_bucket'].some((name) => isExported(name, families))).toBe(false);
   });
 });
@@ -103,7 +129,9 @@ describe('the Grafana dashboard and Prometheus', () => {
     const processes = ['gateway', ...subgraphs.map((s) => s.name)];
     expect(prometheus.scrape_configs.map((job) => job.job_name).sort()).toEqual([...processes].sort());
     for (const job of prometheus.scrape_configs) {
-      expect(job.static_configs.flatMap((c) => c.targets)).toEqual([`${job.job_name}:${compose.services[job.job_name]!.environment!.METRICS_PORT}`]);
+      expect(job.static_configs.flatMap((c) => c.targets)).toEqual([
+        `${job.job_name}:${compose.services[job.job_name]!.environment!.METRICS_PORT}`,
+      ]);
     }
   });
 });

@@ -6,9 +6,11 @@ import { freshStore } from '../support/postgres.js';
 import { testLogger } from '../support/subgraph.js';
 
 async function tablesOf(orm: Awaited<ReturnType<typeof openStore>>): Promise<string[]> {
-  const rows = await orm.em.fork().execute<{ table_name: string }[]>(
-    `select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
-  );
+  const rows = await orm.em
+    .fork()
+    .execute<{ table_name: string }[]>(
+      `select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+    );
   return rows.map((row) => row.table_name);
 }
 

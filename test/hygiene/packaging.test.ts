@@ -29,7 +29,7 @@ type Manifest = Pick<LockedPackage, 'dependencies' | 'devDependencies' | 'option
 
 /** The locked path Node would find `name` at from the package at `from` (its own node_modules, then each parent's). */
 function locate(lock: Lockfile, from: string, name: string): string | undefined {
-  for (let dir = from; ; ) {
+  for (let dir = from; ;) {
     const candidate = `${dir ? `${dir}/` : ''}node_modules/${name}`;
     if (lock.packages[candidate]) return candidate;
     if (!dir) return undefined;
@@ -48,7 +48,7 @@ describe('package-lock.json', () => {
     }
   });
 
-  it('locks every dependency of every package, other platforms\' optional binaries included (what `npm ci` refuses without)', async () => {
+  it("locks every dependency of every package, other platforms' optional binaries included (what `npm ci` refuses without)", async () => {
     const lock = JSON.parse(await read('package-lock.json')) as Lockfile;
     expect(lock.lockfileVersion).toBe(3);
     const missing: string[] = [];
@@ -90,7 +90,9 @@ describe('.ci/run', () => {
 describe('the Docker image', () => {
   it('installs with `npm ci` only: the build stage everything, the runtime its production dependencies', async () => {
     const all = stages(await read('Dockerfile'));
-    const npmRuns = all.flatMap((stage) => stage.instructions.filter((i) => /^RUN\b.*\bnpm\s/.test(i)).map((i) => ({ stage: stage.name, run: i })));
+    const npmRuns = all.flatMap((stage) =>
+      stage.instructions.filter((i) => /^RUN\b.*\bnpm\s/.test(i)).map((i) => ({ stage: stage.name, run: i })),
+    );
     expect(npmRuns.length).toBeGreaterThan(0);
     expect(npmRuns.filter(({ run }) => !/^RUN npm ci\b/.test(run) || /\bnpm (install|i|update|prune)\b/.test(run))).toEqual([]);
 
@@ -118,18 +120,23 @@ describe('the Docker image', () => {
 
   it('runs processes that import, when loaded, only production dependencies (PGlite only lazily, for a PGlite store)', async () => {
     const manifest = JSON.parse(await read('package.json')) as Manifest;
-    const migrationFiles = (await readdir(join(repoRoot, 'migrations'), { recursive: true })).filter((file) => file.endsWith('.ts')).map((file) => join('migrations', file));
+    const migrationFiles = (await readdir(join(repoRoot, 'migrations'), { recursive: true }))
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => join('migrations', file));
     // What the image's CMD and docker-compose.yml run, and the migrations they load by path.
     const graph = await importGraph(['bin/gateway.ts', 'bin/subgraph.ts', 'bin/migrate.ts', ...migrationFiles]);
     expect(graph.size).toBeGreaterThan(50);
     const production = new Set(Object.keys(manifest.dependencies ?? {}));
-    const outside = [...graph].flatMap(([file, packages]) => packages.filter((name) => !production.has(name)).map((name) => `${relative(repoRoot, file)} imports ${name}`));
+    const outside = [...graph].flatMap(([file, packages]) =>
+      packages.filter((name) => !production.has(name)).map((name) => `${relative(repoRoot, file)} imports ${name}`),
+    );
     expect(outside).toEqual([]);
   });
 
   it('is built from a context that leaves out secrets, stores, installed and built files', async () => {
     const ignored = (await read('.dockerignore')).split('\n').map((line) => line.trim());
-    for (const entry of ['.env', '.env.*', 'data', 'node_modules', 'dist', '.git', 'coverage']) expect({ entry, ignored: ignored.includes(entry) }).toEqual({ entry, ignored: true });
+    for (const entry of ['.env', '.env.*', 'data', 'node_modules', 'dist', '.git', 'coverage'])
+      expect({ entry, ignored: ignored.includes(entry) }).toEqual({ entry, ignored: true });
   });
 });
 
@@ -149,7 +156,7 @@ describe('.env.example', () => {
     return result;
   }
 
-  it("names every variable docker-compose.yml takes from the environment, and only those", async () => {
+  it('names every variable docker-compose.yml takes from the environment, and only those', async () => {
     const compose = await read('docker-compose.yml');
     const interpolated = new Set([...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!));
     expect((await entries()).map((entry) => entry.name).sort()).toEqual([...interpolated].sort());

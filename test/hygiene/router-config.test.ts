@@ -14,11 +14,12 @@ interface RouterConfig {
 describe('ops/router/router.yaml (Apollo Router in front of bearer-mode subgraphs)', () => {
   const config = parse(readFileSync('ops/router/router.yaml', 'utf8')) as RouterConfig;
 
-  it("routes every registered subgraph to its docker-compose service, and nothing else", () => {
+  it('routes every registered subgraph to its docker-compose service, and nothing else', () => {
     const services = Object.fromEntries(subgraphs.map((s) => [s.name, `http://${s.name}:${s.port}/graphql`]));
     expect(config.override_subgraph_url).toEqual(services);
     const compose = readFileSync('docker-compose.yml', 'utf8');
-    for (const { name, port } of subgraphs) expect(compose).toMatch(new RegExp(`\\n  ${name}:[\\s\\S]*?${name.toUpperCase()}_PORT: "${port}"`));
+    for (const { name, port } of subgraphs)
+      expect(compose).toMatch(new RegExp(`\\n  ${name}:[\\s\\S]*?${name.toUpperCase()}_PORT: "${port}"`));
   });
 
   it('propagates the Authorization header to all subgraphs and lets their refusals through', () => {

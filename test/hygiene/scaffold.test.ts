@@ -44,15 +44,40 @@ async function snapshot(root: string, dir = root, files: Record<string, string> 
     const path = join(dir, entry.name);
     if (dir === root && NOT_COPIED.has(entry.name)) continue;
     if (entry.isDirectory()) await snapshot(root, path, files);
-    else files[relative(root, path)] = createHash('sha1').update(await readFile(path)).digest('hex');
+    else
+      files[relative(root, path)] = createHash('sha1')
+        .update(await readFile(path))
+        .digest('hex');
   }
   return files;
 }
 
 describe('the names of a new subgraph', () => {
   it.each([
-    ['wishlists', undefined, { entity: 'Wishlist', entityVariable: 'wishlist', entityPlural: 'wishlists', entityFile: 'wishlist', variable: 'wishlists', envPrefix: 'WISHLISTS' }],
-    ['order-history', undefined, { entity: 'OrderHistory', entityVariable: 'orderHistory', entityPlural: 'orderHistories', entityFile: 'order-history', variable: 'orderHistory', envPrefix: 'ORDER_HISTORY' }],
+    [
+      'wishlists',
+      undefined,
+      {
+        entity: 'Wishlist',
+        entityVariable: 'wishlist',
+        entityPlural: 'wishlists',
+        entityFile: 'wishlist',
+        variable: 'wishlists',
+        envPrefix: 'WISHLISTS',
+      },
+    ],
+    [
+      'order-history',
+      undefined,
+      {
+        entity: 'OrderHistory',
+        entityVariable: 'orderHistory',
+        entityPlural: 'orderHistories',
+        entityFile: 'order-history',
+        variable: 'orderHistory',
+        envPrefix: 'ORDER_HISTORY',
+      },
+    ],
     ['addresses', undefined, { entity: 'Address', entityPlural: 'addresses' }],
     ['routes', 'HTTPRoute', { entity: 'HTTPRoute', entityVariable: 'httpRoute', entityPlural: 'httpRoutes', entityFile: 'http-route' }],
   ])('from %s', (name, entity, expected) => {
@@ -60,12 +85,17 @@ describe('the names of a new subgraph', () => {
   });
 
   it.each(['migrate', 'all'])("refuses %s (docker-compose's migrations service; `npm run migrate -- all`)", (name) => {
-    expect(() => deriveNames(name, 4005)).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(new RegExp(`^"${name}" is reserved`)) }));
+    expect(() => deriveNames(name, 4005)).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(new RegExp(`^"${name}" is reserved`)) }),
+    );
   });
 
   it('refuses an entity name that is a keyword once camel-cased, with exit code 2', () => {
     expect(() => deriveNames('news', 4005)).toThrow(
-      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^The entity name "New" is reserved \(a GraphQL built-in, a JavaScript keyword/) }),
+      expect.objectContaining({
+        exitCode: 2,
+        message: expect.stringMatching(/^The entity name "New" is reserved \(a GraphQL built-in, a JavaScript keyword/),
+      }),
     );
   });
 });
@@ -83,14 +113,18 @@ describe('registering a new subgraph', () => {
   it('says which file is not in the expected shape', () => {
     const refusal = () => registerInIndex(`import { a } from './a/index.js';\nexport const all = [a];\n`, names);
     expect(refusal).toThrow(/^subgraphs\/index\.ts: found no `export const subgraphs = \[\.\.\.\]` list\. Register the subgraph by hand/);
-    expect(() => registerInDockerCompose('services:\n  gateway:\n    image: x\n', names, ['a'])).toThrow(/^docker-compose\.yml: expected services with a gateway/);
+    expect(() => registerInDockerCompose('services:\n  gateway:\n    image: x\n', names, ['a'])).toThrow(
+      /^docker-compose\.yml: expected services with a gateway/,
+    );
   });
 
-  it('adds a scrape job like the last subgraph\'s to the Prometheus configuration', () => {
+  it("adds a scrape job like the last subgraph's to the Prometheus configuration", () => {
     const job = (name: string) => `  - job_name: ${name}\n    static_configs:\n      - targets: ["${name}:9464"]\n`;
     const config = `# Scrapes every process.\nscrape_configs:\n${job('gateway')}${job('catalog')}${job('reviews')}`;
     expect(registerInPrometheus(config, names, ['catalog', 'reviews'])).toBe(`${config}${job('gift-lists')}`);
-    expect(() => registerInPrometheus(`scrape_configs:\n${job('gateway')}`, names, ['catalog'])).toThrow(/^ops\/prometheus\/prometheus\.yml: found no scrape job of a registered subgraph/);
+    expect(() => registerInPrometheus(`scrape_configs:\n${job('gateway')}`, names, ['catalog'])).toThrow(
+      /^ops\/prometheus\/prometheus\.yml: found no scrape job of a registered subgraph/,
+    );
   });
 
   it('adds a service like the others to docker-compose.yml, and only adds lines', async () => {
@@ -123,7 +157,8 @@ describe('npm run new:subgraph', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-scaffold-'));
-    const copied = (source: string) => !(dirname(source) === repoRoot && NOT_COPIED.has(basename(source))) && !source.endsWith('.tsbuildinfo');
+    const copied = (source: string) =>
+      !(dirname(source) === repoRoot && NOT_COPIED.has(basename(source))) && !source.endsWith('.tsbuildinfo');
     await cp(repoRoot, dir, { recursive: true, filter: copied });
     await symlink(await realpath(join(repoRoot, 'node_modules')), join(dir, 'node_modules'));
     const build = await node(dir, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
@@ -140,7 +175,10 @@ describe('npm run new:subgraph', () => {
       [['x'], /"x" is not a valid subgraph name/],
       [['gateway'], /"gateway" is reserved/],
       [['catalog'], /A subgraph named "catalog" already exists \(in subgraphs\/index\.ts\)/],
-      [['users'], /The GraphQL names of entity "User" are taken in the supergraph: type User \(accounts\).*Query\.user \(accounts\).*--entity/],
+      [
+        ['users'],
+        /The GraphQL names of entity "User" are taken in the supergraph: type User \(accounts\).*Query\.user \(accounts\).*--entity/,
+      ],
       [['offers', '--entity', 'Product'], /type Product \(catalog\)/],
       [['offers', '--entity', 'offer'], /"offer" is not a valid entity name/],
       [[], /Usage: npm run new:subgraph -- <name>/],
@@ -177,25 +215,38 @@ describe('npm run new:subgraph', () => {
       created = await scaffold(NAME);
       if (created.code !== 0) return;
       // The steps that follow are independent of one another: run them side by side.
-      compose = node(dir, ['dist/bin/compose.js']).then(async (result) => ({ compose: result, check: await node(dir, ['dist/bin/check.js']) }));
+      compose = node(dir, ['dist/bin/compose.js']).then(async (result) => ({
+        compose: result,
+        check: await node(dir, ['dist/bin/check.js']),
+      }));
       // Its PGlite store in the copy, whatever the environment says.
       const storeEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(dir, 'data') };
       delete storeEnv.DATABASE_URL;
       delete storeEnv.GIFT_LISTS_DATABASE_URL;
       migrations = (async () => {
         const steps: Run[] = [];
-        for (const command of ['up', 'status', 'down', 'status']) steps.push(await node(dir, ['dist/bin/migrate.js', NAME, command], storeEnv));
+        for (const command of ['up', 'status', 'down', 'status'])
+          steps.push(await node(dir, ['dist/bin/migrate.js', NAME, command], storeEnv));
         return steps;
       })();
       typecheck = node(dir, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'tsconfig.json']);
-      tests = node(dir, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--ci', '--json', `subgraphs/${NAME}/`, 'test/hygiene/docs.test.ts']);
+      tests = node(dir, [
+        '--experimental-vm-modules',
+        'node_modules/jest/bin/jest.js',
+        '--ci',
+        '--json',
+        `subgraphs/${NAME}/`,
+        'test/hygiene/docs.test.ts',
+      ]);
     }, 150_000);
 
     it('creates the subgraph and its first migration, and registers it', async () => {
       expect(created).toMatchObject({ code: 0, stderr: '' });
       const migration = /migrations\/gift-lists\/Migration\d+_initial\.ts/.exec(created.stdout)?.[0];
       expect(migration).toBeDefined();
-      const files = Object.keys(await snapshot(dir)).filter((file) => file.includes(NAME)).sort();
+      const files = Object.keys(await snapshot(dir))
+        .filter((file) => file.includes(NAME))
+        .sort();
       expect(files).toEqual([
         migration,
         'subgraphs/gift-lists/entities/gift-list.entity.ts',
@@ -209,9 +260,18 @@ describe('npm run new:subgraph', () => {
       expect(await readFile(join(dir, migration!), 'utf8')).toMatch(/create table "gift_list"/);
       const registry = await readFile(join(dir, 'subgraphs', 'index.ts'), 'utf8');
       expect(registry).toContain("import { giftLists } from './gift-lists/index.js';");
-      const listed = registry.match(/export const subgraphs[^=]*= \[([^\]]*)\]/)?.[1]?.split(',').map((entry) => entry.trim()).filter(Boolean);
-      expect(listed).toEqual([...REGISTERED.map((name) => name.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase())), 'giftLists']);
-      expect(await readFile(join(dir, 'README.md'), 'utf8')).toContain('| `gift-lists` | `GiftList` | `Query.giftList(id)`, `Query.giftLists(first, after)`, `Mutation.createGiftList` |');
+      const listed = registry
+        .match(/export const subgraphs[^=]*= \[([^\]]*)\]/)?.[1]
+        ?.split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+      expect(listed).toEqual([
+        ...REGISTERED.map((name) => name.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase())),
+        'giftLists',
+      ]);
+      expect(await readFile(join(dir, 'README.md'), 'utf8')).toContain(
+        '| `gift-lists` | `GiftList` | `Query.giftList(id)`, `Query.giftLists(first, after)`, `Mutation.createGiftList` |',
+      );
     });
 
     it('composes with it, and `npm run check` passes', async () => {
@@ -220,7 +280,10 @@ describe('npm run new:subgraph', () => {
       const supergraph = await readFile(join(dir, 'supergraph.graphql'), 'utf8');
       expect(supergraph).toContain(`GIFT_LISTS @join__graph(name: "gift-lists", url: "http://127.0.0.1:${NEXT_PORT}/graphql")`);
       expect(await readFile(join(dir, 'schema.graphql'), 'utf8')).toMatch(/createGiftList\(input: CreateGiftListInput!\): GiftList!/);
-      expect(check).toMatchObject({ code: 0, stdout: expect.stringContaining(`${REGISTERED.length + 1} subgraphs agree with their migrations`) });
+      expect(check).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining(`${REGISTERED.length + 1} subgraphs agree with their migrations`),
+      });
     }, 150_000);
 
     it('migrates its PGlite store up and down, with status in between', async () => {
@@ -238,7 +301,11 @@ describe('npm run new:subgraph', () => {
 
     it("passes its own tests, and the docs' check of docker-compose.yml", async () => {
       const result = await tests;
-      const report = JSON.parse(result.stdout) as { numFailedTests: number; numPassedTests: number; testResults: { name: string; status: string; message: string }[] };
+      const report = JSON.parse(result.stdout) as {
+        numFailedTests: number;
+        numPassedTests: number;
+        testResults: { name: string; status: string; message: string }[];
+      };
       // The message (empty when a suite passed) says what failed.
       expect(report.testResults.map((suite) => [relative(dir, suite.name), suite.status, suite.message]).sort()).toEqual([
         ['subgraphs/gift-lists/test/gift-lists.test.ts', 'passed', ''],
@@ -276,19 +343,33 @@ describe('npm run new:subgraph', () => {
 
     it('writes a subgraph with its own test and no entity or migration; compose, check and migrate take it; it type-checks and passes its tests', async () => {
       expect(created).toMatchObject({ code: 0, stderr: '', stdout: expect.stringContaining('Created the weather subgraph (no store') });
-      const files = Object.keys(await snapshot(dir)).filter((file) => file.includes('weather')).sort();
-      expect(files).toEqual(['subgraphs/weather/index.ts', 'subgraphs/weather/resolvers/status.resolver.ts', 'subgraphs/weather/test/weather.test.ts']);
+      const files = Object.keys(await snapshot(dir))
+        .filter((file) => file.includes('weather'))
+        .sort();
+      expect(files).toEqual([
+        'subgraphs/weather/index.ts',
+        'subgraphs/weather/resolvers/status.resolver.ts',
+        'subgraphs/weather/test/weather.test.ts',
+      ]);
       const { compose: composed, check, migrate, typecheck, tests } = await steps;
       expect(composed).toMatchObject({ code: 0, stdout: expect.stringContaining(`(${[...REGISTERED, NAME, 'weather'].join(', ')})`) });
       expect(await readFile(join(dir, 'schema.graphql'), 'utf8')).toMatch(/weatherStatus: WeatherStatus!/);
       expect(check).toMatchObject({
         code: 0,
-        stdout: expect.stringMatching(new RegExp(`weather has no store \\(no entities\\): no migrations to check\\.[\\s\\S]*${REGISTERED.length + 1} subgraphs agree with their migrations`)),
+        stdout: expect.stringMatching(
+          new RegExp(
+            `weather has no store \\(no entities\\): no migrations to check\\.[\\s\\S]*${REGISTERED.length + 1} subgraphs agree with their migrations`,
+          ),
+        ),
       });
       expect(migrate).toMatchObject({ code: 0, stdout: 'No store (the subgraph declares no entities): nothing to migrate or seed.\n' });
       expect({ code: typecheck.code, output: typecheck.stdout }).toEqual({ code: 0, output: '' });
       const report = JSON.parse(tests.stdout) as { numFailedTests: number; numPassedTests: number; testResults: { message: string }[] };
-      expect({ failed: report.numFailedTests, passed: report.numPassedTests, messages: report.testResults.map((suite) => suite.message) }).toEqual({ failed: 0, passed: 2, messages: [''] });
+      expect({
+        failed: report.numFailedTests,
+        passed: report.numPassedTests,
+        messages: report.testResults.map((suite) => suite.message),
+      }).toEqual({ failed: 0, passed: 2, messages: [''] });
     }, 300_000);
   });
 });

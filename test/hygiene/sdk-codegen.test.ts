@@ -29,7 +29,11 @@ async function codegen(dir: string): Promise<{ failed: boolean; output: string }
   // As from a shell: with NODE_ENV=test (Jest's), codegen keeps its errors to itself.
   const { NODE_ENV: _testEnv, ...env } = process.env;
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(repoRoot, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.yml'], { cwd: dir, env });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(repoRoot, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.yml'],
+      { cwd: dir, env },
+    );
     return { failed: false, output: stdout + stderr };
   } catch (error) {
     const { stdout, stderr } = error as { stdout: string; stderr: string };
@@ -48,15 +52,31 @@ interface TypeError {
 async function typecheck(dir: string, files: Record<string, string>): Promise<TypeError[]> {
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
   const tsconfig = {
-    compilerOptions: { target: 'ES2023', lib: ['ES2023'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+    compilerOptions: {
+      target: 'ES2023',
+      lib: ['ES2023'],
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+    },
     include: ['sdk', ...Object.keys(files)],
   };
   await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
-  const output = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', dir, '--pretty', 'false'], { cwd: dir }).then(
+  const output = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', dir, '--pretty', 'false'], {
+    cwd: dir,
+  }).then(
     ({ stdout }) => stdout,
     (error: { stdout: string }) => error.stdout,
   );
-  return [...output.matchAll(/^(.+?)\((\d+),\d+\): error (TS\d+): (.+)$/gm)].map(([, file, line, code, message]) => ({ file: file!, line: Number(line), code: code!, message: message! }));
+  return [...output.matchAll(/^(.+?)\((\d+),\d+\): error (TS\d+): (.+)$/gm)].map(([, file, line, code, message]) => ({
+    file: file!,
+    line: Number(line),
+    code: code!,
+    message: message!,
+  }));
 }
 
 const client = `import { AddReviewDocument, createClient, MeDocument, ProductDocument } from './sdk/index.js';
@@ -116,7 +136,10 @@ describe('the generated SDK', () => {
 
     it('finds a generated file edited by hand, and a file codegen does not write', async () => {
       dir = await copyProject();
-      await writeFile(join(dir, 'sdk/generated/graphql.ts'), (await readFile(join(dir, 'sdk/generated/graphql.ts'), 'utf8')).replace('averageRating: number | null', 'averageRating: number'));
+      await writeFile(
+        join(dir, 'sdk/generated/graphql.ts'),
+        (await readFile(join(dir, 'sdk/generated/graphql.ts'), 'utf8')).replace('averageRating: number | null', 'averageRating: number'),
+      );
       await writeFile(join(dir, 'sdk/generated/helpers.ts'), 'export const extra = 1;\n');
       expect(await staleSdk(dir)).toEqual({ errors: [], stale: ['sdk/generated/graphql.ts'], unexpected: ['sdk/generated/helpers.ts'] });
     });
@@ -125,7 +148,10 @@ describe('the generated SDK', () => {
       dir = await copyProject();
       const schema = join(dir, 'schema.graphql');
       // Product.description becomes nullable: the Product operation's result type changes.
-      const changed = (await readFile(schema, 'utf8')).replace('  name: String!\n  description: String!\n', '  name: String!\n  description: String\n');
+      const changed = (await readFile(schema, 'utf8')).replace(
+        '  name: String!\n  description: String!\n',
+        '  name: String!\n  description: String\n',
+      );
       expect(changed).not.toBe(await readFile(schema, 'utf8'));
       await writeFile(schema, changed);
       expect(await staleSdk(dir)).toEqual({ errors: [], stale: ['sdk/generated/graphql.ts'], unexpected: [] });
@@ -135,7 +161,10 @@ describe('the generated SDK', () => {
   describe('an operation selecting a field that does not exist', () => {
     it('is refused by codegen, naming the field and where it is, and nothing is written', async () => {
       dir = await copyProject();
-      await writeFile(join(dir, 'sdk/operations/Broken.graphql'), 'query Broken($id: ID!) {\n  product(id: $id) {\n    id\n    nonexistentField\n  }\n}\n');
+      await writeFile(
+        join(dir, 'sdk/operations/Broken.graphql'),
+        'query Broken($id: ID!) {\n  product(id: $id) {\n    id\n    nonexistentField\n  }\n}\n',
+      );
       const before = await readFile(join(dir, 'sdk/generated/graphql.ts'), 'utf8');
       const { failed, output } = await codegen(dir);
       expect(failed).toBe(true);
@@ -159,7 +188,7 @@ describe('the generated SDK', () => {
         [line('author.email'), 'TS2339'],
         [line("reviews: 'two'"), 'TS2322'],
         [line('request(ProductDocument);'), 'TS2554'],
-        [line("rating: 5 } }"), 'TS2741'],
+        [line('rating: 5 } }'), 'TS2741'],
       ]);
       expect(errors[0]!.message).toContain("Property 'nonexistentField' does not exist");
       expect(errors[1]!.message).toContain("Property 'email' does not exist on type '{ username: string; }'");
@@ -174,7 +203,9 @@ describe('the generated SDK', () => {
       expect((await codegen(dir)).failed).toBe(false);
       const errors = await typecheck(dir, { 'reads-weight.ts': readsWeight });
       const line = readsWeight.split('\n').findIndex((l) => l.includes('?.weight')) + 1;
-      expect(errors).toEqual([{ file: 'reads-weight.ts', line, code: 'TS2339', message: expect.stringContaining("Property 'weight' does not exist") }]);
+      expect(errors).toEqual([
+        { file: 'reads-weight.ts', line, code: 'TS2339', message: expect.stringContaining("Property 'weight' does not exist") },
+      ]);
     });
   });
 });

@@ -29,8 +29,11 @@ export async function ensureBuilt(): Promise<void> {
   const stale = (await Promise.all(SOURCES.map((dir) => sourcesNewerThanBuild(join(repoRoot, dir))))).flat();
   if (!stale.length) return;
   await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, timeout: 300_000 }, (error, stdout) =>
-      error ? reject(new Error(`npm run build failed:\n${stdout}`)) : resolve(),
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      { cwd: repoRoot, timeout: 300_000 },
+      (error, stdout) => (error ? reject(new Error(`npm run build failed:\n${stdout}`)) : resolve()),
     );
   });
 }

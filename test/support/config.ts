@@ -60,7 +60,10 @@ export function testSubgraphConfig(
  * `NODE_ENV`), composing from `subgraphs`. The shop's accounts answers the caller check, as
  * its supergraph says (`routingOf`), unless a subgraph says otherwise.
  */
-export function testGatewayConfig(subgraphs: JoinedSubgraph[], overrides: Partial<WithSecrets<RoutedGatewayConfig>> = {}): WithSecrets<RoutedGatewayConfig> {
+export function testGatewayConfig(
+  subgraphs: JoinedSubgraph[],
+  overrides: Partial<WithSecrets<RoutedGatewayConfig>> = {},
+): WithSecrets<RoutedGatewayConfig> {
   const env = testGatewayEnv(overrides.env);
   const joined = subgraphs.map((subgraph) => ({ answersCallerCheck: subgraph.name === 'accounts', ...subgraph }));
   return { ...routeSubgraphs(loadGatewayConfig(env), env, joined), signingSecret: TEST_SIGNING_SECRET, ...overrides };

@@ -35,7 +35,10 @@ export async function startForeignSubgraph(name = 'gadgets'): Promise<ForeignSub
       },
     },
   };
-  const server = new ApolloServer({ schema: buildSubgraphSchema([{ typeDefs, resolvers }]), plugins: [ApolloServerPluginInlineTraceDisabled()] });
+  const server = new ApolloServer({
+    schema: buildSubgraphSchema([{ typeDefs, resolvers }]),
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
   const { url } = await startStandaloneServer(server, { listen: { host: '127.0.0.1', port: 0 } });
   return { name, url, stop: () => server.stop() };
 }

@@ -18,8 +18,14 @@ export async function executorFor(definition: SubgraphDefinition, subgraph: Test
   const { apollo } = await createSubgraphApp({ definition, schema, orm: subgraph.orm, config, logger: testLogger, services });
   const createContext = createContextFactory({ definition, orm: subgraph.orm, services, logger: testLogger });
   return async (query: string, variables: Record<string, unknown> = {}, user: Identity | null = null) => {
-    const response = await apollo.executeOperation({ query, variables }, { contextValue: createContext({ requestId: 'test', user }) as SubgraphContext });
+    const response = await apollo.executeOperation(
+      { query, variables },
+      { contextValue: createContext({ requestId: 'test', user }) as SubgraphContext },
+    );
     if (response.body.kind !== 'single') throw new Error('expected a single result');
-    return response.body.singleResult as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+    return response.body.singleResult as {
+      data?: Record<string, any> | null;
+      errors?: { message: string; extensions?: Record<string, unknown> }[];
+    };
   };
 }

@@ -8,11 +8,19 @@ export class DisposableRedis {
   constructor(public port: number) {}
 
   async start(): Promise<void> {
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     const probe = new Redis({ port: this.port, lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: 0 });
     probe.on('error', () => undefined);
     for (let i = 0; i < 50; i++) {
-      if (await probe.connect().then(() => probe.ping(), () => null)) break;
+      if (
+        await probe.connect().then(
+          () => probe.ping(),
+          () => null,
+        )
+      )
+        break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     probe.disconnect();

@@ -37,7 +37,11 @@ export async function postGraphQL<T = Record<string, any>>(
 }
 
 /** POSTs `body` exactly as given (a replayed or tampered request, say). */
-export async function postBody<T = Record<string, any>>(url: string, body: string, headers: RequestHeaders = {}): Promise<GraphQLResponse<T>> {
+export async function postBody<T = Record<string, any>>(
+  url: string,
+  body: string,
+  headers: RequestHeaders = {},
+): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(typeof headers === 'function' ? headers(body) : headers) },
@@ -136,7 +140,9 @@ export async function startTestSubgraph(
   { seed = true, redis, trust }: { seed?: boolean; redis?: RedisConfig; trust?: SubgraphConfig['trust'] } = {},
 ): Promise<TestSubgraph> {
   // A storeless subgraph gets no database.
-  const { store, drop } = hasStore(definition) ? freshStore(definition.name) : { store: { kind: 'pglite', dataDir: 'memory://' } as const, drop: async () => undefined };
+  const { store, drop } = hasStore(definition)
+    ? freshStore(definition.name)
+    : { store: { kind: 'pglite', dataDir: 'memory://' } as const, drop: async () => undefined };
   const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed, ...(redis && { redis }), ...(trust && { trust }) });
   const sql: string[] = [];
   const running = await startSubgraph({ definition, config, logger: testLogger });

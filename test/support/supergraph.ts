@@ -1,4 +1,11 @@
-import type { JwtConfig, ProtectionConfig, RedisConfig, RoutedGatewayConfig, RuntimeEnvironment, TrustedDocumentsConfig } from '../../shared/config/config.js';
+import type {
+  JwtConfig,
+  ProtectionConfig,
+  RedisConfig,
+  RoutedGatewayConfig,
+  RuntimeEnvironment,
+  TrustedDocumentsConfig,
+} from '../../shared/config/config.js';
 import type { SubgraphConfig } from '../../shared/config/subgraph-config.js';
 import type { WithSecrets } from '../../shared/config/secrets.js';
 import { createTokenVerifier, type VerifierOptions } from '../../shared/identity/tokens.js';
@@ -17,7 +24,11 @@ export interface TestSupergraph {
   /** The gateway's `/metrics` (each subgraph's is `subgraphs[name].metricsUrl`). */
   metricsUrl: string | undefined;
   subgraphs: Record<string, TestSubgraph>;
-  query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  query<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<T>>;
   /** Another gateway over the same subgraphs, with other settings (stopped with the supergraph). */
   startGateway(overrides?: GatewayOverrides): Promise<Omit<ServedGateway, 'stop'>>;
   /** Signs a seed user in through the gateway; returns the Authorization header to send. */
@@ -107,10 +118,11 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
   const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed, trust })));
   const stops: (() => Promise<void>)[] = [];
   const startGateway = async (overrides: GatewayOverrides = {}) => {
-    const config = testGatewayConfig(
-      [...running.map((s) => ({ name: s.name, url: s.url })), ...(overrides.extraSubgraphs ?? [])],
-      { env: overrides.env ?? 'test', supergraphPath: overrides.supergraphPath, jwt: { ...testJwt, ...overrides.jwt } },
-    );
+    const config = testGatewayConfig([...running.map((s) => ({ name: s.name, url: s.url })), ...(overrides.extraSubgraphs ?? [])], {
+      env: overrides.env ?? 'test',
+      supergraphPath: overrides.supergraphPath,
+      jwt: { ...testJwt, ...overrides.jwt },
+    });
     if (overrides.routeToRunning) config.subgraphUrlOverrides = Object.fromEntries(running.map((s) => [s.name, s.url]));
     config.redis = { ...config.redis, ...overrides.redis };
     config.responseCache = { ...config.responseCache, enabled: overrides.responseCache ?? true };
@@ -139,10 +151,14 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
       startGateway,
       query: (query, variables, headers) => postGraphQL(url, query, variables, headers),
       async loginAs(username) {
-        const { data, errors } = await postGraphQL(url, `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, {
-          e: `${username}@example.com`,
-          p: SEED_PASSWORD,
-        });
+        const { data, errors } = await postGraphQL(
+          url,
+          `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+          {
+            e: `${username}@example.com`,
+            p: SEED_PASSWORD,
+          },
+        );
         if (!data?.login) throw new Error(`login as ${username} failed: ${JSON.stringify(errors)}`);
         return { authorization: `Bearer ${data.login.accessToken}` };
       },

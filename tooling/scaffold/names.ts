@@ -45,32 +45,93 @@ const ENTITY_PATTERN = /^[A-Z][A-Za-z0-9]*$/;
 
 /** Names that are folders, services or identifiers of the project already. */
 const RESERVED_NAMES = new Set([
-  'gateway', 'shared', 'subgraphs', 'subgraph', 'index', 'bin', 'tooling', 'scripts', 'scaffold', 'test', 'tests', 'migrations', 'dist',
-  'data', 'bench', 'postgres', 'redis', 'supergraph', 'schema', 'find-subgraph', 'define-subgraph',
+  'gateway',
+  'shared',
+  'subgraphs',
+  'subgraph',
+  'index',
+  'bin',
+  'tooling',
+  'scripts',
+  'scaffold',
+  'test',
+  'tests',
+  'migrations',
+  'dist',
+  'data',
+  'bench',
+  'postgres',
+  'redis',
+  'supergraph',
+  'schema',
+  'find-subgraph',
+  'define-subgraph',
   // docker-compose's one-shot migrations service, and what `npm run migrate -- all` means.
-  'migrate', 'all',
+  'migrate',
+  'all',
 ]);
 
 /** The definition's export must be a plain identifier. */
 const JS_RESERVED_WORDS = new Set(
-  ('await break case catch class const continue debugger default delete do else enum export extends false finally for ' +
+  (
+    'await break case catch class const continue debugger default delete do else enum export extends false finally for ' +
     'function if implements import in instanceof interface let new null package private protected public return static ' +
-    'super switch this throw true try typeof var void while with yield arguments eval undefined').split(' '),
+    'super switch this throw true try typeof var void while with yield arguments eval undefined'
+  ).split(' '),
 );
 
 /** Built-in GraphQL scalars, and identifiers the generated files import or declare beside the entity. */
 const RESERVED_ENTITY_NAMES = new Set([
-  'String', 'Int', 'Float', 'Boolean', 'ID', 'Query', 'Mutation', 'Subscription',
-  'BaseEntity', 'Entity', 'Property', 'Directive', 'Field', 'ObjectType', 'InputType', 'ArgsType', 'Arg', 'Args', 'Ctx',
-  'Resolver', 'Length', 'ValidateNested', 'DataLoader', 'Connection', 'ConnectionType', 'PageArgs', 'EntityManager',
-  'SubgraphContext', 'Date', 'Object', 'Array', 'Promise', 'Error', 'Map', 'Set', 'Function', 'Number', 'Symbol', 'Record',
+  'String',
+  'Int',
+  'Float',
+  'Boolean',
+  'ID',
+  'Query',
+  'Mutation',
+  'Subscription',
+  'BaseEntity',
+  'Entity',
+  'Property',
+  'Directive',
+  'Field',
+  'ObjectType',
+  'InputType',
+  'ArgsType',
+  'Arg',
+  'Args',
+  'Ctx',
+  'Resolver',
+  'Length',
+  'ValidateNested',
+  'DataLoader',
+  'Connection',
+  'ConnectionType',
+  'PageArgs',
+  'EntityManager',
+  'SubgraphContext',
+  'Date',
+  'Object',
+  'Array',
+  'Promise',
+  'Error',
+  'Map',
+  'Set',
+  'Function',
+  'Number',
+  'Symbol',
+  'Record',
 ]);
 
 const camel = (kebab: string) => kebab.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const upperFirst = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 /** `Wishlist` → `wishlist`, `HTTPRoute` → `httpRoute`. */
 const lowerFirst = (word: string) => word.replace(/^[A-Z]+(?=[A-Z][a-z]|$)|^[A-Z]/, (head) => head.toLowerCase());
-const kebab = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase();
+const kebab = (pascal: string) =>
+  pascal
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1-$2')
+    .toLowerCase();
 
 /** `wishlists` → `wishlist`, `categories` → `category`, `addresses` → `address`; good enough to start from. */
 function singular(word: string): string {
@@ -89,7 +150,8 @@ function plural(word: string): string {
 
 /** Refuses a name that cannot be a subgraph's; says what a good one looks like. */
 export function checkSubgraphName(name: string): void {
-  const hint = 'Use 2 to 30 characters: lower-case letters and digits, words joined by single hyphens, starting with a letter (e.g. wishlists, order-history).';
+  const hint =
+    'Use 2 to 30 characters: lower-case letters and digits, words joined by single hyphens, starting with a letter (e.g. wishlists, order-history).';
   if (name.length < 2 || name.length > 30 || !NAME_PATTERN.test(name)) {
     throw new ScaffoldError(`"${name}" is not a valid subgraph name. ${hint}`, 2);
   }
@@ -105,13 +167,23 @@ export function deriveNames(name: string, port: number, entityOption?: string): 
   words.push(singular(words.pop()!));
   const entity = entityOption ?? upperFirst(camel(words.join('-')));
   if (!ENTITY_PATTERN.test(entity) || entity.length < 2 || entity.length > 40) {
-    throw new ScaffoldError(`"${entity}" is not a valid entity name: use 2 to 40 letters and digits in PascalCase, e.g. --entity GiftList.`, 2);
+    throw new ScaffoldError(
+      `"${entity}" is not a valid entity name: use 2 to 40 letters and digits in PascalCase, e.g. --entity GiftList.`,
+      2,
+    );
   }
   const variable = camel(name);
   const pascal = upperFirst(variable);
   const entityVariable = lowerFirst(entity);
-  if (RESERVED_ENTITY_NAMES.has(entity) || JS_RESERVED_WORDS.has(entityVariable) || [`${pascal}Loaders`, `${pascal}Context`].includes(entity)) {
-    throw new ScaffoldError(`The entity name "${entity}" is reserved (a GraphQL built-in, a JavaScript keyword once camel-cased, or a name the generated code uses itself). Pick another with --entity <Name>.`, 2);
+  if (
+    RESERVED_ENTITY_NAMES.has(entity) ||
+    JS_RESERVED_WORDS.has(entityVariable) ||
+    [`${pascal}Loaders`, `${pascal}Context`].includes(entity)
+  ) {
+    throw new ScaffoldError(
+      `The entity name "${entity}" is reserved (a GraphQL built-in, a JavaScript keyword once camel-cased, or a name the generated code uses itself). Pick another with --entity <Name>.`,
+      2,
+    );
   }
   const entityFile = kebab(entity);
   return {
@@ -159,14 +231,21 @@ async function existingSchemaNames(definitions: SubgraphDefinition[]): Promise<M
  * Refuses names that would collide in the supergraph with another subgraph's (a type of the
  * same name would be merged with it, a root field would fail composition).
  */
-export async function checkSchemaCollisions(names: SubgraphNames, definitions: SubgraphDefinition[], { store = true }: { store?: boolean } = {}): Promise<void> {
+export async function checkSchemaCollisions(
+  names: SubgraphNames,
+  definitions: SubgraphDefinition[],
+  { store = true }: { store?: boolean } = {},
+): Promise<void> {
   const owners = await existingSchemaNames(definitions);
   const { types, rootFields } = plannedSchemaNames(names, { store });
   const taken = [...types.map((t) => [`type ${t}`, t]), ...rootFields.map((f) => [f, f])]
     .filter(([, key]) => owners.has(key!))
     .map(([label, key]) => `${label} (${owners.get(key!)})`);
   if (taken.length && !store) {
-    throw new ScaffoldError(`The GraphQL names of subgraph "${names.name}" are taken in the supergraph: ${taken.join(', ')}. Choose another name.`, 2);
+    throw new ScaffoldError(
+      `The GraphQL names of subgraph "${names.name}" are taken in the supergraph: ${taken.join(', ')}. Choose another name.`,
+      2,
+    );
   }
   if (taken.length) {
     throw new ScaffoldError(

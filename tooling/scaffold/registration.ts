@@ -15,7 +15,10 @@ const MAX_LINE = 120;
 /** `subgraphs/index.ts`: imports the definition and appends it to the list. */
 export function registerInIndex(source: string, n: SubgraphNames): string {
   const problem = (what: string) =>
-    new ScaffoldError(`subgraphs/index.ts: ${what}. Register the subgraph by hand: import { ${n.variable} } from './${n.name}/index.js' and add it to the list.`, 1);
+    new ScaffoldError(
+      `subgraphs/index.ts: ${what}. Register the subgraph by hand: import { ${n.variable} } from './${n.name}/index.js' and add it to the list.`,
+      1,
+    );
   const imports = [...source.matchAll(/^import \{ \w+ \} from '\.\/[a-z0-9-]+\/index\.js';\n/gm)];
   const lastImport = imports.at(-1);
   if (!lastImport) throw problem('found no subgraph import');
@@ -41,7 +44,8 @@ export function registerInIndex(source: string, n: SubgraphNames): string {
  * again to check that it says what was meant.
  */
 export function registerInDockerCompose(source: string, n: SubgraphNames, registered: string[]): string {
-  const problem = (what: string) => new ScaffoldError(`docker-compose.yml: ${what}. Add the ${n.name} service (and the gateway's ${n.envPrefix}_URL) by hand.`, 1);
+  const problem = (what: string) =>
+    new ScaffoldError(`docker-compose.yml: ${what}. Add the ${n.name} service (and the gateway's ${n.envPrefix}_URL) by hand.`, 1);
   const doc = parseDocument(source);
   if (doc.errors.length) throw problem(`does not parse (${doc.errors[0]!.message})`);
   const services = doc.get('services', true);
@@ -79,7 +83,9 @@ export function registerInDockerCompose(source: string, n: SubgraphNames, regist
   // From the end backwards, so the positions of the earlier ones stay valid.
   const text = edits.sort((a, b) => b.position - a.position).reduce((result, edit) => insertAt(result, edit.position, edit.text), source);
 
-  let result: { services?: Record<string, { build?: unknown; environment?: Record<string, unknown>; depends_on?: Record<string, unknown> }> };
+  let result: {
+    services?: Record<string, { build?: unknown; environment?: Record<string, unknown>; depends_on?: Record<string, unknown> }>;
+  };
   try {
     result = parse(text, { merge: true }) as typeof result;
   } catch (error) {
@@ -87,7 +93,12 @@ export function registerInDockerCompose(source: string, n: SubgraphNames, regist
   }
   const added = result.services?.[n.name];
   const gatewayAfter = result.services?.gateway;
-  if (!added?.build || added.environment?.[`${n.envPrefix}_PORT`] !== String(n.port) || !gatewayAfter?.environment?.[`${n.envPrefix}_URL`] || !gatewayAfter.depends_on?.[n.name]) {
+  if (
+    !added?.build ||
+    added.environment?.[`${n.envPrefix}_PORT`] !== String(n.port) ||
+    !gatewayAfter?.environment?.[`${n.envPrefix}_URL`] ||
+    !gatewayAfter.depends_on?.[n.name]
+  ) {
     throw problem('the edit did not come out as intended');
   }
   return text;
@@ -115,19 +126,23 @@ export function registerInPrometheus(source: string, n: SubgraphNames, registere
   const dash = source.slice(source.lastIndexOf('\n', start) + 1, start);
   const text = insertAt(source, lineEnd, `\n${dash}${job}`);
 
-  const targets = (parse(text) as { scrape_configs?: { job_name: string; static_configs?: { targets?: string[] }[] }[] }).scrape_configs ?? [];
+  const targets =
+    (parse(text) as { scrape_configs?: { job_name: string; static_configs?: { targets?: string[] }[] }[] }).scrape_configs ?? [];
   const targetsOf = (name: string) => targets.find((j) => j.job_name === name)?.static_configs?.flatMap((c) => c.targets ?? []) ?? [];
   const expected = targetsOf(previous).map((target) => target.replace(`${previous}:`, `${n.name}:`));
-  if (!expected.length || JSON.stringify(targetsOf(n.name)) !== JSON.stringify(expected)) throw problem('the edit did not come out as intended');
+  if (!expected.length || JSON.stringify(targetsOf(n.name)) !== JSON.stringify(expected))
+    throw problem('the edit did not come out as intended');
   return text;
 }
 
 /** `README.md`: a row in the table of subgraphs, and the default port beside the others'. */
 export function registerInReadme(source: string, n: SubgraphNames, { store = true }: { store?: boolean } = {}): string {
   const header = /^\| subgraph \| owns \| contributes \|\n(\|.*\n)*/m.exec(source);
-  if (!header) throw new ScaffoldError('README.md: found no table of subgraphs (| subgraph | owns | contributes |). Add the row by hand.', 1);
+  if (!header)
+    throw new ScaffoldError('README.md: found no table of subgraphs (| subgraph | owns | contributes |). Add the row by hand.', 1);
   const row = store
-    ? `| \`${n.name}\` | \`${n.entity}\` | \`Query.${n.entityVariable}(id)\`, \`Query.${n.entityPlural}(first, after)\`, ` + `\`Mutation.create${n.entity}\` |\n`
+    ? `| \`${n.name}\` | \`${n.entity}\` | \`Query.${n.entityVariable}(id)\`, \`Query.${n.entityPlural}(first, after)\`, ` +
+      `\`Mutation.create${n.entity}\` |\n`
     : `| \`${n.name}\` | nothing (no store) | \`Query.${n.variable}Status\` |\n`;
   const withRow = insertAt(source, header.index + header[0].length, row);
   // The configuration table lists each subgraph's default port (`REVIEWS_PORT=4004`); add this one's after the last.

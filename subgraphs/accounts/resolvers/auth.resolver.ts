@@ -80,9 +80,18 @@ class LogoutArgs {
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 /** `ada.lovelace@example.com` → `ada_lovelace` (at most 36 characters, leaving room for a suffix). */
-const usernameBase = (email: string) => (email.split('@')[0]!.replace(/[^a-z0-9_]/g, '_').slice(0, 36) || 'user').padEnd(3, '_');
+const usernameBase = (email: string) =>
+  (
+    email
+      .split('@')[0]!
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(0, 36) || 'user'
+  ).padEnd(3, '_');
 
-const accountDisabled = () => new TesseraError('This account is disabled; an admin can enable it again.', ErrorCode.UNAUTHENTICATED, { extensions: { reason: 'user_disabled' } });
+const accountDisabled = () =>
+  new TesseraError('This account is disabled; an admin can enable it again.', ErrorCode.UNAUTHENTICATED, {
+    extensions: { reason: 'user_disabled' },
+  });
 
 /** Generated usernames tried per registration: the first free one seen, then random suffixes. */
 const USERNAME_ATTEMPTS = 5;
@@ -101,7 +110,8 @@ export class AuthResolver {
     const email = normaliseEmail(args.email);
     // Early answers for the common case; under concurrency the unique constraints decide (insertUser).
     if (await ctx.em.count(User, { email })) throw new ConflictError('An account with this email already exists.', 'email');
-    if (args.username && (await ctx.em.count(User, { username: args.username }))) throw new ConflictError('This username is taken.', 'username');
+    if (args.username && (await ctx.em.count(User, { username: args.username })))
+      throw new ConflictError('This username is taken.', 'username');
     const user = await this.insertUser(ctx, { email, name: args.name, passwordHash: await hashPassword(args.password) }, args.username);
     reportChanged(ctx, 'User');
     return this.signIn(ctx, user);
@@ -172,11 +182,21 @@ export class AuthResolver {
     // The caller has just proven who they are: the rest of this request (the payload's
     // `user { email }`, say) runs as them.
     ctx.user = { userId: user.id, username: user.username, roles: user.roles, scopes: scopesOf(user.roles) };
-    return { accessToken: await tokens.accessToken(user), refreshToken, tokenType: 'Bearer', expiresIn: tokens.accessTokenTtlSeconds, user };
+    return {
+      accessToken: await tokens.accessToken(user),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: tokens.accessTokenTtlSeconds,
+      user,
+    };
   }
 
   private async revokeFamilies(ctx: AccountsContext, where: { familyId: string } | { userId: string }): Promise<void> {
-    await ctx.em.nativeUpdate(RefreshFamily, { ...('familyId' in where ? { id: where.familyId } : where), revokedAt: null }, { revokedAt: new Date() });
+    await ctx.em.nativeUpdate(
+      RefreshFamily,
+      { ...('familyId' in where ? { id: where.familyId } : where), revokedAt: null },
+      { revokedAt: new Date() },
+    );
   }
 
   /**
@@ -184,7 +204,11 @@ export class AuthResolver {
    * constraints decide: a taken email or chosen username is a CONFLICT, and a generated
    * username taken meanwhile is tried again with a random suffix, a few times.
    */
-  private async insertUser(ctx: AccountsContext, fields: Pick<User, 'email' | 'name' | 'passwordHash'>, chosen: string | undefined): Promise<User> {
+  private async insertUser(
+    ctx: AccountsContext,
+    fields: Pick<User, 'email' | 'name' | 'passwordHash'>,
+    chosen: string | undefined,
+  ): Promise<User> {
     const base = usernameBase(fields.email);
     for (let attempt = 1; ; attempt++) {
       const username = chosen ?? (attempt === 1 ? await this.freeUsername(ctx, base) : `${base}${randomInt(2, 10_000)}`);
@@ -199,7 +223,8 @@ export class AuthResolver {
         if (constraint === 'users_email_unique') throw new ConflictError('An account with this email already exists.', 'email');
         if (constraint !== 'users_username_unique') throw error;
         if (chosen) throw new ConflictError('This username is taken.', 'username');
-        if (attempt === USERNAME_ATTEMPTS) throw new ConflictError('No free username could be made from this email; choose one.', 'username');
+        if (attempt === USERNAME_ATTEMPTS)
+          throw new ConflictError('No free username could be made from this email; choose one.', 'username');
       }
     }
   }

@@ -20,18 +20,24 @@ function requireSelfOrAdmin(user: User, ctx: AccountsContext, field: string): vo
 
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => User, { nullable: true, description: 'The signed-in user; null for an anonymous request, and for a user deleted or disabled since signing in.' })
+  @Query(() => User, {
+    nullable: true,
+    description: 'The signed-in user; null for an anonymous request, and for a user deleted or disabled since signing in.',
+  })
   @Directive('@cacheControl(maxAge: 60, scope: PRIVATE)')
   async me(@Ctx() ctx: AccountsContext): Promise<User | null> {
     const user = ctx.user ? await ctx.loaders.userById.load(ctx.user.userId) : null;
     return user && !user.disabled ? user : null;
   }
 
-  @Mutation(() => User, { description: 'Disables an account: it cannot sign in or refresh, its logins are revoked, and its writes are refused at once.' })
+  @Mutation(() => User, {
+    description: 'Disables an account: it cannot sign in or refresh, its logins are revoked, and its writes are refused at once.',
+  })
   @Directive('@requiresScopes(scopes: [["accounts:admin"]])')
   async disableUser(@Ctx() ctx: AccountsContext, @Arg('id', () => ID) id: string): Promise<User> {
     // An admin locking themself out could leave nobody to undo it.
-    if (id === ctx.user?.userId) throw new BadUserInputError('You cannot disable your own account.', [{ field: 'id', message: 'is the caller' }]);
+    if (id === ctx.user?.userId)
+      throw new BadUserInputError('You cannot disable your own account.', [{ field: 'id', message: 'is the caller' }]);
     const user = await this.setDisabled(ctx, id, true);
     await ctx.em.nativeUpdate(RefreshFamily, { userId: id, revokedAt: null }, { revokedAt: new Date() });
     return user;
@@ -53,7 +59,13 @@ export class UserResolver {
   @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
   @ListDependsOn([])
   async users(@Ctx() ctx: AccountsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<User>> {
-    return paginate(ctx.em, User, {}, args, { name: 'joined', fields: [['createdAt', 'asc'], ['id', 'asc']] });
+    return paginate(ctx.em, User, {}, args, {
+      name: 'joined',
+      fields: [
+        ['createdAt', 'asc'],
+        ['id', 'asc'],
+      ],
+    });
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Visible to the user and to admins.' })
@@ -64,7 +76,10 @@ export class UserResolver {
     return user.email;
   }
 
-  @FieldResolver(() => Boolean, { nullable: true, description: 'Whether an admin has disabled the account. Visible to the user and to admins.' })
+  @FieldResolver(() => Boolean, {
+    nullable: true,
+    description: 'Whether an admin has disabled the account. Visible to the user and to admins.',
+  })
   @Directive('@authenticated')
   @Directive('@cacheControl(scope: PRIVATE)')
   disabled(@Root() user: User, @Ctx() ctx: AccountsContext): boolean {

@@ -25,7 +25,10 @@ describe('accounts', () => {
     const names: string[] = [];
     let after: string | null = null;
     for (;;) {
-      const { data }: { data?: any } = await subgraph.query(`query($after: String) { users(first: 2, after: $after) { totalCount edges { node { username } } pageInfo { hasNextPage endCursor } } }`, { after });
+      const { data }: { data?: any } = await subgraph.query(
+        `query($after: String) { users(first: 2, after: $after) { totalCount edges { node { username } } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      );
       names.push(...data.users.edges.map((e: any) => e.node.username));
       expect(data.users.totalCount).toBe(5);
       if (!data.users.pageInfo.hasNextPage) break;

@@ -9,7 +9,14 @@ import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering
 import { Category } from '../entities/category.entity.js';
 import { Product } from '../entities/product.entity.js';
 import type { CatalogContext } from '../loaders.js';
-import { CreateProductArgs, OrderDirection, ProductOrderField, ProductsArgs, UpdateProductArgs, type ProductFilter } from './product.inputs.js';
+import {
+  CreateProductArgs,
+  OrderDirection,
+  ProductOrderField,
+  ProductsArgs,
+  UpdateProductArgs,
+  type ProductFilter,
+} from './product.inputs.js';
 
 const ProductConnection = ConnectionType(Product);
 
@@ -67,7 +74,9 @@ export class ProductResolver {
     @Arg('upc', () => String, { nullable: true }) upc?: string,
   ): Promise<Product | null> {
     if ((id == null) === (upc == null)) {
-      throw new BadUserInputError('Give exactly one of id or upc.', [{ field: id == null ? 'id' : 'upc', message: 'exactly one of id or upc' }]);
+      throw new BadUserInputError('Give exactly one of id or upc.', [
+        { field: id == null ? 'id' : 'upc', message: 'exactly one of id or upc' },
+      ]);
     }
     return id != null ? ctx.loaders.productById.load(id) : ctx.loaders.productByUpc.load(upc!);
   }
@@ -159,7 +168,8 @@ export class ProductResolver {
 
   private async requireCategory(ctx: CatalogContext, categoryId: string): Promise<Category> {
     const category = await ctx.loaders.categoryById.load(categoryId);
-    if (!category) throw new BadUserInputError(`Category ${categoryId} does not exist.`, [{ field: 'input.categoryId', message: 'no such category' }]);
+    if (!category)
+      throw new BadUserInputError(`Category ${categoryId} does not exist.`, [{ field: 'input.categoryId', message: 'no such category' }]);
     return category;
   }
 }

@@ -41,7 +41,10 @@ describe('catalog', () => {
     const { data } = await subgraph.query(`{ products(first: 1, orderBy: { field: NAME }) { pageInfo { endCursor } } }`);
     const cursor = data?.products.pageInfo.endCursor;
     const mixed = await subgraph.query(`{ products(first: 1, after: "${cursor}", orderBy: { field: PRICE }) { totalCount } }`);
-    expect(mixed.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/not a cursor of this list/) });
+    expect(mixed.errors?.[0]).toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT' },
+      message: expect.stringMatching(/not a cursor of this list/),
+    });
   });
 
   it('wants exactly one of id and upc', async () => {

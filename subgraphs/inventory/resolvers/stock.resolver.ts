@@ -58,7 +58,11 @@ export class StockResolver {
   @Directive('@listSize(slicingArguments: ["first"])')
   @ListDependsOn(['quantity'])
   async lowStock(@Ctx() ctx: InventoryContext, @Args(() => LowStockArgs) { threshold, first }: LowStockArgs): Promise<Product[]> {
-    const rows = await ctx.em.find(Stock, { quantity: { $lte: threshold } }, { orderBy: { quantity: 'asc', productId: 'asc' }, limit: first });
+    const rows = await ctx.em.find(
+      Stock,
+      { quantity: { $lte: threshold } },
+      { orderBy: { quantity: 'asc', productId: 'asc' }, limit: first },
+    );
     for (const row of rows) ctx.loaders.quantityByProductId.prime(row.productId, row.quantity);
     return rows.map((row) => ({ id: row.productId }));
   }

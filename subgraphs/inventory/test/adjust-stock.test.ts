@@ -39,7 +39,9 @@ describe('adjustStock', () => {
       expect(r.errors![0]!.extensions).toMatchObject({ code: 'INSUFFICIENT_STOCK', delta: -1 });
     }
     // Each success saw a distinct remaining quantity: 19 down to 0.
-    expect(succeeded.map((r) => r.data!.adjustStock.quantity).sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(succeeded.map((r) => r.data!.adjustStock.quantity).sort((a: number, b: number) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     expect(await quantityOf(productId)).toBe(0);
   });
 
@@ -59,7 +61,10 @@ describe('adjustStock', () => {
 
   it('refuses a malformed product id and an absurd delta as BAD_USER_INPUT', async () => {
     const badId = await subgraph.query(ADJUST, { id: 'nope', delta: 1 }, staff);
-    expect(badId.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'productId', message: 'not a product id' }] });
+    expect(badId.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: [{ field: 'productId', message: 'not a product id' }],
+    });
     const huge = await subgraph.query(ADJUST, { id: '7b0c1f52-8f1e-4c43-9d43-2d1f6f0a0004', delta: 2_000_000 }, staff);
     expect(huge.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });

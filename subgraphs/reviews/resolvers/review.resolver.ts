@@ -1,5 +1,21 @@
 import { IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
-import { Arg, Args, ArgsType, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Ctx,
+  Directive,
+  Field,
+  FieldResolver,
+  Float,
+  ID,
+  InputType,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
 import { hasScope } from '../../../shared/identity/roles.js';
 import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
 import { ForbiddenError, NotFoundError } from '../../../shared/errors/errors.js';

@@ -53,14 +53,22 @@ describe('reviews', () => {
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
-  it('pages a product\'s reviews newest first and keeps the total past the last page', async () => {
+  it("pages a product's reviews newest first and keeps the total past the last page", async () => {
     const reps = [{ __typename: 'Product', id: seedId('product', '100000000001') }];
     const first = await execute(PRODUCT_REVIEWS, { reps });
     const page1 = first.data?._entities[0].reviews;
-    expect(page1).toMatchObject({ totalCount: 2, edges: [{ node: { body: 'Still the best book on the craft.' } }], pageInfo: { hasNextPage: true } });
+    expect(page1).toMatchObject({
+      totalCount: 2,
+      edges: [{ node: { body: 'Still the best book on the craft.' } }],
+      pageInfo: { hasNextPage: true },
+    });
     const second = await execute(PRODUCT_REVIEWS, { reps, after: page1.pageInfo.endCursor });
     const page2 = second.data?._entities[0].reviews;
-    expect(page2).toMatchObject({ totalCount: 2, edges: [{ node: { body: 'Practical advice, a little dated in places.' } }], pageInfo: { hasNextPage: false } });
+    expect(page2).toMatchObject({
+      totalCount: 2,
+      edges: [{ node: { body: 'Practical advice, a little dated in places.' } }],
+      pageInfo: { hasNextPage: false },
+    });
     const third = await execute(PRODUCT_REVIEWS, { reps, after: page2.pageInfo.endCursor });
     expect(third.data?._entities[0].reviews).toMatchObject({ totalCount: 2, edges: [], pageInfo: { hasNextPage: false } });
     expect(first.data?._entities[0].averageRating).toBe(4.5);
