@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { boundedNames } from '../../shared/observability/metrics.js';
+import type { Registry } from 'prom-client';
+import { boundedNames, metricsOn } from '../../shared/observability/metrics.js';
 import type { ResponseCacheObserver } from '../response-cache/plugin.js';
 
 /** Seconds: from a cached answer (milliseconds) to a slow federated query (tens of seconds). */
@@ -10,76 +10,65 @@ const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * subgraph data sources each receive this object (or the part they feed) explicitly.
  */
 export function createGatewayMetrics(registry: Registry) {
-  const registers = [registry];
+  const { counter, histogram, gauge } = metricsOn(registry);
   return {
     /** Client operation names as a bounded label (see `boundedNames`). */
     operationLabel: boundedNames(),
-    operations: new Counter({
+    operations: counter({
       name: 'tessera_gateway_operations_total',
       help: 'GraphQL operations answered, by operation name, type (query, mutation, unknown) and outcome (success, partial: data with errors, error: no data)',
-      labelNames: ['operation', 'type', 'outcome'] as const,
-      registers,
+      labelNames: ['operation', 'type', 'outcome'],
     }),
-    requestDuration: new Histogram({
+    requestDuration: histogram({
       name: 'tessera_gateway_request_duration_seconds',
       help: 'Time from receiving a GraphQL request to sending its response, by operation name and type',
-      labelNames: ['operation', 'type'] as const,
+      labelNames: ['operation', 'type'],
       buckets: REQUEST_BUCKETS,
-      registers,
     }),
-    errors: new Counter({
+    errors: counter({
       name: 'tessera_gateway_errors_total',
       help: 'Errors in responses sent to clients, by extensions.code',
-      labelNames: ['code'] as const,
-      registers,
+      labelNames: ['code'],
     }),
-    inFlight: new Gauge({
+    inFlight: gauge({
       name: 'tessera_gateway_requests_in_flight',
       help: 'GraphQL requests being processed now',
-      registers,
     }),
-    subgraphFetchDuration: new Histogram({
+    subgraphFetchDuration: histogram({
       name: 'tessera_gateway_subgraph_fetch_duration_seconds',
       help: 'Duration of fetches from a subgraph (request to parsed response), by subgraph',
-      labelNames: ['subgraph'] as const,
+      labelNames: ['subgraph'],
       buckets: REQUEST_BUCKETS,
-      registers,
     }),
-    subgraphFetchErrors: new Counter({
+    subgraphFetchErrors: counter({
       name: 'tessera_gateway_subgraph_fetch_errors_total',
       help: 'Failed subgraph fetches, by subgraph and reason: timeout, http (a non-2xx answer), network, graphql (errors in the answer)',
-      labelNames: ['subgraph', 'reason'] as const,
-      registers,
+      labelNames: ['subgraph', 'reason'],
     }),
-    responseCache: new Counter({
+    responseCache: counter({
       name: 'tessera_gateway_response_cache_requests_total',
       help: 'Response cache lookups of queries, by result: hit, miss, bypass (the store was unavailable)',
-      labelNames: ['result'] as const,
-      registers,
+      labelNames: ['result'],
     }),
-    responseCachePurges: new Counter({
+    responseCachePurges: counter({
       name: 'tessera_gateway_response_cache_purges_total',
       help: 'Response cache purges after mutations, by outcome: done, deferred (the store was unavailable; owed until it is back)',
-      labelNames: ['outcome'] as const,
-      registers,
+      labelNames: ['outcome'],
     }),
-    rateLimited: new Counter({
+    rateLimited: counter({
       name: 'tessera_gateway_rate_limited_total',
       help: 'Requests refused by the rate limiter, by limit: caller, operation (a per-operation limit), unavailable (failing closed)',
-      labelNames: ['limit'] as const,
-      registers,
+      labelNames: ['limit'],
     }),
-    authFailures: new Counter({
+    authFailures: counter({
       name: 'tessera_gateway_auth_failures_total',
       help: 'Requests refused because their access token did not verify, by reason (expired, signature, issuer, …)',
-      labelNames: ['reason'] as const,
-      registers,
+      labelNames: ['reason'],
     }),
-    queryPlanCache: new Counter({
+    queryPlanCache: counter({
       name: 'tessera_gateway_query_plan_cache_total',
       help: 'Query plans looked up, by result: hit (planned before), miss (planned now)',
-      labelNames: ['result'] as const,
-      registers,
+      labelNames: ['result'],
     }),
   };
 }

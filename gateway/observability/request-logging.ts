@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { requestScope } from '../../shared/http/request-scope.js';
 import type { GatewayContext } from '../context.js';
 import { codesOf } from '../../shared/errors/errors.js';
+import { whenResponseSent } from '../../shared/observability/response-timing.js';
 
 interface RequestLoggingOptions {
   /** Requests slower than this are logged at warn instead of info. Default 1000 ms. */
@@ -14,27 +15,19 @@ interface RequestLoggingOptions {
  * client saw.
  */
 export function useRequestLogging({ slowMs = 1000 }: RequestLoggingOptions = {}): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      const started = performance.now();
-      return {
-        async willSendResponse({ operationName, operation, response }) {
-          const ms = Math.round(performance.now() - started);
-          // The codes the client was told: a shape limit's refusal is wrapped as a validation failure until formatError.
-          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-          const codes = codesOf(errors);
-          const entry = {
-            operationName: operationName ?? null,
-            operationType: operation?.operation ?? null,
-            status: response.http.status ?? 200,
-            ms,
-            ...(codes.length && { errorCodes: codes }),
-          };
-          const { logger } = requestScope();
-          if (ms >= slowMs) logger.warn(entry, 'slow graphql request');
-          else logger.info(entry, 'graphql request');
-        },
-      };
-    },
-  };
+  return whenResponseSent(({ operationName, operation, response }, ms) => {
+    // The codes the client was told: a shape limit's refusal is wrapped as a validation failure until formatError.
+    const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+    const codes = codesOf(errors);
+    const entry = {
+      operationName: operationName ?? null,
+      operationType: operation?.operation ?? null,
+      status: response.http.status ?? 200,
+      ms,
+      ...(codes.length && { errorCodes: codes }),
+    };
+    const { logger } = requestScope();
+    if (ms >= slowMs) logger.warn(entry, 'slow graphql request');
+    else logger.info(entry, 'graphql request');
+  });
 }

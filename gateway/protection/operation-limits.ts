@@ -28,48 +28,29 @@ export const INTROSPECTION_LIMITS = { maxIntrospectionDepth: 18, maxIntrospectio
 
 type Limits = OperationLimits & { -readonly [K in keyof typeof INTROSPECTION_LIMITS]: number };
 
-const checks: [keyof Shape, keyof Limits, Code, (actual: number, limit: number) => string][] = [
-  [
-    'depth',
-    'maxDepth',
-    ErrorCode.MAX_DEPTH_EXCEEDED,
-    (actual, limit) => `The operation nests ${actual} levels deep; at most ${limit} are allowed.`,
-  ],
-  [
-    'aliases',
-    'maxAliases',
-    ErrorCode.MAX_ALIASES_EXCEEDED,
-    (actual, limit) => `The operation uses ${actual} aliases; at most ${limit} are allowed.`,
-  ],
-  [
-    'rootFields',
-    'maxRootFields',
-    ErrorCode.MAX_ROOT_FIELDS_EXCEEDED,
-    (actual, limit) => `The operation asks for ${actual} root fields; at most ${limit} are allowed.`,
-  ],
-  [
-    'directives',
-    'maxDirectivesPerField',
-    ErrorCode.MAX_DIRECTIVES_EXCEEDED,
-    (actual, limit) => `A field carries ${actual} directives; at most ${limit} are allowed.`,
-  ],
+/** Each measure of a shape, the limit it must not exceed, the code refusing it and what the refusal says of it. */
+const checks: [keyof Shape, keyof Limits, Code, (actual: number) => string][] = [
+  ['depth', 'maxDepth', ErrorCode.MAX_DEPTH_EXCEEDED, (actual) => `The operation nests ${actual} levels deep`],
+  ['aliases', 'maxAliases', ErrorCode.MAX_ALIASES_EXCEEDED, (actual) => `The operation uses ${actual} aliases`],
+  ['rootFields', 'maxRootFields', ErrorCode.MAX_ROOT_FIELDS_EXCEEDED, (actual) => `The operation asks for ${actual} root fields`],
+  ['directives', 'maxDirectivesPerField', ErrorCode.MAX_DIRECTIVES_EXCEEDED, (actual) => `A field carries ${actual} directives`],
   [
     'introspectionFields',
     'maxIntrospectionFields',
     ErrorCode.MAX_INTROSPECTION_FIELDS_EXCEEDED,
-    (actual, limit) => `The operation asks for ${actual} introspection fields (__schema, __type); at most ${limit} are allowed.`,
+    (actual) => `The operation asks for ${actual} introspection fields (__schema, __type)`,
   ],
   [
     'introspectionDepth',
     'maxIntrospectionDepth',
     ErrorCode.MAX_INTROSPECTION_DEPTH_EXCEEDED,
-    (actual, limit) => `The introspection nests ${actual} levels deep; at most ${limit} are allowed.`,
+    (actual) => `The introspection nests ${actual} levels deep`,
   ],
   [
     'introspectionLists',
     'maxIntrospectionLists',
     ErrorCode.MAX_INTROSPECTION_LISTS_EXCEEDED,
-    (actual, limit) => `The introspection nests ${actual} lists; at most ${limit} are allowed.`,
+    (actual) => `The introspection nests ${actual} lists`,
   ],
 ];
 
@@ -98,10 +79,10 @@ export function operationLimitsRule(operationLimits: OperationLimits): Validatio
           else throw error;
           return false;
         }
-        for (const [measure, limit, code, message] of checks) {
+        for (const [measure, limit, code, measured] of checks) {
           if (shape[measure] > limits[limit]) {
             context.reportError(
-              new TesseraError(message(shape[measure], limits[limit]), code, {
+              new TesseraError(`${measured(shape[measure])}; at most ${limits[limit]} are allowed.`, code, {
                 extensions: { actual: shape[measure], limit: limits[limit] },
               }),
             );

@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import type { Identity } from './identity.js';
 import { UnauthenticatedError } from '../errors/errors.js';
 import { REQUEST_ID_HEADER } from '../http/http.js';
@@ -27,17 +28,26 @@ export const SIGNATURE_HEADER = 'x-tessera-signature';
 /** A request body as sent, or as received: the signature covers these bytes exactly. */
 type RequestBody = string | Uint8Array;
 
-interface SignedPayload {
+const identitySchema = z.object({
+  userId: z.string(),
+  username: z.string(),
+  roles: z.array(z.string()),
+  scopes: z.array(z.string()),
+}) satisfies z.ZodType<Identity>;
+
+const signedPayloadSchema = z.object({
   /** The caller, or null for an anonymous request. */
-  user: Identity | null;
-  requestId: string;
+  user: identitySchema.nullable(),
+  requestId: z.string(),
   /** Milliseconds since the epoch, when signed. */
-  ts: number;
+  ts: z.number(),
   /** Random, once per request: what a subgraph remembers to refuse a replay. */
-  nonce: string;
+  nonce: z.string().min(1),
   /** base64url SHA-256 of the body bytes (UTF-8 for a string). */
-  body: string;
-}
+  body: z.string(),
+});
+
+type SignedPayload = z.infer<typeof signedPayloadSchema>;
 
 function hmac(secret: string, payload: string): string {
   return createHmac('sha256', secret).update(payload).digest('base64url');
@@ -81,34 +91,6 @@ interface VerifyOptions {
   now?: number;
 }
 
-function isIdentity(value: unknown): value is Identity {
-  const v = value as Identity;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.userId === 'string' &&
-    typeof v.username === 'string' &&
-    Array.isArray(v.roles) &&
-    v.roles.every((r) => typeof r === 'string') &&
-    Array.isArray(v.scopes) &&
-    v.scopes.every((s) => typeof s === 'string')
-  );
-}
-
-function isPayload(value: unknown): value is SignedPayload {
-  const v = value as SignedPayload;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.ts === 'number' &&
-    typeof v.requestId === 'string' &&
-    typeof v.nonce === 'string' &&
-    v.nonce.length > 0 &&
-    typeof v.body === 'string' &&
-    (v.user === null || isIdentity(v.user))
-  );
-}
-
 function sameText(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -129,15 +111,15 @@ export async function verifySignedRequest(
   if (!identity || !signature) throw new UnauthenticatedError('This subgraph only answers requests signed by the gateway.');
   if (!sameText(hmac(secret, identity), signature))
     throw new UnauthenticatedError('The gateway signature of this request does not verify.');
-  let payload: unknown;
+  let parsed: unknown;
   try {
-    payload = JSON.parse(Buffer.from(identity, 'base64url').toString('utf8'));
+    parsed = JSON.parse(Buffer.from(identity, 'base64url').toString('utf8'));
   } catch {
-    payload = undefined;
+    parsed = undefined;
   }
+  const { success, data: payload } = signedPayloadSchema.safeParse(parsed);
   // Signed with the right secret but not in this shape: a gateway of another version.
-  if (!isPayload(payload))
-    throw new UnauthenticatedError('The signed identity of this request is malformed (is the gateway of another version?).');
+  if (!success) throw new UnauthenticatedError('The signed identity of this request is malformed (is the gateway of another version?).');
   if (Math.abs(now - payload.ts) > maxAgeMs) {
     throw new UnauthenticatedError(
       `The gateway signature of this request is more than ${maxAgeMs} ms away from this subgraph's clock: expired, or the clocks are apart.`,

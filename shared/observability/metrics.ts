@@ -1,5 +1,14 @@
 import express, { type Express } from 'express';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Counter,
+  type CounterConfiguration,
+  Gauge,
+  type GaugeConfiguration,
+  Histogram,
+  type HistogramConfiguration,
+  Registry,
+} from 'prom-client';
 import { PRODUCTION_METRICS_PORT, type RuntimeEnvironment } from '../config/config.js';
 import { closeServer, listen } from '../http/http.js';
 import { ErrorCode, sendError, TesseraError } from '../errors/errors.js';
@@ -23,6 +32,22 @@ export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/**
+ * Makers of counters, histograms and gauges registered on `registry` and on no other: each
+ * takes prom-client's configuration less `registers`.
+ */
+export function metricsOn(registry: Registry) {
+  const registers = [registry];
+  return {
+    counter: <Label extends string = never>(config: Omit<CounterConfiguration<Label>, 'registers'>) =>
+      new Counter<Label>({ ...config, registers }),
+    histogram: <Label extends string = never>(config: Omit<HistogramConfiguration<Label>, 'registers'>) =>
+      new Histogram<Label>({ ...config, registers }),
+    gauge: <Label extends string = never>(config: Omit<GaugeConfiguration<Label>, 'registers'>) =>
+      new Gauge<Label>({ ...config, registers }),
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { BaseEntity } from '../store/base.entity.js';
 import type { SubgraphContext } from './context.js';
 import { codeOf, TesseraError } from '../errors/errors.js';
 import { toTesseraError } from './resolver-errors.js';
-import { ConnectionType, PageArgs, paginate, type Connection } from './pagination.js';
+import { ConnectionType, PageArgs, orderByThenId, paginate, type Connection } from './pagination.js';
 
 /**
  * One mutation: who ran it, on what, and how it ended; or, for refusals of anonymous callers,
@@ -219,13 +219,7 @@ export function createAuditLogResolver(subgraphName: string) {
     @Directive('@requiresScopes(scopes: [["audit:read"]])')
     @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
     async auditLog(@Ctx() ctx: SubgraphContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<AuditRecord>> {
-      return paginate(ctx.em, AuditRecord, {}, args, {
-        name: 'newest',
-        fields: [
-          ['createdAt', 'desc'],
-          ['id', 'desc'],
-        ],
-      });
+      return paginate(ctx.em, AuditRecord, {}, args, orderByThenId('newest', 'createdAt', 'desc'));
     }
   }
   return AuditLogResolver;

@@ -2,11 +2,11 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { BatchLoadFn } from 'dataloader';
 import type { RequestHandler } from 'express';
 import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { StoreConfig } from '../config/subgraph-config.js';
 import { currentRequestScope, requestScope, type RequestScope } from '../http/request-scope.js';
 import type { SubgraphContext } from './context.js';
-import { boundedNames } from '../observability/metrics.js';
+import { boundedNames, metricsOn } from '../observability/metrics.js';
 import type { Orm } from '../store/orm.js';
 import { codeOf, codesOf } from '../errors/errors.js';
 
@@ -19,36 +19,32 @@ const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
 
 /** A subgraph's own metrics, registered on the registry it is given (one per subgraph). */
 export function createSubgraphMetrics(registry: Registry) {
-  const registers = [registry];
+  const { counter, histogram } = metricsOn(registry);
   return {
     /** Operation names as a bounded label: the gateway's generated names, e.g. `TopProducts__catalog__0`. */
     operationLabel: boundedNames(),
-    errors: new Counter({
+    errors: counter({
       name: 'tessera_subgraph_errors_total',
       help: 'Errors in responses the subgraph sent, by extensions.code',
-      labelNames: ['code'] as const,
-      registers,
+      labelNames: ['code'],
     }),
-    sqlDuration: new Histogram({
+    sqlDuration: histogram({
       name: 'tessera_subgraph_sql_duration_seconds',
       help: 'Duration of SQL statements, by the GraphQL operation that sent them (its _count is the number of statements)',
-      labelNames: ['operation'] as const,
+      labelNames: ['operation'],
       buckets: SQL_BUCKETS,
-      registers,
     }),
-    sqlStatements: new Histogram({
+    sqlStatements: histogram({
       name: 'tessera_subgraph_sql_statements_per_operation',
       help: 'SQL statements one GraphQL operation sent, by operation',
-      labelNames: ['operation'] as const,
+      labelNames: ['operation'],
       buckets: STATEMENT_BUCKETS,
-      registers,
     }),
-    batchSize: new Histogram({
+    batchSize: histogram({
       name: 'tessera_subgraph_dataloader_batch_size',
       help: 'Keys per DataLoader batch, by loader',
-      labelNames: ['loader'] as const,
+      labelNames: ['loader'],
       buckets: BATCH_BUCKETS,
-      registers,
     }),
   };
 }
@@ -133,16 +129,15 @@ export function useSubgraphMetrics(metrics: SubgraphMetrics): ApolloServerPlugin
  * and requests waiting for one, plus its maximum); PGlite is one embedded connection.
  */
 export function observeConnections(registry: Registry, orm: Orm, store: StoreConfig['kind']): void {
-  const registers = [registry];
+  const { gauge } = metricsOn(registry);
   const pool = async () => {
     // The store's kind says which connection it is (the PostgreSQL driver is loaded only for PostgreSQL stores).
     return store === 'postgresql' ? (orm.em.getConnection() as PostgreSqlConnection).getNativeClient() : undefined;
   };
-  new Gauge({
+  gauge({
     name: 'tessera_subgraph_db_pool_connections',
     help: 'Store connections by state: total (open), idle, waiting (requests queued for a connection); PGlite reports total only',
-    labelNames: ['state'] as const,
-    registers,
+    labelNames: ['state'],
     async collect() {
       const pg = await pool();
       this.set({ state: 'total' }, pg ? pg.totalCount : 1);
@@ -151,10 +146,9 @@ export function observeConnections(registry: Registry, orm: Orm, store: StoreCon
       this.set({ state: 'waiting' }, pg.waitingCount);
     },
   });
-  new Gauge({
+  gauge({
     name: 'tessera_subgraph_db_pool_max_connections',
     help: 'Most connections the store opens (PGlite: 1)',
-    registers,
     async collect() {
       const pg = await pool();
       this.set(pg ? (pg.options.max ?? 10) : 1);

@@ -127,6 +127,21 @@ export interface Ordering<T> {
   fields: [keyof T & string, `${QueryOrder}` | 'asc' | 'desc'][];
 }
 
+/** An ordering by `field`, its ties broken by the unique `id`, both in `direction`. */
+export function orderByThenId<T extends { id: unknown }>(
+  name: string,
+  field: keyof T & string,
+  direction: Ordering<T>['fields'][number][1],
+): Ordering<T> {
+  return {
+    name,
+    fields: [
+      [field, direction],
+      ['id', direction],
+    ],
+  };
+}
+
 function toConnection<T>(
   items: T[],
   cursorOf: (item: T) => string,

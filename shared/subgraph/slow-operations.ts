@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from '../observability/logger.js';
+import { whenResponseSent } from '../observability/response-timing.js';
 
 interface SlowOperationLogOptions {
   /** Operations taking at least this long are logged at warn (`SLOW_OPERATION_MS`, default 1000). */
@@ -14,19 +15,11 @@ interface SlowOperationLogOptions {
 export function useSlowOperationLog<TContext extends { logger: Logger }>({
   slowMs,
 }: SlowOperationLogOptions): ApolloServerPlugin<TContext> {
-  return {
-    async requestDidStart() {
-      const started = performance.now();
-      return {
-        async willSendResponse({ contextValue, operationName, operation }) {
-          const ms = Math.round(performance.now() - started);
-          if (ms < slowMs) return;
-          contextValue.logger.warn(
-            { operationName: operationName ?? null, operationType: operation?.operation ?? null, ms },
-            'slow graphql operation',
-          );
-        },
-      };
-    },
-  };
+  return whenResponseSent(({ contextValue, operationName, operation }, ms) => {
+    if (ms < slowMs) return;
+    contextValue.logger.warn(
+      { operationName: operationName ?? null, operationType: operation?.operation ?? null, ms },
+      'slow graphql operation',
+    );
+  });
 }

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { IsEmail, IsOptional, Length, Matches } from 'class-validator';
+import { IsEmail, Length, Matches } from 'class-validator';
 import { Args, ArgsType, Ctx, Field, Int, Mutation, ObjectType, Resolver } from 'type-graphql';
 import { scopesOf } from '../../../shared/identity/roles.js';
 import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
+import { OptionalField } from '../../../shared/subgraph/optional-field.js';
 import { ConflictError, ErrorCode, TesseraError, UnauthenticatedError } from '../../../shared/errors/errors.js';
 import { RefreshFamily } from '../entities/refresh-family.entity.js';
 import { RefreshToken } from '../entities/refresh-token.entity.js';
@@ -45,8 +46,7 @@ class RegisterArgs {
   @Length(1, 200, { message: 'name must be 1 to 200 characters' })
   name: string;
 
-  @Field({ nullable: true, description: 'Public handle; made from the email when not given.' })
-  @IsOptional()
+  @OptionalField({ description: 'Public handle; made from the email when not given.' })
   @Matches(/^[a-z0-9_]{3,40}$/, { message: 'username must be 3 to 40 lower-case letters, digits or _' })
   username?: string;
 }
@@ -71,8 +71,7 @@ class RefreshArgs {
 
 @ArgsType()
 class LogoutArgs {
-  @Field({ nullable: true, description: 'Signs out the login this token belongs to; without it, every login of the caller.' })
-  @IsOptional()
+  @OptionalField({ description: 'Signs out the login this token belongs to; without it, every login of the caller.' })
   @Length(1, 200)
   refreshToken?: string;
 }

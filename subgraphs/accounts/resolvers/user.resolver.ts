@@ -5,7 +5,7 @@ import { ListDependsOn } from '../../../shared/cache-tags/list-depends-on.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../../shared/errors/errors.js';
 import { isUuid } from '../../../shared/subgraph/loaders.js';
 import { RefreshFamily } from '../entities/refresh-family.entity.js';
-import { ConnectionType, PageArgs, paginate, type Connection } from '../../../shared/subgraph/pagination.js';
+import { ConnectionType, PageArgs, orderByThenId, paginate, type Connection } from '../../../shared/subgraph/pagination.js';
 import { User } from '../entities/user.entity.js';
 import type { AccountsContext } from '../loaders.js';
 
@@ -59,13 +59,7 @@ export class UserResolver {
   @Directive('@listSize(slicingArguments: ["first"], sizedFields: ["edges"])')
   @ListDependsOn([])
   async users(@Ctx() ctx: AccountsContext, @Args(() => PageArgs) args: PageArgs): Promise<Connection<User>> {
-    return paginate(ctx.em, User, {}, args, {
-      name: 'joined',
-      fields: [
-        ['createdAt', 'asc'],
-        ['id', 'asc'],
-      ],
-    });
+    return paginate(ctx.em, User, {}, args, orderByThenId('joined', 'createdAt', 'asc'));
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Visible to the user and to admins.' })

@@ -1,5 +1,6 @@
-import { IsOptional, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
+import { OptionalField } from '../../../shared/subgraph/optional-field.js';
 import { PageArgs } from '../../../shared/subgraph/pagination.js';
 
 const MAX_PRICE = 100_000_000;
@@ -47,60 +48,50 @@ class CreateProductInput {
 
 @InputType({ description: 'Only the fields given change.' })
 class UpdateProductInput {
-  @Field({ nullable: true })
-  @IsOptional()
+  @OptionalField()
   @Length(1, 200, { message: 'name must be 1 to 200 characters' })
   name?: string;
 
-  @Field({ nullable: true })
-  @IsOptional()
+  @OptionalField()
   @MaxLength(5000, { message: 'description must be at most 5000 characters' })
   description?: string;
 
-  @Field(() => MoneyInput, { nullable: true })
-  @IsOptional()
+  @OptionalField(() => MoneyInput)
   @ValidateNested()
   price?: MoneyInput;
 
-  @Field(() => Int, { nullable: true })
-  @IsOptional()
+  @OptionalField(() => Int)
   @Min(0, { message: 'weight must not be negative' })
   @Max(MAX_WEIGHT, { message: `weight must be at most ${MAX_WEIGHT} grams` })
   weight?: number;
 
-  @Field(() => ID, { nullable: true })
-  @IsOptional()
+  @OptionalField(() => ID)
   @IsUUID('all', { message: 'categoryId must be a category id' })
   categoryId?: string;
 }
 
 @InputType({ description: 'Inclusive bounds in minor units.' })
 class PriceRangeInput {
-  @Field(() => Int, { nullable: true })
-  @IsOptional()
+  @OptionalField(() => Int)
   @Min(0)
   min?: number;
 
-  @Field(() => Int, { nullable: true })
-  @IsOptional()
+  @OptionalField(() => Int)
   @Min(0)
   max?: number;
 }
 
 @InputType()
 export class ProductFilter {
-  @Field(() => ID, { nullable: true })
-  @IsOptional()
+  @OptionalField(() => ID)
   @IsUUID('all', { message: 'categoryId must be a category id' })
   categoryId?: string;
 
-  @Field({ nullable: true, description: 'Case-insensitive match in name or description.' })
-  @IsOptional()
+  @OptionalField({ description: 'Case-insensitive match in name or description.' })
   @MaxLength(100, { message: 'search must be at most 100 characters' })
   search?: string;
 
-  @Field(() => PriceRangeInput, { nullable: true })
-  @IsOptional()
+  @OptionalField(() => PriceRangeInput)
   @ValidateNested()
   priceRange?: PriceRangeInput;
 }
@@ -129,13 +120,11 @@ class ProductOrder {
 
 @ArgsType()
 export class ProductsArgs extends PageArgs {
-  @Field(() => ProductFilter, { nullable: true })
-  @IsOptional()
+  @OptionalField(() => ProductFilter)
   @ValidateNested()
   filter?: ProductFilter;
 
-  @Field(() => ProductOrder, { nullable: true, description: 'Newest first unless given.' })
-  @IsOptional()
+  @OptionalField(() => ProductOrder, { description: 'Newest first unless given.' })
   @ValidateNested()
   orderBy?: ProductOrder;
 }

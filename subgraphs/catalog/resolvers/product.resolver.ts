@@ -5,7 +5,7 @@ import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
 import { ListDependsOn } from '../../../shared/cache-tags/list-depends-on.js';
 import { BadUserInputError, NotFoundError } from '../../../shared/errors/errors.js';
 import { isUuid } from '../../../shared/subgraph/loaders.js';
-import { ConnectionType, MAX_PAGE_SIZE, paginate, type Connection, type Ordering } from '../../../shared/subgraph/pagination.js';
+import { ConnectionType, MAX_PAGE_SIZE, orderByThenId, paginate, type Connection } from '../../../shared/subgraph/pagination.js';
 import { Category } from '../entities/category.entity.js';
 import { Product } from '../entities/product.entity.js';
 import type { CatalogContext } from '../loaders.js';
@@ -88,14 +88,7 @@ export class ProductResolver {
   async products(@Ctx() ctx: CatalogContext, @Args(() => ProductsArgs) args: ProductsArgs): Promise<Connection<Product>> {
     const field = args.orderBy?.field ?? ProductOrderField.CREATED_AT;
     const direction = args.orderBy?.direction ?? OrderDirection.DESC;
-    const ordering: Ordering<Product> = {
-      name: `${field}:${direction}`,
-      fields: [
-        [field, direction],
-        ['id', direction],
-      ],
-    };
-    return paginate(ctx.em, Product, whereOf(args.filter), args, ordering);
+    return paginate(ctx.em, Product, whereOf(args.filter), args, orderByThenId(`${field}:${direction}`, field, direction));
   }
 
   @Query(() => [Product], { description: 'The newest products: what the shop front shows first.' })
