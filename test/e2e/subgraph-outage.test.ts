@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { closeServer } from '../../shared/http/http.js';
 import { seedId } from '../../shared/store/seed.js';
 import { postGraphQL, type TestSubgraph } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite, type TestSupergraph } from '../support/supergraph.js';
 
 // averageRating (reviews) is nullable, so it can be left out while name (catalog) is served.
 const RATED = `{ topProducts(first: 3) { id name averageRating } }`;
@@ -13,22 +13,17 @@ const NAMES_ONLY = `{ topProducts(first: 3) { id name } }`;
 const INTERNALS = /127\.0\.0\.1|localhost|ECONNREFUSED|fetch failed|stacktrace|secret-internal-detail|<html/i;
 
 describe('a subgraph that goes down', () => {
-  let supergraph: TestSupergraph;
+  const supergraph = supergraphForSuite({ responseCache: false });
   let reviews: TestSubgraph;
   let before: { id: string; name: string; averageRating: number | null }[];
 
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
     reviews = supergraph.subgraphs.reviews!;
     const { data, errors } = await supergraph.query(RATED);
     expect(errors).toBeUndefined();
     before = data!.topProducts;
     expect(before.some((p) => p.averageRating !== null)).toBe(true);
   });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
-
   /** Runs `during` while `subgraph`'s port is served by `fake` (or refuses connections). */
   async function whileSubgraphIs(subgraph: TestSubgraph, fake: RequestListener | 'down', during: () => Promise<void>): Promise<void> {
     const { port } = new URL(subgraph.url);
