@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
@@ -8,6 +7,7 @@ import { loadTrustedDocuments, trustedDocumentsGuard } from './trusted-documents
 import { closeServer, enterRequestScope, listen } from '../../shared/http/http.js';
 import { capturingLogger } from '../../test/support/logger.js';
 import { postRaw, rawAnswer } from '../../test/support/subgraph.js';
+import { temporaryFolderForSuite } from '../../test/support/suite.js';
 
 const TOP = 'query Top { topProducts { name } }';
 const ME = 'query Me { me { username } }';
@@ -18,22 +18,16 @@ const byHash = (hash: string, operationName?: string) => ({
 });
 
 describe('reading the persisted-documents manifests', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tessera-manifests-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const inFolder = temporaryFolderForSuite('tessera-manifests-');
   const manifest = async (name: string, entries: Record<string, unknown> | string) => {
-    const path = join(dir, name);
+    const path = inFolder(name);
     await writeFile(path, typeof entries === 'string' ? entries : JSON.stringify(entries));
     return path;
   };
   const load = (...manifests: string[]) => loadTrustedDocuments({ mode: 'enforce', manifests });
 
   it('trusts the union of the manifests given, as files or folders of *.json, keyed by hex hash with or without sha256:', async () => {
-    const folder = join(dir, 'clients');
+    const folder = inFolder('clients');
     await mkdir(folder);
     await writeFile(join(folder, 'web.json'), JSON.stringify({ [sha256(ME)]: ME }));
     const documents = await load(await manifest('ours.json', { [`sha256:${sha256(TOP)}`]: TOP }), folder);
@@ -44,7 +38,7 @@ describe('reading the persisted-documents manifests', () => {
   });
 
   it.each([
-    ['missing', async () => join(dir, 'absent.json'), /cannot be read \(ENOENT\)/],
+    ['missing', async () => inFolder('absent.json'), /cannot be read \(ENOENT\)/],
     ['not JSON', () => manifest('broken.json', '{"sha256:'), /it is not JSON/],
     ['empty', () => manifest('empty.json', {}), /it holds no documents/],
     ['keyed by something else', () => manifest('keys.json', { top: TOP }), /its key "top" is not a sha256 hash/],

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createLogger } from '../observability/logger.js';
 import { openStore, type Orm } from './orm.js';
 import { pgliteTemplateDir } from './pglite.js';
 import { stackEnvironment, stackNodeOptions } from '../../tooling/stack.js';
 import { findSubgraph } from '../../subgraphs/index.js';
+import { temporaryFolderForSuite } from '../../test/support/suite.js';
 
 /*
  * The embedded demo's memory and start time (README, "Memory and start of the demo"): each
@@ -18,20 +18,12 @@ import { findSubgraph } from '../../subgraphs/index.js';
 
 const logger = createLogger('test', { logLevel: 'silent', env: 'test' });
 const definition = findSubgraph('catalog');
-let dataDir: string;
+const inDataDir = temporaryFolderForSuite('tessera-pglite-');
 
 const open = (name: string): Promise<Orm> =>
-  openStore({ name: definition.name, store: { kind: 'pglite', dataDir: join(dataDir, name) }, entities: definition.entities!, logger });
+  openStore({ name: definition.name, store: { kind: 'pglite', dataDir: inDataDir(name) }, entities: definition.entities!, logger });
 const setting = async (orm: Orm, name: string) =>
   ((await orm.em.fork().execute(`select current_setting('${name}') as value`)) as { value: string }[])[0]!.value;
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tessera-pglite-'));
-});
-
-afterAll(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
 
 describe('a PGlite store', () => {
   it('runs with 8 MB of shared buffers, not the 128 MB initdb leaves', async () => {
@@ -49,14 +41,14 @@ describe('a PGlite store', () => {
   }, 120_000);
 
   it('is, when new, a copy of its data folder’s template, which is built once', async () => {
-    const template = pgliteTemplateDir(join(dataDir, 'first'));
+    const template = pgliteTemplateDir(inDataDir('first'));
     // Built by the first store of the folder (the test above).
     expect(existsSync(join(template, 'PG_VERSION'))).toBe(true);
     // A mark only a copy of this template can carry: a store made by its own initdb has none.
     await writeFile(join(template, 'tessera-template-mark'), 'copied');
     const orm = await open('second');
     try {
-      expect(await readFile(join(dataDir, 'second', 'tessera-template-mark'), 'utf8')).toBe('copied');
+      expect(await readFile(inDataDir('second', 'tessera-template-mark'), 'utf8')).toBe('copied');
       expect(await setting(orm, 'shared_buffers')).toBe('8MB');
     } finally {
       await orm.close();
@@ -65,10 +57,10 @@ describe('a PGlite store', () => {
 
   it('reopens its own folder without copying the template over it', async () => {
     // The template still carries the mark of the test above.
-    expect(existsSync(join(pgliteTemplateDir(join(dataDir, 'first')), 'tessera-template-mark'))).toBe(true);
+    expect(existsSync(join(pgliteTemplateDir(inDataDir('first')), 'tessera-template-mark'))).toBe(true);
     const orm = await open('first');
     await orm.close();
-    expect(existsSync(join(dataDir, 'first', 'tessera-template-mark'))).toBe(false);
+    expect(existsSync(inDataDir('first', 'tessera-template-mark'))).toBe(false);
   }, 120_000);
 });
 

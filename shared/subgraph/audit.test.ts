@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { seedId } from '../store/seed.js';
 import { AuditRecord } from './audit.js';
 import { testIdentity } from '../../test/support/config.js';
-import { startTestSubgraph, type TestSubgraph } from '../../test/support/subgraph.js';
+import { subgraphForSuite } from '../../test/support/subgraph.js';
 import { reviews } from '../../subgraphs/reviews/index.js';
 
 const ADD_REVIEW = `mutation($p: ID!, $rating: Int!) { addReview(input: { productId: $p, body: "Flood.", rating: $rating }) { id } }`;
 const product = seedId('product', '100000000004');
 
 describe('the audit log under a flood of anonymous refusals', () => {
-  let subgraph: TestSubgraph;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(reviews);
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
+  const subgraph = subgraphForSuite(reviews);
 
   const records = (where: Partial<Pick<AuditRecord, 'operation' | 'outcome'>>) =>
     subgraph.orm.em.fork().find(AuditRecord, where, { orderBy: { createdAt: 'asc' } });

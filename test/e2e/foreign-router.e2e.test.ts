@@ -7,7 +7,7 @@ import { seedId } from '../../shared/store/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { catalog } from '../../subgraphs/catalog/index.js';
 import { TEST_JWT_SECRET } from '../support/config.js';
-import { postGraphQL, signedAs, startTestSubgraph, type TestSubgraph } from '../support/subgraph.js';
+import { postGraphQL, signedAs, subgraphForSuite, type TestSubgraph } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
 /**
@@ -165,13 +165,7 @@ describe('behind another router (SUBGRAPH_TRUST=bearer)', () => {
   });
 
   describe('a subgraph in the default signature mode', () => {
-    let signatureOnly: TestSubgraph;
-    beforeAll(async () => {
-      signatureOnly = await startTestSubgraph(catalog, { seed: false });
-    });
-    afterAll(async () => {
-      await signatureOnly?.stop();
-    });
+    const signatureOnly = subgraphForSuite(catalog, { seed: false });
 
     it('refuses a valid bearer token and an anonymous request: only the gateway signature counts', async () => {
       for (const headers of [{ authorization: `Bearer ${await graceToken()}` }, {}] as Record<string, string>[]) {

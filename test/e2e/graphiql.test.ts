@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium } from 'playwright-core';
 import { repoRoot } from '../../shared/config/paths.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 /** Debian's package (`apt-get install -y chromium`); playwright-core downloads no browser of its own. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -19,18 +19,14 @@ const README_QUERY =
   '{ topProducts(first: 3) { name price { amount currency } inStock shippingEstimate averageRating reviews(first: 2) { edges { node { rating author { username } } } } } }';
 
 describe('GraphiQL at /graphiql', () => {
-  let supergraph: TestSupergraph;
+  const supergraph = supergraphForSuite({ env: 'development' });
   let development: string;
   let production: string;
   let productionWithGraphiql: string;
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ env: 'development' });
     development = supergraph.origin;
     production = (await supergraph.startGateway({ env: 'production' })).origin;
     productionWithGraphiql = (await supergraph.startGateway({ env: 'production', graphiql: true })).origin;
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   it('is one page that loads nothing from another host, under a policy that allows none', async () => {

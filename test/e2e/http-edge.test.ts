@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { createGateway } from '../../gateway/gateway.js';
 import { createSubgraphApp } from '../../shared/subgraph/app.js';
@@ -10,7 +10,7 @@ import { testGatewayConfig, testSubgraphConfig } from '../support/config.js';
 import { capturingLogger, type LogLine } from '../support/logger.js';
 import { adminQuery, freshStore } from '../support/postgres.js';
 import { postGraphQL, postRaw, rawAnswer, type RawAnswer } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 const post = (url: string, body: string, headers: Record<string, string> = {}) => postRaw(url, body, headers);
 const get = async (url: string, params: Record<string, string>) =>
@@ -27,19 +27,15 @@ const CATEGORIES = '{ categories { slug } }';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('the HTTP edge', () => {
-  let supergraph: TestSupergraph;
+  const supergraph = supergraphForSuite({ responseCache: false });
   const gateways: Record<'production' | 'development', { url: string; origin: string; metricsUrl: string | undefined; lines: LogLine[] }> =
     {} as never;
 
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
     for (const env of ['production', 'development'] as const) {
       const { logger, lines } = capturingLogger();
       gateways[env] = { ...(await supergraph.startGateway({ env, responseCache: false, logger })), lines };
     }
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   const stillServes = async (url: string) => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { seedId } from '../../shared/store/seed.js';
@@ -9,7 +9,7 @@ import { Stock } from '../../subgraphs/inventory/entities/stock.entity.js';
 import { Review } from '../../subgraphs/reviews/entities/review.entity.js';
 import { TEST_JWT_SECRET, TEST_SIGNING_SECRET, testIdentity } from '../support/config.js';
 import { postBody, postGraphQL, signedAs } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 const AUTH_FIELDS = 'accessToken refreshToken tokenType expiresIn user { id username email roles }';
 const ADJUST = `mutation($id: ID!) { adjustStock(productId: $id, delta: -1) { quantity } }`;
@@ -35,13 +35,7 @@ function token(claims: JWTPayload & Record<string, unknown> = {}, { secret = TES
 const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
 
 describe('identity at the edge', () => {
-  let supergraph: TestSupergraph;
-  beforeAll(async () => {
-    supergraph = await startTestSupergraph();
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
+  const supergraph = supergraphForSuite();
 
   const stockOf = async (productId: string) =>
     (await supergraph.subgraphs.inventory!.orm.em.fork().findOne(Stock, { productId }))?.quantity;

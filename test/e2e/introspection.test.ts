@@ -3,25 +3,21 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { repoRoot } from '../../shared/config/paths.js';
 import { abusiveIntrospection, introspectionDocuments } from '../support/introspection-documents.js';
 import { postGraphQL } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 const run = promisify(execFile);
 
 describe('introspection through the gateway', () => {
-  let supergraph: TestSupergraph;
+  const supergraph = supergraphForSuite({ env: 'development' });
   let development: string;
   let production: string;
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ env: 'development' });
     development = supergraph.url;
     production = (await supergraph.startGateway({ env: 'production' })).url;
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   it.each(Object.entries(introspectionDocuments))('answers the introspection %s sends in development', async (_, query) => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { seedId } from '../../shared/store/seed.js';
 import { scrape, type Scrape } from '../support/metrics.js';
 import { postGraphQL } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 const TOP_PRODUCTS = `query TopProducts { topProducts(first: 3) { name inStock reviews(first: 2) { edges { node { rating author { username } } } } } }`;
 const PRODUCTS_PAGE = `query ProductsPage($first: Int!) { products(first: $first) { edges { node { name price { amount } } } } }`;
@@ -10,12 +10,11 @@ const RESTOCK = `mutation Restock($id: ID!) { adjustStock(productId: $id, delta:
 const kettle = seedId('product', '200000000003');
 
 describe('metrics', () => {
-  let supergraph: TestSupergraph;
+  const supergraph = supergraphForSuite();
   let gateway: Scrape;
   const subgraph: Record<string, Scrape> = {};
 
   beforeAll(async () => {
-    supergraph = await startTestSupergraph();
     const staff = await supergraph.loginAs('grace');
     // A query twice (the second from the response cache), one document under two variables
     // (planned once), a mutation with a token and without, a refused token, an invalid query,
@@ -33,10 +32,6 @@ describe('metrics', () => {
     gateway = await scrape(supergraph.metricsUrl!);
     for (const [name, running] of Object.entries(supergraph.subgraphs)) subgraph[name] = await scrape(running.metricsUrl!);
   }, 120_000);
-
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
 
   it('counts gateway operations by name, type and outcome, with their durations', () => {
     expect(gateway.value('tessera_gateway_operations_total', { operation: 'TopProducts', type: 'query', outcome: 'success' })).toBe(2);

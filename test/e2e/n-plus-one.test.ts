@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Product } from '../../subgraphs/catalog/entities/product.entity.js';
 import { Stock } from '../../subgraphs/inventory/entities/stock.entity.js';
 import { Review } from '../../subgraphs/reviews/entities/review.entity.js';
 import { seedId } from '../../shared/store/seed.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 // `author { name }` is not provided by reviews, so it makes the gateway fetch Users from accounts.
 const PRODUCTS_WITH_REVIEWS = /* GraphQL */ `
@@ -45,10 +45,9 @@ const PRODUCTS_WITH_REVIEWS = /* GraphQL */ `
 const isDataStatement = (sql: string) => /^\s*(select|insert|update|delete|with)\b/i.test(sql);
 
 describe('DataLoader batching across the supergraph', () => {
-  let supergraph: TestSupergraph;
+  // The response cache would answer repeats without SQL; this measures the resolvers.
+  const supergraph = supergraphForSuite({ responseCache: false });
   beforeAll(async () => {
-    // The response cache would answer repeats without SQL; this measures the resolvers.
-    supergraph = await startTestSupergraph({ responseCache: false });
     const { catalog, inventory, reviews } = supergraph.subgraphs;
     const category = seedId('category', 'books');
     const catalogEm = catalog!.orm.em.fork();
@@ -77,9 +76,6 @@ describe('DataLoader batching across the supergraph', () => {
       );
     }
     await Promise.all([catalogEm.flush(), inventoryEm.flush(), reviewsEm.flush()]);
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   async function statementsFor(first: number): Promise<number> {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { scrape } from '../support/metrics.js';
 import { postRaw } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 /*
  * The gateway's per-document caches (query plans, parsed documents, persisted queries without
@@ -16,15 +16,11 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const documentNumber = (n: number) => `{ categories { name d${n}: slug } }`;
 
 describe('per-document caches are bounded by OPERATION_CACHE_MAX_ENTRIES', () => {
-  let supergraph: TestSupergraph;
+  const supergraph = supergraphForSuite({ responseCache: false });
   let bounded: { url: string; metricsUrl: string | undefined };
 
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
     bounded = await supergraph.startGateway({ responseCache: false, operationCacheMaxEntries: 3 });
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
   });
 
   const post = async (url: string, body: object) => (await postRaw(url, body)).body;

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { postGraphQL, postRaw } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 import { fanOut } from '../support/hostile-documents.js';
 
 /**
@@ -17,13 +17,7 @@ const LIMITS = {
 };
 
 // One set of subgraphs for the whole file; each part starts the gateways it needs over them.
-let supergraph: TestSupergraph;
-beforeAll(async () => {
-  supergraph = await startTestSupergraph({ responseCache: false });
-});
-afterAll(async () => {
-  await supergraph?.stop();
-});
+const supergraph = supergraphForSuite({ responseCache: false });
 
 describe('query limits at the gateway', () => {
   let url: string;

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { describe, expect, it } from '@jest/globals';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 interface HostileRequest {
   kind: string;
@@ -96,13 +96,7 @@ function hostileRequests(): HostileRequest[] {
 }
 
 describe('a gateway under hostile input', () => {
-  let supergraph: TestSupergraph;
-  beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
+  const supergraph = supergraphForSuite({ responseCache: false });
 
   it('answers every broken or hostile request with a 4xx and a GraphQL error, and keeps serving', async () => {
     const requests = hostileRequests();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { shopTour } from '../../examples/shop-tour.js';
 import {
   AddReviewDocument,
@@ -16,7 +16,7 @@ import {
 import { ErrorCode } from '../../shared/errors/errors.js';
 import { seedDate, seedId } from '../../shared/store/seed.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 /** What `request` throws, for asserting on it. */
 async function failure(promise: Promise<unknown>): Promise<TesseraRequestError> {
@@ -28,14 +28,13 @@ async function failure(promise: Promise<unknown>): Promise<TesseraRequestError> 
   return error as TesseraRequestError;
 }
 
+/** The edge of seed review `n` (created on seed day n - 1) as the SDK's Product document selects it. */
+const seedReview = (n: number, rating: number, body: string, username: string) => ({
+  node: { id: seedId('review', String(n)), rating, body, createdAt: seedDate(n - 1).toISOString(), author: { username } },
+});
+
 describe('the typed SDK against a started gateway', () => {
-  let supergraph: TestSupergraph;
-  beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
+  const supergraph = supergraphForSuite({ responseCache: false });
 
   it('runs the example: signs in, lists the cheapest products, reviews one', async () => {
     const lines: string[] = [];
@@ -122,24 +121,8 @@ describe('the typed SDK against a started gateway', () => {
       reviews: {
         totalCount: 2,
         edges: [
-          {
-            node: {
-              id: seedId('review', '1'),
-              rating: 5,
-              body: 'Still the best book on the craft.',
-              createdAt: seedDate(0).toISOString(),
-              author: { username: 'ada' },
-            },
-          },
-          {
-            node: {
-              id: seedId('review', '2'),
-              rating: 4,
-              body: 'Practical advice, a little dated in places.',
-              createdAt: seedDate(1).toISOString(),
-              author: { username: 'grace' },
-            },
-          },
+          seedReview(1, 5, 'Still the best book on the craft.', 'ada'),
+          seedReview(2, 4, 'Practical advice, a little dated in places.', 'grace'),
         ],
       },
     };

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { closeServer } from '../../shared/http/http.js';
 import { seedId } from '../../shared/store/seed.js';
 import { postGraphQL, type TestSubgraph } from '../support/subgraph.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite, type TestSupergraph } from '../support/supergraph.js';
 
 // averageRating (reviews) is nullable, so it can be left out while name (catalog) is served.
 const RATED = `{ topProducts(first: 3) { id name averageRating } }`;
@@ -13,26 +13,21 @@ const NAMES_ONLY = `{ topProducts(first: 3) { id name } }`;
 const INTERNALS = /127\.0\.0\.1|localhost|ECONNREFUSED|fetch failed|stacktrace|secret-internal-detail|<html/i;
 
 describe('a subgraph that goes down', () => {
-  let supergraph: TestSupergraph;
+  const supergraph = supergraphForSuite({ responseCache: false });
   let reviews: TestSubgraph;
   let before: { id: string; name: string; averageRating: number | null }[];
 
   beforeAll(async () => {
-    supergraph = await startTestSupergraph({ responseCache: false });
     reviews = supergraph.subgraphs.reviews!;
     const { data, errors } = await supergraph.query(RATED);
     expect(errors).toBeUndefined();
     before = data!.topProducts;
     expect(before.some((p) => p.averageRating !== null)).toBe(true);
   });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
-
-  /** Runs `during` while the reviews subgraph's port is served by `fake` (or refuses connections). */
-  async function whileReviewsIs(fake: RequestListener | 'down', during: () => Promise<void>): Promise<void> {
-    const { port } = new URL(reviews.url);
-    await reviews.stopServer();
+  /** Runs `during` while `subgraph`'s port is served by `fake` (or refuses connections). */
+  async function whileSubgraphIs(subgraph: TestSubgraph, fake: RequestListener | 'down', during: () => Promise<void>): Promise<void> {
+    const { port } = new URL(subgraph.url);
+    await subgraph.stopServer();
     let server: Server | undefined;
     try {
       if (fake !== 'down') {
@@ -42,9 +37,17 @@ describe('a subgraph that goes down', () => {
       await during();
     } finally {
       if (server) await closeServer(server, 0);
-      await reviews.restartServer();
+      await subgraph.restartServer();
     }
   }
+  const whileReviewsIs = (fake: RequestListener | 'down', during: () => Promise<void>) => whileSubgraphIs(reviews, fake, during);
+
+  /** The error at root field `field` when its subgraph is down. */
+  const unavailableAt = (subgraph: string, field: string) => ({
+    message: `The ${subgraph} subgraph is unavailable; try again shortly.`,
+    path: [field],
+    extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph, serviceName: subgraph },
+  });
 
   /** The catalog's part of the answer, the reviews part null, and SUBGRAPH_UNAVAILABLE at each such field. */
   function expectReviewsLeftOut(response: Awaited<ReturnType<TestSupergraph['query']>>, code = 'SUBGRAPH_UNAVAILABLE'): void {
@@ -85,21 +88,12 @@ describe('a subgraph that goes down', () => {
     const accounts = supergraph.subgraphs.accounts!;
     const query = `query($id: ID!) { user(id: $id) { username } topProducts(first: 1) { name } }`;
     const variables = { id: seedId('user', 'ada') };
-    await accounts.stopServer();
-    try {
+    await whileSubgraphIs(accounts, 'down', async () => {
       const { status, data, errors } = await supergraph.query(query, variables);
       expect(status).toBe(200);
       expect(data).toEqual({ user: null, topProducts: [{ name: before[0]!.name }] });
-      expect(errors).toEqual([
-        {
-          message: 'The accounts subgraph is unavailable; try again shortly.',
-          path: ['user'],
-          extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'accounts', serviceName: 'accounts' },
-        },
-      ]);
-    } finally {
-      await accounts.restartServer();
-    }
+      expect(errors).toEqual([unavailableAt('accounts', 'user')]);
+    });
     expect(await supergraph.query(query, variables)).toMatchObject({ data: { user: { username: 'ada' } } });
   });
 
@@ -109,8 +103,7 @@ describe('a subgraph that goes down', () => {
     const stock = `query($id: ID!) { product(id: $id) { quantity } }`;
     const id = before[0]!.id;
     const { data: was } = await supergraph.query(stock, { id });
-    await inventory.stopServer();
-    try {
+    await whileSubgraphIs(inventory, 'down', async () => {
       const { status, data, errors } = await supergraph.query(
         `mutation($id: ID!) { adjustStock(productId: $id, delta: 5) { quantity } }`,
         { id },
@@ -118,16 +111,8 @@ describe('a subgraph that goes down', () => {
       );
       expect(status).toBe(200);
       expect(data).toBeNull();
-      expect(errors).toEqual([
-        {
-          message: 'The inventory subgraph is unavailable; try again shortly.',
-          path: ['adjustStock'],
-          extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'inventory', serviceName: 'inventory' },
-        },
-      ]);
-    } finally {
-      await inventory.restartServer();
-    }
+      expect(errors).toEqual([unavailableAt('inventory', 'adjustStock')]);
+    });
     expect((await supergraph.query(stock, { id })).data).toEqual(was);
   });
 

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { describe, expect, it } from '@jest/globals';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 const SHOP_FRONT = /* GraphQL */ `
   {
@@ -40,13 +40,7 @@ const review = (rating: number, username: string, latestReviewed: string) => ({
 });
 
 describe('the supergraph, end to end through a started gateway', () => {
-  let supergraph: TestSupergraph;
-  beforeAll(async () => {
-    supergraph = await startTestSupergraph();
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
+  const supergraph = supergraphForSuite();
 
   it('answers the shop front from all four subgraphs with the seed data', async () => {
     const { status, data, errors } = await supergraph.query(SHOP_FRONT);

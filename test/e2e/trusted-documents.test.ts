@@ -8,6 +8,7 @@ import { repoRoot } from '../../shared/config/paths.js';
 import { capturingLogger } from '../support/logger.js';
 import { postRaw } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { temporaryFolderForSuite } from '../support/suite.js';
 
 const MANIFEST = join(repoRoot, 'sdk/generated/persisted-documents.json');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -265,34 +266,28 @@ describe('trusted documents at the gateway', () => {
   });
 
   describe('a manifest that is not there or not right', () => {
-    let dir: string;
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'tessera-trusted-'));
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
-    });
+    const inFolder = temporaryFolderForSuite('tessera-trusted-');
 
     const start = (mode: 'log' | 'enforce', ...manifests: string[]) =>
       supergraph.startGateway({ responseCache: false, trustedDocuments: { mode, manifests } });
 
     it('stops the gateway at start, saying what is wrong', async () => {
-      await expect(start('enforce', join(dir, 'missing.json'))).rejects.toThrow(
+      await expect(start('enforce', inFolder('missing.json'))).rejects.toThrow(
         /TRUSTED_DOCUMENTS=enforce needs the persisted-documents manifest .*missing\.json, but it cannot be read \(ENOENT\)\. Run `npm run codegen`/,
       );
-      await writeFile(join(dir, 'not-json.json'), '{ "sha256:');
-      await expect(start('log', join(dir, 'not-json.json'))).rejects.toThrow(/TRUSTED_DOCUMENTS=log .* it is not JSON/);
+      await writeFile(inFolder('not-json.json'), '{ "sha256:');
+      await expect(start('log', inFolder('not-json.json'))).rejects.toThrow(/TRUSTED_DOCUMENTS=log .* it is not JSON/);
       const [key] = Object.keys(manifest);
-      await writeFile(join(dir, 'edited.json'), JSON.stringify({ ...manifest, [key!]: '{ users(first: 100) { totalCount } }' }));
-      await expect(start('enforce', join(dir, 'edited.json'))).rejects.toThrow(`the document of ${key} does not hash to its key`);
-      await writeFile(join(dir, 'empty.json'), '{}');
-      await expect(start('enforce', join(dir, 'empty.json'))).rejects.toThrow('it holds no documents');
+      await writeFile(inFolder('edited.json'), JSON.stringify({ ...manifest, [key!]: '{ users(first: 100) { totalCount } }' }));
+      await expect(start('enforce', inFolder('edited.json'))).rejects.toThrow(`the document of ${key} does not hash to its key`);
+      await writeFile(inFolder('empty.json'), '{}');
+      await expect(start('enforce', inFolder('empty.json'))).rejects.toThrow('it holds no documents');
     });
 
     it('is not read when trusted documents are off', async () => {
       const { url } = await supergraph.startGateway({
         responseCache: false,
-        trustedDocuments: { mode: 'off', manifests: [join(dir, 'missing.json')] },
+        trustedDocuments: { mode: 'off', manifests: [inFolder('missing.json')] },
       });
       served(await send(url, { query: ARBITRARY }));
     });

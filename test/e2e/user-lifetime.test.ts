@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { seedId } from '../../shared/store/seed.js';
 import { User } from '../../subgraphs/accounts/entities/user.entity.js';
 import { Review } from '../../subgraphs/reviews/entities/review.entity.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 const PASSWORD = 'a long passphrase';
 const REGISTER = `mutation($e: String!) { register(email: $e, password: "${PASSWORD}", name: "Short-lived") { accessToken refreshToken user { id } } }`;
@@ -12,13 +12,7 @@ const ADD_REVIEW = `mutation($p: ID!) { addReview(input: { productId: $p, body: 
 const product = seedId('product', '100000000004');
 
 describe('a user deleted or disabled while their access token is still valid', () => {
-  let supergraph: TestSupergraph;
-  beforeAll(async () => {
-    supergraph = await startTestSupergraph();
-  });
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
+  const supergraph = supergraphForSuite();
 
   const register = async (email: string) => {
     const { data, errors } = await supergraph.query(REGISTER, { e: email });

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { repoRoot } from '../../shared/config/paths.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { scrape } from '../support/metrics.js';
-import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { supergraphForSuite } from '../support/supergraph.js';
 
 const DASHBOARD = 'ops/grafana/dashboards/tessera.json';
 
@@ -93,21 +93,16 @@ describe('metric names in PromQL', () => {
 });
 
 describe('the Grafana dashboard and Prometheus', () => {
-  let supergraph: TestSupergraph;
+  const supergraph = supergraphForSuite();
   const families = new Map<string, string>();
 
   beforeAll(async () => {
-    supergraph = await startTestSupergraph();
     const staff = await supergraph.loginAs('grace');
     await supergraph.query('query Shop { topProducts(first: 3) { name inStock averageRating } }', {}, staff);
     for (const url of [supergraph.metricsUrl!, ...Object.values(supergraph.subgraphs).map((s) => s.metricsUrl!)]) {
       for (const [name, type] of (await scrape(url)).families) families.set(name, type);
     }
   }, 120_000);
-
-  afterAll(async () => {
-    await supergraph?.stop();
-  });
 
   it('queries only metrics that the gateway or a subgraph exports', async () => {
     const exprs = exprsOf(JSON.parse(await readFile(join(repoRoot, DASHBOARD), 'utf8')) as { panels?: unknown[] });

@@ -1,3 +1,4 @@
+import { beforeAll } from '@jest/globals';
 import { createSubgraphApp } from '../../shared/subgraph/app.js';
 import type { SubgraphDefinition } from '../../shared/subgraph/definition.js';
 import { buildFederatedSchema } from '../../shared/subgraph/schema.js';
@@ -27,5 +28,19 @@ export async function executorFor(definition: SubgraphDefinition, subgraph: Test
       data?: Record<string, any> | null;
       errors?: { message: string; extensions?: Record<string, unknown> }[];
     };
+  };
+}
+
+type Executor = Awaited<ReturnType<typeof executorFor>>;
+
+/** `executorFor` built before the enclosing suite's tests (after `subgraph` has started, when registered after it). */
+export function executorForSuite(definition: SubgraphDefinition, subgraph: TestSubgraph): Executor {
+  let execute: Executor | undefined;
+  beforeAll(async () => {
+    execute = await executorFor(definition, subgraph);
+  });
+  return (...args) => {
+    if (!execute) throw new Error('executed before the suite started');
+    return execute(...args);
   };
 }

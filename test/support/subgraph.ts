@@ -11,6 +11,7 @@ import { hasStore, type SubgraphDefinition } from '../../shared/subgraph/definit
 import type { Orm } from '../../shared/store/orm.js';
 import { TEST_SIGNING_SECRET, testSubgraphConfig } from './config.js';
 import { freshStore } from './postgres.js';
+import { startedForSuite } from './suite.js';
 
 export const testLogger: Logger = createLogger('test', { logLevel: (process.env.LOG_LEVEL as 'info') ?? 'silent', env: 'test' });
 
@@ -180,3 +181,7 @@ export async function startTestSubgraph(
     },
   };
 }
+
+/** `startTestSubgraph` before the enclosing suite's tests, stopped after them. */
+export const subgraphForSuite = (...args: Parameters<typeof startTestSubgraph>): TestSubgraph =>
+  startedForSuite(() => startTestSubgraph(...args));

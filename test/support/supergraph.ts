@@ -16,6 +16,7 @@ import type { Logger } from '../../shared/observability/logger.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { testGatewayConfig, testJwt } from './config.js';
+import { startedForSuite } from './suite.js';
 import { postGraphQL, startTestSubgraph, testLogger, type GraphQLResponse, type TestSubgraph } from './subgraph.js';
 
 export interface TestSupergraph {
@@ -177,3 +178,6 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     throw error;
   }
 }
+
+/** `startTestSupergraph` before the enclosing suite's tests, stopped after them. */
+export const supergraphForSuite = (options?: StartOptions): TestSupergraph => startedForSuite(() => startTestSupergraph(options));

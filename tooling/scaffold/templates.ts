@@ -163,23 +163,17 @@ export async function seed${n.pascal}(em: EntityManager): Promise<void> {
 
 /** How a generated test file opens its suite: the subgraph started before the tests and stopped after. */
 const startedSubgraphSuite = (n: SubgraphNames) => `describe('${n.name}', () => {
-  let subgraph: TestSubgraph;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(${n.variable});
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
+  const subgraph = subgraphForSuite(${n.variable});
 `;
 
 function testFile(n: SubgraphNames): string {
   const { entity, entityVariable: one, entityPlural: many } = n;
   const [first, second] = seedNames(n);
-  return `import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+  return `import { describe, expect, it } from '@jest/globals';
 import { CACHE_EXTENSION } from '../../../shared/cache-tags/cache-tags.js';
 import { seedId } from '../../../shared/store/seed.js';
 import { testIdentity } from '../../../test/support/config.js';
-import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
+import { subgraphForSuite } from '../../../test/support/subgraph.js';
 import { ${n.variable} } from '../index.js';
 
 const CREATE = \`mutation($input: Create${entity}Input!) { create${entity}(input: $input) { id name } }\`;
@@ -296,8 +290,8 @@ export class ${n.pascal}StatusResolver {
 }
 
 function storelessTestFile(n: SubgraphNames): string {
-  return `import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
+  return `import { describe, expect, it } from '@jest/globals';
+import { subgraphForSuite } from '../../../test/support/subgraph.js';
 import { ${n.variable} } from '../index.js';
 
 ${startedSubgraphSuite(n)}

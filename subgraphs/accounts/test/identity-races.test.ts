@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
+import { describe, expect, it } from '@jest/globals';
+import { subgraphForSuite } from '../../../test/support/subgraph.js';
 import { accounts } from '../index.js';
 import { SEED_PASSWORD } from '../seed.js';
 
@@ -9,13 +9,7 @@ const REGISTER = `mutation($e: String!) { register(email: $e, password: "a long 
 
 // On real PostgreSQL (the subgraph test layer): the races below do not show on PGlite, which runs one statement at a time.
 describe('accounts under concurrent requests', () => {
-  let subgraph: TestSubgraph;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(accounts);
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
+  const subgraph = subgraphForSuite(accounts);
 
   const refresh = async (token: string) => {
     const { data, errors } = await subgraph.query(REFRESH, { t: token });

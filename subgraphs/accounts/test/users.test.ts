@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { seedId } from '../../../shared/store/seed.js';
-import { executorFor } from '../../../test/support/in-process.js';
-import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
+import { executorForSuite } from '../../../test/support/in-process.js';
+import { subgraphForSuite } from '../../../test/support/subgraph.js';
 import { accounts } from '../index.js';
 
 describe('accounts', () => {
-  let subgraph: TestSubgraph;
-  let execute: Awaited<ReturnType<typeof executorFor>>;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(accounts);
-    execute = await executorFor(accounts, subgraph);
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
+  const subgraph = subgraphForSuite(accounts);
+  const execute = executorForSuite(accounts, subgraph);
 
   it('answers me with the caller, and null when anonymous', async () => {
     const user = { userId: seedId('user', 'grace'), username: 'grace', roles: [], scopes: [] };

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
+import { describe, expect, it } from '@jest/globals';
+import { subgraphForSuite } from '../../../test/support/subgraph.js';
 import { catalog } from '../index.js';
 
 describe('catalog', () => {
-  let subgraph: TestSubgraph;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(catalog);
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
+  const subgraph = subgraphForSuite(catalog);
 
   const names = async (args: string) => {
     const { data, errors } = await subgraph.query(`{ products(${args}) { totalCount edges { node { name } } } }`);

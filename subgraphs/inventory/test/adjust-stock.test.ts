@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Stock } from '../entities/stock.entity.js';
 import { inventory } from '../index.js';
 import { testIdentity } from '../../../test/support/config.js';
-import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
+import { subgraphForSuite } from '../../../test/support/subgraph.js';
 
 const staff = testIdentity('grace', 'staff');
 const ADJUST = `mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta) { id quantity inStock } }`;
 
 describe('adjustStock', () => {
-  let subgraph: TestSubgraph;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(inventory, { seed: false });
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
+  const subgraph = subgraphForSuite(inventory, { seed: false });
 
   async function stockOf(productId: string, quantity: number): Promise<void> {
     const em = subgraph.orm.em.fork();

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { seedId } from '../../../shared/store/seed.js';
 import { testIdentity } from '../../../test/support/config.js';
-import { executorFor } from '../../../test/support/in-process.js';
-import { startTestSubgraph, type TestSubgraph } from '../../../test/support/subgraph.js';
+import { executorForSuite } from '../../../test/support/in-process.js';
+import { subgraphForSuite } from '../../../test/support/subgraph.js';
 import { Review } from '../entities/review.entity.js';
 import { reviews } from '../index.js';
 
@@ -15,15 +15,8 @@ const DELETE = `mutation($id: ID!) { deleteReview(id: $id) }`;
 const PRODUCT_REVIEWS = `query($reps: [_Any!]!, $after: String) { _entities(representations: $reps) { ... on Product { averageRating reviews(first: 1, after: $after) { totalCount edges { node { body } } pageInfo { hasNextPage endCursor } } } } }`;
 
 describe('reviews', () => {
-  let subgraph: TestSubgraph;
-  let execute: Awaited<ReturnType<typeof executorFor>>;
-  beforeAll(async () => {
-    subgraph = await startTestSubgraph(reviews);
-    execute = await executorFor(reviews, subgraph);
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-  });
+  const subgraph = subgraphForSuite(reviews);
+  const execute = executorForSuite(reviews, subgraph);
 
   it('adds a review as the caller, with the username it provides', async () => {
     const { data, errors } = await execute(ADD, { input: { productId: product, body: 'Changed how I design modules.', rating: 5 } }, ada);
@@ -56,21 +49,15 @@ describe('reviews', () => {
   it("pages a product's reviews newest first and keeps the total past the last page", async () => {
     const reps = [{ __typename: 'Product', id: seedId('product', '100000000001') }];
     const first = await execute(PRODUCT_REVIEWS, { reps });
-    const page1 = first.data?._entities[0].reviews;
-    expect(page1).toMatchObject({
-      totalCount: 2,
-      edges: [{ node: { body: 'Still the best book on the craft.' } }],
-      pageInfo: { hasNextPage: true },
-    });
-    const second = await execute(PRODUCT_REVIEWS, { reps, after: page1.pageInfo.endCursor });
-    const page2 = second.data?._entities[0].reviews;
-    expect(page2).toMatchObject({
-      totalCount: 2,
-      edges: [{ node: { body: 'Practical advice, a little dated in places.' } }],
-      pageInfo: { hasNextPage: false },
-    });
-    const third = await execute(PRODUCT_REVIEWS, { reps, after: page2.pageInfo.endCursor });
-    expect(third.data?._entities[0].reviews).toMatchObject({ totalCount: 2, edges: [], pageInfo: { hasNextPage: false } });
+    let page = first.data?._entities[0].reviews;
+    for (const [body, hasNextPage] of [
+      ['Still the best book on the craft.', true],
+      ['Practical advice, a little dated in places.', false],
+    ] as const) {
+      expect(page).toMatchObject({ totalCount: 2, edges: [{ node: { body } }], pageInfo: { hasNextPage } });
+      page = (await execute(PRODUCT_REVIEWS, { reps, after: page.pageInfo.endCursor })).data?._entities[0].reviews;
+    }
+    expect(page).toMatchObject({ totalCount: 2, edges: [], pageInfo: { hasNextPage: false } });
     expect(first.data?._entities[0].averageRating).toBe(4.5);
   });
 
