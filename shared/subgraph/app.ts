@@ -97,7 +97,11 @@ export async function createSubgraphApp({
     operationMetricsScope(metrics),
     expressMiddleware(apollo, {
       // A storeless subgraph's context has no `em`; the framework's plugins never read it.
-      context: async ({ req }) => createContext({ requestId: requestScope().requestId, user: await callerOf(req) }) as SubgraphContext,
+      // The request scope's logger already carries the request id: the context shares it rather than making another.
+      context: async ({ req }) => {
+        const { requestId, logger: requestLogger } = requestScope();
+        return createContext({ requestId, logger: requestLogger, user: await callerOf(req) }) as SubgraphContext;
+      },
     }),
   );
   app.use(graphqlErrorHandler(logger));

@@ -40,16 +40,21 @@ export interface ContextFactoryOptions<Loaders extends object, Services extends 
   logger: Logger;
 }
 
-/** What one request's context is made from: who asks, under which request id. */
+/** What one request's context is made from: who asks, under which request id (and the logger bound to it, when the request scope has one). */
 export interface ContextInput {
   requestId: string;
+  logger?: Logger;
   user?: Identity | null;
 }
 
 export function createContextFactory<Loaders extends object, Services extends object>(options: ContextFactoryOptions<Loaders, Services>) {
   const { definition, orm, services, logger } = options;
-  return ({ requestId: id, user = null }: ContextInput): SubgraphContext<Loaders, Services> | StorelessContext<Loaders, Services> => {
-    const common = { requestId: id, logger: logger.child({ requestId: id }), services, user, cacheTags: newCacheTags() };
+  return ({
+    requestId: id,
+    logger: requestLogger,
+    user = null,
+  }: ContextInput): SubgraphContext<Loaders, Services> | StorelessContext<Loaders, Services> => {
+    const common = { requestId: id, logger: requestLogger ?? logger.child({ requestId: id }), services, user, cacheTags: newCacheTags() };
     if (!hasStore(definition)) return { ...common, loaders: definition.createLoaders?.(services) ?? ({} as Loaders) };
     if (!orm) throw new Error(`The ${definition.name} subgraph declares entities: it needs its store to serve.`);
     const em = orm.em.fork() as EntityManager;
