@@ -317,6 +317,8 @@ export const gatewayVariables = {
   CORS_ORIGINS: list.default([]),
   TRUSTED_PROXIES: list.default([]),
   SUBGRAPH_TIMEOUT_MS: positive.default(10_000),
+  GATEWAY_EXECUTOR: z.enum(['tessera', 'apollo']).default('tessera'),
+  SUBGRAPH_CONNECTIONS: positive.max(10_000).default(128),
   REQUEST_TIMEOUT_MS: positive.default(30_000),
   RATE_LIMIT: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_WINDOW_S: positive.default(60),
@@ -423,6 +425,13 @@ const gatewaySchema = z.object(gatewayVariables).transform((values, context) => 
     /** `IDENTITY_SUBGRAPH` as set (a subgraph's name, or `off`): `routeSubgraphs` resolves it against the supergraph's subgraphs. */
     identitySubgraph: values.IDENTITY_SUBGRAPH,
     metrics: metricsConfig(values, values.GATEWAY_METRICS_PORT, { name: 'GATEWAY_PORT', port: values.GATEWAY_PORT }, context),
+    /**
+     * Who runs the query plans: Tessera's executor (gateway/executor/), or @apollo/gateway's own,
+     * kept for comparison (the benchmark, the differential test).
+     */
+    executor: values.GATEWAY_EXECUTOR,
+    /** Keep-alive connections Tessera's executor opens at most to each subgraph. */
+    subgraphConnections: values.SUBGRAPH_CONNECTIONS,
     /** Live reload of the supergraph (see gateway/supergraph/reload.ts). */
     supergraphReload: {
       /**
