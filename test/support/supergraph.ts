@@ -60,6 +60,8 @@ export interface GatewayOverrides {
   signingSecret?: string;
   trustedDocuments?: Partial<TrustedDocumentsConfig>;
   operationCacheMaxEntries?: number;
+  /** Who runs the query plans (`GATEWAY_EXECUTOR`); default: the configuration's (`tessera`). */
+  executor?: RoutedGatewayConfig['executor'];
   /** Default: the quiet test logger. */
   logger?: Logger;
   /** GRAPHIQL: serve `/graphiql` (and so answer introspection) whatever `env` says. */
@@ -138,6 +140,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     config.graphiql = overrides.graphiql ?? config.graphiql;
     config.introspection ||= config.graphiql;
     config.supergraphReload = overrides.supergraphReload ?? config.supergraphReload;
+    config.executor = overrides.executor ?? config.executor;
     const { stop, ...served } = await serveGateway(config, { logger: overrides.logger, verifierOptions: overrides.verifierOptions });
     stops.push(stop);
     return served;
