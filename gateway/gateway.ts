@@ -41,6 +41,7 @@ import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './response-cache/plugin.js';
 import { SubgraphDataSource } from './subgraph-calls/data-source.js';
+import { createSubgraphClient, type SubgraphClient } from './subgraph-calls/subgraph-client.js';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './persisted-documents/trusted-documents.js';
 import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
 import { reloadableSupergraph, type ReloadableSupergraph } from './supergraph/reload.js';
@@ -65,6 +66,7 @@ interface GatewayOptions {
       | 'trustedDocuments'
       | 'slowOperationMs'
       | 'identitySubgraph'
+      | 'subgraphConnections'
       | 'graphiql'
       | 'introspection'
     >
@@ -253,8 +255,29 @@ export async function createGateway({ config, logger, verifier, registry = creat
     if (served?.hash !== hash) served = { hash, subgraphs: routingOf(sdl).map(({ name, url }) => ({ name, url: routeOf(name, url) })) };
     return served.subgraphs;
   };
-  // Kept for what the gateway asks a subgraph itself (the caller check), through the same fetch path.
-  const dataSources = new Map<string, SubgraphDataSource>();
+  // For what the gateway asks a subgraph itself (the caller check): one client per served
+  // subgraph, made when first asked for and again when the subgraph's route changes.
+  const clients = new Map<string, SubgraphClient>();
+  const clientOf = (name: string): SubgraphClient | undefined => {
+    const url = servedSubgraphs().find((s) => s.name === name)?.url;
+    if (!url) return undefined;
+    let client = clients.get(name);
+    if (client?.url !== url) {
+      // Closing lets the calls it has under way finish.
+      void client?.close().catch((error: unknown) => logger.warn({ subgraph: name, err: error }, 'closing a subgraph client failed'));
+      client = createSubgraphClient({
+        name,
+        url,
+        signingSecret,
+        subgraphTimeoutMs: protection.subgraphTimeoutMs,
+        connections: config.subgraphConnections,
+        logger,
+        metrics,
+      });
+      clients.set(name, client);
+    }
+    return client;
+  };
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
     buildService: ({ name, url }) => {
@@ -265,7 +288,6 @@ export async function createGateway({ config, logger, verifier, registry = creat
         subgraphTimeoutMs: protection.subgraphTimeoutMs,
         metrics,
       });
-      dataSources.set(name, source);
       return withFailuresAtFields(name, source, logger);
     },
     experimental_didResolveQueryPlan: countQueryPlans(metrics),
@@ -320,7 +342,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
             useCallerCheck({
               subgraph: config.identitySubgraph,
               analysisOf: costLimit.analysisOf,
-              dataSource: () => dataSources.get(config.identitySubgraph!),
+              client: () => clientOf(config.identitySubgraph!),
               logger,
             }),
           ]
@@ -404,6 +426,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     supergraph,
     async stop() {
       await apollo.stop();
+      await Promise.all([...clients.values()].map((client) => client.close()));
       redis?.disconnect();
     },
   };

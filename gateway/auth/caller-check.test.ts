@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { useCallerCheck } from './caller-check.js';
-import type { GatewayContext } from '../context.js';
+import { GatewayTimeoutError, SubgraphUnavailableError } from '../../shared/errors/errors.js';
 import { useCostLimit } from '../protection/cost-limit.js';
+import type { SubgraphAnswer, SubgraphCall, SubgraphCaller, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
 import { testIdentity } from '../../test/support/config.js';
 import { capturingLogger } from '../../test/support/logger.js';
 import { fixtureShop, startInProcessGateway, type InProcessGateway } from '../../test/support/in-process-gateway.js';
@@ -14,13 +13,16 @@ const MUTATION = `mutation { login(email: "ada@example.com", password: "secret")
 describe('the check of who calls a mutation', () => {
   const { logger, lines } = capturingLogger('info');
   /** What the identity subgraph answers the check with next. */
-  let answer: () => Promise<GatewayGraphQLResponse>;
-  let asked: GraphQLDataSourceProcessOptions<GatewayContext>[] = [];
-  const identitySubgraph: GraphQLDataSource<GatewayContext> = {
-    process: (options) => {
-      asked.push(options);
+  let answer: () => Promise<SubgraphAnswer>;
+  let asked: { call: SubgraphCall; caller: SubgraphCaller }[] = [];
+  const identitySubgraph: SubgraphClient = {
+    name: 'accounts',
+    url: 'http://accounts.invalid/graphql',
+    call: (call, caller) => {
+      asked.push({ call, caller });
       return answer();
     },
+    close: async () => {},
   };
   let gateway: InProcessGateway;
   beforeAll(async () => {
@@ -30,7 +32,7 @@ describe('the check of who calls a mutation', () => {
       logger,
       plugins: [
         costLimit,
-        useCallerCheck({ subgraph: 'accounts', dataSource: () => identitySubgraph, analysisOf: costLimit.analysisOf, logger }),
+        useCallerCheck({ subgraph: 'accounts', client: () => identitySubgraph, analysisOf: costLimit.analysisOf, logger }),
       ],
     });
   });
@@ -46,8 +48,9 @@ describe('the check of who calls a mutation', () => {
     const response = await gateway.execute(MUTATION, { user: ada });
     expect(response.errors).toBeUndefined();
     expect(asked).toHaveLength(1);
-    expect(asked[0]!.request).toMatchObject({ operationName: 'TesseraCallerCheck', variables: { id: ada.userId } });
-    expect(asked[0]!.context.cacheTags).not.toBe(response.context.cacheTags);
+    expect(asked[0]!.call).toMatchObject({ operationName: 'TesseraCallerCheck', variables: { id: ada.userId } });
+    // Signed as the caller; nothing it reads joins the request's cache tags.
+    expect(asked[0]!.caller).toEqual({ user: ada });
   });
 
   it('asks nothing for reads, for anonymous callers, or for a mutation refused before it', async () => {
@@ -72,10 +75,12 @@ describe('the check of who calls a mutation', () => {
   });
 
   it.each([
-    ['cannot be reached', () => Promise.reject(new Error('connect ECONNREFUSED'))],
+    ['cannot be reached', () => Promise.reject(new SubgraphUnavailableError('accounts'))],
+    ['does not answer in time', () => Promise.reject(new GatewayTimeoutError('accounts'))],
     ['answers with errors', async () => ({ errors: [{ message: 'store unavailable' }] })],
+    ['answers no data', async () => ({ data: null })],
   ])('refuses the write with 503 SUBGRAPH_UNAVAILABLE when the identity subgraph %s: who may write is not guessed', async (_, failing) => {
-    answer = failing as () => Promise<GatewayGraphQLResponse>;
+    answer = failing as () => Promise<SubgraphAnswer>;
     const response = await gateway.execute(MUTATION, { user: ada });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('1');

@@ -1,25 +1,21 @@
-import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { newCacheTags } from '../../shared/cache-tags/cache-tags.js';
 import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
 import { requestScope } from '../../shared/http/request-scope.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import { TokenRefusedError } from '../../shared/identity/tokens.js';
 import type { GatewayContext } from '../context.js';
 import type { CostLimit } from '../protection/cost-limit.js';
+import type { SubgraphClient } from '../subgraph-calls/subgraph-client.js';
 
 interface CallerCheckOptions {
   /** The subgraph that knows users: `me` is null for a deleted or disabled caller, `user(id)` null for a deleted one. */
   subgraph: string;
-  /** The gateway's data source for that subgraph, once the supergraph is loaded. */
-  dataSource(): GraphQLDataSource<GatewayContext> | undefined;
+  /** The gateway's client of that subgraph, once the supergraph is loaded. */
+  client(): SubgraphClient | undefined;
   /** The cost step's verdict: a mutation it refuses (or shape or page size did) costs no fetch. */
   analysisOf: CostLimit['analysisOf'];
   logger: Logger;
 }
-
-/** @apollo/gateway's HEALTH_CHECK request kind (its enum is not exported): a fetch outside any operation. */
-const OUTSIDE_AN_OPERATION = 'health check' as Exclude<GraphQLDataSourceProcessOptions['kind'], 'incoming operation' | 'loading schema'>;
 
 const CHECK = 'query TesseraCallerCheck($id: ID!) { me { id } user(id: $id) { id } }';
 
@@ -34,25 +30,22 @@ type CallerState = 'enabled' | 'user_disabled' | 'user_not_found';
  * (a token outlives its user for reads until it expires). When the identity subgraph cannot
  * answer, the mutation is refused (`SUBGRAPH_UNAVAILABLE`, 503): who may write is not guessed.
  *
- * The question goes through the gateway's own data source for that subgraph, so it is
- * signed, timed out, traced and counted exactly like every other subgraph fetch.
+ * The question goes through the gateway's own client of that subgraph, so it is signed,
+ * timed out, traced and counted exactly like every other subgraph fetch.
  */
-export function useCallerCheck({ subgraph, dataSource, analysisOf, logger }: CallerCheckOptions): ApolloServerPlugin<GatewayContext> {
+export function useCallerCheck({ subgraph, client, analysisOf, logger }: CallerCheckOptions): ApolloServerPlugin<GatewayContext> {
   const warn = throttledWarn(logger, 10_000);
 
   async function stateOf(context: GatewayContext): Promise<CallerState> {
-    const source = dataSource();
-    if (!source) throw new Error(`no data source for the ${subgraph} subgraph in the supergraph`);
-    // Not an operation's fetch: its failure must reach us, not become errors at fields, and
-    // what it reads must not join the mutation's cache tags.
-    const response = await source.process({
-      kind: OUTSIDE_AN_OPERATION,
-      request: { query: CHECK, operationName: 'TesseraCallerCheck', variables: { id: context.user!.userId } },
-      context: { ...context, cacheTags: newCacheTags() },
-    });
-    const data = response.data as { me?: { id: string } | null; user?: { id: string } | null } | null | undefined;
-    if (response.errors?.length || !data)
-      throw new Error(`${subgraph} answered ${JSON.stringify(response.errors ?? response).slice(0, 500)}`);
+    const identity = client();
+    if (!identity) throw new Error(`no client of the ${subgraph} subgraph in the supergraph`);
+    // Signed as the caller, with no cache tags to collect into: what it reads must not join the mutation's.
+    const answer = await identity.call(
+      { query: CHECK, operationName: 'TesseraCallerCheck', variables: { id: context.user!.userId } },
+      { user: context.user },
+    );
+    const data = answer.data as { me?: { id: string } | null; user?: { id: string } | null } | null | undefined;
+    if (answer.errors?.length || !data) throw new Error(`${subgraph} answered ${JSON.stringify(answer.errors ?? answer).slice(0, 500)}`);
     if (data.me) return 'enabled';
     return data.user ? 'user_disabled' : 'user_not_found';
   }

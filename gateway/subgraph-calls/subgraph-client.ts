@@ -1,5 +1,13 @@
 import type { GraphQLFormattedError } from 'graphql';
+import { Pool } from 'undici';
+import { CACHE_EXTENSION, type CacheTagReport } from '../../shared/cache-tags/cache-tags.js';
+import { GatewayTimeoutError, SubgraphUnavailableError, type TesseraError } from '../../shared/errors/errors.js';
+import { currentRequestScope } from '../../shared/http/request-scope.js';
+import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
+import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
+import { injectTraceContext, traceSubgraphFetch } from '../../shared/observability/tracing.js';
 import type { GatewayContext } from '../context.js';
+import type { SubgraphFetchObserver } from '../observability/metrics.js';
 
 /** One operation sent to a subgraph: a plan's fetch, or one the gateway asks itself (the caller check). */
 export interface SubgraphCall {
@@ -20,12 +28,186 @@ export interface SubgraphAnswer {
 export type SubgraphCaller = Partial<Pick<GatewayContext, 'user' | 'cacheTags' | 'untaggedSubgraphs'>>;
 
 /**
- * TODO(helper): the undici Pool client. Throws a TesseraError (`SUBGRAPH_UNAVAILABLE`,
- * `GATEWAY_TIMEOUT`) when no GraphQL answer came.
+ * Sends operations to one subgraph. Throws a TesseraError (`SUBGRAPH_UNAVAILABLE`,
+ * `GATEWAY_TIMEOUT`) when no GraphQL answer came; the subgraph's own errors are in the answer.
  */
 export interface SubgraphClient {
   readonly name: string;
   readonly url: string;
   call(call: SubgraphCall, caller: SubgraphCaller): Promise<SubgraphAnswer>;
   close(): Promise<void>;
+}
+
+export interface SubgraphClientOptions {
+  name: string;
+  /** The subgraph's GraphQL endpoint, e.g. `http://127.0.0.1:4001/graphql`. */
+  url: string;
+  signingSecret: string;
+  subgraphTimeoutMs: number;
+  /** Keep-alive connections opened at most to the subgraph (`SUBGRAPH_CONNECTIONS`). */
+  connections: number;
+  logger: Logger;
+  metrics?: SubgraphFetchObserver;
+}
+
+/** While a subgraph is down every request fails alike: one warning per this interval. */
+const FAILURE_WARN_INTERVAL_MS = 10_000;
+
+/**
+ * As `subgraphFetchErrors` counts them: our timeout, a non-2xx answer, or anything else (the
+ * connection refused or dropped, a 2xx body that is not a GraphQL response, as the stock
+ * data source counts it).
+ */
+type FailureReason = 'timeout' | 'http' | 'network';
+
+/** Why a call got no GraphQL answer: what the client is told, what is counted, what is logged. */
+class CallFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    cause: unknown,
+    readonly status?: number,
+  ) {
+    super(reason, { cause });
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A subgraph over one undici `Pool`: keep-alive connections, one request at a time on each
+ * (pipelining off: a slow answer must not hold up the ones queued behind it on its socket).
+ * Each call is signed (the caller, the request id, the exact body), carries the trace
+ * context, and is aborted at the sooner of the subgraph timeout and the client request's
+ * deadline (from its request scope; outside a client request there is none, and the call is
+ * signed under an id of its own). The answer is read as one buffer and parsed once.
+ */
+export class PoolSubgraphClient implements SubgraphClient {
+  readonly name: string;
+  readonly url: string;
+  private readonly path: string;
+  private readonly pool: Pool;
+  private readonly signingSecret: string;
+  private readonly subgraphTimeoutMs: number;
+  private readonly metrics: SubgraphFetchObserver | undefined;
+  private readonly warn: (details: object, message: string) => void;
+
+  constructor({ name, url, signingSecret, subgraphTimeoutMs, connections, logger, metrics }: SubgraphClientOptions) {
+    const endpoint = new URL(url);
+    this.name = name;
+    this.url = url;
+    this.path = `${endpoint.pathname}${endpoint.search}`;
+    this.pool = new Pool(endpoint.origin, { connections, pipelining: 1 });
+    this.signingSecret = signingSecret;
+    this.subgraphTimeoutMs = subgraphTimeoutMs;
+    this.metrics = metrics;
+    this.warn = throttledWarn(logger, FAILURE_WARN_INTERVAL_MS);
+  }
+
+  /** Each call in a client span of its own, which the subgraph's spans continue (`traceparent`), timed and counted by outcome. */
+  call(call: SubgraphCall, caller: SubgraphCaller): Promise<SubgraphAnswer> {
+    return traceSubgraphFetch(this.name, this.url, () => this.measuredCall(call, caller));
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private async measuredCall(call: SubgraphCall, caller: SubgraphCaller): Promise<SubgraphAnswer> {
+    const stopTimer = this.metrics?.subgraphFetchDuration.startTimer({ subgraph: this.name });
+    try {
+      const answer = await this.send(call, caller);
+      if (answer.errors?.length) this.metrics?.subgraphFetchErrors.inc({ subgraph: this.name, reason: 'graphql' });
+      return answer;
+    } catch (error) {
+      const failure = error instanceof CallFailure ? error : new CallFailure('network', error);
+      this.metrics?.subgraphFetchErrors.inc({ subgraph: this.name, reason: failure.reason });
+      const thrown: TesseraError =
+        failure.reason === 'timeout' ? new GatewayTimeoutError(this.name) : new SubgraphUnavailableError(this.name);
+      // The URL, status and body go to the log only, never to the client.
+      this.warn(
+        { subgraph: this.name, requestId: currentRequestScope()?.requestId, code: thrown.code, status: failure.status, err: failure.cause },
+        'subgraph fetch failed',
+      );
+      throw thrown;
+    } finally {
+      stopTimer?.();
+    }
+  }
+
+  private async send(call: SubgraphCall, caller: SubgraphCaller): Promise<SubgraphAnswer> {
+    const body = JSON.stringify(call);
+    const scope = currentRequestScope();
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...signedRequestHeaders(this.signingSecret, body, caller.user ?? null, scope?.requestId),
+    };
+    injectTraceContext({ set: (name, value) => (headers[name] = value) });
+    const budget = scope?.deadline === undefined ? this.subgraphTimeoutMs : Math.min(this.subgraphTimeoutMs, scope.deadline - Date.now());
+    // A timer cleared when the call ends, not AbortSignal.timeout's, which stays queued until it fires.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), Math.max(1, budget));
+    let answer: ReturnType<typeof graphQLAnswer>;
+    let cacheControl: string | undefined;
+    try {
+      const response = await this.pool.request({ method: 'POST', path: this.path, headers, body, signal: abort.signal });
+      const { statusCode } = response;
+      if (statusCode < 200 || statusCode >= 300) {
+        await response.body.dump(); // read off, so the connection serves the next call
+        throw new CallFailure('http', new Error(`The subgraph answered HTTP ${statusCode}.`), statusCode);
+      }
+      const header = response.headers['cache-control'];
+      cacheControl = Array.isArray(header) ? header.join(', ') : header;
+      const chunks: Buffer[] = [];
+      for await (const chunk of response.body) chunks.push(chunk as Buffer);
+      try {
+        answer = graphQLAnswer(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (error) {
+        throw new CallFailure('network', error, statusCode);
+      }
+      if (!answer) throw new CallFailure('network', new Error('The subgraph answered JSON that is not a GraphQL response.'), statusCode);
+    } catch (error) {
+      if (abort.signal.aborted) throw new CallFailure('timeout', error);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.takeCacheTags(answer.extensions, caller);
+    return { data: answer.data, errors: answer.errors, cacheControl };
+  }
+
+  /**
+   * Collects the subgraph's cache tag report into the request's (it never reaches the client).
+   * A subgraph that sends none (one not built on Tessera) is noted: the response cache then
+   * cannot know what it read or changed, and falls back to the subgraph as a whole.
+   */
+  private takeCacheTags(extensions: Record<string, unknown> | undefined, { cacheTags, untaggedSubgraphs }: SubgraphCaller): void {
+    if (!cacheTags) return;
+    const report = extensions?.[CACHE_EXTENSION] as CacheTagReport | undefined;
+    if (!report) {
+      untaggedSubgraphs?.add(this.name);
+      return;
+    }
+    for (const tag of report.entities) cacheTags.entities.add(tag);
+    for (const tag of report.changed) cacheTags.changed.add(tag);
+  }
+}
+
+/** The body as a GraphQL response (data, errors or both, in their shapes), or undefined. */
+function graphQLAnswer(
+  body: unknown,
+): { data?: Record<string, unknown> | null; errors?: GraphQLFormattedError[]; extensions?: Record<string, unknown> } | undefined {
+  if (!isObject(body) || !('data' in body || 'errors' in body)) return undefined;
+  const { data, errors, extensions } = body;
+  if (data !== undefined && data !== null && !isObject(data)) return undefined;
+  if (errors !== undefined && !Array.isArray(errors)) return undefined;
+  return {
+    data: data as Record<string, unknown> | null | undefined,
+    errors: errors as GraphQLFormattedError[] | undefined,
+    extensions: isObject(extensions) ? extensions : undefined,
+  };
+}
+
+export function createSubgraphClient(options: SubgraphClientOptions): SubgraphClient {
+  return new PoolSubgraphClient(options);
 }
