@@ -40,6 +40,7 @@ import { useRequestLogging } from './observability/request-logging.js';
 import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './response-cache/plugin.js';
+import { TesseraGateway } from './executor/engine.js';
 import { SubgraphDataSource } from './subgraph-calls/data-source.js';
 import { createSubgraphClient, type SubgraphClient } from './subgraph-calls/subgraph-client.js';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './persisted-documents/trusted-documents.js';
@@ -69,6 +70,7 @@ interface GatewayOptions {
       | 'subgraphConnections'
       | 'graphiql'
       | 'introspection'
+      | 'executor'
     >
   >;
   logger: Logger;
@@ -297,7 +299,13 @@ export async function createGateway({ config, logger, verifier, registry = creat
     logger: apolloLogger(logger),
   });
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: new TesseraGateway({
+      apollo: gateway,
+      executor: config.executor,
+      clientOf,
+      planCacheMaxEntries: config.operationCacheMaxEntries,
+      metrics,
+    }),
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
     // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's

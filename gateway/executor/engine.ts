@@ -1,0 +1,159 @@
+import type { ApolloGateway } from '@apollo/gateway';
+import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
+import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
+import type {
+  GatewayExecutionResult,
+  GatewayExecutor,
+  GatewayGraphQLRequestContext,
+  GatewayInterface,
+  GatewaySchemaLoadOrUpdateCallback,
+} from '@apollo/server-gateway-interface';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { getVariableValues } from 'graphql/execution/values.js';
+import { LRUCache } from 'lru-cache';
+import { ErrorCode, SubgraphUnavailableError } from '../../shared/errors/errors.js';
+import type { GatewayContext } from '../context.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { SubgraphAnswer, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
+import { executePlan, type JsonObject } from './execute-plan.js';
+import { restrictByCacheControl } from './cache-policy.js';
+import { shapeResponse } from './shape-response.js';
+import { typeConditionsOf, type TypeConditions } from './type-conditions.js';
+
+/** What one supergraph gives the executor, built when it is loaded and dropped with it (plans included). */
+interface Engine {
+  apiSchema: GraphQLSchema;
+  supergraph: Supergraph;
+  planner: QueryPlanner;
+  /** Plans by document hash and operation name; bounded, and new with every supergraph. */
+  plans: LRUCache<string, QueryPlan>;
+  conditions: TypeConditions;
+}
+
+interface TesseraGatewayOptions {
+  /** Loads, reloads and validates the supergraph; with `executor: 'apollo'`, also runs the plans. */
+  apollo: ApolloGateway;
+  executor: 'tessera' | 'apollo';
+  /** The client of a subgraph the served supergraph names (undefined: it names none so). */
+  clientOf(subgraph: string): SubgraphClient | undefined;
+  planCacheMaxEntries: number;
+  metrics: Pick<GatewayMetrics, 'queryPlanCache'>;
+}
+
+/**
+ * Apollo Server's gateway: @apollo/gateway loads the supergraph (and its reloads) and plans
+ * with @apollo/query-planner; Tessera's executor runs the plans (`executor: 'tessera'`), or
+ * @apollo/gateway's own does (`'apollo'`, for comparison). Each supergraph loaded gets a planner
+ * and a plan cache of its own, so a swap never serves a plan of the previous one.
+ */
+export class TesseraGateway implements GatewayInterface {
+  private engine: Engine | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly options: TesseraGatewayOptions) {}
+
+  onSchemaLoadOrUpdate(callback: GatewaySchemaLoadOrUpdateCallback) {
+    return this.options.apollo.onSchemaLoadOrUpdate(callback);
+  }
+
+  async load(options: Parameters<GatewayInterface['load']>[0]) {
+    const { apollo, executor } = this.options;
+    if (executor === 'apollo') return apollo.load(options);
+    this.unsubscribe = apollo.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+      this.engine = this.engineFor(apiSchema, coreSupergraphSdl);
+    });
+    await apollo.load(options);
+    return { executor: this.execute };
+  }
+
+  async stop() {
+    this.unsubscribe?.();
+    await this.options.apollo.stop();
+  }
+
+  private engineFor(apiSchema: GraphQLSchema, supergraphSdl: string): Engine {
+    // @apollo/gateway has validated this supergraph already.
+    const supergraph = Supergraph.build(supergraphSdl, { validateSupergraph: false });
+    return {
+      apiSchema,
+      supergraph,
+      planner: new QueryPlanner(supergraph),
+      plans: new LRUCache({ max: this.options.planCacheMaxEntries }),
+      conditions: typeConditionsOf(supergraph.schema),
+    };
+  }
+
+  private readonly execute: GatewayExecutor = async (requestContext: GatewayGraphQLRequestContext) => {
+    const engine = this.engine!;
+    const { request, operation, document } = requestContext;
+    if (operation.operation === 'subscription') {
+      return {
+        errors: [new GraphQLError('This gateway does not serve subscriptions yet.', { extensions: { code: ErrorCode.BAD_REQUEST } })],
+      };
+    }
+    const context = requestContext.context as Partial<GatewayContext>;
+    const variables = (request.variables ?? {}) as JsonObject;
+    const coerced = getVariableValues(engine.apiSchema, operation.variableDefinitions ?? [], variables);
+    if (coerced.errors) return { errors: coerced.errors };
+    const planned = this.planOf(engine, requestContext);
+    if (!('plan' in planned)) return planned;
+    const { node } = planned.plan as QueryPlan;
+    const execution = await executePlan(node?.kind === 'Subscription' ? undefined : node, {
+      variables,
+      coercedVariables: coerced.coerced,
+      context,
+      conditions: engine.conditions,
+      clientOf: (subgraph) => this.options.clientOf(subgraph) ?? unroutable(subgraph),
+      onAnswer: (_subgraph: string, answer: SubgraphAnswer) =>
+        restrictByCacheControl(requestContext.overallCachePolicy, answer.cacheControl),
+    });
+    const data = shapeResponse({
+      schema: engine.apiSchema,
+      document,
+      operation,
+      variables: coerced.coerced,
+      data: execution.data,
+      errors: execution.errors,
+    });
+    return resultOf(data, execution.errors);
+  };
+
+  private planOf(
+    engine: Engine,
+    { queryHash, operationName, document }: GatewayGraphQLRequestContext,
+  ): { plan: QueryPlan } | { errors: GraphQLError[] } {
+    const key = `${queryHash}:${operationName ?? ''}`;
+    const cached = engine.plans.get(key);
+    this.options.metrics.queryPlanCache.inc({ result: cached ? 'hit' : 'miss' });
+    if (cached) return { plan: cached };
+    try {
+      const plan = engine.planner.buildQueryPlan(
+        operationFromDocument(engine.supergraph.schema, document, { operationName: operationName ?? undefined }),
+      );
+      engine.plans.set(key, plan);
+      return { plan };
+    } catch (error) {
+      return { errors: [new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } })] };
+    }
+  }
+}
+
+/** A plan's fetch to a subgraph the served supergraph does not route: answered as that subgraph being down. */
+function unroutable(subgraph: string): SubgraphClient {
+  return {
+    name: subgraph,
+    url: '',
+    call: () => Promise.reject(new SubgraphUnavailableError(subgraph)),
+    close: async () => {},
+  };
+}
+
+function resultOf(data: JsonObject | null, errors: GraphQLFormattedError[]): GatewayExecutionResult {
+  if (!errors.length) return { data };
+  return {
+    data,
+    errors: errors.map(
+      (error) => new GraphQLError(error.message, { path: error.path as (string | number)[] | undefined, extensions: error.extensions }),
+    ),
+  };
+}

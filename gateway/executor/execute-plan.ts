@@ -1,0 +1,379 @@
+import type {
+  FetchDataKeyRenamer,
+  FetchDataRewrite,
+  FetchNode,
+  PlanNode,
+  QueryPlanSelectionNode,
+  ResponsePath,
+} from '@apollo/query-planner';
+import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { TesseraError } from '../../shared/errors/errors.js';
+import type { GatewayContext } from '../context.js';
+import { errorsAtFetchedFields } from '../subgraph-calls/failures.js';
+import type { SubgraphAnswer, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
+import type { TypeConditions } from './type-conditions.js';
+
+export type JsonObject = Record<string, unknown>;
+
+/**
+ * An object of the response tree a fetch reads from or writes into: where it is, and the
+ * objects above it (what `..` in a context rewrite climbs to).
+ */
+interface Slot {
+  object: JsonObject;
+  path: (string | number)[];
+  parent: Slot | undefined;
+}
+
+export interface PlanExecution {
+  /** The response tree every fetch writes into, shaped for the client afterwards. */
+  data: JsonObject;
+  errors: GraphQLFormattedError[];
+}
+
+export interface PlanExecutionInput {
+  /** The client's variables as sent: what subgraph operations get (their own defaults apply there). */
+  variables: JsonObject;
+  /** The same, coerced with the operation's defaults: what `Condition` nodes test. */
+  coercedVariables: JsonObject;
+  context: Partial<GatewayContext>;
+  clientOf(subgraph: string): SubgraphClient;
+  conditions: TypeConditions;
+  /** Each subgraph answer's `Cache-Control`, for the request's cache policy. */
+  onAnswer?(subgraph: string, answer: SubgraphAnswer): void;
+}
+
+/**
+ * Runs a query plan's nodes against the subgraphs: `Sequence` in order, `Parallel` at once,
+ * `Flatten` at the objects its path reaches, `Fetch` sending the subgraph operation (with the
+ * representations of those objects when it resolves entities) and merging the answer into the
+ * tree in place, `Condition` on a variable. Failures never throw: they become errors at the
+ * fields the failed fetch was to resolve, and the rest of the plan runs on what there is.
+ */
+export async function executePlan(node: PlanNode | undefined, input: PlanExecutionInput): Promise<PlanExecution> {
+  const execution: PlanExecution = { data: {}, errors: [] };
+  if (node) await runNode(node, [{ object: execution.data, path: [], parent: undefined }], input, execution);
+  return execution;
+}
+
+async function runNode(node: PlanNode, slots: Slot[], input: PlanExecutionInput, execution: PlanExecution): Promise<void> {
+  switch (node.kind) {
+    case 'Sequence':
+      for (const child of node.nodes) await runNode(child, slots, input, execution);
+      return;
+    case 'Parallel':
+      await Promise.all(node.nodes.map((child) => runNode(child, slots, input, execution)));
+      return;
+    case 'Flatten':
+      return runNode(node.node, slotsAt(slots, node.path), input, execution);
+    case 'Fetch':
+      return runFetch(node, slots, input, execution);
+    case 'Condition': {
+      const branch = input.coercedVariables[node.condition] ? node.ifClause : node.elseClause;
+      if (branch) await runNode(branch, slots, input, execution);
+      return;
+    }
+    case 'Defer':
+      // Planned only with incremental delivery on, which this executor does not ask the planner for yet.
+      throw new TesseraError('@defer is not supported by this gateway.', 'BAD_REQUEST');
+  }
+}
+
+/** The objects a flatten path reaches from each slot: `@` steps into every element of a list (of lists). */
+function slotsAt(slots: Slot[], path: ResponsePath): Slot[] {
+  let current = slots;
+  for (const step of path) {
+    if (step === '@') continue;
+    const next: Slot[] = [];
+    const key = String(step);
+    for (const slot of current) collectObjects(slot.object[key], [...slot.path, key], slot, next);
+    current = next;
+  }
+  return current;
+}
+
+function collectObjects(value: unknown, path: (string | number)[], parent: Slot, into: Slot[]): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) collectObjects(value[i], [...path, i], parent, into);
+    return;
+  }
+  into.push({ object: value as JsonObject, path, parent });
+}
+
+const documents = new WeakMap<FetchNode, DocumentNode>();
+function documentOf(fetch: FetchNode): DocumentNode {
+  let document = fetch.operationDocumentNode ?? documents.get(fetch);
+  if (!document) documents.set(fetch, (document = parse(fetch.operation)));
+  return document;
+}
+
+/** The variables of a fetch: the client's that its operation uses (as sent), and any it adds. */
+function fetchVariables(fetch: FetchNode, variables: JsonObject): JsonObject {
+  const picked: JsonObject = {};
+  for (const name of fetch.variableUsages ?? []) if (name in variables) picked[name] = variables[name];
+  return picked;
+}
+
+async function runFetch(fetch: FetchNode, slots: Slot[], input: PlanExecutionInput, execution: PlanExecution): Promise<void> {
+  if (!slots.length) return;
+  if (!fetch.requires) {
+    // A root fetch (queries and mutations: one slot, the root).
+    const variables = fetchVariables(fetch, input.variables);
+    const answer = await call(fetch, variables, input, execution, slots, [slots.map((_, i) => i)]);
+    if (!answer) return;
+    for (const slot of slots) {
+      if (answer.data) mergeInto(slot.object, answer.data);
+      placeErrors(answer.errors, execution, (path) => [...slot.path, ...path]);
+    }
+    return;
+  }
+  for (const group of contextGroups(fetch, slots, input))
+    await runEntityFetch(fetch, group.slots, { ...fetchVariables(fetch, input.variables), ...group.variables }, input, execution);
+}
+
+async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonObject, input: PlanExecutionInput, execution: PlanExecution) {
+  // One representation per distinct entity; `owners[i]` are the slots it answers for.
+  const representations: JsonObject[] = [];
+  const owners: number[][] = [];
+  const byKey = new Map<string, number>();
+  for (let i = 0; i < slots.length; i++) {
+    const representation = select(slots[i]!.object, fetch.requires!, input.conditions);
+    if (!representation || typeof representation.__typename !== 'string') continue;
+    if (fetch.inputRewrites) applyRewrites(representation, fetch.inputRewrites, input.conditions);
+    const key = JSON.stringify(representation);
+    const known = byKey.get(key);
+    if (known !== undefined) {
+      owners[known]!.push(i);
+      continue;
+    }
+    byKey.set(key, representations.length);
+    representations.push(representation);
+    owners.push([i]);
+  }
+  if (!representations.length) return;
+  variables.representations = representations;
+  const answer = await call(fetch, variables, input, execution, slots, owners);
+  if (!answer) return;
+  const entities = answer.data?._entities;
+  if (Array.isArray(entities)) {
+    for (let j = 0; j < entities.length && j < owners.length; j++) {
+      const entity = entities[j];
+      if (entity === null || typeof entity !== 'object') continue;
+      if (fetch.outputRewrites) applyRewrites(entity as JsonObject, fetch.outputRewrites, input.conditions);
+      for (const owner of owners[j]!) mergeInto(slots[owner]!.object, entity as JsonObject);
+    }
+  }
+  if (!answer.errors) return;
+  for (const error of answer.errors) {
+    const path = error.path;
+    if (path?.[0] === '_entities' && typeof path[1] === 'number' && owners[path[1]]) {
+      for (const owner of owners[path[1]]!) execution.errors.push({ ...error, path: [...slots[owner]!.path, ...path.slice(2)] });
+    } else {
+      // Not about one entity: at every object the fetch was for, as a whole.
+      execution.errors.push(withoutSubgraphPath(error));
+    }
+  }
+}
+
+/**
+ * Sends one fetch. When the subgraph gives no GraphQL answer (down, timed out, refused), the
+ * failure becomes an error at every field the fetch was to resolve, at each owner's path, and
+ * the fetch yields nothing.
+ */
+async function call(
+  fetch: FetchNode,
+  variables: JsonObject,
+  input: PlanExecutionInput,
+  execution: PlanExecution,
+  slots: Slot[],
+  owners: number[][],
+): Promise<SubgraphAnswer | undefined> {
+  try {
+    const answer = await input
+      .clientOf(fetch.serviceName)
+      .call({ query: fetch.operation, ...(fetch.operationName && { operationName: fetch.operationName }), variables }, input.context);
+    input.onAnswer?.(fetch.serviceName, answer);
+    return answer;
+  } catch (error) {
+    if (!(error instanceof TesseraError)) throw error;
+    const failures = errorsAtFetchedFields(error, documentOf(fetch), variables);
+    if (!fetch.requires) {
+      for (const slot of slots) placeErrors(failures, execution, (path) => [...slot.path, ...path]);
+      return undefined;
+    }
+    for (const failure of failures) {
+      const [, index, ...rest] = failure.path ?? [];
+      for (const owner of typeof index === 'number' ? owners[index]! : [])
+        execution.errors.push({ ...failure, path: [...slots[owner]!.path, ...rest] });
+    }
+    return undefined;
+  }
+}
+
+function placeErrors(
+  errors: readonly GraphQLFormattedError[] | undefined,
+  execution: PlanExecution,
+  at: (path: readonly (string | number)[]) => (string | number)[],
+) {
+  for (const error of errors ?? []) execution.errors.push(error.path ? { ...error, path: at(error.path) } : error);
+}
+
+function withoutSubgraphPath({ path: _path, ...error }: GraphQLFormattedError): GraphQLFormattedError {
+  return error;
+}
+
+/**
+ * Merges a subgraph's answer into the tree in place: new keys are taken as they are (no copy),
+ * objects met on both sides are merged key by key, lists element by element.
+ */
+export function mergeInto(target: JsonObject, source: JsonObject): void {
+  for (const key in source) {
+    const incoming = source[key];
+    const existing = target[key];
+    if (existing !== null && typeof existing === 'object' && incoming !== null && typeof incoming === 'object') {
+      if (Array.isArray(existing) && Array.isArray(incoming)) mergeLists(existing, incoming);
+      else if (!Array.isArray(existing) && !Array.isArray(incoming)) mergeInto(existing as JsonObject, incoming as JsonObject);
+      else target[key] = incoming;
+    } else if (incoming !== undefined) {
+      target[key] = incoming;
+    }
+  }
+}
+
+function mergeLists(target: unknown[], source: unknown[]): void {
+  for (let i = 0; i < source.length; i++) {
+    const existing = target[i];
+    const incoming = source[i];
+    if (existing !== null && typeof existing === 'object' && incoming !== null && typeof incoming === 'object') {
+      if (Array.isArray(existing) && Array.isArray(incoming)) mergeLists(existing, incoming);
+      else if (!Array.isArray(existing) && !Array.isArray(incoming)) mergeInto(existing as JsonObject, incoming as JsonObject);
+      else target[i] = incoming;
+    } else {
+      target[i] = incoming;
+    }
+  }
+}
+
+/**
+ * What a fetch's `requires` selects of an object: its representation. Fragments apply when the
+ * object's `__typename` satisfies their type condition; a field the object lacks is left out.
+ */
+function select(object: JsonObject, selections: readonly QueryPlanSelectionNode[], conditions: TypeConditions): JsonObject | undefined {
+  const selected: JsonObject = {};
+  selectInto(selected, object, selections, conditions);
+  return selected;
+}
+
+function selectInto(into: JsonObject, object: JsonObject, selections: readonly QueryPlanSelectionNode[], conditions: TypeConditions): void {
+  const typename = object.__typename;
+  for (const selection of selections) {
+    if (selection.kind === 'InlineFragment') {
+      if (!selection.typeCondition || conditions.satisfies(typeof typename === 'string' ? typename : undefined, selection.typeCondition))
+        selectInto(into, object, selection.selections, conditions);
+      continue;
+    }
+    const key = selection.alias ?? selection.name;
+    const value = object[key];
+    if (value === undefined) continue;
+    into[key] = selection.selections && value !== null ? selectValue(value, selection.selections, conditions, into[key]) : value;
+  }
+}
+
+function selectValue(
+  value: unknown,
+  selections: readonly QueryPlanSelectionNode[],
+  conditions: TypeConditions,
+  existing: unknown,
+): unknown {
+  if (Array.isArray(value))
+    return value.map((item, i) =>
+      item === null ? null : selectValue(item, selections, conditions, (existing as unknown[] | undefined)?.[i]),
+    );
+  if (typeof value !== 'object' || value === null) return value;
+  const into = existing && typeof existing === 'object' ? (existing as JsonObject) : {};
+  selectInto(into, value as JsonObject, selections, conditions);
+  return into;
+}
+
+/**
+ * A rewrite's path: keys, and `... on T` steps that go on only where the object is a T. At the
+ * end, a `ValueSetter` sets the last key; a `KeyRenamer` moves the value under its new name.
+ */
+function applyRewrites(object: JsonObject, rewrites: readonly FetchDataRewrite[], conditions: TypeConditions): void {
+  for (const rewrite of rewrites) applyRewrite(object, rewrite, 0, conditions);
+}
+
+function applyRewrite(value: unknown, rewrite: FetchDataRewrite, at: number, conditions: TypeConditions): void {
+  if (Array.isArray(value)) {
+    for (const item of value) applyRewrite(item, rewrite, at, conditions);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  const object = value as JsonObject;
+  const step = rewrite.path[at]!;
+  const condition = typeConditionOf(step);
+  if (condition !== undefined) {
+    const typename = typeof object.__typename === 'string' ? object.__typename : undefined;
+    if (conditions.satisfies(typename, condition)) applyRewrite(object, rewrite, at + 1, conditions);
+    return;
+  }
+  if (at < rewrite.path.length - 1) {
+    applyRewrite(object[step], rewrite, at + 1, conditions);
+    return;
+  }
+  if (rewrite.kind === 'ValueSetter') {
+    object[step] = rewrite.setValueTo;
+  } else if (step in object) {
+    object[rewrite.renameKeyTo] = object[step];
+    delete object[step];
+  }
+}
+
+function typeConditionOf(step: string): string | undefined {
+  return step.startsWith('... on ') ? step.slice('... on '.length) : undefined;
+}
+
+/**
+ * `@fromContext`: a fetch's `contextRewrites` name values found above each entity (`..` climbs
+ * to the parent object) that its operation takes as variables (`renameKeyTo`). Entities with
+ * the same values are fetched together; those with others in fetches of their own.
+ */
+function contextGroups(fetch: FetchNode, slots: Slot[], input: PlanExecutionInput): { slots: Slot[]; variables: JsonObject }[] {
+  const rewrites = fetch.contextRewrites;
+  if (!rewrites?.length) return [{ slots, variables: {} }];
+  const groups = new Map<string, { slots: Slot[]; variables: JsonObject }>();
+  for (const slot of slots) {
+    const variables: JsonObject = {};
+    for (const rewrite of rewrites) {
+      const value = contextValue(slot, rewrite, input.conditions);
+      if (value !== undefined && !(rewrite.renameKeyTo in variables)) variables[rewrite.renameKeyTo] = value;
+    }
+    const key = JSON.stringify(variables);
+    const group = groups.get(key);
+    if (group) group.slots.push(slot);
+    else groups.set(key, { slots: [slot], variables });
+  }
+  return [...groups.values()];
+}
+
+function contextValue(slot: Slot, rewrite: FetchDataKeyRenamer, conditions: TypeConditions): unknown {
+  let current: Slot | undefined = slot;
+  let value: unknown = slot.object;
+  for (const step of rewrite.path) {
+    if (step === '..') {
+      current = current?.parent;
+      value = current?.object;
+      continue;
+    }
+    if (value === null || typeof value !== 'object') return undefined;
+    const condition = typeConditionOf(step);
+    if (condition !== undefined) {
+      const typename = (value as JsonObject).__typename;
+      if (!conditions.satisfies(typeof typename === 'string' ? typename : undefined, condition)) return undefined;
+      continue;
+    }
+    value = (value as JsonObject)[step];
+  }
+  return value;
+}
