@@ -12,6 +12,7 @@ import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'gr
 import { getVariableValues } from 'graphql/execution/values.js';
 import { LRUCache } from 'lru-cache';
 import { ErrorCode, SubgraphUnavailableError } from '../../shared/errors/errors.js';
+import { traceStep } from '../../shared/observability/tracing.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { SubgraphAnswer, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
@@ -83,7 +84,10 @@ export class TesseraGateway implements GatewayInterface {
     };
   }
 
-  private readonly execute: GatewayExecutor = async (requestContext: GatewayGraphQLRequestContext) => {
+  private readonly execute: GatewayExecutor = (requestContext: GatewayGraphQLRequestContext) =>
+    traceStep('gateway.request', () => this.run(requestContext));
+
+  private async run(requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> {
     const engine = this.engine!;
     const { request, operation, document } = requestContext;
     if (operation.operation === 'subscription') {
@@ -95,28 +99,32 @@ export class TesseraGateway implements GatewayInterface {
     const variables = (request.variables ?? {}) as JsonObject;
     const coerced = getVariableValues(engine.apiSchema, operation.variableDefinitions ?? [], variables);
     if (coerced.errors) return { errors: coerced.errors };
-    const planned = this.planOf(engine, requestContext);
+    const planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext));
     if (!('plan' in planned)) return planned;
     const { node } = planned.plan as QueryPlan;
-    const execution = await executePlan(node?.kind === 'Subscription' ? undefined : node, {
-      variables,
-      coercedVariables: coerced.coerced,
-      context,
-      conditions: engine.conditions,
-      clientOf: (subgraph) => this.options.clientOf(subgraph) ?? unroutable(subgraph),
-      onAnswer: (_subgraph: string, answer: SubgraphAnswer) =>
-        restrictByCacheControl(requestContext.overallCachePolicy, answer.cacheControl),
-    });
-    const data = shapeResponse({
-      schema: engine.apiSchema,
-      document,
-      operation,
-      variables: coerced.coerced,
-      data: execution.data,
-      errors: execution.errors,
-    });
+    const execution = await traceStep('gateway.execute', () =>
+      executePlan(node?.kind === 'Subscription' ? undefined : node, {
+        variables,
+        coercedVariables: coerced.coerced,
+        context,
+        conditions: engine.conditions,
+        clientOf: (subgraph) => this.options.clientOf(subgraph) ?? unroutable(subgraph),
+        onAnswer: (_subgraph: string, answer: SubgraphAnswer) =>
+          restrictByCacheControl(requestContext.overallCachePolicy, answer.cacheControl),
+      }),
+    );
+    const data = traceStep('gateway.postprocessing', () =>
+      shapeResponse({
+        schema: engine.apiSchema,
+        document,
+        operation,
+        variables: coerced.coerced,
+        data: execution.data,
+        errors: execution.errors,
+      }),
+    );
     return resultOf(data, execution.errors);
-  };
+  }
 
   private planOf(
     engine: Engine,

@@ -7,7 +7,7 @@ import type {
   ResponsePath,
 } from '@apollo/query-planner';
 import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
-import { TesseraError } from '../../shared/errors/errors.js';
+import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
 import type { GatewayContext } from '../context.js';
 import { errorsAtFetchedFields } from '../subgraph-calls/failures.js';
 import type { SubgraphAnswer, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
@@ -21,8 +21,22 @@ export type JsonObject = Record<string, unknown>;
  */
 interface Slot {
   object: JsonObject;
-  path: (string | number)[];
+  path: PathLink | undefined;
   parent: Slot | undefined;
+}
+
+/** A response path, linked from its end: built step by step for free, read only for errors. */
+interface PathLink {
+  prev: PathLink | undefined;
+  key: string | number;
+}
+
+function pathOf(link: PathLink | undefined, then: readonly (string | number)[] = []): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let at = link; at; at = at.prev) path.push(at.key);
+  path.reverse();
+  for (const key of then) path.push(key);
+  return path;
 }
 
 export interface PlanExecution {
@@ -52,7 +66,7 @@ export interface PlanExecutionInput {
  */
 export async function executePlan(node: PlanNode | undefined, input: PlanExecutionInput): Promise<PlanExecution> {
   const execution: PlanExecution = { data: {}, errors: [] };
-  if (node) await runNode(node, [{ object: execution.data, path: [], parent: undefined }], input, execution);
+  if (node) await runNode(node, [{ object: execution.data, path: undefined, parent: undefined }], input, execution);
   return execution;
 }
 
@@ -86,16 +100,16 @@ function slotsAt(slots: Slot[], path: ResponsePath): Slot[] {
     if (step === '@') continue;
     const next: Slot[] = [];
     const key = String(step);
-    for (const slot of current) collectObjects(slot.object[key], [...slot.path, key], slot, next);
+    for (const slot of current) collectObjects(slot.object[key], { prev: slot.path, key }, slot, next);
     current = next;
   }
   return current;
 }
 
-function collectObjects(value: unknown, path: (string | number)[], parent: Slot, into: Slot[]): void {
+function collectObjects(value: unknown, path: PathLink, parent: Slot, into: Slot[]): void {
   if (value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) collectObjects(value[i], [...path, i], parent, into);
+    for (let i = 0; i < value.length; i++) collectObjects(value[i], { prev: path, key: i }, parent, into);
     return;
   }
   into.push({ object: value as JsonObject, path, parent });
@@ -124,7 +138,7 @@ async function runFetch(fetch: FetchNode, slots: Slot[], input: PlanExecutionInp
     if (!answer) return;
     for (const slot of slots) {
       if (answer.data) mergeInto(slot.object, answer.data);
-      placeErrors(answer.errors, execution, (path) => [...slot.path, ...path]);
+      placeErrors(answer.errors, fetch.serviceName, execution, (path) => pathOf(slot.path, path));
     }
     return;
   }
@@ -165,10 +179,11 @@ async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonOb
     }
   }
   if (!answer.errors) return;
-  for (const error of answer.errors) {
+  for (const received of answer.errors) {
+    const error = fromSubgraph(received, fetch.serviceName);
     const path = error.path;
     if (path?.[0] === '_entities' && typeof path[1] === 'number' && owners[path[1]]) {
-      for (const owner of owners[path[1]]!) execution.errors.push({ ...error, path: [...slots[owner]!.path, ...path.slice(2)] });
+      for (const owner of owners[path[1]]!) execution.errors.push({ ...error, path: pathOf(slots[owner]!.path, path.slice(2)) });
     } else {
       // Not about one entity: at every object the fetch was for, as a whole.
       execution.errors.push(withoutSubgraphPath(error));
@@ -197,26 +212,44 @@ async function call(
     return answer;
   } catch (error) {
     if (!(error instanceof TesseraError)) throw error;
-    const failures = errorsAtFetchedFields(error, documentOf(fetch), variables);
+    const failures = errorsAtFetchedFields(error, documentOf(fetch), variables).map((failure) => fromSubgraph(failure, fetch.serviceName));
     if (!fetch.requires) {
-      for (const slot of slots) placeErrors(failures, execution, (path) => [...slot.path, ...path]);
+      for (const slot of slots) placeErrors(failures, undefined, execution, (path) => pathOf(slot.path, path));
       return undefined;
     }
     for (const failure of failures) {
       const [, index, ...rest] = failure.path ?? [];
       for (const owner of typeof index === 'number' ? owners[index]! : [])
-        execution.errors.push({ ...failure, path: [...slots[owner]!.path, ...rest] });
+        execution.errors.push({ ...failure, path: pathOf(slots[owner]!.path, rest) });
     }
     return undefined;
   }
 }
 
+/** `subgraph`: errors as the subgraph sent them, marked as its own here; undefined: marked already. */
 function placeErrors(
   errors: readonly GraphQLFormattedError[] | undefined,
+  subgraph: string | undefined,
   execution: PlanExecution,
   at: (path: readonly (string | number)[]) => (string | number)[],
 ) {
-  for (const error of errors ?? []) execution.errors.push(error.path ? { ...error, path: at(error.path) } : error);
+  for (const received of errors ?? []) {
+    const error = subgraph ? fromSubgraph(received, subgraph) : received;
+    execution.errors.push(error.path ? { ...error, path: at(error.path) } : error);
+  }
+}
+
+/**
+ * A subgraph's error as the client gets it: its message and extensions, with the subgraph's
+ * name (`serviceName`) and `DOWNSTREAM_SERVICE_ERROR` when it has no code (what clients of
+ * @apollo/gateway rely on); never its locations, which point into the subgraph's operation.
+ */
+function fromSubgraph({ message, path, extensions }: GraphQLFormattedError, subgraph: string): GraphQLFormattedError {
+  return {
+    message,
+    ...(path && { path }),
+    extensions: { ...extensions, code: extensions?.code ?? ErrorCode.DOWNSTREAM_SERVICE_ERROR, serviceName: subgraph },
+  };
 }
 
 function withoutSubgraphPath({ path: _path, ...error }: GraphQLFormattedError): GraphQLFormattedError {

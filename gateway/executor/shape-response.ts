@@ -103,7 +103,6 @@ class Shaper {
   ): Completed {
     const result: JsonObject = {};
     for (const field of this.fieldsOf(type, selectionSets)) {
-      const at: PathLink = { prev: path, key: field.key };
       if (field.name === '__typename') {
         result[field.key] = type.name;
         continue;
@@ -114,28 +113,40 @@ class Shaper {
       }
       const definition = field.definition;
       if (!definition) continue;
-      const value = this.value(definition.type, field, source[field.key], at, `${type.name}.${field.name}`);
+      const value = this.value(definition.type, field, source[field.key], path, field.key, type.name);
       if (value === INVALID) return INVALID;
       result[field.key] = value;
     }
     return result;
   }
 
-  private value(type: GraphQLOutputType, field: CollectedField, value: unknown, path: PathLink, coordinate: string): Completed {
+  /**
+   * `parent` and `key` say where the value is; the link itself is made only for what needs it
+   * (lists, objects, errors), not for every leaf.
+   */
+  private value(
+    type: GraphQLOutputType,
+    field: CollectedField,
+    value: unknown,
+    parent: PathLink | undefined,
+    key: string | number,
+    parentType: string,
+  ): Completed {
     if (isNonNullType(type)) {
-      const completed = this.value(type.ofType, field, value, path, coordinate);
+      const completed = this.value(type.ofType, field, value, parent, key, parentType);
       if (completed === null) {
-        this.nonNullViolation(path, coordinate);
+        this.nonNullViolation({ prev: parent, key }, `${parentType}.${field.name}`);
         return INVALID;
       }
       return completed;
     }
     if (value === null || value === undefined) return null;
     if (isListType(type)) {
-      if (!Array.isArray(value)) return this.invalid(path, `Expected a list for field "${coordinate}".`);
+      if (!Array.isArray(value)) return this.invalid({ prev: parent, key }, `Expected a list for field "${parentType}.${field.name}".`);
+      const here: PathLink = { prev: parent, key };
       const items: unknown[] = new Array(value.length);
       for (let i = 0; i < value.length; i++) {
-        const item = this.value(type.ofType, field, value[i], { prev: path, key: i }, coordinate);
+        const item = this.value(type.ofType, field, value[i], here, i, parentType);
         // A non-null item that is null nulls the list (its error is at the item).
         if (item === INVALID) return null;
         items[i] = item;
@@ -144,10 +155,11 @@ class Shaper {
     }
     if (isLeafType(type)) {
       if (isEnumType(type) && (typeof value !== 'string' || !type.getValue(value)))
-        return this.invalid(path, `Enum "${type.name}" cannot represent value: ${JSON.stringify(value)}`);
+        return this.invalid({ prev: parent, key }, `Enum "${type.name}" cannot represent value: ${JSON.stringify(value)}`);
       return value;
     }
-    if (typeof value !== 'object' || Array.isArray(value)) return this.invalid(path, `Expected an object for field "${coordinate}".`);
+    if (typeof value !== 'object' || Array.isArray(value))
+      return this.invalid({ prev: parent, key }, `Expected an object for field "${parentType}.${field.name}".`);
     const object = value as JsonObject;
     let runtime: GraphQLObjectType | undefined;
     if (isAbstractType(type)) {
@@ -157,7 +169,7 @@ class Shaper {
     } else {
       runtime = type as GraphQLObjectType;
     }
-    const shaped = this.object(runtime, field.selectionSets, object, path);
+    const shaped = this.object(runtime, field.selectionSets, object, { prev: parent, key });
     return shaped === INVALID ? null : shaped;
   }
 

@@ -194,6 +194,41 @@ export function useTracing<TContext extends BaseContext>(): ApolloServerPlugin<T
   };
 }
 
+/**
+ * Runs a step of the gateway's work (`gateway.request`, `gateway.plan`, `gateway.execute`,
+ * `gateway.postprocessing`: the names @apollo/gateway's spans have, so traces read the same
+ * whichever executor runs) in an internal span of its own.
+ */
+export function traceStep<T>(name: string, step: () => T): T {
+  return tracer().startActiveSpan(name, (span) => {
+    let result: T;
+    try {
+      result = step();
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      span.end();
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => {
+          span.end();
+          return value;
+        },
+        (error: Error) => {
+          span.recordException(error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+          span.end();
+          throw error;
+        },
+      ) as T;
+    }
+    span.end();
+    return result;
+  });
+}
+
 /** Runs one subgraph fetch in a client span of its own; `injectTraceContext` puts it in the request's headers. */
 export function traceSubgraphFetch<T>(subgraphName: string, url: string, fetch: () => Promise<T>): Promise<T> {
   const attributes: Attributes = { [ATTR_SUBGRAPH_NAME]: subgraphName, [ATTR_HTTP_REQUEST_METHOD]: 'POST', [ATTR_URL_FULL]: url };

@@ -1,4 +1,6 @@
-import { describe, expect, it, jest } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { seedId } from '../../shared/store/seed.js';
@@ -33,6 +35,35 @@ function token(claims: JWTPayload & Record<string, unknown> = {}, { secret = TES
 }
 
 const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
+
+/** An HTTP proxy to `target` that records each request: its body and headers as they arrived. */
+async function recordingProxy(target: string) {
+  const sent: { headers: Record<string, string>; body: string }[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      // Without the headers of the hop (they belong to this connection, not to the request).
+      const {
+        host: _host,
+        connection: _connection,
+        'content-length': _length,
+        ...forwarded
+      } = Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)]));
+      sent.push({ headers: forwarded, body });
+      const answer = await fetch(target, { method: 'POST', headers: forwarded, body });
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+      res.end(await answer.text());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    sent,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 describe('identity at the edge', () => {
   const supergraph = supergraphForSuite();
@@ -224,24 +255,25 @@ describe('identity at the edge', () => {
   describe('a request captured between the gateway and a subgraph', () => {
     const EVERY_EMAIL = JSON.stringify({ query: `{ users(first: 50) { edges { node { email } } } }` });
 
-    /** What the gateway sent to `subgraphUrl` (headers and body, as they went out) while `send` ran. */
-    async function captured(subgraphUrl: string, send: () => Promise<unknown>): Promise<{ headers: Record<string, string>; body: string }> {
-      const sent: { headers: Record<string, string>; body: string }[] = [];
-      const realFetch = globalThis.fetch;
-      const spy = jest.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
-        if (String(input) === subgraphUrl)
-          sent.push({ headers: { ...(init?.headers as Record<string, string>) }, body: String(init?.body) });
-        return realFetch(input, init);
-      });
-      try {
-        await send();
-      } finally {
-        spy.mockRestore();
-      }
-      expect(sent).toHaveLength(1);
-      // What the gateway passes from willSendRequest to its fetcher stays inside the gateway.
-      expect(Object.keys(sent[0]!.headers)).not.toContain('x-tessera-caller');
-      return sent[0]!;
+    /**
+     * What the gateway sent to accounts (headers and body, as they went out) while `send` ran:
+     * recorded by a proxy in front of accounts, which a gateway of its own is routed to.
+     */
+    let proxy: { url: string; sent: { headers: Record<string, string>; body: string }[]; close(): Promise<void> };
+    let gatewayUrl: string;
+    beforeAll(async () => {
+      proxy = await recordingProxy(supergraph.subgraphs.accounts!.url);
+      ({ url: gatewayUrl } = await supergraph.startGateway({ subgraphUrls: { accounts: proxy.url } }));
+    });
+    afterAll(() => proxy?.close());
+
+    async function captured(send: () => Promise<unknown>): Promise<{ headers: Record<string, string>; body: string }> {
+      proxy.sent.splice(0);
+      await send();
+      expect(proxy.sent).toHaveLength(1);
+      // Nothing the gateway keeps for itself goes out.
+      expect(Object.keys(proxy.sent[0]!.headers)).not.toContain('x-tessera-caller');
+      return proxy.sent[0]!;
     }
 
     let asked = 0;
@@ -249,7 +281,7 @@ describe('identity at the edge', () => {
     const asAdmin = async () => {
       const accounts = supergraph.subgraphs.accounts!.url;
       const admin = await supergraph.loginAs('ada');
-      return { accounts, ...(await captured(accounts, () => supergraph.query(`{ me { name${++asked}: username } }`, {}, admin))) };
+      return { accounts, ...(await captured(() => postGraphQL(gatewayUrl, `{ me { name${++asked}: username } }`, {}, admin))) };
     };
 
     it("refuses an admin's signed headers with another body (every user's email)", async () => {

@@ -73,6 +73,8 @@ export interface GatewayOverrides {
    * composed with other routing URLs to these processes (the gateway otherwise follows the file).
    */
   routeToRunning?: boolean;
+  /** `<NAME>_URL` for these subgraphs (a proxy in front of one, say). */
+  subgraphUrls?: Record<string, string>;
 }
 
 interface StartOptions extends GatewayOverrides {
@@ -127,6 +129,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
       jwt: { ...testJwt, ...overrides.jwt },
     });
     if (overrides.routeToRunning) config.subgraphUrlOverrides = Object.fromEntries(running.map((s) => [s.name, s.url]));
+    config.subgraphUrlOverrides = { ...config.subgraphUrlOverrides, ...overrides.subgraphUrls };
     config.redis = { ...config.redis, ...overrides.redis };
     config.responseCache = { ...config.responseCache, enabled: overrides.responseCache ?? true };
     config.trustedDocuments = { ...config.trustedDocuments, ...overrides.trustedDocuments };
