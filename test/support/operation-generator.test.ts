@@ -7,6 +7,8 @@ import {
   print,
   validate,
   visit,
+  visitWithTypeInfo,
+  TypeInfo,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -143,6 +145,29 @@ describe('the operation generator', () => {
     expect(text).toMatch(/shelves\([^)]*first: 4/);
     expect(text).toMatch(/max: 99/);
     expect(text).not.toMatch(/id: "(?!s1|b1|t1)[^"]*"/);
+  });
+
+  it('never picks a field weighing 0', () => {
+    const generator = operationGenerator(schema, {
+      seed: 5,
+      ids,
+      fieldWeight: (coordinate) => ({ 'Query.node': 0, 'Query.item': 0, 'Book.shelf': 0 })[coordinate],
+    });
+    const selected = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const typeInfo = new TypeInfo(schema);
+      visit(
+        parse(generator.next().query),
+        visitWithTypeInfo(typeInfo, {
+          Field(field) {
+            selected.add(`${typeInfo.getParentType()!.name}.${field.name.value}`);
+          },
+        }),
+      );
+    }
+    expect(selected).toContain('Query.shelves');
+    expect(selected).toContain('Tool.shelf');
+    expect([...selected].filter((coordinate) => ['Query.node', 'Query.item', 'Book.shelf'].includes(coordinate))).toEqual([]);
   });
 
   it('takes its seed from a variable when set, and refuses one that is not a 32-bit integer', () => {

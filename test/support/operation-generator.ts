@@ -74,6 +74,12 @@ export interface OperationGeneratorOptions {
    * (`ids` for an ID).
    */
   valuesAt?: (coordinate: string) => readonly unknown[] | undefined;
+  /**
+   * How often a field is picked beside its siblings, by schema coordinate (`Query.users`); 0
+   * never. Undefined: by its type (abstract 4, other composite 2.5, leaf 1), so that operations
+   * go deep and reach abstract types.
+   */
+  fieldWeight?: (coordinate: string) => number | undefined;
   /** What an ID argument takes where `valuesAt` says nothing. */
   ids: readonly string[];
   /** Rules each operation must pass besides graphql-js's (the gateway's limits, say). */
@@ -230,12 +236,15 @@ class OperationBuilder {
   }
 
   private field(type: FieldsType, depth: number, keys: Set<string>): string[] {
-    const fields = Object.values(type.getFields()).filter((f) => depth < this.maxDepth || isLeafType(getNamedType(f.type)));
-    if (!fields.length) return [this.typename(keys)];
-    const field = this.weighted(fields, (f) => {
+    const weightOf = (f: GraphQLField<unknown, unknown>) => {
       const named = getNamedType(f.type);
-      return isAbstractType(named) ? 4 : isCompositeType(named) ? 2.5 : 1;
-    });
+      return this.options.fieldWeight?.(`${type.name}.${f.name}`) ?? (isAbstractType(named) ? 4 : isCompositeType(named) ? 2.5 : 1);
+    };
+    const fields = Object.values(type.getFields()).filter(
+      (f) => (depth < this.maxDepth || isLeafType(getNamedType(f.type))) && weightOf(f) > 0,
+    );
+    if (!fields.length) return [this.typename(keys)];
+    const field = this.weighted(fields, weightOf);
     const written = [this.fieldSelection(type, field, depth, keys, keys.has(field.name) || this.chance(0.15))];
     // The same field again under another alias, with arguments of its own.
     if (field.args.length && this.chance(0.25)) written.push(this.fieldSelection(type, field, depth, keys, true));
