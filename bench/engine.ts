@@ -6,8 +6,9 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { benchGatewayEnv, formatSettings, freePort, positiveInt } from './subgraphs.js';
 import { CACHEABLE_OPERATION, constantSubgraphs } from './engine/constant-subgraphs.js';
-import { postJson, runLoad, startChild, stopChild, waitAnswering, withPeakRss, type Child } from './engine/processes.js';
-import { firstDifference, ratio, rotate, summarize, summaryTable, targetLines, type Measured, type Summary } from './engine/report.js';
+import { postJson, startChild, stopChild, waitAnswering, type Child } from './engine/processes.js';
+import { measureRounds, printSummary, roundVariables, type RoundSettings, type Target } from './engine/rounds.js';
+import { firstDifference, ratio, targetLines } from './engine/report.js';
 
 /**
  * `npm run bench -- engine`: issue 15's benchmark. Constant-data subgraphs answered from memory
@@ -32,14 +33,6 @@ const DEEP_CACHEABLE = `query ${CACHEABLE_OPERATION} { ${DEEP_SELECTION} }`;
 /** Well above the deep query's estimate (about 10 per list level): the cost limit stays on but admits it. */
 const BENCH_MAX_COST = '10000000';
 const START_TIMEOUT_MS = 90_000;
-
-/** What is measured: a URL answering a body, and the process whose memory is counted. */
-interface Target {
-  name: string;
-  url: string;
-  body: string;
-  pid: number;
-}
 
 /** A gateway process and where it answers GraphQL. */
 interface Gateway {
@@ -82,11 +75,14 @@ const stockCompared = (answer: Answer) => JSON.stringify({ data: answer.json?.da
 
 async function main(): Promise<void> {
   const env = process.env;
-  const seconds = positiveInt(env, 'BENCH_SECONDS', 10);
-  const rounds = positiveInt(env, 'BENCH_ROUNDS', 3);
-  const connections = positiveInt(env, 'BENCH_CONNECTIONS', 50);
-  const maxRequests = positiveInt(env, 'BENCH_MAX_REQUESTS', 200_000);
-  const warmUpSeconds = positiveInt(env, 'BENCH_WARMUP_SECONDS', 2);
+  const settings: RoundSettings = {
+    seconds: positiveInt(env, 'BENCH_SECONDS', roundVariables.BENCH_SECONDS),
+    rounds: positiveInt(env, 'BENCH_ROUNDS', roundVariables.BENCH_ROUNDS),
+    connections: positiveInt(env, 'BENCH_CONNECTIONS', roundVariables.BENCH_CONNECTIONS),
+    maxRequests: positiveInt(env, 'BENCH_MAX_REQUESTS', roundVariables.BENCH_MAX_REQUESTS),
+    warmUpSeconds: positiveInt(env, 'BENCH_WARMUP_SECONDS', roundVariables.BENCH_WARMUP_SECONDS),
+  };
+  const { seconds, rounds, connections, maxRequests, warmUpSeconds } = settings;
   // Children get only what they need: no REDIS_URL, DATABASE_URL or ports of the caller's environment.
   const childEnv: NodeJS.ProcessEnv = { PATH: env.PATH, HOME: env.HOME, NODE_ENV: 'production' };
   const cores = cpus();
@@ -256,43 +252,8 @@ async function main(): Promise<void> {
       }
     }
 
-    const loadEnv = { PATH: env.PATH, HOME: env.HOME };
-    console.log(`\nWarming up ${targets.length} targets, ${warmUpSeconds} s each…`);
-    for (const target of targets) {
-      await runLoad({ url: target.url, body: target.body, connections, seconds: warmUpSeconds, maxRequests }, loadEnv);
-    }
-
-    const figures = new Map<Target, Measured>(
-      targets.map((t) => [t, { name: t.name, perSecond: [], p50: [], p99: [], rss: [], failures: 0 }]),
-    );
-    const width = Math.max(...targets.map((t) => t.name.length));
-    for (let round = 0; round < rounds; round++) {
-      console.log(`\nround ${round + 1} of ${rounds}:`);
-      for (const target of rotate(targets, round)) {
-        const { result, rssMiB } = await withPeakRss(target.pid, () =>
-          runLoad({ url: target.url, body: target.body, connections, seconds, maxRequests }, loadEnv),
-        );
-        const figure = figures.get(target)!;
-        figure.perSecond.push(result.perSecond);
-        figure.p50.push(result.p50);
-        figure.p99.push(result.p99);
-        figure.rss.push(rssMiB);
-        figure.failures += result.failures;
-        const cache = Object.entries(result.xCache)
-          .map(([status, count]) => `${status} ${count}`)
-          .join(', ');
-        console.log(
-          `  ${target.name.padEnd(width)}  ${result.perSecond.toFixed(1).padStart(8)} req/s  p50 ${result.p50.toFixed(1).padStart(7)} ms  p99 ${result.p99.toFixed(1).padStart(7)} ms  RSS ${rssMiB.toFixed(0).padStart(4)} MiB  ${result.requests} requests (x-cache: ${cache})${result.failures ? `  !! ${result.failures} failed, the first: ${result.firstFailure}` : ''}`,
-        );
-      }
-    }
-
-    const summaries = new Map<string, Summary>([...figures.values()].map((figure) => [figure.name, summarize(figure)]));
-    console.log(`\nPer round (req/s):`);
-    for (const figure of figures.values())
-      console.log(`  ${figure.name.padEnd(width)}  ${figure.perSecond.map((v) => v.toFixed(1)).join(' / ')}`);
-    console.log(`\nSummary (medians over ${rounds} rounds; RSS: the most in any round):\n`);
-    console.log(summaryTable([...summaries.values()], notMeasured));
+    const summaries = await measureRounds(targets, settings, { PATH: env.PATH, HOME: env.HOME });
+    printSummary(summaries, notMeasured, settings.rounds);
     const stock = summaries.get('stock @apollo/gateway');
     const tesseraApollo = summaries.get('Tessera, apollo executor');
     const tessera = summaries.get('Tessera, tessera executor');
