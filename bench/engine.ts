@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { benchGatewayEnv, formatSettings, freePort, positiveInt } from './subgraphs.js';
-import { CACHEABLE_OPERATION, constantSubgraphs } from './engine/constant-subgraphs.js';
+import { CACHEABLE, CACHEABLE_OPERATION, constantSubgraphs } from './engine/constant-subgraphs.js';
 import { postJson, startChild, stopChild, waitAnswering, type Child } from './engine/processes.js';
 import { measureRounds, printSummary, roundVariables, type RoundSettings, type Target } from './engine/rounds.js';
 import { firstDifference, ratio, targetLines } from './engine/report.js';
@@ -71,7 +71,8 @@ function faultOf(answer: Answer): string | undefined {
   return undefined;
 }
 
-const stockCompared = (answer: Answer) => JSON.stringify({ data: answer.json?.data, errors: answer.json?.errors });
+/** What two gateways must agree on: data and errors (extensions are each gateway's own). */
+const comparable = (answer: Answer) => ({ data: answer.json?.data, errors: answer.json?.errors });
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
       processes: `subgraphs, each gateway, the bare server and the load generator each in a process of its own${cores.length <= 2 ? `; on ${cores.length} cores they compete for CPU (the load generator and subgraphs take their share)` : ''}`,
       subgraphs: `${constantSubgraphs.map((s) => s.name).join(', ')}: constant data from memory, minimal node:http, no signing checks`,
       gateways: `stock @apollo/gateway (Apollo Server standalone, no plugins); Tessera with GATEWAY_EXECUTOR=apollo, then =tessera: NODE_ENV=production, every edge plugin on, response cache in memory (the deep query misses: no-store), rate limit off (RATE_LIMIT=0), trusted documents off, MAX_COST=${BENCH_MAX_COST}`,
-      'cache hits': `Tessera (its executor) answering ${CACHEABLE_OPERATION} (same answer, subgraphs say max-age=60, public) from its cache, vs a bare node:http server sending the same bytes`,
+      'cache hits': `Tessera (its executor) answering ${CACHEABLE_OPERATION} (same answer, subgraphs say ${CACHEABLE}) from its cache, vs a bare node:http server sending the same bytes`,
       load: `undici Pool, ${connections} keep-alive connections (BENCH_CONNECTIONS), no pipelining`,
       duration: `${seconds} s a measurement (BENCH_SECONDS), at most ${maxRequests} requests (BENCH_MAX_REQUESTS), after ${warmUpSeconds} s to warm up (BENCH_WARMUP_SECONDS)`,
       rounds: `${rounds} (BENCH_ROUNDS), each target once a round, the order rotating`,
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
     const referenceAnswer = answers.get(reference)!;
     console.log(`\nThe deep answer: ${Buffer.byteLength(referenceAnswer.text)} bytes from ${reference.name}.`);
     for (const gateway of measured.slice(1)) {
-      const difference = firstDifference(JSON.parse(stockCompared(answers.get(gateway)!)), JSON.parse(stockCompared(referenceAnswer)));
+      const difference = firstDifference(comparable(answers.get(gateway)!), comparable(referenceAnswer));
       console.log(
         difference
           ? `\n!!!!!!!! MISMATCH: ${gateway.name}'s answer differs from ${reference.name}'s, first at ${difference} !!!!!!!!\n`
@@ -218,7 +219,7 @@ async function main(): Promise<void> {
       await ask(cacheGateway.url, DEEP_CACHEABLE);
       const hit = await ask(cacheGateway.url, DEEP_CACHEABLE);
       const fault = faultOf(hit);
-      const difference = fault ? undefined : firstDifference(JSON.parse(stockCompared(hit)), JSON.parse(stockCompared(referenceAnswer)));
+      const difference = fault ? undefined : firstDifference(comparable(hit), comparable(referenceAnswer));
       if (fault || hit.headers.get('x-cache') !== 'HIT') {
         const reason = fault ?? `the second ${CACHEABLE_OPERATION} answer said x-cache: ${hit.headers.get('x-cache') ?? 'nothing'}`;
         console.error(`\n!! cache hits not measured: ${reason}`);

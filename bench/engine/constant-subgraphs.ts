@@ -128,9 +128,11 @@ export const constantSubgraphs: ConstantSubgraph[] = definitions.map(({ name, ty
 /**
  * The operation name that makes the subgraphs answer as cacheable: gateways name their
  * subgraph operations after the client's (`DeepCached__accounts__0`), so the same answer can
- * be asked once as a miss (`no-store`) and once as a hit (`max-age=60, public`).
+ * be asked once as a miss (`no-store`) and once as a hit (`CACHEABLE`).
  */
 export const CACHEABLE_OPERATION = 'DeepCached';
+/** An hour: a stored hit must outlive a whole run, or a round would time a miss and a store again. */
+export const CACHEABLE = 'max-age=3600, public';
 
 /** Answers (and parsed documents) kept per distinct body: the data never changes. */
 const MEMO_MAX = 1_000;
@@ -158,7 +160,7 @@ export function serveConstantSubgraph({ schema }: ConstantSubgraph): Server {
     const result = errors.length ? { errors } : await execute({ schema, document, variableValues: variables, operationName });
     return {
       bytes: Buffer.from(JSON.stringify(result)),
-      cacheControl: query.includes(CACHEABLE_OPERATION) ? 'max-age=60, public' : 'no-store',
+      cacheControl: query.includes(CACHEABLE_OPERATION) ? CACHEABLE : 'no-store',
     };
   };
   return createServer((request, response) => {

@@ -105,7 +105,7 @@ describe('npm run bench -- engine: its subgraphs and its arithmetic', () => {
       const userReviews = miss.json.data._entities[0].reviews as { product: { upc: string } }[];
       expect(new Set(userReviews.map((r) => r.product.upc)).size).toBe(3);
       const hit = await ask(`${CACHEABLE_OPERATION}__reviews__1`);
-      expect(hit.cacheControl).toBe('max-age=60, public');
+      expect(hit.cacheControl).toBe('max-age=3600, public');
       expect(hit.json).toEqual(miss.json);
     } finally {
       server.close();
