@@ -6,6 +6,10 @@ import { registryRoutes } from '../../tooling/compose.js';
 import { repoRoot } from '../../shared/config/paths.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import * as bench from '../../bench/subgraphs.js';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+import { CACHEABLE_OPERATION, constantSubgraphs, serveConstantSubgraph } from '../../bench/engine/constant-subgraphs.js';
+import { firstDifference, median, rotate, summaryTable, targetLines, type Summary } from '../../bench/engine/report.js';
 
 describe('npm run bench: the limits it sets and what it prints', () => {
   it('runs its gateway with rate limiting off, whatever the environment says', () => {
@@ -66,5 +70,83 @@ describe('npm run bench: the limits it sets and what it prints', () => {
       expect(() => bench.positiveInt({ BENCH_REQUESTS: bad }, 'BENCH_REQUESTS', 2000)).toThrow(
         `BENCH_REQUESTS must be a positive integer; got "${bad}".`,
       );
+  });
+});
+
+describe('npm run bench -- engine: its subgraphs and its arithmetic', () => {
+  const summary = (name: string, perSecond: number, p99: number, rss = 100, failures = 0): Summary => ({
+    name,
+    perSecond,
+    p50: p99 / 2,
+    p99,
+    rss,
+    failures,
+  });
+
+  it('has constant subgraphs that compose, answer from memory, and mark only the cacheable operation cacheable', async () => {
+    const composed = composeServices(
+      constantSubgraphs.map((s) => ({ name: s.name, typeDefs: parse(s.typeDefs), url: `http://127.0.0.1:1/${s.name}` })),
+    );
+    expect(composed.errors ?? []).toEqual([]);
+    const reviews = constantSubgraphs.find((s) => s.name === 'reviews')!;
+    const server = serveConstantSubgraph(reviews).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    const ask = async (operation: string) => {
+      const query = `query ${operation}($r: [_Any!]!) { _entities(representations: $r) { ... on User { reviews { id product { upc } } } } }`;
+      const body = JSON.stringify({ query, variables: { r: [{ __typename: 'User', id: '1' }] } });
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { cacheControl: response.headers.get('cache-control'), json: (await response.json()) as any };
+    };
+    try {
+      const miss = await ask('Deep__reviews__1');
+      expect(miss.cacheControl).toBe('no-store');
+      // Three reviews, each on a product of its own.
+      const userReviews = miss.json.data._entities[0].reviews as { product: { upc: string } }[];
+      expect(new Set(userReviews.map((r) => r.product.upc)).size).toBe(3);
+      const hit = await ask(`${CACHEABLE_OPERATION}__reviews__1`);
+      expect(hit.cacheControl).toBe('max-age=3600, public');
+      expect(hit.json).toEqual(miss.json);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('says where two answers first differ, key order included', () => {
+    expect(firstDifference({ data: { a: [1, { b: 2 }] } }, { data: { a: [1, { b: 2 }] } })).toBeUndefined();
+    expect(firstDifference({ data: { a: [1, { b: 2 }] } }, { data: { a: [1, { b: 3 }] } })).toBe('data.a.1.b');
+    expect(firstDifference({ data: { a: 1, b: 2 } }, { data: { b: 2, a: 1 } })).toMatch(/^data\.a \(keys differ/);
+    expect(firstDifference({ data: null }, { data: {} })).toBe('data');
+    expect(firstDifference([1], [1, 2])).toMatch(/^1 \(keys differ/);
+  });
+
+  it('rotates the order each round and takes medians', () => {
+    expect([0, 1, 2, 3].map((round) => rotate(['a', 'b', 'c'], round).join(''))).toEqual(['abc', 'bca', 'cab', 'abc']);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+
+  it('prints a target met only when both sides were measured without failures', () => {
+    const met = targetLines({
+      stock: summary('stock', 30, 900),
+      tessera: summary('tessera', 95, 400, 200),
+      hits: summary('hits', 6000, 9),
+      bare: summary('bare', 10_000, 5),
+    });
+    expect(met).toEqual([
+      expect.stringMatching(/^TARGET MET: .*3\.17×/),
+      expect.stringMatching(/^TARGET MET: .*200 MiB/),
+      expect.stringMatching(/^TARGET MET: .*60%/),
+    ]);
+    const missed = targetLines({
+      stock: summary('stock', 30, 300),
+      tessera: summary('tessera', 95, 400, 300),
+      hits: summary('hits', 6000, 9, 100, 1),
+    });
+    expect(missed.every((line) => line.startsWith('TARGET MISSED: '))).toBe(true);
+    expect(missed[2]).toContain('not measured');
+    expect(summaryTable([summary('stock', 30.04, 900)], [{ name: 'tessera', reason: 'did not start (exited with 78)' }])).toContain(
+      '| stock | 30.0 | 450.0 | 900.0 | 100 | 0 |\n| tessera | not measured: did not start (exited with 78) |',
+    );
   });
 });
