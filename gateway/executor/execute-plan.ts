@@ -175,7 +175,7 @@ async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonOb
       const entity = entities[j];
       if (entity === null || typeof entity !== 'object') continue;
       if (fetch.outputRewrites) applyRewrites(entity as JsonObject, fetch.outputRewrites, input.conditions);
-      for (const owner of owners[j]!) mergeInto(slots[owner]!.object, entity as JsonObject);
+      for (const owner of owners[j]!) mergeEntity(slots[owner]!.object, entity as JsonObject, input.conditions);
     }
   }
   if (!answer.errors) return;
@@ -254,6 +254,17 @@ function fromSubgraph({ message, path, extensions }: GraphQLFormattedError, subg
 
 function withoutSubgraphPath({ path: _path, ...error }: GraphQLFormattedError): GraphQLFormattedError {
   return error;
+}
+
+/**
+ * An entity's answer merged into its object. An `@interfaceObject` subgraph answers with the
+ * interface's name as `__typename`; the object's concrete type, known already, stays.
+ */
+function mergeEntity(object: JsonObject, entity: JsonObject, conditions: TypeConditions): void {
+  const known = object.__typename;
+  mergeInto(object, entity);
+  if (typeof known === 'string' && typeof entity.__typename === 'string' && conditions.isAbstract(entity.__typename))
+    object.__typename = known;
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   execute,
   isAbstractType,
   isEnumType,
+  isInterfaceType,
   isLeafType,
   isListType,
   isNonNullType,
@@ -10,7 +11,10 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLAbstractType,
   type GraphQLField,
+  type GraphQLInterfaceType,
+  type GraphQLLeafType,
   type GraphQLFormattedError,
   type GraphQLObjectType,
   type GraphQLOutputType,
@@ -35,15 +39,27 @@ interface CollectedField {
 const INVALID = Symbol('invalid null');
 type Completed = unknown | typeof INVALID;
 
-/** A response path built only when an error needs it. */
-interface PathLink {
-  prev: PathLink | undefined;
-  key: string | number;
-}
-function pathOf(link: PathLink | undefined): (string | number)[] {
-  const path: (string | number)[] = [];
-  for (let at = link; at; at = at.prev) path.push(at.key);
-  return path.reverse();
+/**
+ * Whether a subgraph's leaf value is one of its type's: the built-in scalars by their JSON
+ * kind, enums by the API schema's values (an `@inaccessible` one is not), other scalars as
+ * they come. One that is not becomes null, with no error (as @apollo/gateway answers).
+ */
+function validLeaf(type: GraphQLLeafType, value: unknown): boolean {
+  if (isEnumType(type)) return typeof value === 'string' && type.getValue(value) !== undefined;
+  switch (type.name) {
+    case 'String':
+      return typeof value === 'string';
+    case 'Int':
+      return Number.isInteger(value);
+    case 'Float':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'Boolean':
+      return typeof value === 'boolean';
+    case 'ID':
+      return typeof value === 'string' || Number.isInteger(value);
+    default:
+      return true;
+  }
 }
 
 interface ShapeInput {
@@ -54,18 +70,19 @@ interface ShapeInput {
   variables: JsonObject;
   /** What the plan's fetches wrote, by the response keys the subgraph operations used. */
   data: JsonObject;
-  /** The plan's errors; the errors shaping finds are added. */
+  /** The plan's errors; introspection's are added. */
   errors: GraphQLFormattedError[];
 }
 
 /**
  * The client's response from the tree the fetches built, in one pass over the operation, as
  * graphql-js execution would give it: only the fields asked for (never a key, a required
- * field or an `@inaccessible` value fetched on the way), in the operation's order, under
- * their aliases, with `__typename`, fragments on abstract types and `@skip`/`@include`
- * resolved; enum values the schema does not have become errors; a null where the type says
- * non-null nulls the nearest nullable parent, with an error at its path unless the plan
- * already put one there or under it.
+ * field or an `@inaccessible` value fetched on the way), in the order GraphQL specifies,
+ * under their aliases, with `__typename`, fragments on abstract types and `@skip`/`@include`
+ * resolved. A null where the type says non-null nulls the nearest nullable parent. What
+ * the subgraphs got wrong (a leaf not of its type, an object of a type the API schema does
+ * not have) is null too. Neither adds an error: the subgraph's own errors, at their paths,
+ * say why, as with @apollo/gateway.
  */
 export function shapeResponse(input: ShapeInput): JsonObject | null {
   return new Shaper(input).root();
@@ -74,31 +91,24 @@ export function shapeResponse(input: ShapeInput): JsonObject | null {
 class Shaper {
   private readonly fragments: Record<string, FragmentDefinitionNode> = {};
   private readonly collected = new Map<readonly SelectionSetNode[], Map<string, CollectedField[]>>();
-  /** Paths of the plan's errors, as strings, with every prefix: "is there an error at or under here". */
-  private readonly errorPrefixes = new Set<string>();
 
   constructor(private readonly input: ShapeInput) {
     for (const definition of input.document.definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments[definition.name.value] = definition;
-    }
-    for (const error of input.errors) {
-      const path = error.path ?? [];
-      for (let i = 0; i <= path.length; i++) this.errorPrefixes.add(path.slice(0, i).join('\u0000'));
     }
   }
 
   root(): JsonObject | null {
     const { schema, operation } = this.input;
     const type = schema.getRootType(operation.operation)!;
-    const shaped = this.object(type, [operation.selectionSet], this.input.data, undefined, true);
+    const shaped = this.object(type, [operation.selectionSet], this.input.data, true);
     return shaped === INVALID ? null : (shaped as JsonObject);
   }
 
   private object(
-    type: GraphQLObjectType,
+    type: GraphQLObjectType | GraphQLInterfaceType,
     selectionSets: readonly SelectionSetNode[],
     source: JsonObject,
-    path: PathLink | undefined,
     root = false,
   ): Completed {
     const result: JsonObject = {};
@@ -113,76 +123,52 @@ class Shaper {
       }
       const definition = field.definition;
       if (!definition) continue;
-      const value = this.value(definition.type, field, source[field.key], path, field.key, type.name);
+      const value = this.value(definition.type, field, source[field.key]);
       if (value === INVALID) return INVALID;
       result[field.key] = value;
     }
     return result;
   }
 
-  /**
-   * `parent` and `key` say where the value is; the link itself is made only for what needs it
-   * (lists, objects, errors), not for every leaf.
-   */
-  private value(
-    type: GraphQLOutputType,
-    field: CollectedField,
-    value: unknown,
-    parent: PathLink | undefined,
-    key: string | number,
-    parentType: string,
-  ): Completed {
+  private value(type: GraphQLOutputType, field: CollectedField, value: unknown): Completed {
     if (isNonNullType(type)) {
-      const completed = this.value(type.ofType, field, value, parent, key, parentType);
-      if (completed === null) {
-        this.nonNullViolation({ prev: parent, key }, `${parentType}.${field.name}`);
-        return INVALID;
-      }
-      return completed;
+      const completed = this.value(type.ofType, field, value);
+      return completed === null ? INVALID : completed;
     }
     if (value === null || value === undefined) return null;
     if (isListType(type)) {
-      if (!Array.isArray(value)) return this.invalid({ prev: parent, key }, `Expected a list for field "${parentType}.${field.name}".`);
-      const here: PathLink = { prev: parent, key };
+      if (!Array.isArray(value)) return null;
       const items: unknown[] = new Array(value.length);
       for (let i = 0; i < value.length; i++) {
-        const item = this.value(type.ofType, field, value[i], here, i, parentType);
-        // A non-null item that is null nulls the list (its error is at the item).
+        const item = this.value(type.ofType, field, value[i]);
+        // A non-null item that is null nulls the list.
         if (item === INVALID) return null;
         items[i] = item;
       }
       return items;
     }
-    if (isLeafType(type)) {
-      if (isEnumType(type) && (typeof value !== 'string' || !type.getValue(value)))
-        return this.invalid({ prev: parent, key }, `Enum "${type.name}" cannot represent value: ${JSON.stringify(value)}`);
-      return value;
-    }
-    if (typeof value !== 'object' || Array.isArray(value))
-      return this.invalid({ prev: parent, key }, `Expected an object for field "${parentType}.${field.name}".`);
+    if (isLeafType(type)) return validLeaf(type, value) ? value : null;
+    if (typeof value !== 'object' || Array.isArray(value)) return null;
     const object = value as JsonObject;
-    let runtime: GraphQLObjectType | undefined;
-    if (isAbstractType(type)) {
-      const candidate = typeof object.__typename === 'string' ? this.input.schema.getType(object.__typename) : undefined;
-      if (!isObjectType(candidate) || !this.input.schema.isSubType(type, candidate)) return null;
-      runtime = candidate;
-    } else {
-      runtime = type as GraphQLObjectType;
-    }
-    const shaped = this.object(runtime, field.selectionSets, object, { prev: parent, key });
+    const runtime = isAbstractType(type) ? this.runtimeType(type, object.__typename) : (type as GraphQLObjectType);
+    if (!runtime) return null;
+    const shaped = this.object(runtime, field.selectionSets, object);
     return shaped === INVALID ? null : shaped;
   }
 
-  private invalid(path: PathLink, message: string): null {
-    this.input.errors.push({ message, path: pathOf(path) });
-    return null;
-  }
-
-  private nonNullViolation(path: PathLink, coordinate: string): void {
-    const at = pathOf(path);
-    if (this.errorPrefixes.has(at.join('\u0000'))) return;
-    this.input.errors.push({ message: `Cannot return null for non-nullable field ${coordinate}.`, path: at });
-    for (let i = 0; i <= at.length; i++) this.errorPrefixes.add(at.slice(0, i).join('\u0000'));
+  /**
+   * The type an object of an abstract field is shaped as: the object type its `__typename`
+   * names. An interface named there (what an `@interfaceObject` subgraph answers when no
+   * fetch needed the concrete type), or none at all, shapes it as the interface: its fields
+   * and the fragments on it. A type the API schema lacks, or not of this field: null.
+   */
+  private runtimeType(type: GraphQLAbstractType, typename: unknown): GraphQLObjectType | GraphQLInterfaceType | undefined {
+    const { schema } = this.input;
+    if (typename === undefined) return isInterfaceType(type) ? type : undefined;
+    const named = typeof typename === 'string' ? schema.getType(typename) : undefined;
+    if (isObjectType(named)) return schema.isSubType(type, named) ? named : undefined;
+    if (isInterfaceType(named)) return named === type || schema.isSubType(type, named) ? named : undefined;
+    return undefined;
   }
 
   /** `__schema` and `__type` are the gateway's own: graphql-js answers them from the API schema. */
@@ -205,7 +191,7 @@ class Shaper {
   }
 
   /** The fields of these selection sets for an object of `type`, fragments expanded, memoized for the request. */
-  private fieldsOf(type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): CollectedField[] {
+  private fieldsOf(type: GraphQLObjectType | GraphQLInterfaceType, selectionSets: readonly SelectionSetNode[]): CollectedField[] {
     let byType = this.collected.get(selectionSets);
     if (!byType) this.collected.set(selectionSets, (byType = new Map()));
     let fields = byType.get(type.name);
@@ -242,7 +228,7 @@ class Shaper {
     return fields;
   }
 
-  private applies(condition: string | undefined, type: GraphQLObjectType): boolean {
+  private applies(condition: string | undefined, type: GraphQLObjectType | GraphQLInterfaceType): boolean {
     if (!condition || condition === type.name) return true;
     const conditionType = this.input.schema.getType(condition);
     return Boolean(conditionType && isAbstractType(conditionType) && this.input.schema.isSubType(conditionType, type));

@@ -3,6 +3,8 @@ import { isInterfaceType, isUnionType, possibleRuntimeTypes, type Schema } from 
 /** Whether an object of one type satisfies a type condition (`... on T`), by the supergraph's types. */
 export interface TypeConditions {
   satisfies(typename: string | undefined, condition: string): boolean;
+  /** An interface or a union of the supergraph. */
+  isAbstract(typename: string): boolean;
 }
 
 /** Read once per supergraph: each interface and union with the object types that implement or belong to it. */
@@ -14,5 +16,6 @@ export function typeConditionsOf(schema: Schema): TypeConditions {
   return {
     satisfies: (typename, condition) =>
       typename !== undefined && (typename === condition || possible.get(condition)?.has(typename) === true),
+    isAbstract: (typename) => possible.has(typename),
   };
 }

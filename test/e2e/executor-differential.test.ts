@@ -18,8 +18,11 @@ import { startTestSupergraph, type GatewayOverrides, type TestSupergraph } from 
 /**
  * The differential test of Tessera's executor (issue 15): on the same supergraph and subgraphs,
  * a gateway running @apollo/gateway's executor and one running Tessera's answer every request
- * alike: HTTP status, `data` as JSON text (values and key order), and errors by message, path
- * and code (Tessera's own extensions aside). DIFF_SEED replays the generated operations of a
+ * alike: HTTP status, `data` by value (absent and null apart), and errors by message, path
+ * and code (Tessera's own extensions aside). Not by key order: @apollo/gateway merges repeated
+ * fragments on one type before answering, which moves keys away from the order GraphQL
+ * specifies (Tessera keeps that order; gateway/executor/shape-response.test.ts holds it to
+ * graphql-js's). DIFF_SEED replays the generated operations of a
  * failed run; the seed is printed on failure.
  */
 
@@ -40,7 +43,11 @@ interface Request {
 interface Answer {
   status: number;
   text: string;
-  body: { data?: unknown; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+  body: {
+    data?: unknown;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+    extensions?: Record<string, unknown>;
+  };
 }
 
 interface Caller {
@@ -71,6 +78,15 @@ async function ask(url: string, request: Request, headers: Record<string, string
   return { status: response.status, text, body };
 }
 
+/** JSON text with every object's keys sorted. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 /** Errors as compared: message, path and code only, in one canonical order. */
 function canonicalErrors(body: Answer['body']): string {
   if (!('errors' in body)) return 'none';
@@ -81,8 +97,8 @@ function canonicalErrors(body: Answer['body']): string {
 /** What two answers differ in, or undefined when they are alike. */
 function differenceBetween(apollo: Answer, tessera: Answer): string | undefined {
   if (apollo.status !== tessera.status) return `HTTP status: ${apollo.status} (apollo) vs ${tessera.status} (tessera)`;
-  // The JSON text of `data`: equal values in another key order differ too (absent and null as well).
-  if (JSON.stringify(apollo.body.data) !== JSON.stringify(tessera.body.data)) return 'data (values, or the order of keys)';
+  // Equal values in another key order are alike; absent and null are not.
+  if (canonicalJson(apollo.body.data) !== canonicalJson(tessera.body.data)) return 'data (values)';
   if (canonicalErrors(apollo.body) !== canonicalErrors(tessera.body)) return 'errors (message, path or code)';
   return undefined;
 }
@@ -285,7 +301,7 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
 
   const product = (i: number) => seed.products[i]!.id;
 
-  it('tells answers apart by status, data (key order too), and error message, path and code, but not by other extensions', () => {
+  it('tells answers apart by status, data, and error message, path and code, but not by key order or other extensions', () => {
     const answer = (status: number, body: Answer['body']): Answer => ({ status, text: JSON.stringify(body), body });
     const base = answer(200, {
       data: { a: 1, b: null },
@@ -297,9 +313,10 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
       errors: [{ message: 'm', path: ['b'], extensions: { code: 'X', traceId: 't2' } }],
     });
     expect(differenceBetween(base, alike)).toBeUndefined();
+    expect(differenceBetween(base, answer(200, { ...base.body, data: { b: null, a: 1 } }))).toBeUndefined();
     const differing: Answer[] = [
       answer(500, base.body),
-      answer(200, { ...base.body, data: { b: null, a: 1 } }),
+      answer(200, { ...base.body, data: { a: 1 } }),
       answer(200, { ...base.body, data: { a: 2, b: null } }),
       answer(200, { ...base.body, data: undefined }),
       answer(200, { data: base.body.data }),
@@ -549,9 +566,14 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
 
   /**
    * Generated operations lean to fields answered by another subgraph than their parent's (entity
-   * fetches, @requires, @interfaceObject) and away from the audit logs, single-subgraph lists.
+   * fetches, @requires) and away from the audit logs, single-subgraph lists. Never to
+   * `Query.instruments`, whose @interfaceObject answers stock @apollo/gateway gets wrong: the
+   * interface subgraph's `__typename` ("Instrument") overwrites the concrete one, so it drops
+   * the fragments on Microscope and Telescope, or nulls the whole response when `__typename` is
+   * asked for (test/e2e/federation.test.ts holds Tessera to the right answers).
    */
   function fieldWeight(coordinate: string): number | undefined {
+    if (coordinate === 'Query.instruments') return 0;
     if (/^Query\.\w+AuditLog$/.test(coordinate)) return 0.5;
     if (
       /^Product\.(quantity|inStock|shippingEstimate|averageRating)$|^Gizmo\.(shippingNote|color|finish)$|\.calibratedAt$/.test(coordinate)
@@ -573,10 +595,25 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
     return { operations, discarded: generator.discarded };
   }
 
+  /**
+   * Stock @apollo/gateway loses a value now and then, and says so in `extensions.valueCompletion`
+   * ("Cannot return null for non-nullable field Gizmo.a0." where it dropped an aliased field
+   * fetched beside a skipped one, nulling the whole response). Such an answer is its defect, not
+   * a difference, when Tessera's has the same errors and a value at every path stock lost one.
+   */
+  function lostByStock({ apollo, tessera }: Compared): boolean {
+    const lost = (apollo.body.extensions?.valueCompletion ?? []) as { path?: (string | number)[] }[];
+    if (!lost.length || canonicalErrors(apollo.body) !== canonicalErrors(tessera.body)) return false;
+    const at = (path: (string | number)[]) =>
+      path.reduce<unknown>((value, key) => (value as Record<string, unknown> | null)?.[key], tessera.body.data);
+    return lost.every(({ path }) => path && at(path) !== null && at(path) !== undefined);
+  }
+
   /** Compares `operations` on `pair`, `CONCURRENCY` at a time, each as the next caller in turn; stops at the first difference. */
   async function compareGenerated(pair: Pair, operations: GeneratedOperation[], seedOf: number) {
     const compared: Compared[] = [];
     const differing: { index: number; compared: Compared }[] = [];
+    const stockDefects: Compared[] = [];
     let next = 0;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -584,7 +621,8 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
           const index = next++;
           const result = await compare(pair, operations[index]!, callers[index % callers.length]!);
           compared.push(result);
-          if (result.difference) differing.push({ index, compared: result });
+          if (result.difference && lostByStock(result)) stockDefects.push(result);
+          else if (result.difference) differing.push({ index, compared: result });
         }
       }),
     );
@@ -598,6 +636,7 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
     }
     return {
       errorCodes,
+      stockDefects,
       compared: compared.length,
       withData: compared.filter((c) => c.apollo.status === 200 && !hasErrors(c.apollo)).length,
       withErrors: compared.filter((c) => hasErrors(c.apollo)).length,
@@ -612,8 +651,11 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
     console.log(
       `executor differential: ${counts.compared} generated operations alike (seed ${SEED}; ${discarded} invalid ones made again), ` +
         `${counts.withData} answered without errors, ${counts.withErrors} with errors (${JSON.stringify(counts.errorCodes)}), ` +
-        `${counts.refused} refused, in ${Date.now() - started} ms`,
+        `${counts.refused} refused, ${counts.stockDefects.length} where stock @apollo/gateway lost a value Tessera's executor answered, ` +
+        `in ${Date.now() - started} ms`,
     );
+    // Rare: a generator that mostly found stock's defects would compare little.
+    expect(counts.stockDefects.length).toBeLessThan(GENERATED / 50);
     expect(counts.compared).toBe(GENERATED);
     // Many answer with data: a generator whose operations all failed would compare little.
     expect(counts.withData).toBeGreaterThan(GENERATED * 0.4);
