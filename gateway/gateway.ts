@@ -40,6 +40,7 @@ import { useRequestLogging } from './observability/request-logging.js';
 import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './response-cache/plugin.js';
+import { answerCacheHits } from './response-cache/fast-path.js';
 import { SubgraphDataSource } from './subgraph-calls/data-source.js';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './persisted-documents/trusted-documents.js';
 import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
@@ -242,6 +243,15 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const limiter = rateLimiter(config, redis);
   const metrics = createGatewayMetrics(registry);
   const costLimit = useCostLimit(protection);
+  const rateLimit = protection.rateLimit.enabled
+    ? useRateLimit({
+        ...protection.rateLimit,
+        analysisOf: costLimit.analysisOf,
+        limiter,
+        logger,
+        onRefusal: (limit) => metrics.rateLimited.inc({ limit }),
+      })
+    : undefined;
   // Routed where the supergraph says (`@join__graph(url:)`: the URLs composition used), unless
   // `<NAME>_URL` is set for that name. The registry's defaults never win: a supergraph composed
   // elsewhere may name a subgraph of its own like one of ours.
@@ -303,17 +313,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       // Cost, then rate limits: the limiter asks the cost step for its verdict and charges only
       // what it admitted (by its estimate when charging by cost). Cached answers count too.
       costLimit,
-      ...(protection.rateLimit.enabled
-        ? [
-            useRateLimit({
-              ...protection.rateLimit,
-              analysisOf: costLimit.analysisOf,
-              limiter,
-              logger,
-              onRefusal: (limit) => metrics.rateLimited.inc({ limit }),
-            }),
-          ]
-        : []),
+      ...(rateLimit ? [rateLimit] : []),
       // A signed-in caller's mutation, once admitted, is checked against the identity subgraph (one fetch).
       ...(config.identitySubgraph
         ? [
@@ -326,7 +326,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
           ]
         : []),
       useIntrospection(),
-      ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
+      ...(config.responseCache.enabled
+        ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics), analysisOf: costLimit.analysisOf })]
+        : []),
     ],
   });
   try {
@@ -381,6 +383,20 @@ export async function createGateway({ config, logger, verifier, registry = creat
     ...documentGuards(protection),
     persistedQueryGuard(),
     ...trustedDocumentsGuards,
+    ...(config.responseCache.enabled
+      ? [
+          answerCacheHits({
+            store,
+            persistedQueries: apq,
+            tokens,
+            rateLimit: rateLimit?.charger,
+            observer: responseCacheObserver(metrics),
+            metrics,
+            slowMs: config.slowOperationMs,
+            logger,
+          }),
+        ]
+      : []),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
