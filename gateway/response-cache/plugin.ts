@@ -42,6 +42,16 @@ function responseBody({ data, extensions }: { data?: unknown; extensions?: unkno
 }
 
 /**
+ * The weak ETag Express sends with a body (its default `etag` setting): the length in hex and
+ * the first 27 characters of the base64 sha1. Hashing a large body at each hit would cost more
+ * than the rest of the hit.
+ */
+export function weakEntityTag(body: Buffer): string {
+  const hash = createHash('sha1').update(body).digest('base64').slice(0, 27);
+  return `W/"${body.length.toString(16)}-${hash}"`;
+}
+
+/**
  * The tag of every answer that fetched from a subgraph which reports no cache tags, and what
  * a mutation that reached such a subgraph purges. (`@` is in no GraphQL name: it cannot clash
  * with an entity's tag.)
@@ -181,9 +191,11 @@ export function useResponseCache({ store, logger, observer, analysisOf }: Respon
             try {
               // Admitted, so analysed already: this reads the cost step's verdict.
               const { cost, rootFields } = analysisOf({ schema, operation, operationName, document, request });
+              // Serialized once, here: the plugins before this one (the cost step's `extensions.cost`) have had their say.
+              const body = responseBody(result);
               const entry: CachedResponse = {
-                // Serialized once, here: the plugins before this one (the cost step's `extensions.cost`) have had their say.
-                body: responseBody(result),
+                body,
+                entityTag: weakEntityTag(body),
                 storedAt: Date.now(),
                 maxAge: policy.maxAge,
                 scope: policy.scope,

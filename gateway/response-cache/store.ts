@@ -12,6 +12,8 @@ export interface CachedCharge {
 export interface CachedResponse {
   /** The response body exactly as Apollo Server sent it (`{"data":…,"extensions":…}` and a newline), UTF-8. */
   body: Buffer;
+  /** The body's weak ETag as Express computes it (`W/"<length>-<sha1>"`), once, rather than at every hit. */
+  entityTag: string;
   storedAt: number;
   maxAge: number;
   scope: 'PUBLIC' | 'PRIVATE';

@@ -9,6 +9,7 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const entry = (maxAge: number, storedAt = Date.now()): CachedResponse => ({
   body: Buffer.from('{"data":{"ok":true}}\n'),
+  entityTag: 'W/"15-x"',
   storedAt,
   maxAge,
   scope: 'PUBLIC',

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
+import { request } from 'undici';
 import { repoRoot } from '../../shared/config/paths.js';
 import { seedId } from '../../shared/store/seed.js';
 import { scrape } from '../support/metrics.js';
@@ -94,7 +95,15 @@ describe('response cache hits answered before Apollo Server', () => {
       expect(throughApollo.headers.get('x-cache')).toBe('HIT');
       expect(throughApollo.text).toBe(hit.text);
       expect(describing(hit.headers)).toEqual({ ...describing(throughApollo.headers), 'cache-control': hit.headers.get('cache-control') });
+      // Express's ETag of the same bytes, computed when stored; a client holding it is told it is fresh.
       expect(hit.headers.get('etag')).toBe(miss.headers.get('etag'));
+      // (Express answers a conditional GET only; a POST is never fresh. Not through fetch, which adds `cache-control: no-cache`.)
+      const unchanged = await request(`${gateway.url}?${new URLSearchParams({ query: CATEGORIES })}`, {
+        headers: { 'apollo-require-preflight': 'true', 'if-none-match': miss.headers.get('etag')! },
+      });
+      await unchanged.body.dump();
+      expect(unchanged.statusCode).toBe(304);
+      expect(gateway.reachedApollo()).toBe(0);
     });
 
     it('answers by an automatic persisted query hash alone only once Apollo Server knows the hash', async () => {
