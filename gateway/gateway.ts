@@ -41,6 +41,7 @@ import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './response-cache/plugin.js';
 import { TesseraGateway } from './executor/engine.js';
+import { answerCacheHits } from './response-cache/fast-path.js';
 import { SubgraphDataSource } from './subgraph-calls/data-source.js';
 import { createSubgraphClient, type SubgraphClient } from './subgraph-calls/subgraph-client.js';
 import { loadTrustedDocuments, trustedDocumentsGuard } from './persisted-documents/trusted-documents.js';
@@ -246,6 +247,15 @@ export async function createGateway({ config, logger, verifier, registry = creat
   const limiter = rateLimiter(config, redis);
   const metrics = createGatewayMetrics(registry);
   const costLimit = useCostLimit(protection);
+  const rateLimit = protection.rateLimit.enabled
+    ? useRateLimit({
+        ...protection.rateLimit,
+        analysisOf: costLimit.analysisOf,
+        limiter,
+        logger,
+        onRefusal: (limit) => metrics.rateLimited.inc({ limit }),
+      })
+    : undefined;
   // Routed where the supergraph says (`@join__graph(url:)`: the URLs composition used), unless
   // `<NAME>_URL` is set for that name. The registry's defaults never win: a supergraph composed
   // elsewhere may name a subgraph of its own like one of ours.
@@ -333,17 +343,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       // Cost, then rate limits: the limiter asks the cost step for its verdict and charges only
       // what it admitted (by its estimate when charging by cost). Cached answers count too.
       costLimit,
-      ...(protection.rateLimit.enabled
-        ? [
-            useRateLimit({
-              ...protection.rateLimit,
-              analysisOf: costLimit.analysisOf,
-              limiter,
-              logger,
-              onRefusal: (limit) => metrics.rateLimited.inc({ limit }),
-            }),
-          ]
-        : []),
+      ...(rateLimit ? [rateLimit] : []),
       // A signed-in caller's mutation, once admitted, is checked against the identity subgraph (one fetch).
       ...(config.identitySubgraph
         ? [
@@ -356,7 +356,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
           ]
         : []),
       useIntrospection(),
-      ...(config.responseCache.enabled ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics) })] : []),
+      ...(config.responseCache.enabled
+        ? [useResponseCache({ store, logger, observer: responseCacheObserver(metrics), analysisOf: costLimit.analysisOf })]
+        : []),
     ],
   });
   try {
@@ -411,6 +413,20 @@ export async function createGateway({ config, logger, verifier, registry = creat
     ...documentGuards(protection),
     persistedQueryGuard(),
     ...trustedDocumentsGuards,
+    ...(config.responseCache.enabled
+      ? [
+          answerCacheHits({
+            store,
+            persistedQueries: apq,
+            tokens,
+            rateLimit: rateLimit?.charger,
+            observer: responseCacheObserver(metrics),
+            metrics,
+            slowMs: config.slowOperationMs,
+            logger,
+          }),
+        ]
+      : []),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {

@@ -18,16 +18,39 @@ export function useRequestLogging({ slowMs = 1000 }: RequestLoggingOptions = {})
   return whenResponseSent(({ operationName, operation, response }, ms) => {
     // The codes the client was told: a shape limit's refusal is wrapped as a validation failure until formatError.
     const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-    const codes = codesOf(errors);
-    const entry = {
-      operationName: operationName ?? null,
-      operationType: operation?.operation ?? null,
-      status: response.http.status ?? 200,
-      ms,
-      ...(codes.length && { errorCodes: codes }),
-    };
-    const { logger } = requestScope();
-    if (ms >= slowMs) logger.warn(entry, 'slow graphql request');
-    else logger.info(entry, 'graphql request');
+    logRequest({ operationName, operationType: operation?.operation, status: response.http.status ?? 200, ms, errors }, slowMs);
   });
+}
+
+/**
+ * The request's log line: `useRequestLogging`'s, and that of a response cache hit answered
+ * before Apollo Server (gateway/response-cache/fast-path.ts).
+ */
+export function logRequest(
+  {
+    operationName,
+    operationType,
+    status,
+    ms,
+    errors,
+  }: {
+    operationName: string | null | undefined;
+    operationType: string | undefined;
+    status: number;
+    ms: number;
+    errors: Parameters<typeof codesOf>[0];
+  },
+  slowMs: number,
+): void {
+  const codes = codesOf(errors);
+  const entry = {
+    operationName: operationName ?? null,
+    operationType: operationType ?? null,
+    status,
+    ms,
+    ...(codes.length && { errorCodes: codes }),
+  };
+  const { logger } = requestScope();
+  if (ms >= slowMs) logger.warn(entry, 'slow graphql request');
+  else logger.info(entry, 'graphql request');
 }

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ApolloServer } from '@apollo/server';
-import { buildSchema } from 'graphql';
-import { CACHE_STATUS_HEADER, useResponseCache } from './plugin.js';
+import { createHash } from 'node:crypto';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import type { Request } from 'express';
+import { buildSchema, Kind } from 'graphql';
+import { CACHE_STATUS_HEADER, operationKey, useResponseCache } from './plugin.js';
+import { cacheableRequest } from './fast-path.js';
 import { MemoryResponseCacheStore } from './memory-store.js';
-import type { ResponseCacheStore } from './store.js';
+import type { CachedResponse, ResponseCacheStore } from './store.js';
+import type { CostLimit } from '../protection/cost-limit.js';
 import type { GatewayContext } from '../context.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { testIdentity } from '../../test/support/config.js';
@@ -24,6 +28,7 @@ const schema = buildSchema(`
     flaky: String @cacheControl(maxAge: 60)
     uncached: String @cacheControl(maxAge: 0)
     untagged: String @cacheControl(maxAge: 60)
+    echo(n: Int, s: String): String @cacheControl(maxAge: 60)
   }
   type Mutation { rename: String, touchUntagged: String }
 `);
@@ -38,14 +43,24 @@ const rootValue = {
   },
   uncached: () => `uncached #${++resolved}`,
   untagged: (_: unknown, context: GatewayContext) => (resolved++, context.untaggedSubgraphs.add('legacy'), `untagged #${resolved}`),
+  echo: ({ n, s }: { n?: number; s?: string }) => `echo ${n} ${s}`,
   rename: (_: unknown, context: GatewayContext) => (context.cacheTags.changed.add('Product:1'), 'renamed'),
   touchUntagged: (_: unknown, context: GatewayContext) => (context.untaggedSubgraphs.add('legacy'), 'touched'),
 };
 
+/** The cost step's verdict, played: cost 7, each root field (without fragments) run once. */
+const analysisOf: CostLimit['analysisOf'] = ({ operation }) => ({
+  cost: 7,
+  introspectionCost: 0,
+  rootFields: new Map(
+    operation!.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [[`Query.${s.name.value}`, 1] as const] : [])),
+  ),
+});
+
 function cachedServer(store: ResponseCacheStore) {
   const seen: string[] = [];
   const observer = { lookup: (status: string) => void seen.push(status), purge: (outcome: string) => void seen.push(`purge ${outcome}`) };
-  const plugins = [useResponseCache({ store, logger: testLogger, observer })];
+  const plugins = [useResponseCache({ store, logger: testLogger, observer, analysisOf })];
   const apollo = new ApolloServer<GatewayContext>({ schema, rootValue, plugins });
   const execute = async (query: string, user: Identity | null = null) => {
     const response = await apollo.executeOperation({ query }, { contextValue: gatewayContext(user) });
@@ -130,6 +145,115 @@ describe('the response cache', () => {
     await cache.execute(`{ product }`);
     await cache.execute(`mutation { rename }`);
     expect(cache.seen).toEqual(['MISS', 'HIT', 'purge done']);
+  });
+});
+
+/** A store that records the keys looked up and the entries stored. */
+function recordingStore() {
+  const inner = new MemoryResponseCacheStore(100);
+  const looked: string[][] = [];
+  const stored: { key: string; entry: CachedResponse }[] = [];
+  const store: ResponseCacheStore = {
+    lookup: (keys) => (looked.push(keys), inner.lookup(keys)),
+    store: (key, entry, tags, epoch) => (stored.push({ key, entry }), inner.store(key, entry, tags, epoch)),
+    purge: (tags) => inner.purge(tags),
+    available: () => true,
+  };
+  return { store, looked, stored };
+}
+
+describe('the response cache over HTTP, and its fast path', () => {
+  const recording = recordingStore();
+  const cache = cachedServer(recording.store);
+  beforeAll(async () => {
+    await cache.apollo.start();
+  });
+  afterAll(async () => {
+    await cache.apollo.stop();
+  });
+
+  /** What Apollo Server answers an HTTP request with, in the anonymous caller's context. */
+  async function overHttp(method: 'GET' | 'POST', search: string, body: unknown) {
+    const headers = new HeaderMap([
+      ['content-type', 'application/json'],
+      ['apollo-require-preflight', 'true'],
+    ]);
+    if (method === 'GET') headers.delete('content-type');
+    const response = await cache.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search, body },
+      context: async () => gatewayContext(null),
+    });
+    if (response.body.kind !== 'complete') throw new Error('expected a complete body');
+    return { status: response.status ?? 200, body: response.body.string };
+  }
+
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const registered = '{ echo(n: 3) }';
+  const sent: [name: string, method: 'GET' | 'POST', search: string, body: unknown][] = [
+    ['a document', 'POST', '', { query: '{ product }' }],
+    ['a named operation of several', 'POST', '', { query: 'query A { product } query B { echo(n: 1) }', operationName: 'B' }],
+    [
+      'variables, in the order sent',
+      'POST',
+      '',
+      { query: 'query($n: Int, $s: String) { echo(n: $n, s: $s) }', variables: { s: 'x', n: 2 }, operationName: null },
+    ],
+    ['null variables and extensions', 'POST', '', { query: '{ echo(n: 5) }', variables: null, extensions: null }],
+    ['a GET', 'GET', `?${new URLSearchParams({ query: 'query($n: Int) { echo(n: $n) }', variables: '{"n":4}' })}`, {}],
+    ['a persisted query by its hash alone', 'POST', '', { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(registered) } } }],
+  ];
+
+  it.each(sent)('keys %s as the plugin does', async (_name, method, search, body) => {
+    if (_name.startsWith('a persisted query')) {
+      // Registered first (the text with its hash), which the fast path leaves to Apollo Server.
+      const registration = { query: registered, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(registered) } } };
+      expect(cacheableRequest({ method: 'POST', url: '/graphql', body: registration } as Request)).toBeUndefined();
+      expect((await overHttp('POST', '', registration)).status).toBe(200);
+    }
+    recording.looked.length = 0;
+    const answered = await overHttp(method, search, body);
+    expect(answered.status).toBe(200);
+    const request = cacheableRequest({ method, url: `/graphql${search}`, body } as Request);
+    expect(request).toBeDefined();
+    expect(recording.looked).toEqual([[`public:${operationKey(request!.queryHash, request!.operationName, request!.variables)}`]]);
+  });
+
+  it('stores the body exactly as Apollo Server sent it, with what a hit is charged', async () => {
+    recording.stored.length = 0;
+    const query = '{ hello: echo(n: 9, s: "é\\u2028") product }';
+    const answered = await overHttp('POST', '', { query });
+    expect(recording.stored).toHaveLength(1);
+    const { entry } = recording.stored[0]!;
+    expect(entry.body.toString()).toBe(answered.body);
+    expect(entry.charge).toEqual({
+      operationName: null,
+      cost: 7,
+      rootFields: [
+        ['Query.echo', 1],
+        ['Query.product', 1],
+      ],
+    });
+    expect(entry).toMatchObject({ maxAge: 60, scope: 'PUBLIC' });
+  });
+
+  it('leaves to Apollo Server what it would not take as sent', () => {
+    const post = (body: unknown) => cacheableRequest({ method: 'POST', url: '/graphql', body } as Request);
+    for (const body of [
+      {},
+      { query: '' },
+      { query: 1 },
+      { query: '{ product }', variables: '{}' },
+      { query: '{ product }', variables: [1] },
+      { query: '{ product }', extensions: 'x' },
+      { query: '{ product }', operationName: 3 },
+    ])
+      expect(post(body)).toBeUndefined();
+    const get = (search: string) => cacheableRequest({ method: 'GET', url: `/graphql?${search}`, body: {} } as Request);
+    expect(get('query=%7B%20product%20%7D&query=%7B%20me%20%7D')).toBeUndefined();
+    expect(get('query=%7B%20product%20%7D&variables=nope')).toBeUndefined();
+    expect(get('query=%7B%20product%20%7D&variables=%5B%5D')).toBeUndefined();
+    expect(get('query=%7B%20product%20%7D')).toMatchObject({ queryHash: sha256('{ product }'), byHashOnly: false });
+    expect(cacheableRequest({ method: 'PUT', url: '/graphql', body: { query: '{ product }' } } as Request)).toBeUndefined();
   });
 });
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContext, type GraphQLResponse } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { CachedResponse, ResponseCacheStore } from './store.js';
 import type { GatewayContext } from '../context.js';
+import type { CostLimit } from '../protection/cost-limit.js';
 
 export const CACHE_STATUS_HEADER = 'x-cache';
 
@@ -12,6 +13,8 @@ interface ResponseCacheOptions {
   logger: Logger;
   /** Told each query's cache status and each purge's outcome (the gateway's metrics). Default: nobody. */
   observer?: ResponseCacheObserver;
+  /** The cost step's analysis of an answered query: stored with it, for the rate limit to charge its hits. */
+  analysisOf: CostLimit['analysisOf'];
 }
 
 export interface ResponseCacheObserver {
@@ -19,11 +22,33 @@ export interface ResponseCacheObserver {
   purge(outcome: 'done' | 'deferred'): void;
 }
 
-/** Key of one operation: the document, its name and its variables (not who asks; see below). */
-function operationKey({ queryHash, request }: GraphQLRequestContext<GatewayContext>): string {
+/**
+ * Key of one operation: the document (Apollo Server's `queryHash`: the hex sha256 of its text,
+ * or the persisted query's hash it was sent by), its name and its variables as the request
+ * carries them (not who asks; see below). The cache's fast path (./fast-path.ts) keys so too.
+ */
+export function operationKey(queryHash: string, operationName: string | null | undefined, variables: unknown): string {
   return createHash('sha256')
-    .update(JSON.stringify([queryHash, request.operationName ?? null, request.variables ?? {}]))
+    .update(JSON.stringify([queryHash, operationName ?? null, variables ?? {}]))
     .digest('base64url');
+}
+
+/**
+ * The body Apollo Server sends for an answer without errors, as its default `stringifyResult`
+ * writes it (`errors`, `data`, `extensions` in that order, then a newline): what a hit sends again.
+ */
+function responseBody({ data, extensions }: { data?: unknown; extensions?: unknown }): Buffer {
+  return Buffer.from(`${JSON.stringify({ data, extensions })}\n`);
+}
+
+/**
+ * The weak ETag Express sends with a body (its default `etag` setting): the length in hex and
+ * the first 27 characters of the base64 sha1. Hashing a large body at each hit would cost more
+ * than the rest of the hit.
+ */
+export function weakEntityTag(body: Buffer): string {
+  const hash = createHash('sha1').update(body).digest('base64').slice(0, 27);
+  return `W/"${body.length.toString(16)}-${hash}"`;
 }
 
 /**
@@ -58,7 +83,9 @@ function cachedResponse(entry: CachedResponse): GraphQLResponse {
     ['age', String(age)],
     ['cache-control', `max-age=${Math.max(0, entry.maxAge - age)}, ${entry.scope.toLowerCase()}`],
   ]);
-  return { http: { status: undefined, headers }, body: { kind: 'single', singleResult: { data: entry.data } } };
+  // Rare here (see ./fast-path.ts for what reaches this path): the data is read back from the body.
+  const { data } = JSON.parse(entry.body.toString()) as { data: Record<string, unknown> };
+  return { http: { status: undefined, headers }, body: { kind: 'single', singleResult: { data } } };
 }
 
 /**
@@ -76,7 +103,7 @@ function cachedResponse(entry: CachedResponse): GraphQLResponse {
  * - When the store is unavailable, requests run uncached (`x-cache: BYPASS`) and a warning is
  *   logged now and then; it resumes by itself.
  */
-export function useResponseCache({ store, logger, observer }: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
+export function useResponseCache({ store, logger, observer, analysisOf }: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
   const inFlight = new Map<string, Promise<CachedResponse | null>>();
   const warn = throttledWarn(logger);
 
@@ -94,7 +121,9 @@ export function useResponseCache({ store, logger, observer }: ResponseCacheOptio
             status = 'BYPASS';
             return null;
           }
-          const base = operationKey(requestContext);
+          const { queryHash, request } = requestContext;
+          // Set before any operation is resolved.
+          const base = operationKey(queryHash!, request.operationName, request.variables);
           const user = requestContext.contextValue.user;
           keys = { public: `public:${base}`, private: user ? `user:${user.userId}:${base}` : undefined };
           try {
@@ -156,9 +185,22 @@ export function useResponseCache({ store, logger, observer }: ResponseCacheOptio
           const policy = requestContext.overallCachePolicy.policyIfCacheable();
           const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const key = policy?.scope === 'PRIVATE' ? keys?.private : keys?.public;
-          if (policy && key && result?.data && !result.errors) {
-            const entry: CachedResponse = { data: result.data, storedAt: Date.now(), maxAge: policy.maxAge, scope: policy.scope };
+          const { document, schema, request } = requestContext;
+          const operationName = requestContext.operationName ?? null;
+          if (policy && key && result?.data && !result.errors && document) {
             try {
+              // Admitted, so analysed already: this reads the cost step's verdict.
+              const { cost, rootFields } = analysisOf({ schema, operation, operationName, document, request });
+              // Serialized once, here: the plugins before this one (the cost step's `extensions.cost`) have had their say.
+              const body = responseBody(result);
+              const entry: CachedResponse = {
+                body,
+                entityTag: weakEntityTag(body),
+                storedAt: Date.now(),
+                maxAge: policy.maxAge,
+                scope: policy.scope,
+                charge: { operationName, cost, rootFields: [...rootFields] },
+              };
               if (await store.store(key, entry, tagsOf(contextValue), epoch)) stored = entry;
             } catch (error) {
               warn({ err: (error as Error).message }, 'response cache unavailable; serving uncached');

@@ -1,6 +1,22 @@
 import type { RedisClient } from '../../shared/redis/redis.js';
 import type { CachedResponse, Lookup, ResponseCacheStore } from './store.js';
 
+const NEWLINE = 0x0a;
+
+/**
+ * An entry as Redis holds it: its policy and charge as one line of JSON, then the body's bytes
+ * as they are sent, so a hit reads the body without parsing or copying it.
+ */
+function encode({ body, ...rest }: CachedResponse): Buffer {
+  return Buffer.concat([Buffer.from(`${JSON.stringify(rest)}\n`), body]);
+}
+
+function decode(value: Buffer): CachedResponse {
+  // JSON.stringify writes a newline inside a string as `\n`: the first newline ends the line.
+  const end = value.indexOf(NEWLINE);
+  return { ...(JSON.parse(value.subarray(0, end).toString()) as Omit<CachedResponse, 'body'>), body: value.subarray(end + 1) };
+}
+
 /**
  * Every key of the response cache shares the hash tag `{response-cache}`: on Redis Cluster
  * they live in one slot, so the store and purge scripts stay atomic. (The price: the response
@@ -10,7 +26,9 @@ export function responseCacheKeys(prefix: string) {
   const base = `${prefix}{response-cache}:`;
   return {
     epoch: `${base}epoch`,
-    response: (key: string) => `${base}r:${key}`,
+    // `r2:`: entries hold the body as sent (`encode`). The `r:` entries of the version before held
+    // the data as JSON; none is read, and each goes by its TTL or with a purge of its tags.
+    response: (key: string) => `${base}r2:${key}`,
     tag: (tag: string) => `${base}t:${tag}`,
   };
 }
@@ -84,13 +102,13 @@ export class RedisResponseCacheStore implements ResponseCacheStore {
   }
 
   async lookup(keys: string[]): Promise<Lookup> {
-    const [epoch, ...values] = await this.redis.mget(this.keys.epoch, ...keys.map(this.keys.response));
-    return { epoch: epoch ?? '0', entries: values.map((value) => (value ? (JSON.parse(value) as CachedResponse) : null)) };
+    const [epoch, ...values] = await this.redis.mgetBuffer(this.keys.epoch, ...keys.map(this.keys.response));
+    return { epoch: epoch?.toString() ?? '0', entries: values.map((value) => (value ? decode(value) : null)) };
   }
 
   async store(key: string, entry: CachedResponse, tags: string[], epoch: string): Promise<boolean> {
     const keys = [this.keys.epoch, this.keys.response(key), ...tags.map(this.keys.tag)];
-    const stored = await this.redis.eval(STORE, keys.length, ...keys, epoch, JSON.stringify(entry), String(entry.maxAge));
+    const stored = await this.redis.eval(STORE, keys.length, ...keys, epoch, encode(entry), String(entry.maxAge));
     return stored === 1;
   }
 

@@ -1,9 +1,23 @@
-/** A cached GraphQL result and the policy it was stored under. */
+/** What the rate limit charges for an answer, learnt when it was computed: a hit is charged as its miss was. */
+export interface CachedCharge {
+  /** The operation's name as the document gives it (the per-operation limits' key), or null. */
+  operationName: string | null;
+  /** The cost step's estimate (what `RATE_LIMIT_CHARGE_BY=cost` charges). */
+  cost: number;
+  /** Root fields (`Query.login`) and how many times each runs. */
+  rootFields: [field: string, runs: number][];
+}
+
+/** A cached GraphQL answer: its body as sent, the policy it was stored under, and what a hit is charged. */
 export interface CachedResponse {
-  data: Record<string, unknown>;
+  /** The response body exactly as Apollo Server sent it (`{"data":…,"extensions":…}` and a newline), UTF-8. */
+  body: Buffer;
+  /** The body's weak ETag as Express computes it (`W/"<length>-<sha1>"`), once, rather than at every hit. */
+  entityTag: string;
   storedAt: number;
   maxAge: number;
   scope: 'PUBLIC' | 'PRIVATE';
+  charge: CachedCharge;
 }
 
 export interface Lookup {

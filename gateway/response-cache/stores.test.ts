@@ -7,7 +7,14 @@ import type { CachedResponse } from './store.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const entry = (maxAge: number, storedAt = Date.now()): CachedResponse => ({ data: { ok: true }, storedAt, maxAge, scope: 'PUBLIC' });
+const entry = (maxAge: number, storedAt = Date.now()): CachedResponse => ({
+  body: Buffer.from('{"data":{"ok":true}}\n'),
+  entityTag: 'W/"15-x"',
+  storedAt,
+  maxAge,
+  scope: 'PUBLIC',
+  charge: { operationName: null, cost: 1, rootFields: [['Query.ok', 1]] },
+});
 
 describe('the in-memory response cache store', () => {
   it('keeps its tag index bounded by the live entries through 100,000 distinct stores', async () => {
@@ -67,6 +74,29 @@ describe('the Redis response cache store', () => {
 
     await store.purge(['Product']);
     expect(await redis.exists(keys.tag('Product'), ...Array.from({ length: 5 }, (_, i) => keys.response(`long-${i}`)))).toBe(0);
+  });
+
+  it('gives back an entry as stored: its body byte for byte (newlines and all), its policy and charge', async () => {
+    const store = new RedisResponseCacheStore(redis, prefix);
+    const stored: CachedResponse = {
+      ...entry(60),
+      body: Buffer.from('{"data":{"text":"line\\nnext é \u2028"},"extensions":{"cost":{"estimated":3,"limit":5000}}}\n'),
+      scope: 'PRIVATE',
+      charge: { operationName: 'Named\nOne', cost: 3, rootFields: [['Query.me', 2]] },
+    };
+    expect(await store.store('roundtrip', stored, ['Product'], (await store.lookup([])).epoch)).toBe(true);
+    const [found, missing] = (await store.lookup(['roundtrip', 'absent'])).entries;
+    expect(missing).toBeNull();
+    expect({ ...found, body: found!.body.toString() }).toEqual({ ...stored, body: stored.body.toString() });
+  });
+
+  it('reads no entry the previous version wrote (the data as JSON, under `r:`)', async () => {
+    const store = new RedisResponseCacheStore(redis, prefix);
+    await redis.set(
+      `${prefix}{response-cache}:r:old`,
+      JSON.stringify({ data: { ok: true }, storedAt: Date.now(), maxAge: 60, scope: 'PUBLIC' }),
+    );
+    expect((await store.lookup(['old'])).entries).toEqual([null]);
   });
 
   it('still purges what a tag written as a plain set by the previous version holds', async () => {

@@ -9,6 +9,7 @@ import {
   SpanStatusCode,
   trace,
   type Attributes,
+  type Span,
 } from '@opentelemetry/api';
 import {
   ATTR_DB_COLLECTION_NAME,
@@ -168,6 +169,16 @@ export function traceRequests({ subgraphName }: TraceRequestsOptions = {}): Requ
 }
 
 /**
+ * Names a request's server span `<type> <operation name>` and records both: `useTracing`'s
+ * doing, and the response cache's for a hit answered before Apollo Server.
+ */
+export function nameOperationSpan(span: Span, type: string, operationName: string | null | undefined): void {
+  span.updateName(operationName ? `${type} ${operationName}` : type);
+  span.setAttribute(ATTR_GRAPHQL_OPERATION_TYPE, type);
+  if (operationName) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, operationName);
+}
+
+/**
  * Names the request's server span `<type> <operation name>` and records the operation and the
  * error codes of its response; registered on the gateway and on every subgraph.
  */
@@ -178,10 +189,7 @@ export function useTracing<TContext extends BaseContext>(): ApolloServerPlugin<T
       if (!span?.isRecording()) return;
       return {
         async didResolveOperation({ operationName, operation }) {
-          if (!operation) return;
-          span.updateName(operationName ? `${operation.operation} ${operationName}` : operation.operation);
-          span.setAttribute(ATTR_GRAPHQL_OPERATION_TYPE, operation.operation);
-          if (operationName) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, operationName);
+          if (operation) nameOperationSpan(span, operation.operation, operationName);
         },
         async willSendResponse({ errors }) {
           if (!errors?.length) return;

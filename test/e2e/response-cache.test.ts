@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import { responseCacheKeys } from '../../gateway/response-cache/redis-store.js';
 import { seedId } from '../../shared/store/seed.js';
 import { startForeignSubgraph } from '../support/foreign-subgraph.js';
 import { postGraphQL, postRaw } from '../support/subgraph.js';
@@ -51,7 +52,7 @@ describe('the response cache, on Redis', () => {
     expect(second.data).toEqual(first.data);
     expect(Number(second.headers.get('age'))).toBeGreaterThanOrEqual(0);
     expect(second.headers.get('cache-control')).toMatch(/^max-age=[0-5], public$/);
-    expect(await redis.keys(`${prefix}{response-cache}:r:*`)).not.toHaveLength(0);
+    expect(await redis.keys(responseCacheKeys(prefix).response('*'))).not.toHaveLength(0);
   });
 
   it("never serves one user's private response to another or to an anonymous caller, even concurrently", async () => {
