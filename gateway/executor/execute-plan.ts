@@ -122,6 +122,17 @@ function documentOf(fetch: FetchNode): DocumentNode {
   return document;
 }
 
+const prefixes = new WeakMap<FetchNode, string>();
+/** `{"query":…,"operationName":…,"variables":` of a fetch's request body, serialized once per plan. */
+function fetchPrefix(fetch: FetchNode): string {
+  let prefix = prefixes.get(fetch);
+  if (prefix === undefined) {
+    const operationName = fetch.operationName ? `,"operationName":${JSON.stringify(fetch.operationName)}` : '';
+    prefixes.set(fetch, (prefix = `{"query":${JSON.stringify(fetch.operation)}${operationName},"variables":`));
+  }
+  return prefix;
+}
+
 /** The variables of a fetch: the client's that its operation uses (as sent), and any it adds. */
 function fetchVariables(fetch: FetchNode, variables: JsonObject): JsonObject {
   const picked: JsonObject = {};
@@ -149,25 +160,44 @@ async function runFetch(fetch: FetchNode, slots: Slot[], input: PlanExecutionInp
 async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonObject, input: PlanExecutionInput, execution: PlanExecution) {
   // One representation per distinct entity; `owners[i]` are the slots it answers for.
   const representations: JsonObject[] = [];
+  // Each representation's JSON: the key it is deduplicated by, and what the request body is written from.
+  const serialized: string[] = [];
   const owners: number[][] = [];
   const byKey = new Map<string, number>();
+  // Answers merged in place share their objects: one object met at many paths (the same
+  // product under every review of it) is represented once; -1: it is no entity of this fetch.
+  const byObject = new Map<JsonObject, number>();
   for (let i = 0; i < slots.length; i++) {
-    const representation = select(slots[i]!.object, fetch.requires!, input.conditions);
-    if (!representation || typeof representation.__typename !== 'string') continue;
+    const object = slots[i]!.object;
+    const seen = byObject.get(object);
+    if (seen !== undefined) {
+      if (seen >= 0) owners[seen]!.push(i);
+      continue;
+    }
+    const representation = select(object, fetch.requires!, input.conditions);
+    if (!representation || typeof representation.__typename !== 'string') {
+      byObject.set(object, -1);
+      continue;
+    }
     if (fetch.inputRewrites) applyRewrites(representation, fetch.inputRewrites, input.conditions);
     const key = JSON.stringify(representation);
     const known = byKey.get(key);
     if (known !== undefined) {
       owners[known]!.push(i);
+      byObject.set(object, known);
       continue;
     }
+    byObject.set(object, representations.length);
     byKey.set(key, representations.length);
     representations.push(representation);
+    serialized.push(key);
     owners.push([i]);
   }
   if (!representations.length) return;
+  const others = JSON.stringify(variables);
+  const body = `${fetchPrefix(fetch)}${others === '{}' ? '{' : `${others.slice(0, -1)},`}"representations":[${serialized.join(',')}]}}`;
   variables.representations = representations;
-  const answer = await call(fetch, variables, input, execution, slots, owners);
+  const answer = await call(fetch, variables, input, execution, slots, owners, body);
   if (!answer) return;
   const entities = answer.data?._entities;
   if (Array.isArray(entities)) {
@@ -175,7 +205,14 @@ async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonOb
       const entity = entities[j];
       if (entity === null || typeof entity !== 'object') continue;
       if (fetch.outputRewrites) applyRewrites(entity as JsonObject, fetch.outputRewrites, input.conditions);
-      for (const owner of owners[j]!) mergeEntity(slots[owner]!.object, entity as JsonObject, input.conditions);
+      let merged: JsonObject | undefined;
+      for (const owner of owners[j]!) {
+        const object = slots[owner]!.object;
+        // Owners of one answer are often one object met at several paths: merged once.
+        if (object === merged) continue;
+        mergeEntity(object, entity as JsonObject, input.conditions);
+        merged = object;
+      }
     }
   }
   if (!answer.errors) return;
@@ -203,11 +240,12 @@ async function call(
   execution: PlanExecution,
   slots: Slot[],
   owners: number[][],
+  body?: string,
 ): Promise<SubgraphAnswer | undefined> {
   try {
     const answer = await input
       .clientOf(fetch.serviceName)
-      .call({ query: fetch.operation, ...(fetch.operationName && { operationName: fetch.operationName }), variables }, input.context);
+      .call({ query: fetch.operation, ...(fetch.operationName && { operationName: fetch.operationName }), variables, body }, input.context);
     input.onAnswer?.(fetch.serviceName, answer);
     return answer;
   } catch (error) {
@@ -275,6 +313,7 @@ export function mergeInto(target: JsonObject, source: JsonObject): void {
   for (const key in source) {
     const incoming = source[key];
     const existing = target[key];
+    if (existing === incoming) continue;
     if (existing !== null && typeof existing === 'object' && incoming !== null && typeof incoming === 'object') {
       if (Array.isArray(existing) && Array.isArray(incoming)) mergeLists(existing, incoming);
       else if (!Array.isArray(existing) && !Array.isArray(incoming)) mergeInto(existing as JsonObject, incoming as JsonObject);
@@ -289,6 +328,7 @@ function mergeLists(target: unknown[], source: unknown[]): void {
   for (let i = 0; i < source.length; i++) {
     const existing = target[i];
     const incoming = source[i];
+    if (existing === incoming) continue;
     if (existing !== null && typeof existing === 'object' && incoming !== null && typeof incoming === 'object') {
       if (Array.isArray(existing) && Array.isArray(incoming)) mergeLists(existing, incoming);
       else if (!Array.isArray(existing) && !Array.isArray(incoming)) mergeInto(existing as JsonObject, incoming as JsonObject);

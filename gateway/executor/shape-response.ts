@@ -12,7 +12,6 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLAbstractType,
-  type GraphQLField,
   type GraphQLInterfaceType,
   type GraphQLLeafType,
   type GraphQLFormattedError,
@@ -30,9 +29,31 @@ interface CollectedField {
   key: string;
   name: string;
   nodes: FieldNode[];
-  definition: GraphQLField<unknown, unknown> | undefined;
+  /** How its values are completed (undefined: the type has no such field). */
+  shape: Shape | undefined;
   /** The field's sub-selections, one array for the field's lifetime (what child lookups are memoized by). */
   selectionSets: SelectionSetNode[];
+}
+
+/** A field's output type as the shaper walks it, read off the schema's type once per type. */
+type Shape =
+  | { kind: 'nonNull'; of: Shape }
+  | { kind: 'list'; of: Shape }
+  | { kind: 'leaf'; valid(value: unknown): boolean }
+  | { kind: 'object'; type: GraphQLObjectType }
+  | { kind: 'abstract'; type: GraphQLAbstractType };
+
+const shapes = new WeakMap<GraphQLOutputType, Shape>();
+function shapeOf(type: GraphQLOutputType): Shape {
+  let shape = shapes.get(type);
+  if (shape) return shape;
+  if (isNonNullType(type)) shape = { kind: 'nonNull', of: shapeOf(type.ofType) };
+  else if (isListType(type)) shape = { kind: 'list', of: shapeOf(type.ofType) };
+  else if (isLeafType(type)) shape = { kind: 'leaf', valid: leafCheck(type) };
+  else if (isAbstractType(type)) shape = { kind: 'abstract', type };
+  else shape = { kind: 'object', type: type as GraphQLObjectType };
+  shapes.set(type, shape);
+  return shape;
 }
 
 /** Stands for a null where the type says non-null: the parent becomes null in turn. */
@@ -44,21 +65,21 @@ type Completed = unknown | typeof INVALID;
  * kind, enums by the API schema's values (an `@inaccessible` one is not), other scalars as
  * they come. One that is not becomes null, with no error (as @apollo/gateway answers).
  */
-function validLeaf(type: GraphQLLeafType, value: unknown): boolean {
-  if (isEnumType(type)) return typeof value === 'string' && type.getValue(value) !== undefined;
+function leafCheck(type: GraphQLLeafType): (value: unknown) => boolean {
+  if (isEnumType(type)) return (value) => typeof value === 'string' && type.getValue(value) !== undefined;
   switch (type.name) {
     case 'String':
-      return typeof value === 'string';
+      return (value) => typeof value === 'string';
     case 'Int':
-      return Number.isInteger(value);
+      return Number.isInteger;
     case 'Float':
-      return typeof value === 'number' && Number.isFinite(value);
+      return (value) => typeof value === 'number' && Number.isFinite(value);
     case 'Boolean':
-      return typeof value === 'boolean';
+      return (value) => typeof value === 'boolean';
     case 'ID':
-      return typeof value === 'string' || Number.isInteger(value);
+      return (value) => typeof value === 'string' || Number.isInteger(value);
     default:
-      return true;
+      return () => true;
   }
 }
 
@@ -121,39 +142,42 @@ class Shaper {
         result[field.key] = this.introspection(field);
         continue;
       }
-      const definition = field.definition;
-      if (!definition) continue;
-      const value = this.value(definition.type, field, source[field.key]);
+      if (!field.shape) continue;
+      const value = this.value(field.shape, field, source[field.key]);
       if (value === INVALID) return INVALID;
       result[field.key] = value;
     }
     return result;
   }
 
-  private value(type: GraphQLOutputType, field: CollectedField, value: unknown): Completed {
-    if (isNonNullType(type)) {
-      const completed = this.value(type.ofType, field, value);
-      return completed === null ? INVALID : completed;
-    }
-    if (value === null || value === undefined) return null;
-    if (isListType(type)) {
-      if (!Array.isArray(value)) return null;
-      const items: unknown[] = new Array(value.length);
-      for (let i = 0; i < value.length; i++) {
-        const item = this.value(type.ofType, field, value[i]);
-        // A non-null item that is null nulls the list.
-        if (item === INVALID) return null;
-        items[i] = item;
+  private value(shape: Shape, field: CollectedField, value: unknown): Completed {
+    switch (shape.kind) {
+      case 'nonNull': {
+        const completed = this.value(shape.of, field, value);
+        return completed === null ? INVALID : completed;
       }
-      return items;
+      case 'list': {
+        if (value === null || value === undefined || !Array.isArray(value)) return null;
+        const items: unknown[] = new Array(value.length);
+        for (let i = 0; i < value.length; i++) {
+          const item = this.value(shape.of, field, value[i]);
+          // A non-null item that is null nulls the list.
+          if (item === INVALID) return null;
+          items[i] = item;
+        }
+        return items;
+      }
+      case 'leaf':
+        return value === null || value === undefined || !shape.valid(value) ? null : value;
+      default: {
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+        const object = value as JsonObject;
+        const runtime = shape.kind === 'abstract' ? this.runtimeType(shape.type, object.__typename) : shape.type;
+        if (!runtime) return null;
+        const shaped = this.object(runtime, field.selectionSets, object);
+        return shaped === INVALID ? null : shaped;
+      }
     }
-    if (isLeafType(type)) return validLeaf(type, value) ? value : null;
-    if (typeof value !== 'object' || Array.isArray(value)) return null;
-    const object = value as JsonObject;
-    const runtime = isAbstractType(type) ? this.runtimeType(type, object.__typename) : (type as GraphQLObjectType);
-    if (!runtime) return null;
-    const shaped = this.object(runtime, field.selectionSets, object);
-    return shaped === INVALID ? null : shaped;
   }
 
   /**
@@ -207,7 +231,8 @@ class Shaper {
           let field = byKey.get(key);
           if (!field) {
             const name = selection.name.value;
-            byKey.set(key, (field = { key, name, nodes: [], definition: definitions[name], selectionSets: [] }));
+            const definition = definitions[name];
+            byKey.set(key, (field = { key, name, nodes: [], shape: definition && shapeOf(definition.type), selectionSets: [] }));
           }
           field.nodes.push(selection);
           if (selection.selectionSet) field.selectionSets.push(selection.selectionSet);

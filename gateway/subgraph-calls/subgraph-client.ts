@@ -14,6 +14,8 @@ export interface SubgraphCall {
   query: string;
   operationName?: string;
   variables?: Record<string, unknown>;
+  /** This call as JSON already (the executor writes it from parts it serialized once); what is sent and signed. */
+  body?: string;
 }
 
 /** What the subgraph answered: a GraphQL response, its extensions already taken in (cache tags). */
@@ -135,7 +137,7 @@ export class PoolSubgraphClient implements SubgraphClient {
   }
 
   private async send(call: SubgraphCall, caller: SubgraphCaller): Promise<SubgraphAnswer> {
-    const body = JSON.stringify(call);
+    const body = call.body ?? JSON.stringify(call);
     const scope = currentRequestScope();
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -158,10 +160,9 @@ export class PoolSubgraphClient implements SubgraphClient {
       }
       const header = response.headers['cache-control'];
       cacheControl = Array.isArray(header) ? header.join(', ') : header;
-      const chunks: Buffer[] = [];
-      for await (const chunk of response.body) chunks.push(chunk as Buffer);
       try {
-        answer = graphQLAnswer(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        // Read whole, then parsed once.
+        answer = graphQLAnswer(await response.body.json());
       } catch (error) {
         throw new CallFailure('network', error, statusCode);
       }

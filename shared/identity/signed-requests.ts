@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Identity } from './identity.js';
 import { UnauthenticatedError } from '../errors/errors.js';
@@ -70,7 +70,7 @@ export function signedRequestHeaders(
   requestId: string = randomUUID(),
   now = Date.now(),
 ): Record<string, string> {
-  const signed: SignedPayload = { user, requestId, ts: now, nonce: randomBytes(16).toString('base64url'), body: sha256(body) };
+  const signed: SignedPayload = { user, requestId, ts: now, nonce: randomUUID(), body: sha256(body) };
   const payload = Buffer.from(JSON.stringify(signed)).toString('base64url');
   return { [REQUEST_ID_HEADER]: requestId, [IDENTITY_HEADER]: payload, [SIGNATURE_HEADER]: hmac(secret, payload) };
 }
