@@ -269,6 +269,13 @@ const cases: Case[] = [
       fragment T on __Type { name kind possibleTypes { name } }`,
     variables: [{ t: 'Pet' }, { t: 'Mood' }],
   },
+  {
+    name: 'introspection in a root fragment, under directives',
+    query: `query($deep: Boolean = false) { ...Meta __schema @skip(if: $deep) { directives { name } } me { ...Meta2 } }
+      fragment Meta on Query { __typename __schema { types @include(if: $deep) { name } queryType { name fields { name } } } }
+      fragment Meta2 on Person { __typename name }`,
+    variables: [{}, { deep: true }],
+  },
 ];
 
 describe('shapeResponse shapes as graphql-js executes, key order included', () => {
@@ -360,6 +367,10 @@ describe('what the subgraphs got wrong', () => {
       me: null,
       pet: null,
     });
+  });
+
+  it('passes an ID given as an integer and an Int beyond 32 bits as they are, as @apollo/gateway does', () => {
+    expect(shaped('{ me { id age } }', { me: { id: 7, age: 2 ** 40 } }).text).toBe('{"me":{"id":7,"age":1099511627776}}');
   });
 
   it('an object whose __typename the API schema lacks, or names a type not of the field, is null', () => {
