@@ -582,23 +582,34 @@ describe('executePlan', () => {
   });
 
   it("puts SUBGRAPH_UNAVAILABLE at every field of an unavailable subgraph's fetch, for each entity, and runs the rest of the plan", async () => {
-    const { data, errors, calls } = await run(planOf('{ products { name reviews { body author { name } } inStock } }'), {
+    const { data, errors, calls } = await run(planOf('{ products { name reviews { body author { name } } inStock price } }'), {
       products: () => ({ data: { products: [product('p1'), product('p2'), product('p1')] } }),
-      inventory: entities(() => ({ __typename: 'Product', inStock: true })),
-      reviews: () => Promise.reject(new SubgraphUnavailableError('reviews')),
+      inventory: () => Promise.reject(new SubgraphUnavailableError('inventory')),
+      reviews: entities((r) => ({ __typename: 'Product', reviews: [{ body: 'b', author: { __typename: 'User', id: `u-${r.upc}` } }] })),
+      users: entities(() => ({ __typename: 'User', name: 'U' })),
     });
     const unavailable = (path: (string | number)[]) => ({
-      message: new SubgraphUnavailableError('reviews').message,
+      message: new SubgraphUnavailableError('inventory').message,
       path,
-      extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'reviews', serviceName: 'reviews' },
+      extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'inventory', serviceName: 'inventory' },
     });
+    // Each distinct entity (p1 twice) at each of its places, at each field the fetch was for.
     expect(errors).toEqual([
-      unavailable(['products', 0, 'reviews']),
-      unavailable(['products', 2, 'reviews']),
-      unavailable(['products', 1, 'reviews']),
+      unavailable(['products', 0, 'inStock']),
+      unavailable(['products', 2, 'inStock']),
+      unavailable(['products', 0, 'price']),
+      unavailable(['products', 2, 'price']),
+      unavailable(['products', 1, 'inStock']),
+      unavailable(['products', 1, 'price']),
     ]);
-    expect(calls.map((c) => c.subgraph).sort()).toEqual(['inventory', 'products', 'reviews']);
-    expect(data).toEqual({ products: [product('p1'), product('p2'), product('p1')].map((p) => ({ ...p, inStock: true })) });
+    // The other branch of the parallel, and the fetch after it in its sequence, still ran.
+    expect(calls.map((c) => c.subgraph).sort()).toEqual(['inventory', 'products', 'reviews', 'users']);
+    expect(data).toEqual({
+      products: [product('p1'), product('p2'), product('p1')].map((p) => ({
+        ...p,
+        reviews: [{ body: 'b', author: { __typename: 'User', id: `u-${p.upc}`, name: 'U' } }],
+      })),
+    });
 
     const rootDown = await run(planOf('{ products { name inStock } productGrid { name } }'), {
       products: () => Promise.reject(new SubgraphUnavailableError('products')),
