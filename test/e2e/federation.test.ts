@@ -90,6 +90,39 @@ describe('the federation fixture through the gateway', () => {
     ]);
   });
 
+  // Both answered wrongly by stock @apollo/gateway (GATEWAY_EXECUTOR=apollo): it lets the
+  // interface subgraph's `__typename` overwrite the concrete one it fetched, dropping the
+  // fragments on the concrete types, or nulling the whole response when `__typename` is asked.
+  it('keeps the concrete type of an @interfaceObject entity for __typename and fragments on it', async () => {
+    const asked = await supergraph.query(
+      '{ instruments { ... on Instrument { __typename ... on Microscope { calibratedAt m: calibratedAt } } ... on Telescope { name } } }',
+    );
+    expect(asked.errors).toBeUndefined();
+    expect(JSON.stringify(asked.data)).toBe(
+      JSON.stringify({
+        instruments: [
+          { __typename: 'Microscope', calibratedAt: '2026-01-01', m: '2026-01-01' },
+          { __typename: 'Telescope', name: 'Sky 200' },
+        ],
+      }),
+    );
+    const unasked = await supergraph.query(
+      '{ instruments { ... on Telescope { calibratedAt __typename } ... on Microscope { calibratedAt name } } }',
+    );
+    expect(unasked.data!.instruments).toEqual([
+      { calibratedAt: '2026-01-01', name: 'Lens 40' },
+      { calibratedAt: '2026-01-02', __typename: 'Telescope' },
+    ]);
+  });
+
+  // Stock @apollo/gateway loses the aliased `a0` here and nulls the response (its
+  // `extensions.valueCompletion` says "Cannot return null for non-nullable field Gizmo.a0.").
+  it('answers an aliased @requires field fetched beside a skipped one', async () => {
+    const { data, errors } = await supergraph.query('{ gizmos { finish maker { __typename } a0: color shippingNote @skip(if: true) } }');
+    expect(errors).toBeUndefined();
+    expect(data!.gizmos).toEqual(GIZMOS.map((g) => ({ finish: expect.any(String), maker: { __typename: 'Maker' }, a0: annexColor(g.id) })));
+  });
+
   it('keeps an @inaccessible field out of the API schema, yet the subgraph answers it', async () => {
     expect(apiSchemaOf(supergraphSdl)).not.toMatch(/\bsecret\b/);
     const through = await supergraph.query('{ gizmos { secret } }');
