@@ -1,4 +1,4 @@
-import { runLoad, withPeakRss } from './processes.js';
+import { cpuMs, runLoad, withPeakRss } from './processes.js';
 import { rotate, summarize, summaryTable, type Measured, type Summary } from './report.js';
 
 /** What is measured: a URL answering a body, and the process whose memory is counted. */
@@ -44,12 +44,16 @@ export async function measureRounds(
     targets.map((t) => [t, { name: t.name, perSecond: [], p50: [], p99: [], rss: [], failures: 0 }]),
   );
   const width = Math.max(...targets.map((t) => t.name.length));
+  const cpuPerRequest = new Map<Target, number[]>(targets.map((t) => [t, []]));
   for (let round = 0; round < rounds; round++) {
     console.log(`\nround ${round + 1} of ${rounds}:`);
     for (const target of rotate(targets, round)) {
+      const cpuBefore = cpuMs(target.pid);
       const { result, rssMiB } = await withPeakRss(target.pid, () =>
         runLoad({ url: target.url, body: target.body, connections, seconds, maxRequests }, loadEnv),
       );
+      const cpu = (cpuMs(target.pid) - cpuBefore) / Math.max(1, result.requests);
+      cpuPerRequest.get(target)!.push(cpu);
       const figure = figures.get(target)!;
       figure.perSecond.push(result.perSecond);
       figure.p50.push(result.p50);
@@ -60,13 +64,16 @@ export async function measureRounds(
         .map(([status, count]) => `${status} ${count}`)
         .join(', ');
       console.log(
-        `  ${target.name.padEnd(width)}  ${result.perSecond.toFixed(1).padStart(8)} req/s  p50 ${result.p50.toFixed(1).padStart(7)} ms  p99 ${result.p99.toFixed(1).padStart(7)} ms  RSS ${rssMiB.toFixed(0).padStart(4)} MiB  ${result.requests} requests (x-cache: ${cache})${result.failures ? `  !! ${result.failures} failed, the first: ${result.firstFailure}` : ''}`,
+        `  ${target.name.padEnd(width)}  ${result.perSecond.toFixed(1).padStart(8)} req/s  p50 ${result.p50.toFixed(1).padStart(7)} ms  p99 ${result.p99.toFixed(1).padStart(7)} ms  RSS ${rssMiB.toFixed(0).padStart(4)} MiB  CPU ${cpu.toFixed(2)} ms/request  ${result.requests} requests (x-cache: ${cache})${result.failures ? `  !! ${result.failures} failed, the first: ${result.firstFailure}` : ''}`,
       );
     }
   }
   console.log(`\nPer round (req/s):`);
   for (const figure of figures.values())
     console.log(`  ${figure.name.padEnd(width)}  ${figure.perSecond.map((v) => v.toFixed(1)).join(' / ')}`);
+  console.log(`\nPer round (CPU ms of the serving process per request):`);
+  for (const [target, values] of cpuPerRequest)
+    console.log(`  ${target.name.padEnd(width)}  ${values.map((v) => v.toFixed(2)).join(' / ')}`);
   return new Map([...figures.values()].map((figure) => [figure.name, summarize(figure)]));
 }
 

@@ -16,15 +16,13 @@ import type { TypeConditions } from './type-conditions.js';
 export type JsonObject = Record<string, unknown>;
 
 /**
- * An object of the response tree a fetch reads from or writes into, and how it was reached.
- * Answers merged in place share their objects (the same product under each of its reviews):
- * one such object is one slot, reached from several places, so each fetch handles it once;
- * its paths (for errors) are every way it was reached.
+ * An object of the response tree a fetch reads from or writes into: where it is, and the
+ * objects above it (what `..` in a context rewrite climbs to).
  */
 interface Slot {
   object: JsonObject;
-  /** The slots above it and the keys from each (none: the root). The first's is what `..` in a context rewrite climbs to. */
-  arrivals: { parent: Slot; keys: PathLink }[];
+  path: PathLink | undefined;
+  parent: Slot | undefined;
 }
 
 /** A response path, linked from its end: built step by step for free, read only for errors. */
@@ -33,21 +31,12 @@ interface PathLink {
   key: string | number;
 }
 
-function keysOf(link: PathLink | undefined): (string | number)[] {
-  const keys: (string | number)[] = [];
-  for (let at = link; at; at = at.prev) keys.push(at.key);
-  return keys.reverse();
-}
-
-/** Every path a slot is at, each followed by `then`. */
-function pathsOf(slot: Slot, then: readonly (string | number)[] = []): (string | number)[][] {
-  if (!slot.arrivals.length) return [[...then]];
-  return slot.arrivals.flatMap(({ parent, keys }) => pathsOf(parent, [...keysOf(keys), ...then]));
-}
-
-/** `error` at every path of `slot`, `then` below it. */
-function pushAt(execution: PlanExecution, error: GraphQLFormattedError, slot: Slot, then: readonly (string | number)[]): void {
-  for (const path of pathsOf(slot, then)) execution.errors.push({ ...error, path });
+function pathOf(link: PathLink | undefined, then: readonly (string | number)[] = []): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let at = link; at; at = at.prev) path.push(at.key);
+  path.reverse();
+  for (const key of then) path.push(key);
+  return path;
 }
 
 export interface PlanExecution {
@@ -77,7 +66,7 @@ export interface PlanExecutionInput {
  */
 export async function executePlan(node: PlanNode | undefined, input: PlanExecutionInput): Promise<PlanExecution> {
   const execution: PlanExecution = { data: {}, errors: [] };
-  if (node) await runNode(node, [{ object: execution.data, arrivals: [] }], input, execution);
+  if (node) await runNode(node, [{ object: execution.data, path: undefined, parent: undefined }], input, execution);
   return execution;
 }
 
@@ -110,29 +99,20 @@ function slotsAt(slots: Slot[], path: ResponsePath): Slot[] {
   for (const step of path) {
     if (step === '@') continue;
     const next: Slot[] = [];
-    const reached = new Map<JsonObject, Slot>();
     const key = String(step);
-    for (const slot of current) collectObjects(slot.object[key], { prev: undefined, key }, slot, next, reached);
+    for (const slot of current) collectObjects(slot.object[key], { prev: slot.path, key }, slot, next);
     current = next;
   }
   return current;
 }
 
-function collectObjects(value: unknown, keys: PathLink, parent: Slot, into: Slot[], reached: Map<JsonObject, Slot>): void {
+function collectObjects(value: unknown, path: PathLink, parent: Slot, into: Slot[]): void {
   if (value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) collectObjects(value[i], { prev: keys, key: i }, parent, into, reached);
+    for (let i = 0; i < value.length; i++) collectObjects(value[i], { prev: path, key: i }, parent, into);
     return;
   }
-  const object = value as JsonObject;
-  const known = reached.get(object);
-  if (known) {
-    known.arrivals.push({ parent, keys });
-    return;
-  }
-  const slot: Slot = { object, arrivals: [{ parent, keys }] };
-  reached.set(object, slot);
-  into.push(slot);
+  into.push({ object: value as JsonObject, path, parent });
 }
 
 const documents = new WeakMap<FetchNode, DocumentNode>();
@@ -169,11 +149,7 @@ async function runFetch(fetch: FetchNode, slots: Slot[], input: PlanExecutionInp
     if (!answer) return;
     for (const slot of slots) {
       if (answer.data) mergeInto(slot.object, answer.data);
-      for (const error of answer.errors ?? []) {
-        const received = fromSubgraph(error, fetch.serviceName);
-        if (received.path) pushAt(execution, received, slot, received.path);
-        else execution.errors.push(received);
-      }
+      placeErrors(answer.errors, fetch.serviceName, execution, (path) => pathOf(slot.path, path));
     }
     return;
   }
@@ -188,16 +164,30 @@ async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonOb
   const serialized: string[] = [];
   const owners: number[][] = [];
   const byKey = new Map<string, number>();
+  // Answers merged in place share their objects: one object met at many paths (the same
+  // product under every review of it) is represented once; -1: it is no entity of this fetch.
+  const byObject = new Map<JsonObject, number>();
   for (let i = 0; i < slots.length; i++) {
-    const representation = select(slots[i]!.object, fetch.requires!, input.conditions);
-    if (!representation || typeof representation.__typename !== 'string') continue;
+    const object = slots[i]!.object;
+    const seen = byObject.get(object);
+    if (seen !== undefined) {
+      if (seen >= 0) owners[seen]!.push(i);
+      continue;
+    }
+    const representation = select(object, fetch.requires!, input.conditions);
+    if (!representation || typeof representation.__typename !== 'string') {
+      byObject.set(object, -1);
+      continue;
+    }
     if (fetch.inputRewrites) applyRewrites(representation, fetch.inputRewrites, input.conditions);
     const key = JSON.stringify(representation);
     const known = byKey.get(key);
     if (known !== undefined) {
       owners[known]!.push(i);
+      byObject.set(object, known);
       continue;
     }
+    byObject.set(object, representations.length);
     byKey.set(key, representations.length);
     representations.push(representation);
     serialized.push(key);
@@ -215,7 +205,14 @@ async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonOb
       const entity = entities[j];
       if (entity === null || typeof entity !== 'object') continue;
       if (fetch.outputRewrites) applyRewrites(entity as JsonObject, fetch.outputRewrites, input.conditions);
-      for (const owner of owners[j]!) mergeEntity(slots[owner]!.object, entity as JsonObject, input.conditions);
+      let merged: JsonObject | undefined;
+      for (const owner of owners[j]!) {
+        const object = slots[owner]!.object;
+        // Owners of one answer are often one object met at several paths: merged once.
+        if (object === merged) continue;
+        mergeEntity(object, entity as JsonObject, input.conditions);
+        merged = object;
+      }
     }
   }
   if (!answer.errors) return;
@@ -223,7 +220,7 @@ async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonOb
     const error = fromSubgraph(received, fetch.serviceName);
     const path = error.path;
     if (path?.[0] === '_entities' && typeof path[1] === 'number' && owners[path[1]]) {
-      for (const owner of owners[path[1]]!) pushAt(execution, error, slots[owner]!, path.slice(2));
+      for (const owner of owners[path[1]]!) execution.errors.push({ ...error, path: pathOf(slots[owner]!.path, path.slice(2)) });
     } else {
       // Not about one entity: at every object the fetch was for, as a whole.
       execution.errors.push(withoutSubgraphPath(error));
@@ -255,17 +252,28 @@ async function call(
     if (!(error instanceof TesseraError)) throw error;
     const failures = errorsAtFetchedFields(error, documentOf(fetch), variables).map((failure) => fromSubgraph(failure, fetch.serviceName));
     if (!fetch.requires) {
-      for (const slot of slots)
-        for (const failure of failures)
-          if (failure.path) pushAt(execution, failure, slot, failure.path);
-          else execution.errors.push(failure);
+      for (const slot of slots) placeErrors(failures, undefined, execution, (path) => pathOf(slot.path, path));
       return undefined;
     }
     for (const failure of failures) {
       const [, index, ...rest] = failure.path ?? [];
-      for (const owner of typeof index === 'number' ? owners[index]! : []) pushAt(execution, failure, slots[owner]!, rest);
+      for (const owner of typeof index === 'number' ? owners[index]! : [])
+        execution.errors.push({ ...failure, path: pathOf(slots[owner]!.path, rest) });
     }
     return undefined;
+  }
+}
+
+/** `subgraph`: errors as the subgraph sent them, marked as its own here; undefined: marked already. */
+function placeErrors(
+  errors: readonly GraphQLFormattedError[] | undefined,
+  subgraph: string | undefined,
+  execution: PlanExecution,
+  at: (path: readonly (string | number)[]) => (string | number)[],
+) {
+  for (const received of errors ?? []) {
+    const error = subgraph ? fromSubgraph(received, subgraph) : received;
+    execution.errors.push(error.path ? { ...error, path: at(error.path) } : error);
   }
 }
 
@@ -438,7 +446,7 @@ function contextValue(slot: Slot, rewrite: FetchDataKeyRenamer, conditions: Type
   let value: unknown = slot.object;
   for (const step of rewrite.path) {
     if (step === '..') {
-      current = current?.arrivals[0]?.parent;
+      current = current?.parent;
       value = current?.object;
       continue;
     }
