@@ -1,18 +1,9 @@
 import type { RunningSubgraph } from '../shared/subgraph/boot.js';
 import { subgraphs } from '../subgraphs/index.js';
-import {
-  benchEnv,
-  benchGatewayEnv,
-  benchSubgraphs,
-  BENCH_RATE_LIMIT,
-  formatSettings,
-  freePort,
-  positiveInt,
-  startBenchSubgraphs,
-} from './subgraphs.js';
+import { benchEnv, benchGatewayEnv, benchSubgraphs, BENCH_RATE_LIMIT, formatSettings, freePort, startBenchSubgraphs } from './subgraphs.js';
 import { postJson, startChild, stopChild, waitAnswering, type Child } from './engine/processes.js';
 import { firstDifference, ratio } from './engine/report.js';
-import { measureRounds, printSummary, roundVariables, type RoundSettings, type Target } from './engine/rounds.js';
+import { measureRounds, printSummary, roundSettingsFrom, type Target } from './engine/rounds.js';
 
 /**
  * `npm run bench -- engine-shop`: the shop's own subgraphs on PostgreSQL (DATABASE_URL, by
@@ -39,13 +30,7 @@ async function statementsSoFar(running: RunningSubgraph[]): Promise<number[]> {
 
 async function main(): Promise<void> {
   const env = { ...benchEnv(), DATABASE_URL: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL };
-  const settings: RoundSettings = {
-    seconds: positiveInt(env, 'BENCH_SECONDS', roundVariables.BENCH_SECONDS),
-    rounds: positiveInt(env, 'BENCH_ROUNDS', roundVariables.BENCH_ROUNDS),
-    connections: positiveInt(env, 'BENCH_CONNECTIONS', roundVariables.BENCH_CONNECTIONS),
-    maxRequests: positiveInt(env, 'BENCH_MAX_REQUESTS', roundVariables.BENCH_MAX_REQUESTS),
-    warmUpSeconds: positiveInt(env, 'BENCH_WARMUP_SECONDS', roundVariables.BENCH_WARMUP_SECONDS),
-  };
+  const settings = roundSettingsFrom(env);
   console.log(
     formatSettings({
       subgraphs: `${benchSubgraphs(env)} (${env.DATABASE_URL.replace(/\/\/[^@/]*@/, '//')}), in the bench's process`,

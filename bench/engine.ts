@@ -4,10 +4,10 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { benchGatewayEnv, formatSettings, freePort, positiveInt } from './subgraphs.js';
+import { benchGatewayEnv, formatSettings, freePort } from './subgraphs.js';
 import { CACHEABLE, CACHEABLE_OPERATION, constantSubgraphs } from './engine/constant-subgraphs.js';
 import { postJson, startChild, stopChild, waitAnswering, type Child } from './engine/processes.js';
-import { measureRounds, printSummary, roundVariables, type RoundSettings, type Target } from './engine/rounds.js';
+import { measureRounds, printSummary, roundSettingsFrom, type Target } from './engine/rounds.js';
 import { firstDifference, ratio, targetLines } from './engine/report.js';
 
 /**
@@ -76,13 +76,7 @@ const comparable = (answer: Answer) => ({ data: answer.json?.data, errors: answe
 
 async function main(): Promise<void> {
   const env = process.env;
-  const settings: RoundSettings = {
-    seconds: positiveInt(env, 'BENCH_SECONDS', roundVariables.BENCH_SECONDS),
-    rounds: positiveInt(env, 'BENCH_ROUNDS', roundVariables.BENCH_ROUNDS),
-    connections: positiveInt(env, 'BENCH_CONNECTIONS', roundVariables.BENCH_CONNECTIONS),
-    maxRequests: positiveInt(env, 'BENCH_MAX_REQUESTS', roundVariables.BENCH_MAX_REQUESTS),
-    warmUpSeconds: positiveInt(env, 'BENCH_WARMUP_SECONDS', roundVariables.BENCH_WARMUP_SECONDS),
-  };
+  const settings = roundSettingsFrom(env);
   const { seconds, rounds, connections, maxRequests, warmUpSeconds } = settings;
   // Children get only what they need: no REDIS_URL, DATABASE_URL or ports of the caller's environment.
   const childEnv: NodeJS.ProcessEnv = { PATH: env.PATH, HOME: env.HOME, NODE_ENV: 'production' };

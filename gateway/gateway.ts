@@ -20,7 +20,7 @@ import { signedRequestHeaders } from '../shared/identity/signed-requests.js';
 import { createRedisClient, redisReady, redisState, type RedisClient } from '../shared/redis/redis.js';
 import { assertMetricsOffPublicPort, createMetricsRegistry, metricsRoutes } from '../shared/observability/metrics.js';
 import { apolloLogger, type Logger } from '../shared/observability/logger.js';
-import { authenticate, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from '../shared/identity/tokens.js';
+import { authenticatedCaller, createTokenVerifier, type TokenRefusedError, type TokenVerifier } from '../shared/identity/tokens.js';
 import type { GatewayContext } from './context.js';
 import { withFailuresAtFields } from './subgraph-calls/failures.js';
 import { RedisApqCache } from './persisted-documents/redis-apq-cache.js';
@@ -431,7 +431,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       context: async ({ req }) => {
         try {
           return {
-            user: await authenticate(req.get('authorization'), tokens),
+            user: await authenticatedCaller(req.get('authorization'), tokens),
             cacheTags: newCacheTags(),
             untaggedSubgraphs: new Set<string>(),
           };

@@ -1,3 +1,4 @@
+import { positiveInt } from '../subgraphs.js';
 import { cpuMs, runLoad, withPeakRss } from './processes.js';
 import { rotate, summarize, summaryTable, type Measured, type Summary } from './report.js';
 
@@ -25,6 +26,17 @@ export const roundVariables = {
   BENCH_MAX_REQUESTS: 200_000,
   BENCH_WARMUP_SECONDS: 2,
 } as const;
+
+/** The rounds' settings from `env` (each a positive integer), with the defaults above. */
+export function roundSettingsFrom(env: NodeJS.ProcessEnv): RoundSettings {
+  return {
+    seconds: positiveInt(env, 'BENCH_SECONDS', roundVariables.BENCH_SECONDS),
+    rounds: positiveInt(env, 'BENCH_ROUNDS', roundVariables.BENCH_ROUNDS),
+    connections: positiveInt(env, 'BENCH_CONNECTIONS', roundVariables.BENCH_CONNECTIONS),
+    maxRequests: positiveInt(env, 'BENCH_MAX_REQUESTS', roundVariables.BENCH_MAX_REQUESTS),
+    warmUpSeconds: positiveInt(env, 'BENCH_WARMUP_SECONDS', roundVariables.BENCH_WARMUP_SECONDS),
+  };
+}
 
 /**
  * Warms each target up, then measures each once a round, the order rotating (so that none is

@@ -312,31 +312,22 @@ function mergeEntity(object: JsonObject, entity: JsonObject, conditions: TypeCon
 export function mergeInto(target: JsonObject, source: JsonObject): void {
   for (const key in source) {
     const incoming = source[key];
-    const existing = target[key];
-    if (existing === incoming) continue;
-    if (existing !== null && typeof existing === 'object' && incoming !== null && typeof incoming === 'object') {
-      if (Array.isArray(existing) && Array.isArray(incoming)) mergeLists(existing, incoming);
-      else if (!Array.isArray(existing) && !Array.isArray(incoming)) mergeInto(existing as JsonObject, incoming as JsonObject);
-      else target[key] = incoming;
-    } else if (incoming !== undefined) {
-      target[key] = incoming;
-    }
+    if (incoming !== undefined) target[key] = merged(target[key], incoming);
   }
 }
 
-function mergeLists(target: unknown[], source: unknown[]): void {
-  for (let i = 0; i < source.length; i++) {
-    const existing = target[i];
-    const incoming = source[i];
-    if (existing === incoming) continue;
-    if (existing !== null && typeof existing === 'object' && incoming !== null && typeof incoming === 'object') {
-      if (Array.isArray(existing) && Array.isArray(incoming)) mergeLists(existing, incoming);
-      else if (!Array.isArray(existing) && !Array.isArray(incoming)) mergeInto(existing as JsonObject, incoming as JsonObject);
-      else target[i] = incoming;
-    } else {
-      target[i] = incoming;
-    }
+/** `existing` with `incoming` merged into it where both are objects or both lists; else `incoming`. */
+function merged(existing: unknown, incoming: unknown): unknown {
+  if (existing === incoming || existing === null || incoming === null || typeof existing !== 'object' || typeof incoming !== 'object')
+    return incoming;
+  if (Array.isArray(existing) !== Array.isArray(incoming)) return incoming;
+  if (!Array.isArray(existing)) {
+    mergeInto(existing as JsonObject, incoming as JsonObject);
+    return existing;
   }
+  const from = incoming as unknown[];
+  for (let i = 0; i < from.length; i++) existing[i] = merged(existing[i], from[i]);
+  return existing;
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Request, RequestHandler, Response } from 'express';
-import { authenticate, type TokenVerifier } from '../../shared/identity/tokens.js';
+import { authenticatedCaller, type TokenVerifier } from '../../shared/identity/tokens.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import { nameOperationSpan } from '../../shared/observability/tracing.js';
@@ -197,7 +197,7 @@ export function answerCacheHits(options: CacheHitOptions): RequestHandler {
     if (!request) return false;
     let user: Identity | null;
     try {
-      user = await authenticate(req.get('authorization'), options.tokens);
+      user = await authenticatedCaller(req.get('authorization'), options.tokens);
     } catch {
       return false; // refused with its reason by Apollo Server's context
     }

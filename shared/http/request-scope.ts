@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -16,6 +17,11 @@ export interface RequestScope {
   readonly deadline: number | undefined;
   /** The client's address (X-Forwarded-For is honoured only from the app's trusted proxies). */
   readonly clientIp: string;
+  /**
+   * The caller its bearer token proves, verified once per request (the gateway asks twice:
+   * its response cache's fast path, then the GraphQL context); set by `authenticatedCaller`.
+   */
+  caller?: Promise<Identity | null>;
 }
 
 // Each request runs in a scope of its own: async context follows it through awaits, timers and the body parser.

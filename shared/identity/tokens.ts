@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { scopesOf } from './roles.js';
 import type { JwtConfig } from '../config/config.js';
+import { requestScope } from '../http/request-scope.js';
 import type { Identity } from './identity.js';
 import { ErrorCode, TesseraError } from '../errors/errors.js';
 
@@ -137,6 +138,12 @@ export function createTokenVerifier(jwt: JwtConfig, { jwksCooldownMs = 30_000 }:
 }
 
 /** The caller of a gateway request: null without an Authorization header; refused when it does not verify. */
+/** `authenticate`, once per request: the verdict is kept in the request scope (a refusal too). */
+export function authenticatedCaller(authorization: string | undefined, verifier: TokenVerifier): Promise<Identity | null> {
+  const scope = requestScope();
+  return (scope.caller ??= authenticate(authorization, verifier));
+}
+
 export async function authenticate(authorization: string | undefined, verifier: TokenVerifier): Promise<Identity | null> {
   if (!authorization) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
