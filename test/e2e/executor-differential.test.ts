@@ -2,7 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { buildSchema, Kind, parse, print, validate, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { buildSchema, executeSync, Kind, parse, print, validate, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { apiSchemaOf } from '../../gateway/supergraph/supergraph.js';
 import { operationLimitsRule } from '../../gateway/protection/operation-limits.js';
 import { repoRoot } from '../../shared/config/paths.js';
@@ -596,17 +596,56 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
   }
 
   /**
-   * Stock @apollo/gateway loses a value now and then, and says so in `extensions.valueCompletion`
-   * ("Cannot return null for non-nullable field Gizmo.a0." where it dropped an aliased field
-   * fetched beside a skipped one, nulling the whole response). Such an answer is its defect, not
-   * a difference, when Tessera's has the same errors and a value at every path stock lost one.
+   * Stock @apollo/gateway loses a value now and then: it leaves out an entity whose @requires
+   * field was skipped (`shippingNote @include(if: false)` beside `color`), or an aliased field
+   * fetched beside a skipped one, and then nulls the parents up to the whole response. It says so
+   * in `extensions.valueCompletion`, but only when no subgraph returned an error: beside a
+   * subgraph's error the nulls come unexplained. Such an answer is its defect, not a difference,
+   * when the errors are the same, stock's data is Tessera's with values nulled, and Tessera's is
+   * a valid answer to the operation (graphql-js, executing the operation over it, gives it back:
+   * no null where the schema forbids one).
    */
-  function lostByStock({ apollo, tessera }: Compared): boolean {
+  function lostByStock({ request, apollo, tessera }: Compared): boolean {
+    if (canonicalErrors(apollo.body) !== canonicalErrors(tessera.body)) return false;
     const lost = (apollo.body.extensions?.valueCompletion ?? []) as { path?: (string | number)[] }[];
-    if (!lost.length || canonicalErrors(apollo.body) !== canonicalErrors(tessera.body)) return false;
-    const at = (path: (string | number)[]) =>
-      path.reduce<unknown>((value, key) => (value as Record<string, unknown> | null)?.[key], tessera.body.data);
-    return lost.every(({ path }) => path && at(path) !== null && at(path) !== undefined);
+    if (lost.length) {
+      const at = (path: (string | number)[]) =>
+        path.reduce<unknown>((value, key) => (value as Record<string, unknown> | null)?.[key], tessera.body.data);
+      return lost.every(({ path }) => path && at(path) !== null && at(path) !== undefined);
+    }
+    return nulledFrom(apollo.body.data, tessera.body.data) && answersOperation(request, tessera.body.data);
+  }
+
+  /** Whether `nulled` is `full` with some values replaced by null (and at least one). */
+  function nulledFrom(nulled: unknown, full: unknown): boolean {
+    const walk = (a: unknown, b: unknown): 'same' | 'nulled' | 'other' => {
+      if (a === null && b !== null && b !== undefined) return 'nulled';
+      if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b ? 'same' : 'other';
+      const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+      let result: 'same' | 'nulled' = 'same';
+      for (const key of keys) {
+        const inner = walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]);
+        if (inner === 'other') return 'other';
+        if (inner === 'nulled') result = 'nulled';
+      }
+      return Array.isArray(a) === Array.isArray(b) ? result : 'other';
+    };
+    return walk(nulled, full) === 'nulled';
+  }
+
+  /** Whether graphql-js, executing the request over `data` (each field read by its response key), returns `data` unchanged. */
+  function answersOperation(request: Request, data: unknown): boolean {
+    if (!data || typeof data !== 'object') return false;
+    const result = executeSync({
+      schema,
+      document: parse(request.query),
+      variableValues: request.variables,
+      operationName: request.operationName,
+      rootValue: data,
+      fieldResolver: (source: Record<string, unknown>, _args, _context, info) => source[info.path.key as string],
+      typeResolver: (value: { __typename?: string }) => value.__typename,
+    });
+    return !result.errors?.length && canonicalJson(result.data) === canonicalJson(data);
   }
 
   /** Compares `operations` on `pair`, `CONCURRENCY` at a time, each as the next caller in turn; stops at the first difference. */

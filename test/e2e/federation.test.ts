@@ -90,9 +90,10 @@ describe('the federation fixture through the gateway', () => {
     ]);
   });
 
-  // Both answered wrongly by stock @apollo/gateway (GATEWAY_EXECUTOR=apollo): it lets the
-  // interface subgraph's `__typename` overwrite the concrete one it fetched, dropping the
-  // fragments on the concrete types, or nulling the whole response when `__typename` is asked.
+  // The next three are answered wrongly by stock @apollo/gateway (GATEWAY_EXECUTOR=apollo): it
+  // lets the interface subgraph's `__typename` overwrite the concrete one it fetched, dropping
+  // the fragments on the concrete types, or nulling the whole response when `__typename` is
+  // asked; and it leaves an entity out of a fetch when a field of it was skipped, nulling the rest.
   it('keeps the concrete type of an @interfaceObject entity for __typename and fragments on it', async () => {
     const asked = await supergraph.query(
       '{ instruments { ... on Instrument { __typename ... on Microscope { calibratedAt m: calibratedAt } } ... on Telescope { name } } }',
@@ -121,6 +122,15 @@ describe('the federation fixture through the gateway', () => {
     const { data, errors } = await supergraph.query('{ gizmos { finish maker { __typename } a0: color shippingNote @skip(if: true) } }');
     expect(errors).toBeUndefined();
     expect(data!.gizmos).toEqual(GIZMOS.map((g) => ({ finish: expect.any(String), maker: { __typename: 'Maker' }, a0: annexColor(g.id) })));
+  });
+
+  it('answers an entity field beside a @requires field skipped by a variable, with another root field failing', async () => {
+    const { data, errors } = await supergraph.query(
+      'query ($note: Boolean!) { gizmos { shippingNote @include(if: $note) color } product { createdAt } }',
+      { note: false },
+    );
+    expect(errors?.map((e) => [e.path, e.extensions?.code])).toEqual([[['product'], 'BAD_USER_INPUT']]);
+    expect(data).toEqual({ gizmos: GIZMOS.map((g) => ({ color: annexColor(g.id) })), product: null });
   });
 
   it('keeps an @inaccessible field out of the API schema, yet the subgraph answers it', async () => {
