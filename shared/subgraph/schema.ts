@@ -6,6 +6,8 @@ import {
   GraphQLDirective,
   GraphQLEnumType,
   GraphQLInt,
+  isInputObjectType,
+  isInterfaceType,
   isObjectType,
   type GraphQLSchema,
 } from 'graphql';
@@ -57,6 +59,7 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
   }
   const schema = buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }]);
   carryFieldExtensions(typeGraphQLSchema, schema);
+  carryDefaultValues(typeGraphQLSchema, schema);
   // Audit outermost, so refusals by the authorization check are recorded too.
   return audit ? auditMutations(enforceAuthorization(schema), audit) : enforceAuthorization(schema);
 }
@@ -73,6 +76,34 @@ function carryFieldExtensions(from: GraphQLSchema, to: GraphQLSchema): void {
     for (const field of Object.values(type.getFields())) {
       const into = targetFields[field.name];
       if (into && Object.keys(field.extensions).length) Object.assign(into, { extensions: { ...field.extensions, ...into.extensions } });
+    }
+  }
+}
+
+/**
+ * Default values as TypeGraphQL holds them, in internal values. Built again from the SDL, an
+ * enum default is its name (`CREATED_AT`), and the enum's resolvers map only the values a client
+ * sends, so a resolver would get the name where it expects the internal value (`createdAt`).
+ */
+function carryDefaultValues(from: GraphQLSchema, to: GraphQLSchema): void {
+  for (const type of Object.values(from.getTypeMap())) {
+    const target = to.getType(type.name);
+    if (isInputObjectType(type) && isInputObjectType(target)) {
+      const targetFields = target.getFields();
+      for (const field of Object.values(type.getFields())) {
+        const into = targetFields[field.name];
+        if (into && field.defaultValue !== undefined) into.defaultValue = field.defaultValue;
+      }
+    }
+    if ((isObjectType(type) || isInterfaceType(type)) && (isObjectType(target) || isInterfaceType(target))) {
+      const targetFields = target.getFields();
+      for (const field of Object.values(type.getFields())) {
+        const intoArgs = targetFields[field.name]?.args ?? [];
+        for (const arg of field.args) {
+          const into = intoArgs.find((a) => a.name === arg.name);
+          if (into && arg.defaultValue !== undefined) into.defaultValue = arg.defaultValue;
+        }
+      }
     }
   }
 }

@@ -29,6 +29,12 @@ describe('catalog', () => {
     ]);
   });
 
+  it('orders by the input’s default field when only the direction is given, or nothing', async () => {
+    const newestFirst = await names('first: 20');
+    expect(await names('first: 20, orderBy: {}')).toEqual(newestFirst);
+    expect(await names('first: 20, orderBy: { direction: ASC }')).toEqual([...newestFirst].reverse());
+  });
+
   it('refuses a price range upside down, and a cursor from another ordering', async () => {
     const range = await subgraph.query(`{ products(filter: { priceRange: { min: 5, max: 1 } }) { totalCount } }`);
     expect(range.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
