@@ -45,6 +45,9 @@ async function main(): Promise<void> {
   // After the server has closed: Apollo (and the supergraph's watch), then Redis.
   lifecycle.onShutdown('gateway', gateway.stop);
   const { server, url } = await listen(lifecycle.guard(gateway.app), config.host, config.port);
+  server.on('upgrade', gateway.upgrade);
+  // Subscriptions end (with SHUTTING_DOWN) as soon as the drain begins: they would hold it to its grace.
+  lifecycle.onDrain('subscriptions', gateway.endSubscriptions);
   lifecycle.serving(server);
   logger.info({ url: `${url}/graphql` }, 'gateway listening');
   const metrics = await listenMetrics(gateway.registry, config.metrics);

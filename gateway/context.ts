@@ -1,3 +1,5 @@
+import type { FormattedExecutionResult } from 'graphql';
+import type { SubscriptionTransport } from './subscriptions/observer.js';
 import type { CacheTags } from '../shared/cache-tags/cache-tags.js';
 import type { Identity } from '../shared/identity/identity.js';
 
@@ -13,4 +15,10 @@ export interface GatewayContext {
   cacheTags: CacheTags;
   /** Subgraphs that answered this request without a cache tag report (not built on Tessera). */
   untaggedSubgraphs: Set<string>;
+  /**
+   * Set by a subscription transport (gateway/subscriptions/): the executor leaves the stream of
+   * an admitted subscription here, and the transport reads it once Apollo Server's pipeline
+   * (authentication, limits, cost, rate limit) has run. Absent on plain HTTP requests.
+   */
+  subscription?: { transport: SubscriptionTransport; stream?: AsyncIterableIterator<FormattedExecutionResult> };
 }

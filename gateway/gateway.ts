@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -10,7 +12,7 @@ import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
 import type { RoutedGatewayConfig } from '../shared/config/config.js';
 import type { WithSecrets } from '../shared/config/secrets.js';
-import { createFormatError, ErrorCode } from '../shared/errors/errors.js';
+import { createFormatError, ErrorCode, ShuttingDownError } from '../shared/errors/errors.js';
 import { StartupError } from '../shared/errors/fatal.js';
 import { enterRequestScope, graphqlErrorHandler, healthRoutes } from '../shared/http/http.js';
 import { requestScope } from '../shared/http/request-scope.js';
@@ -28,7 +30,7 @@ import { MemoryResponseCacheStore } from './response-cache/memory-store.js';
 import { RedisResponseCacheStore } from './response-cache/redis-store.js';
 import { corsPolicy, documentGuards, securityHeaders, varyByCaller } from './protection/http-guards.js';
 import { persistedQueryGuard } from './persisted-documents/apq-guard.js';
-import { countQueryPlans, createGatewayMetrics, responseCacheObserver } from './observability/metrics.js';
+import { countQueryPlans, createGatewayMetrics, responseCacheObserver, subscriptionObserver } from './observability/metrics.js';
 import { useCallerCheck } from './auth/caller-check.js';
 import { useCostLimit } from './protection/cost-limit.js';
 import { useMetrics } from './observability/metrics-plugin.js';
@@ -40,7 +42,12 @@ import { useRequestLogging } from './observability/request-logging.js';
 import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './response-cache/plugin.js';
-import { TesseraGateway } from './executor/engine.js';
+import { TesseraGateway, unroutable } from './executor/engine.js';
+import { SubscriptionRunner } from './executor/run-subscription.js';
+import { createAdmission } from './subscriptions/admission.js';
+import { graphqlWsTransport } from './subscriptions/graphql-ws.js';
+import { httpSubscriptions } from './subscriptions/http-streams.js';
+import { SubscriptionLimits } from './subscriptions/limits.js';
 import { answerCacheHits } from './response-cache/fast-path.js';
 import { SubgraphDataSource } from './subgraph-calls/data-source.js';
 import { createSubgraphClient, type SubgraphClient } from './subgraph-calls/subgraph-client.js';
@@ -72,6 +79,7 @@ interface GatewayOptions {
       | 'graphiql'
       | 'introspection'
       | 'executor'
+      | 'subscriptions'
     >
   >;
   logger: Logger;
@@ -88,6 +96,10 @@ export interface Gateway {
   registry: Registry;
   /** The supergraph being served, and its live reload. */
   supergraph: ReloadableSupergraph;
+  /** Subscriptions over WebSocket: the listening server's `upgrade` event goes here. */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Shutdown's first step: every subscription ends with `SHUTTING_DOWN`, and its connection closes. */
+  endSubscriptions(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -308,14 +320,25 @@ export async function createGateway({ config, logger, verifier, registry = creat
     queryPlannerConfig: { cache: new InMemoryLRUCache({ max: config.operationCacheMaxEntries }) },
     logger: apolloLogger(logger),
   });
+  const subscriptionEvents = subscriptionObserver(metrics);
+  const subscriptions = new SubscriptionRunner({
+    clientOf: (name) => clientOf(name) ?? unroutable(name),
+    signingSecret,
+    queueMax: config.subscriptions.queueMax,
+    keepAliveMs: config.subscriptions.keepAliveMs,
+    requestTimeoutMs: protection.requestTimeoutMs,
+    observer: subscriptionEvents,
+  });
+  const engine = new TesseraGateway({
+    apollo: gateway,
+    executor: config.executor,
+    clientOf,
+    planCacheMaxEntries: config.operationCacheMaxEntries,
+    metrics,
+    subscriptions,
+  });
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: new TesseraGateway({
-      apollo: gateway,
-      executor: config.executor,
-      clientOf,
-      planCacheMaxEntries: config.operationCacheMaxEntries,
-      metrics,
-    }),
+    gateway: engine,
     formatError: createFormatError({ mask: !development, logger }),
     includeStacktraceInErrorResponses: development,
     // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
@@ -376,8 +399,43 @@ export async function createGateway({ config, logger, verifier, registry = creat
     'supergraph loaded',
   );
 
+  /** The GraphQL context of a request: its caller (the token verified once per request scope) and what the subgraphs report. */
+  const contextFor = async (authorization: string | undefined): Promise<GatewayContext> => {
+    try {
+      return { user: await authenticatedCaller(authorization, tokens), cacheTags: newCacheTags(), untaggedSubgraphs: new Set<string>() };
+    } catch (error) {
+      requestScope().logger.info({ reason: (error as TokenRefusedError).reason }, 'access token refused');
+      throw error;
+    }
+  };
+  const admit = createAdmission({ apollo, contextFor, logger });
+  const subscriptionLimits = new SubscriptionLimits(config.subscriptions);
+
   const app = express();
   app.disable('x-powered-by');
+  // An upgrade request's client address, as Express tells it for a request (trusted proxies honoured).
+  const clientIpOf = (request: IncomingMessage) =>
+    Object.assign(Object.create(app.request) as express.Request, {
+      app,
+      headers: request.headers,
+      socket: request.socket,
+      connection: request.socket,
+    }).ip ??
+    request.socket.remoteAddress ??
+    'unknown';
+  const graphqlWs = graphqlWsTransport({
+    admit,
+    tokens,
+    limits: subscriptionLimits,
+    perConnection: config.subscriptions.perConnection,
+    idleTimeoutMs: config.subscriptions.idleTimeoutMs,
+    keepAliveMs: config.subscriptions.keepAliveMs,
+    maxMessageBytes: protection.maxDocumentBytes * 2,
+    schema: () => engine.apiSchema,
+    clientIpOf,
+    observer: subscriptionEvents,
+    logger,
+  });
   // X-Forwarded-For is believed only from these (req.ip then is the client's address).
   app.set('trust proxy', protection.trustedProxies.length ? protection.trustedProxies : false);
   // The deadline runs from the request's arrival: subgraph fetches stop by then.
@@ -413,6 +471,13 @@ export async function createGateway({ config, logger, verifier, registry = creat
     ...documentGuards(protection),
     persistedQueryGuard(),
     ...trustedDocumentsGuards,
+    // Subscriptions over SSE and multipart HTTP: past every HTTP guard, never cached.
+    httpSubscriptions({
+      admit,
+      limits: subscriptionLimits,
+      keepAliveMs: config.subscriptions.keepAliveMs,
+      observer: subscriptionEvents,
+    }),
     ...(config.responseCache.enabled
       ? [
           answerCacheHits({
@@ -427,20 +492,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
           }),
         ]
       : []),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        try {
-          return {
-            user: await authenticatedCaller(req.get('authorization'), tokens),
-            cacheTags: newCacheTags(),
-            untaggedSubgraphs: new Set<string>(),
-          };
-        } catch (error) {
-          requestScope().logger.info({ reason: (error as TokenRefusedError).reason }, 'access token refused');
-          throw error;
-        }
-      },
-    }),
+    expressMiddleware(apollo, { context: ({ req }) => contextFor(req.get('authorization')) }),
   );
   app.use(graphqlErrorHandler(logger));
   return {
@@ -448,7 +500,14 @@ export async function createGateway({ config, logger, verifier, registry = creat
     apollo,
     registry,
     supergraph,
+    upgrade: (request, socket, head) => graphqlWs.handleUpgrade(request, socket, head),
+    async endSubscriptions() {
+      subscriptions.endAll(new ShuttingDownError().toJSON());
+      await graphqlWs.close('The gateway is shutting down');
+    },
     async stop() {
+      subscriptions.endAll(new ShuttingDownError().toJSON());
+      await graphqlWs.close('The gateway is shutting down');
       await apollo.stop();
       await Promise.all([...clients.values()].map((client) => client.close()));
       redis?.disconnect();

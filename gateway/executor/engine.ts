@@ -8,7 +8,7 @@ import type {
   GatewayInterface,
   GatewaySchemaLoadOrUpdateCallback,
 } from '@apollo/server-gateway-interface';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values.js';
 import { LRUCache } from 'lru-cache';
 import { ErrorCode, SubgraphUnavailableError } from '../../shared/errors/errors.js';
@@ -18,6 +18,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { SubgraphAnswer, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
 import { executePlan, type JsonObject } from './execute-plan.js';
 import { restrictByCacheControl } from './cache-policy.js';
+import type { SubscriptionRunner, SubscriptionStart } from './run-subscription.js';
 import { shapeResponse } from './shape-response.js';
 import { typeConditionsOf, type TypeConditions } from './type-conditions.js';
 
@@ -39,6 +40,8 @@ interface TesseraGatewayOptions {
   clientOf(subgraph: string): SubgraphClient | undefined;
   planCacheMaxEntries: number;
   metrics: Pick<GatewayMetrics, 'queryPlanCache'>;
+  /** Runs the plans of subscriptions, and re-plans the running ones when the supergraph changes. */
+  subscriptions: SubscriptionRunner;
 }
 
 /**
@@ -53,6 +56,12 @@ export class TesseraGateway implements GatewayInterface {
 
   constructor(private readonly options: TesseraGatewayOptions) {}
 
+  /** The API schema of the supergraph being served (what clients validate against). */
+  get apiSchema(): GraphQLSchema {
+    if (!this.engine) throw new Error('No supergraph is loaded yet.');
+    return this.engine.apiSchema;
+  }
+
   onSchemaLoadOrUpdate(callback: GatewaySchemaLoadOrUpdateCallback) {
     return this.options.apollo.onSchemaLoadOrUpdate(callback);
   }
@@ -61,7 +70,9 @@ export class TesseraGateway implements GatewayInterface {
     const { apollo, executor } = this.options;
     if (executor === 'apollo') return apollo.load(options);
     this.unsubscribe = apollo.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
-      this.engine = this.engineFor(apiSchema, coreSupergraphSdl);
+      const engine = this.engineFor(apiSchema, coreSupergraphSdl);
+      this.engine = engine;
+      this.options.subscriptions.replan(engine, (start) => replanned(engine, start));
     });
     await apollo.load(options);
     return { executor: this.execute };
@@ -90,20 +101,36 @@ export class TesseraGateway implements GatewayInterface {
   private async run(requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> {
     const engine = this.engine!;
     const { request, operation, document } = requestContext;
-    if (operation.operation === 'subscription') {
+    const context = requestContext.context as Partial<GatewayContext>;
+    if (operation.operation === 'subscription' && !context.subscription) {
       return {
-        errors: [new GraphQLError('This gateway does not serve subscriptions yet.', { extensions: { code: ErrorCode.BAD_REQUEST } })],
+        errors: [
+          new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws), Server-Sent Events or multipart HTTP.', {
+            extensions: { code: ErrorCode.BAD_REQUEST },
+          }),
+        ],
       };
     }
-    const context = requestContext.context as Partial<GatewayContext>;
     const variables = (request.variables ?? {}) as JsonObject;
     const coerced = getVariableValues(engine.apiSchema, operation.variableDefinitions ?? [], variables);
     if (coerced.errors) return { errors: coerced.errors };
     const planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext));
     if (!('plan' in planned)) return planned;
     const { node } = planned.plan as QueryPlan;
+    if (node?.kind === 'Subscription') {
+      context.subscription!.stream = this.options.subscriptions.start(node, {
+        engine,
+        document,
+        operation,
+        variables,
+        coercedVariables: coerced.coerced,
+        context,
+      });
+      // The transport that asked reads the stream from the context; this answer is not sent.
+      return { data: null };
+    }
     const execution = await traceStep('gateway.execute', () =>
-      executePlan(node?.kind === 'Subscription' ? undefined : node, {
+      executePlan(node, {
         variables,
         coercedVariables: coerced.coerced,
         context,
@@ -146,8 +173,29 @@ export class TesseraGateway implements GatewayInterface {
   }
 }
 
+/** A running subscription's plan on a newly loaded supergraph, or why that supergraph cannot serve it. */
+function replanned(
+  engine: Engine,
+  { document, operation }: SubscriptionStart,
+): { node: QueryPlan['node'] } | { error: GraphQLFormattedError } {
+  const invalid = validate(engine.apiSchema, document);
+  try {
+    if (invalid.length) throw invalid[0]!;
+    const plan = engine.planner.buildQueryPlan(
+      operationFromDocument(engine.supergraph.schema, document, { operationName: operation.name?.value }),
+    );
+    return { node: plan.node };
+  } catch (error) {
+    return {
+      error: new GraphQLError(`The supergraph changed and no longer serves this subscription: ${(error as Error).message}`, {
+        extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED },
+      }).toJSON(),
+    };
+  }
+}
+
 /** A plan's fetch to a subgraph the served supergraph does not route: answered as that subgraph being down. */
-function unroutable(subgraph: string): SubgraphClient {
+export function unroutable(subgraph: string): SubgraphClient {
   return {
     name: subgraph,
     url: '',

@@ -64,10 +64,28 @@ export interface PlanExecutionInput {
  * tree in place, `Condition` on a variable. Failures never throw: they become errors at the
  * fields the failed fetch was to resolve, and the rest of the plan runs on what there is.
  */
-export async function executePlan(node: PlanNode | undefined, input: PlanExecutionInput): Promise<PlanExecution> {
-  const execution: PlanExecution = { data: {}, errors: [] };
+export async function executePlan(
+  node: PlanNode | undefined,
+  input: PlanExecutionInput,
+  execution: PlanExecution = { data: {}, errors: [] },
+): Promise<PlanExecution> {
   if (node) await runNode(node, [{ object: execution.data, path: undefined, parent: undefined }], input, execution);
   return execution;
+}
+
+/**
+ * One event of a subscription: what the subscribing fetch's subgraph sent (its data the start
+ * of the response tree, its errors marked as that subgraph's), then the rest of the plan on it.
+ */
+export function executeSubscriptionEvent(
+  rest: PlanNode | undefined,
+  event: { data?: JsonObject | null; errors?: readonly GraphQLFormattedError[] },
+  subgraph: string,
+  input: PlanExecutionInput,
+): Promise<PlanExecution> {
+  const execution: PlanExecution = { data: event.data ?? {}, errors: [] };
+  placeErrors(event.errors, subgraph, execution, (path) => [...path]);
+  return executePlan(rest, input, execution);
 }
 
 async function runNode(node: PlanNode, slots: Slot[], input: PlanExecutionInput, execution: PlanExecution): Promise<void> {
@@ -134,7 +152,7 @@ function fetchPrefix(fetch: FetchNode): string {
 }
 
 /** The variables of a fetch: the client's that its operation uses (as sent), and any it adds. */
-function fetchVariables(fetch: FetchNode, variables: JsonObject): JsonObject {
+export function fetchVariables(fetch: FetchNode, variables: JsonObject): JsonObject {
   const picked: JsonObject = {};
   for (const name of fetch.variableUsages ?? []) if (name in variables) picked[name] = variables[name];
   return picked;

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { boundedNames, metricsOn } from '../../shared/observability/metrics.js';
 import type { ResponseCacheObserver } from '../response-cache/plugin.js';
+import type { SubscriptionObserver } from '../subscriptions/observer.js';
 
 /** Seconds: from a cached answer (milliseconds) to a slow federated query (tens of seconds). */
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -70,6 +71,21 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'Query plans looked up, by result: hit (planned before), miss (planned now)',
       labelNames: ['result'],
     }),
+    subscriptionsActive: gauge({
+      name: 'tessera_gateway_subscriptions_active',
+      help: 'Subscriptions being served, by transport (graphql-ws, sse, multipart)',
+      labelNames: ['transport'],
+    }),
+    subscriptionConnections: gauge({
+      name: 'tessera_gateway_subscription_connections_active',
+      help: 'Open subscription connections, by transport',
+      labelNames: ['transport'],
+    }),
+    subscriptionEvents: counter({
+      name: 'tessera_gateway_subscription_events_total',
+      help: 'Subscription events, by transport and outcome (delivered; dropped: the subscription ended as a slow consumer)',
+      labelNames: ['transport', 'outcome'],
+    }),
   };
 }
 
@@ -89,6 +105,20 @@ export function countQueryPlans(metrics: Pick<GatewayMetrics, 'queryPlanCache'>)
   return ({ queryPlan }) => {
     metrics.queryPlanCache.inc({ result: seen.has(queryPlan) ? 'hit' : 'miss' });
     seen.add(queryPlan);
+  };
+}
+
+/** The subscription transports' observer: connections, subscriptions and events, by transport. */
+export function subscriptionObserver(
+  metrics: Pick<GatewayMetrics, 'subscriptionsActive' | 'subscriptionConnections' | 'subscriptionEvents'>,
+): SubscriptionObserver {
+  return {
+    connectionOpened: (transport) => metrics.subscriptionConnections.inc({ transport }),
+    connectionClosed: (transport) => metrics.subscriptionConnections.dec({ transport }),
+    subscriptionStarted: (transport) => metrics.subscriptionsActive.inc({ transport }),
+    subscriptionEnded: (transport) => metrics.subscriptionsActive.dec({ transport }),
+    eventDelivered: (transport) => metrics.subscriptionEvents.inc({ transport, outcome: 'delivered' }),
+    eventsDropped: (transport, count) => metrics.subscriptionEvents.inc({ transport, outcome: 'dropped' }, count),
   };
 }
 

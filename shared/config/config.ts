@@ -320,6 +320,12 @@ export const gatewayVariables = {
   GATEWAY_EXECUTOR: z.enum(['tessera', 'apollo']).default('tessera'),
   SUBGRAPH_CONNECTIONS: positive.max(10_000).default(128),
   REQUEST_TIMEOUT_MS: positive.default(30_000),
+  SUBSCRIPTION_QUEUE_MAX: positive.max(100_000).default(100),
+  SUBSCRIPTIONS_PER_CONNECTION: positive.max(10_000).default(100),
+  SUBSCRIPTIONS_PER_USER: positive.max(1_000_000).default(500),
+  SUBSCRIPTION_CONNECTIONS_PER_IP: positive.max(1_000_000).default(1_000),
+  SUBSCRIPTION_IDLE_TIMEOUT_MS: positive.default(300_000),
+  SUBSCRIPTION_KEEPALIVE_MS: positive.default(15_000),
   RATE_LIMIT: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_WINDOW_S: positive.default(60),
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
@@ -432,6 +438,18 @@ const gatewaySchema = z.object(gatewayVariables).transform((values, context) => 
     executor: values.GATEWAY_EXECUTOR,
     /** Keep-alive connections Tessera's executor opens at most to each subgraph. */
     subgraphConnections: values.SUBGRAPH_CONNECTIONS,
+    /** Subscriptions (gateway/subscriptions/): the limits on who holds how many, and how long an idle one stays. */
+    subscriptions: {
+      /** Events waiting for one subscriber before it ends with SLOW_CONSUMER. */
+      queueMax: values.SUBSCRIPTION_QUEUE_MAX,
+      perConnection: values.SUBSCRIPTIONS_PER_CONNECTION,
+      perUser: values.SUBSCRIPTIONS_PER_USER,
+      connectionsPerIp: values.SUBSCRIPTION_CONNECTIONS_PER_IP,
+      /** A connection with no subscription for this long is closed. */
+      idleTimeoutMs: values.SUBSCRIPTION_IDLE_TIMEOUT_MS,
+      /** Pings on every transport (and on the gateway's connections to subgraphs). */
+      keepAliveMs: values.SUBSCRIPTION_KEEPALIVE_MS,
+    },
     /** Live reload of the supergraph (see gateway/supergraph/reload.ts). */
     supergraphReload: {
       /**

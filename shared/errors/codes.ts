@@ -44,6 +44,9 @@ export const ErrorCode = {
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
   // The process is shutting down: retry on another replica.
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  // Subscriptions (gateway/subscriptions/): a client reading its events slower than they come, and the limits on how many it holds.
+  SLOW_CONSUMER: 'SLOW_CONSUMER',
+  SUBSCRIPTION_LIMIT_EXCEEDED: 'SUBSCRIPTION_LIMIT_EXCEEDED',
   // A subgraph still opening its store, migrating or seeding (shared/subgraph/startup.ts): retry shortly.
   STARTING: 'STARTING',
   // Apollo Server's own, for requests it refuses before execution (and what Tessera sends alike).
@@ -95,6 +98,8 @@ export const ERROR_STATUS: { readonly [code in ErrorCode]: number } = {
   PERSISTED_QUERY_REQUIRED: 400,
   PERSISTED_QUERY_NOT_IN_LIST: 400,
   SHUTTING_DOWN: 503,
+  SLOW_CONSUMER: 429,
+  SUBSCRIPTION_LIMIT_EXCEEDED: 429,
   STARTING: 503,
   GRAPHQL_PARSE_FAILED: 400,
   GRAPHQL_VALIDATION_FAILED: 400,

@@ -100,6 +100,7 @@ export async function serveGateway(
 ): Promise<ServedGateway> {
   const gateway = await createGateway({ config, logger, verifier: createTokenVerifier(config.jwt, verifierOptions) });
   const listening = await listen(gateway.app, '127.0.0.1', 0);
+  listening.server.on('upgrade', gateway.upgrade);
   const metrics = await listenMetrics(gateway.registry, config.metrics);
   return {
     gateway,
@@ -107,6 +108,7 @@ export async function serveGateway(
     origin: listening.url,
     metricsUrl: metrics?.url ?? (config.metrics.enabled ? `${listening.url}/metrics` : undefined),
     async stop() {
+      await gateway.endSubscriptions();
       await closeServer(listening.server);
       await metrics?.stop();
       await gateway.stop();

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { decodeJwt } from 'jose';
+import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
+import { ErrorCode } from '../../shared/errors/codes.js';
+import { createRequestScope, runInRequestScope } from '../../shared/http/request-scope.js';
+import type { Logger } from '../../shared/observability/logger.js';
+import type { GatewayContext } from '../context.js';
+import type { SubscriptionTransport } from './observer.js';
+
+/** A subscribe request as a transport received it. */
+export interface SubscribeRequest {
+  body: { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown };
+  /** The `Authorization` value the client gave (header, or `connection_init` payload). */
+  authorization: string | undefined;
+  clientIp: string;
+  /** The client's request id when the transport has one (an HTTP request's). */
+  requestId?: string;
+  transport: SubscriptionTransport;
+}
+
+export type Admission =
+  | { stream: AsyncIterableIterator<FormattedExecutionResult>; requestId: string }
+  /** A query or mutation sent over the transport: answered once. */
+  | { result: FormattedExecutionResult }
+  | { errors: readonly GraphQLFormattedError[]; status: number };
+
+export interface AdmissionOptions {
+  apollo: ApolloServer<GatewayContext>;
+  /** The GraphQL context of a request with this `Authorization` (what HTTP requests get). */
+  contextFor(authorization: string | undefined): Promise<Omit<GatewayContext, 'subscription'>>;
+  logger: Logger;
+}
+
+/**
+ * Every transport's subscribe goes through Apollo Server's pipeline like any request: the
+ * token, parsing and validation (with the shape limits), the cost limit, the rate limit's
+ * charge and every plugin, in the same order. The executor leaves the admitted subscription's
+ * stream in the context (`subscription`); a refusal is the response's errors and status.
+ */
+export function createAdmission({ apollo, contextFor, logger }: AdmissionOptions) {
+  return function admit({ body, authorization, clientIp, requestId = randomUUID(), transport }: SubscribeRequest): Promise<Admission> {
+    // No deadline: a subscription lives until it ends; each event's fetches get their own.
+    const scope = createRequestScope({ requestId, logger, clientIp });
+    return runInRequestScope(scope, async () => {
+      const slot: NonNullable<GatewayContext['subscription']> = { transport };
+      const headers = new HeaderMap([['content-type', 'application/json']]);
+      if (authorization) headers.set('authorization', authorization);
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: 'POST', headers, search: '', body },
+        context: async () => ({ ...(await contextFor(authorization)), subscription: slot }),
+      });
+      if (slot.stream) return { stream: slot.stream, requestId };
+      const text = response.body.kind === 'complete' ? response.body.string : '';
+      let result: FormattedExecutionResult | undefined;
+      try {
+        result = JSON.parse(text) as FormattedExecutionResult;
+      } catch {
+        result = undefined;
+      }
+      const status = response.status ?? 200;
+      if (result && status === 200 && 'data' in result) return { result };
+      return {
+        status,
+        errors: result?.errors?.length
+          ? result.errors
+          : [{ message: 'This request could not be served.', extensions: { code: ErrorCode.BAD_REQUEST } }],
+      };
+    });
+  };
+}
+
+export type Admit = ReturnType<typeof createAdmission>;
+
+/** When a verified bearer token expires (epoch ms): a subscription it admitted ends then. */
+export function tokenExpiry(authorization: string): number | undefined {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1];
+  const exp = token ? decodeJwt(token).exp : undefined;
+  return exp === undefined ? undefined : exp * 1000;
+}
