@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { signedRequestHeaders } from '../../../shared/identity/signed-requests.js';
+import { createLifecycle } from '../../../shared/lifecycle/lifecycle.js';
 import { TEST_SIGNING_SECRET, testIdentity } from '../../../test/support/config.js';
-import { startTestSubgraph, subgraphForSuite, type TestSubgraph } from '../../../test/support/subgraph.js';
+import { startTestSubgraph, subgraphForSuite, testLogger, type TestSubgraph } from '../../../test/support/subgraph.js';
 import { signedClient, subscribeOn, subscribersOf } from '../../../test/support/subscriptions.js';
 import { inventory } from '../index.js';
 import { STOCK_CHANGED } from '../resolvers/stock.resolver.js';
@@ -127,5 +129,29 @@ describe('stockChanged across replicas on one Redis', () => {
     expect(await events.ended()).toEqual({ error: expect.objectContaining({ code: 1001 }) });
     expect(await client.pubsub('NUMSUB', channel)).toEqual([channel, 0]);
     await subscriber.dispose();
+  });
+});
+
+describe('stockChanged when the subgraph process is told to stop', () => {
+  it('completes its subscriptions at SIGTERM (1001, going away) instead of letting them hold the drain', async () => {
+    const signals = new EventEmitter();
+    const exits: number[] = [];
+    // A grace longer than the test: only closing the WebSockets lets the drain end in time.
+    const lifecycle = createLifecycle({ logger: testLogger, graceMs: 30_000, delayMs: 0, signals, exit: (code) => exits.push(code) });
+    const subgraph = await startTestSubgraph(inventory, { seed: false, lifecycle });
+    try {
+      lifecycle.onShutdown('subgraph', subgraph.stop);
+      lifecycle.serving(subgraph.server);
+      const client = signedClient(subgraph.url, STOCK_CHANGED_QUERY);
+      const events = subscribeOn(client, STOCK_CHANGED_QUERY);
+      await subscribersOf(subgraph.pubSub, STOCK_CHANGED);
+      const shutdown = lifecycle.shutdown('SIGTERM');
+      expect(await events.ended()).toEqual({ error: expect.objectContaining({ code: 1001 }) });
+      expect(await shutdown).toBe(0);
+      expect(exits).toEqual([0]);
+      await client.dispose();
+    } finally {
+      if (!exits.length) await subgraph.stop();
+    }
   });
 });
