@@ -3,8 +3,10 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { execute, parse, subscribe, type ExecutionResult } from 'graphql';
 import { Redis } from 'ioredis';
 import { Ctx, Directive, Field, ID, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { DisposableRedis, freePort } from '../../test/support/redis.js';
 import { testLogger } from '../../test/support/subgraph.js';
 import { subscribersOf } from '../../test/support/subscriptions.js';
+import { createRedisClient, redisReady, type RedisClient } from '../redis/redis.js';
 import { createSubgraphPubSub, PendingEvents, type SubgraphPubSub } from './pubsub.js';
 import { defineSubgraph } from './definition.js';
 import { buildFederatedSchema } from './schema.js';
@@ -69,6 +71,34 @@ describe('the PubSub on Redis', () => {
     // The UNSUBSCRIBE is on its way once the last subscriber left: bounded wait for Redis to have it.
     for (let i = 0; i < 100 && (await probe.pubsub('NUMSUB', channel))[1] !== 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(await probe.pubsub('NUMSUB', channel)).toEqual([channel, 0]);
+  });
+});
+
+describe('the PubSub on a Redis that is away when someone subscribes', () => {
+  const redisServer = new DisposableRedis(0);
+  let client: RedisClient | undefined;
+  let pubSub: SubgraphPubSub | undefined;
+  afterAll(async () => {
+    await pubSub?.close();
+    client?.disconnect();
+    await redisServer.kill();
+  });
+
+  it('subscribes once Redis is there, and hears what is published then', async () => {
+    redisServer.port = await freePort();
+    client = createRedisClient({ url: `redis://127.0.0.1:${redisServer.port}`, clusterNodes: undefined, prefix: 'away:' }, testLogger)!;
+    pubSub = createSubgraphPubSub({ name: 'gizmos', redis: client, prefix: 'away:', logger: testLogger });
+    const events = pubSub.subscribe('GIZMO')[Symbol.asyncIterator]();
+    const heard = nextWithin(events, 10_000);
+    // Away for a while: long enough for the client's reconnection attempts to have failed a few times.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(pubSub.subscriberCount('GIZMO')).toBe(0);
+    await redisServer.start();
+    await subscribersOf(pubSub, 'GIZMO', 1, 10_000);
+    expect(await redisReady(client, 5_000)).toBe(true);
+    pubSub.publish('GIZMO', { id: 'after the outage' });
+    expect(await heard).toEqual({ id: 'after the outage' });
+    await events.return?.();
   });
 });
 

@@ -149,10 +149,15 @@ export function createSubgraphPubSub({ name, redis, prefix = '', logger }: PubSu
   }
   if (!logger) throw new Error('A PubSub on Redis needs a logger for its warnings.');
   const warn = throttledWarn(logger);
-  // Its own offline queue, so a subscription made while Redis reconnects is sent once it is back.
+  // Unlike the process's client it waits for Redis: a SUBSCRIBE made while Redis is away is sent once it is
+  // back (a failed one would leave its listeners deaf for good), and every channel is subscribed again on reconnect.
+  const waiting = { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined };
   const subscriber: RedisClient = redis.isCluster
-    ? (redis as Cluster).duplicate([], { enableOfflineQueue: true })
-    : (redis as Redis).duplicate({ enableOfflineQueue: true });
+    ? (redis as Cluster).duplicate([], {
+        enableOfflineQueue: true,
+        redisOptions: { ...(redis as Cluster).options.redisOptions, ...waiting },
+      })
+    : (redis as Redis).duplicate(waiting);
   subscriber.on('error', (error: Error) =>
     warn({ err: error.message }, 'redis unavailable; events from other replicas wait until it is back'),
   );
