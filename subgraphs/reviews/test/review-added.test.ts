@@ -52,4 +52,21 @@ describe('Subscription.reviewAdded', () => {
     await subgraph.query(ADD, { input: { productId: other, body: 'Kept.', rating: 1 } }, ada);
     expect((await events.next()).data?.reviewAdded).toMatchObject({ body: 'Kept.', product: { id: other } });
   });
+
+  it('gives an event whose review is gone as NOT_FOUND, and goes on', async () => {
+    const client = signedClient(subgraph.url, REVIEW_ADDED_QUERY);
+    clients.push(client);
+    const events = subscribeOn(client, REVIEW_ADDED_QUERY);
+    await subscribersOf(subgraph.pubSub, REVIEW_ADDED);
+    // Deleted between its publication and its delivery: what the resolver finds is nothing.
+    const gone = '5d6a7f10-0c1e-4a43-9d43-2d1f6f0c0001';
+    subgraph.pubSub.publish(REVIEW_ADDED, { reviewId: gone, productId: watched });
+    const missing = await events.next();
+    expect(missing.data).toBeNull();
+    expect(missing.errors).toEqual([
+      expect.objectContaining({ path: ['reviewAdded'], extensions: expect.objectContaining({ code: 'NOT_FOUND' }) }),
+    ]);
+    await subgraph.query(ADD, { input: { productId: watched, body: 'Still here.', rating: 5 } }, ada);
+    expect((await events.next()).data?.reviewAdded).toMatchObject({ body: 'Still here.' });
+  });
 });
