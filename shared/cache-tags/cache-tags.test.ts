@@ -7,6 +7,7 @@ import { ListDependsOn } from './list-depends-on.js';
 import { createLogger } from '../observability/logger.js';
 import type { SubgraphContext } from '../subgraph/context.js';
 import type { SubgraphDefinition } from '../subgraph/definition.js';
+import { PendingEvents } from '../subgraph/pubsub.js';
 import { buildFederatedSchema } from '../subgraph/schema.js';
 
 @ObjectType()
@@ -110,6 +111,7 @@ describe('cache tags of root lists', () => {
       // No store: the audit record of a mutation fails, quietly, and the mutation still answers.
       const contextValue = {
         cacheTags: newCacheTags(),
+        events: new PendingEvents(),
         logger: createLogger('test', { logLevel: 'silent', env: 'test' }),
       } as SubgraphContext;
       const response = await apollo.executeOperation({ query }, { contextValue });

@@ -97,6 +97,11 @@ function sameText(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/** Whether `signature` is the HMAC of `identity` with the secret: the first check, before anything of the identity is read. */
+export function verifySignature(secret: string, identity: string, signature: string): boolean {
+  return sameText(hmac(secret, identity), signature);
+}
+
 /**
  * The identity a subgraph request carries; throws UNAUTHENTICATED for anything not signed,
  * tampered (headers or body), signed for another request id, stale or replayed. The nonce is
@@ -109,7 +114,7 @@ export async function verifySignedRequest(
 ): Promise<Identity | null> {
   const { identity, signature } = request;
   if (!identity || !signature) throw new UnauthenticatedError('This subgraph only answers requests signed by the gateway.');
-  if (!sameText(hmac(secret, identity), signature))
+  if (!verifySignature(secret, identity, signature))
     throw new UnauthenticatedError('The gateway signature of this request does not verify.');
   let parsed: unknown;
   try {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RequestListener, Server } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { closeServer, healthRoutes, listen } from '../http/http.js';
@@ -141,6 +141,26 @@ describe('the process lifecycle', () => {
     expect(ran).toEqual(['apollo (listening: false)', 'pool', 'tracing']);
     expect(exitCode).toBe(1);
     expect(h.exits).toEqual([1]);
+  });
+
+  it('ends long-lived connections by its drain steps before waiting for the connections, so they do not hold the drain', async () => {
+    const h = await harness();
+    const ran: string[] = [];
+    // A connection no answer will close (a WebSocket's, say): without the drain step it would hold the drain for the 10 s grace.
+    const held = new Promise<Socket>((resolve) => h.server.once('connection', resolve));
+    const client = connect(Number(new URL(h.origin).port), '127.0.0.1');
+    client.on('error', () => undefined);
+    const socket = await held;
+    h.lifecycle.onDrain('websockets', async () => {
+      ran.push('websockets');
+      socket.destroy();
+    });
+    h.lifecycle.onShutdown('apollo', async () => void ran.push('apollo'));
+    const started = Date.now();
+    expect(await h.lifecycle.shutdown('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(ran).toEqual(['websockets', 'apollo']);
+    client.destroy();
   });
 
   it('gives up on a shutdown step that hangs', async () => {

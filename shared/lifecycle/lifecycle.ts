@@ -45,6 +45,11 @@ export interface Lifecycle {
   serving(server: Server): void;
   /** Something to close after the server, in the order registered: Apollo, pools, Redis, exporters. */
   onShutdown(name: string, close: () => Promise<void>): void;
+  /**
+   * Something to end once the server stops accepting, before its connections are waited for: a
+   * long-lived connection (a WebSocket) would otherwise hold the drain open until the grace period cut it.
+   */
+  onDrain(name: string, end: () => Promise<void>): void;
   /** What the first signal does; resolves with the exit code once `exit` has been called. */
   shutdown(signal: string): Promise<number>;
 }
@@ -99,6 +104,7 @@ export function createLifecycle({
 }: LifecycleOptions): Lifecycle {
   let state: LifecycleState = { phase: 'starting' };
   const steps: { name: string; close: () => Promise<void> }[] = [];
+  const drainSteps: { name: string; close: () => Promise<void> }[] = [];
   let done: Promise<number> | undefined;
   let endDelay: (() => void) | undefined;
   /** Connections whose next answer closes them (every one answered since the drain began). */
@@ -129,8 +135,16 @@ export function createLifecycle({
       if (forcedExit() !== undefined) return forcedExit()!;
       state = { phase: 'draining', signal, server, accepting: false };
     }
-    await drainServer(server, graceMs);
     let exitCode = 0;
+    for (const step of drainSteps) {
+      try {
+        await withTimeout(step.close(), stepTimeoutMs, step.name);
+      } catch (error) {
+        exitCode = 1;
+        logger.error({ err: error, step: step.name }, 'shutdown step failed');
+      }
+    }
+    await drainServer(server, graceMs);
     for (const step of steps) {
       if (forcedExit() !== undefined) return forcedExit()!;
       try {
@@ -194,6 +208,9 @@ export function createLifecycle({
     },
     onShutdown(name, close) {
       steps.push({ name, close });
+    },
+    onDrain(name, end) {
+      drainSteps.push({ name, close: end });
     },
     shutdown,
   };

@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Registry } from 'prom-client';
 import type { SubgraphConfig } from '../config/subgraph-config.js';
 import type { WithSecrets } from '../config/secrets.js';
@@ -41,6 +41,10 @@ export interface SubgraphApp {
   apollo: ApolloServer<SubgraphContext>;
   /** The subgraph's metrics, for `/metrics` on `app` or on a listener of its own (`listenMetrics`). */
   registry: Registry;
+  /** The context factory `/graphql` uses, for the subscriptions' events (shared/subgraph/subscriptions.ts). */
+  createContext: ReturnType<typeof createContextFactory>;
+  /** The errors of a result as `/graphql` formats them (codes kept, unexpected ones masked outside development). */
+  formatError(error: GraphQLError): GraphQLFormattedError;
 }
 
 /** The subgraph as an Express app serving a built schema: `/graphql`, `/health`, `/ready`, `/metrics`. Opens no port. */
@@ -58,10 +62,11 @@ export async function createSubgraphApp({
   const registry = createMetricsRegistry();
   const metrics = createSubgraphMetrics(registry);
   if (orm) observeConnections(registry, orm, config.store.kind);
+  const formatError = createFormatError({ mask: !development, logger, mapError: toTesseraError });
   const apollo = new ApolloServer<SubgraphContext>({
     schema,
     plugins: [useCacheTags(schema), useSubgraphMetrics(metrics), useTracing(), useSlowOperationLog({ slowMs: config.slowOperationMs })],
-    formatError: createFormatError({ mask: !development, logger, mapError: toTesseraError }),
+    formatError,
     includeStacktraceInErrorResponses: development,
     // The process's own SIGTERM/SIGINT handler shuts down in order (and flushes traces); Apollo's
     // would stop the server and re-raise the signal, killing the process halfway through that.
@@ -105,5 +110,5 @@ export async function createSubgraphApp({
     }),
   );
   app.use(graphqlErrorHandler(logger));
-  return { app, apollo, registry };
+  return { app, apollo, registry, createContext, formatError: (error) => formatError(error.toJSON(), error) };
 }

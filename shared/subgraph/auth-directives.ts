@@ -59,6 +59,14 @@ export function enforceAuthorization(schema: GraphQLSchema): GraphQLSchema {
         check(requirement, context, coordinate);
         return resolve(source, args, context, info);
       };
+      // A Subscription field is checked when subscribed to as well, so a refused caller never starts listening.
+      const { subscribe } = field;
+      if (subscribe) {
+        field.subscribe = (source, args, context: SubgraphContext, info) => {
+          check(requirement, context, coordinate);
+          return subscribe(source, args, context, info);
+        };
+      }
     }
   }
   return schema;

@@ -12,7 +12,9 @@ import { migrateUp, openStore, type EntityManager, type Orm } from '../store/orm
 import { createSubgraphApp } from './app.js';
 import { hasStore, storeEntities, type StoreSubgraphDefinition, type SubgraphDefinition } from './definition.js';
 import { buildFederatedSchema } from './schema.js';
+import { createSubgraphPubSub, type SubgraphPubSub } from './pubsub.js';
 import { createStartupGate, type StartupPhase } from './startup.js';
+import { serveSubscriptions } from './subscriptions.js';
 
 /** True when none of the subgraph's tables holds a row. */
 async function isEmpty(definition: StoreSubgraphDefinition, orm: Orm): Promise<boolean> {
@@ -64,6 +66,8 @@ export interface RunningSubgraph {
   orm: Orm | undefined;
   server: Server;
   registry: Registry;
+  /** What its subscriptions listen to and its mutations publish on: in memory, or on Redis when configured. */
+  pubSub: SubgraphPubSub;
   /** Where its metrics are scraped; undefined when `METRICS=false`. */
   metricsUrl: string | undefined;
   stop(): Promise<void>;
@@ -80,6 +84,7 @@ export async function startSubgraph({ definition, config, logger, lifecycle }: S
   logger.info({ url: `${url}/health` }, 'listening while starting');
   let orm: Orm | undefined;
   let redis: ReturnType<typeof createRedisClient> = undefined;
+  let pubSub: SubgraphPubSub | undefined;
   try {
     // A storeless subgraph opens nothing: no database, no migrations, no seed.
     if (hasStore(definition)) {
@@ -92,33 +97,50 @@ export async function startSubgraph({ definition, config, logger, lifecycle }: S
       await prepareStore({ definition, orm, config, logger, services, onPhase: (phase) => gate.phase(phase) });
     }
     gate.phase('building schema');
-    const schema = await buildFederatedSchema(definition);
+    pubSub = createSubgraphPubSub({ name: definition.name, redis, prefix: config.redis.prefix, logger });
+    const schema = await buildFederatedSchema(definition, pubSub);
     if (redis && !(await redisReady(redis, 3_000)))
       logger.warn('redis is not reachable yet; replayed signatures are refused by this process alone until it is');
     const nonces = redis ? new RedisNonceStore(redis, config.redis.prefix, logger) : new MemoryNonceStore();
-    const { app, apollo, registry } = await createSubgraphApp({ definition, schema, orm, config, logger, services, nonces });
+    const { app, apollo, registry, createContext, formatError } = await createSubgraphApp({
+      definition,
+      schema,
+      orm,
+      config,
+      logger,
+      services,
+      nonces,
+    });
+    const subscriptions = serveSubscriptions({ server, schema, createContext, config, nonces, formatError, logger });
+    lifecycle?.onDrain('subscriptions', () => subscriptions.close());
     const metricsListener = await listenMetrics(registry, config.metrics);
     if (metricsListener) logger.info({ url: metricsListener.url }, 'metrics listening');
     gate.open(app);
     // Narrowed once, for stop() to close.
     const store = orm;
+    const events = pubSub;
     return {
       url: `${url}/graphql`,
       orm: store,
       server,
       registry,
+      pubSub: events,
       metricsUrl: metricsListener?.url ?? (config.metrics.enabled ? `${url}/metrics` : undefined),
       async stop() {
+        // Its WebSockets first: the server's close waits for every connection, upgraded ones too.
+        await subscriptions.close();
         await closeServer(server);
         await metricsListener?.stop();
         await apollo.stop();
         await store?.close();
+        await events.close();
         redis?.disconnect();
       },
     };
   } catch (error) {
     await closeServer(server, 0);
     await orm?.close();
+    await pubSub?.close();
     redis?.disconnect();
     throw error;
   }

@@ -4,6 +4,7 @@ import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../observability/logger.js';
 import type { Orm } from '../store/orm.js';
 import { hasStore, type SubgraphDefinition } from './definition.js';
+import { PendingEvents } from './pubsub.js';
 
 /**
  * Everything one request may touch, built fresh for each request: its own EntityManager
@@ -21,6 +22,8 @@ export interface SubgraphContext<Loaders extends object = object, Services exten
   user: Identity | null;
   /** What this request read and changed, for the gateway's response cache (see shared/cache-tags/cache-tags.ts). */
   cacheTags: CacheTags;
+  /** Events for subscribers: a mutation queues them here, the framework publishes them once it committed (shared/subgraph/pubsub.ts). */
+  events: PendingEvents;
 }
 
 /**
@@ -54,7 +57,14 @@ export function createContextFactory<Loaders extends object, Services extends ob
     logger: requestLogger,
     user = null,
   }: ContextInput): SubgraphContext<Loaders, Services> | StorelessContext<Loaders, Services> => {
-    const common = { requestId: id, logger: requestLogger ?? logger.child({ requestId: id }), services, user, cacheTags: newCacheTags() };
+    const common = {
+      requestId: id,
+      logger: requestLogger ?? logger.child({ requestId: id }),
+      services,
+      user,
+      cacheTags: newCacheTags(),
+      events: new PendingEvents(),
+    };
     if (!hasStore(definition)) return { ...common, loaders: definition.createLoaders?.(services) ?? ({} as Loaders) };
     if (!orm) throw new Error(`The ${definition.name} subgraph declares entities: it needs its store to serve.`);
     const em = orm.em.fork() as EntityManager;

@@ -16,6 +16,7 @@ import { auditMutations, createAuditLogResolver } from './audit.js';
 import { enforceAuthorization } from './auth-directives.js';
 import type { SubgraphDefinition } from './definition.js';
 import { withFederationLink } from './federation.js';
+import { createSubgraphPubSub, publishAfterMutations, type SubgraphPubSub } from './pubsub.js';
 
 /**
  * Apollo Server's `@cacheControl`, which subgraphs declare on types and fields; Apollo Server
@@ -37,8 +38,12 @@ const cacheControlDirective = new GraphQLDirective({
  * TypeGraphQL builds the schema from the definition's own resolver classes (never a glob:
  * its metadata is global), then @apollo/subgraph adds the federation fields. The federation
  * link is derived from the printed SDL (shared/subgraph/federation.ts) unless the definition sets it.
+ * `@Subscription` resolvers subscribe to `pubSub` (in memory unless given), which also carries what mutations publish.
  */
-export async function buildFederatedSchema(definition: SubgraphDefinition): Promise<GraphQLSchema> {
+export async function buildFederatedSchema(
+  definition: SubgraphDefinition,
+  pubSub: SubgraphPubSub = createSubgraphPubSub({ name: definition.name }),
+): Promise<GraphQLSchema> {
   // The audit log reads what audited mutations record; only a subgraph that opted in (one with a store) has either.
   const { audit } = definition;
   const typeGraphQLSchema = await buildSchema({
@@ -47,6 +52,7 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
     validate: { forbidUnknownValues: false },
     directives: [cacheControlDirective, ...(definition.directives ?? [])],
     skipCheck: true,
+    pubSub,
   });
   const typeDefs = withFederationLink(definition.name, printSchemaWithDirectives(typeGraphQLSchema), {
     ...definition,
@@ -61,7 +67,8 @@ export async function buildFederatedSchema(definition: SubgraphDefinition): Prom
   carryFieldExtensions(typeGraphQLSchema, schema);
   carryDefaultValues(typeGraphQLSchema, schema);
   // Audit outermost, so refusals by the authorization check are recorded too.
-  return audit ? auditMutations(enforceAuthorization(schema), audit) : enforceAuthorization(schema);
+  const authorized = enforceAuthorization(publishAfterMutations(schema, pubSub));
+  return audit ? auditMutations(authorized, audit) : authorized;
 }
 
 /**

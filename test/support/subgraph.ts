@@ -5,6 +5,7 @@ import type { SubgraphConfig } from '../../shared/config/subgraph-config.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { closeServer } from '../../shared/http/http.js';
+import type { Lifecycle } from '../../shared/lifecycle/lifecycle.js';
 import { createLogger, type Logger } from '../../shared/observability/logger.js';
 import { startSubgraph, type RunningSubgraph } from '../../shared/subgraph/boot.js';
 import { hasStore, type SubgraphDefinition } from '../../shared/subgraph/definition.js';
@@ -134,11 +135,17 @@ function noStore(name: string): Orm {
 
 /**
  * A subgraph served over HTTP on a free port, on a fresh PostgreSQL database, migrated (and
- * seeded); with `redis`, its replay nonces are kept there (shared with replicas on the same one).
+ * seeded); with `redis`, its replay nonces are kept there (shared with replicas on the same one);
+ * with `lifecycle`, it is started as `bin/subgraph.ts` starts it, and a signal to that lifecycle drains it.
  */
 export async function startTestSubgraph(
   definition: SubgraphDefinition,
-  { seed = true, redis, trust }: { seed?: boolean; redis?: RedisConfig; trust?: SubgraphConfig['trust'] } = {},
+  {
+    seed = true,
+    redis,
+    trust,
+    lifecycle,
+  }: { seed?: boolean; redis?: RedisConfig; trust?: SubgraphConfig['trust']; lifecycle?: Lifecycle } = {},
 ): Promise<TestSubgraph> {
   // A storeless subgraph gets no database.
   const { store, drop } = hasStore(definition)
@@ -146,7 +153,7 @@ export async function startTestSubgraph(
     : { store: { kind: 'pglite', dataDir: 'memory://' } as const, drop: async () => undefined };
   const config = testSubgraphConfig(definition.name, store, { seedOnStart: seed, ...(redis && { redis }), ...(trust && { trust }) });
   const sql: string[] = [];
-  const running = await startSubgraph({ definition, config, logger: testLogger });
+  const running = await startSubgraph({ definition, config, logger: testLogger, lifecycle });
   if (running.orm) captureSql(running.orm, sql);
   const { port } = running.server.address() as AddressInfo;
   let requests = 0;

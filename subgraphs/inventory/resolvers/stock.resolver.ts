@@ -1,5 +1,20 @@
 import { Max, Min } from 'class-validator';
-import { Args, ArgsType, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Args,
+  ArgsType,
+  Ctx,
+  Directive,
+  Field,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
 import { ListDependsOn } from '../../../shared/cache-tags/list-depends-on.js';
 import { BadUserInputError, InsufficientStockError } from '../../../shared/errors/errors.js';
@@ -33,6 +48,32 @@ class AdjustStockArgs {
   @Min(-MAX_ADJUSTMENT, { message: `delta must be at least -${MAX_ADJUSTMENT}` })
   @Max(MAX_ADJUSTMENT, { message: `delta must be at most ${MAX_ADJUSTMENT}` })
   delta: number;
+}
+
+@ArgsType()
+class StockChangedArgs {
+  @Field(() => [ID], { nullable: true, description: 'Only these products; unset: every product.' })
+  productIds?: string[] | null;
+}
+
+/** What `adjustStock` publishes: JSON on its way to subscribers, possibly on another replica. */
+interface StockChangedEvent {
+  productId: string;
+  quantity: number;
+}
+
+export const STOCK_CHANGED = 'STOCK_CHANGED';
+
+@ObjectType({ description: "A product's stock after an adjustment." })
+export class StockChange {
+  @Field(() => Int, { description: 'Units on hand after the adjustment.' })
+  quantity: number;
+
+  @Field()
+  inStock: boolean;
+
+  @Field(() => Product, { description: 'The product, with whatever other subgraphs know of it.' })
+  product: Product;
 }
 
 @Resolver(() => Product)
@@ -94,8 +135,21 @@ export class StockResolver {
       const current = await ctx.em.findOne(Stock, { productId }, { fields: ['quantity'], refresh: true });
       throw new InsufficientStockError(productId, current?.quantity ?? 0, delta);
     }
-    ctx.loaders.quantityByProductId.clear(productId).prime(productId, Number(rows[0]!.quantity));
+    const quantity = Number(rows[0]!.quantity);
+    ctx.loaders.quantityByProductId.clear(productId).prime(productId, quantity);
     reportChanged(ctx, 'Product', productId, ['quantity', 'inStock']);
+    ctx.events.publish(STOCK_CHANGED, { productId, quantity } satisfies StockChangedEvent);
     return { id: productId };
+  }
+
+  /** The quantity each adjustment left, as it committed: an event carries its own, not what the store holds when it is delivered. */
+  @Subscription(() => StockChange, {
+    topics: STOCK_CHANGED,
+    filter: ({ payload, args }: { payload: StockChangedEvent; args: StockChangedArgs }) =>
+      !args.productIds || args.productIds.includes(payload.productId),
+    description: 'Every stock adjustment, as it commits.',
+  })
+  stockChanged(@Root() event: StockChangedEvent, @Args(() => StockChangedArgs) _args: StockChangedArgs): StockChange {
+    return { quantity: event.quantity, inStock: event.quantity > 0, product: { id: event.productId } };
   }
 }

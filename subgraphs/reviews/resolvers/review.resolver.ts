@@ -15,6 +15,7 @@ import {
   Query,
   Resolver,
   Root,
+  Subscription,
 } from 'type-graphql';
 import { hasScope } from '../../../shared/identity/roles.js';
 import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
@@ -49,6 +50,14 @@ class AddReviewArgs {
   @ValidateNested()
   input: AddReviewInput;
 }
+
+/** What `addReview` publishes: the review is read from the store for each subscriber's event. */
+interface ReviewAddedEvent {
+  reviewId: string;
+  productId: string;
+}
+
+export const REVIEW_ADDED = 'REVIEW_ADDED';
 
 @Resolver(() => Review)
 export class ReviewResolver {
@@ -85,6 +94,24 @@ export class ReviewResolver {
     reportChanged(ctx, 'Review');
     reportChanged(ctx, 'Product', review.product, ['reviews', 'averageRating']);
     reportChanged(ctx, 'User', review.author, ['reviews']);
+    ctx.events.publish(REVIEW_ADDED, { reviewId: review.id, productId: review.product } satisfies ReviewAddedEvent);
+    return review;
+  }
+
+  @Subscription(() => Review, {
+    topics: REVIEW_ADDED,
+    filter: ({ payload, args }: { payload: ReviewAddedEvent; args: { productId?: string | null } }) =>
+      !args.productId || args.productId === payload.productId,
+    description: 'Each new review, once stored; of one product when productId is given.',
+  })
+  async reviewAdded(
+    @Root() event: ReviewAddedEvent,
+    @Ctx() ctx: ReviewsContext,
+    @Arg('productId', () => ID, { nullable: true }) _productId?: string,
+  ): Promise<Review> {
+    const review = await ctx.loaders.reviewById.load(event.reviewId);
+    // Deleted between its publication and this delivery.
+    if (!review) throw new NotFoundError('Review', event.reviewId);
     return review;
   }
 
