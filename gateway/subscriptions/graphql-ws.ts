@@ -46,6 +46,9 @@ interface ConnectionState {
   expiryTimer?: NodeJS.Timeout;
 }
 
+/** How long shutdown waits for the last events (the shutdown reason) to go out before closing sockets. */
+const CLOSE_FLUSH_MS = 2_000;
+
 type WsContext = Context<Record<string, unknown> | undefined, Extra & { state?: ConnectionState }>;
 
 /** `Authorization` from a `connection_init` payload: `{ authorization }`, `{ Authorization }` or `{ headers: { … } }`. */
@@ -64,6 +67,7 @@ function authorizationOf(payload: Record<string, unknown> | undefined): string |
 export function graphqlWsTransport(options: GraphqlWsOptions) {
   const { admit, tokens, limits, perConnection, idleTimeoutMs, keepAliveMs, maxMessageBytes, observer, logger } = options;
   const server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  const states = new Set<ConnectionState>();
   const closeIdle = (ctx: WsContext, state: ConnectionState) => {
     clearTimeout(state.idleTimer);
     if (state.subscriptions.size) return;
@@ -91,6 +95,7 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
         }
         const state: ConnectionState = { authorization, caller, releaseConnection, subscriptions: new Map() };
         ctx.extra.state = state;
+        states.add(state);
         const expiresAt = authorization ? tokenExpiry(authorization) : undefined;
         if (expiresAt !== undefined) {
           state.expiryTimer = setTimeout(
@@ -131,9 +136,12 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
         const args: ExecutionArgs = { schema: options.schema(), document: parse(payload.query), contextValue: { stream } };
         return args;
       },
-      subscribe: (args) => (args.contextValue as { stream: AsyncIterableIterator<FormattedExecutionResult> }).stream as never,
-      execute: (args) => (args.contextValue as { stream: AsyncIterableIterator<FormattedExecutionResult> }).stream as never,
-      onNext: () => observer.eventDelivered('graphql-ws'),
+      subscribe: (args) => asGraphQLResults((args.contextValue as StreamContext).stream) as never,
+      execute: (args) => asGraphQLResults((args.contextValue as StreamContext).stream) as never,
+      // What onNext returns replaces the event: nothing.
+      onNext: () => {
+        observer.eventDelivered('graphql-ws');
+      },
       onComplete: (ctx: WsContext, id) => {
         const state = ctx.extra.state;
         const held = state?.subscriptions.get(id);
@@ -156,6 +164,7 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
           }
         }
         state.subscriptions.clear();
+        states.delete(state);
         state.releaseConnection();
         observer.connectionClosed('graphql-ws');
       },
@@ -164,6 +173,7 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
     keepAliveMs,
   );
   let closing = false;
+  const subscribed = () => [...states].reduce((sum, state) => sum + state.subscriptions.size, 0);
   return {
     /** For the HTTP server's `upgrade` event: takes WebSocket requests on `/graphql`, refuses the rest. */
     handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
@@ -182,6 +192,10 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
     async close(reason: string) {
       if (closing) return;
       closing = true;
+      // The streams have been ended (with their reason as the last event): let graphql-ws send
+      // those and `complete` before the sockets close, for a bounded moment.
+      const deadline = Date.now() + CLOSE_FLUSH_MS;
+      while (subscribed() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
       for (const client of server.clients) client.close(1001, reason);
       await disposable.dispose();
       logger.debug('graphql-ws transport closed');
@@ -194,6 +208,23 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
 
 function asError({ message, path, extensions }: GraphQLFormattedError): GraphQLError {
   return new GraphQLError(message, { path, extensions: extensions ?? { code: ErrorCode.BAD_REQUEST } });
+}
+
+type StreamContext = { stream: AsyncIterableIterator<FormattedExecutionResult> };
+
+/** graphql-ws serializes each result's errors itself (`toJSON`): it wants GraphQLErrors, not their JSON. */
+function asGraphQLResults(stream: AsyncIterableIterator<FormattedExecutionResult>): AsyncIterableIterator<unknown> {
+  return {
+    next: async () => {
+      const step = await stream.next();
+      if (step.done || !step.value.errors) return step;
+      return { done: false, value: { ...step.value, errors: step.value.errors.map(asError) } };
+    },
+    return: async () => (await stream.return?.()) ?? { done: true, value: undefined },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 /** A single result as a stream (a query or mutation sent over the socket). */

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createClient, type Client } from 'graphql-ws';
+import { seedId } from '../../shared/store/seed.js';
+import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
+import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
+import { subscribeOn, subscribersOf } from '../support/subscriptions.js';
+
+/**
+ * Federated subscriptions through a started gateway (issue 16): inventory's `stockChanged`
+ * event joined per event with catalog's fields, over each client transport, with the edge's
+ * rules (authentication, validation, limits) applied at subscribe.
+ */
+
+const product = seedId('product', '300000000003');
+const ADJUST = `mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta) { quantity } }`;
+const STOCK = `subscription($ids: [ID!]) { stockChanged(productIds: $ids) { quantity inStock product { name price { amount currency } } } }`;
+
+describe('subscriptions through the gateway', () => {
+  let supergraph: TestSupergraph;
+  let staff: Record<string, string>;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    supergraph = await startTestSupergraph({ protection: { rateLimit: { enabled: false } } });
+    staff = await supergraph.loginAs('grace');
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await supergraph?.stop();
+  });
+
+  const wsClient = (connectionParams: Record<string, unknown> = {}) => {
+    const client = createClient({
+      url: supergraph.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams,
+      retryAttempts: 0,
+      lazy: true,
+    });
+    clients.push(client);
+    return client;
+  };
+  const adjust = async (delta: number) => {
+    const { data, errors } = await supergraph.query(ADJUST, { id: product, delta }, staff);
+    expect(errors).toBeUndefined();
+    return data!.adjustStock.quantity as number;
+  };
+  const inventoryPubSub = () => supergraph.subgraphs.inventory!.pubSub;
+
+  it('delivers each adjustStock over graphql-ws, in order, with catalog’s fields joined per event', async () => {
+    const subscription = subscribeOn(wsClient(), STOCK, { ids: [product] });
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, 1);
+    const first = await adjust(-1);
+    const second = await adjust(-2);
+    const events = [await subscription.next(), await subscription.next()];
+    expect(events.map((e) => e.data?.stockChanged.quantity)).toEqual([first, second]);
+    for (const event of events) {
+      expect(event.errors).toBeUndefined();
+      expect(event.data!.stockChanged.product).toEqual({
+        name: expect.any(String),
+        price: { amount: expect.any(Number), currency: expect.any(String) },
+      });
+    }
+  });
+
+  it('streams events over Server-Sent Events and over multipart HTTP', async () => {
+    const before = inventoryPubSub().subscriberCount(STOCK_CHANGED);
+    const open = async (accept: string) => {
+      const response = await fetch(supergraph.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body: JSON.stringify({ query: STOCK, variables: { ids: [product] } }),
+      });
+      expect(response.status).toBe(200);
+      return { response, reader: response.body!.getReader() };
+    };
+    const sse = await open('text/event-stream');
+    const multipart = await open('multipart/mixed;subscriptionSpec="1.0",application/json');
+    expect(sse.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(multipart.response.headers.get('content-type')).toMatch(/^multipart\/mixed; boundary="graphql"; subscriptionSpec=1.0/);
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before + 2);
+    const quantity = await adjust(-1);
+    const readUntil = async (reader: ReadableStreamDefaultReader<Uint8Array>, pattern: RegExp) => {
+      let text = '';
+      const deadline = Date.now() + 5_000;
+      while (!pattern.test(text) && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString('utf8');
+      }
+      return text;
+    };
+    const sseText = await readUntil(sse.reader, /event: next\ndata: .*\n\n/);
+    const sseEvent = JSON.parse(/event: next\ndata: (.*)\n\n/.exec(sseText)![1]!);
+    expect(sseEvent.data.stockChanged).toMatchObject({ quantity, product: { name: expect.any(String) } });
+    const multipartText = await readUntil(multipart.reader, /\{"payload":\{.*\}\}/);
+    const part = JSON.parse(/(\{"payload":\{.*\}\})/.exec(multipartText)![1]!);
+    expect(part.payload.data.stockChanged).toMatchObject({ quantity, product: { name: expect.any(String) } });
+    await sse.reader.cancel();
+    await multipart.reader.cancel();
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before);
+  });
+
+  it('refuses at subscribe what a query would be refused for: invalid documents, bad tokens, shape limits', async () => {
+    const invalid = subscribeOn(wsClient(), 'subscription { stockChanged { nope } }');
+    const ending = (await invalid.ended()) as { error: { extensions?: { code?: string } }[] };
+    expect(ending.error[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+
+    const refused = subscribeOn(wsClient({ authorization: 'Bearer not-a-token' }), STOCK);
+    const closed = (await refused.ended()) as { error: { code?: number } };
+    expect(closed.error.code).toBe(4403);
+
+    const deep = `subscription { stockChanged { product { reviews(first: 1) { edges { node { product { reviews(first: 1) { edges { node { product { reviews(first: 1) { edges { node { id } } } } } } } } } } } } } }`;
+    const tooDeep = subscribeOn(wsClient(), deep);
+    const deepEnding = (await tooDeep.ended()) as { error: { extensions?: { code?: string } }[] };
+    expect(deepEnding.error[0]?.extensions?.code).toBe('MAX_DEPTH_EXCEEDED');
+  });
+
+  it('answers a subscription sent as a plain POST with BAD_REQUEST, naming the transports', async () => {
+    const { errors } = await supergraph.query(STOCK, { ids: [product] });
+    expect(errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(errors?.[0]?.message).toMatch(/WebSocket/);
+  });
+
+  it('ends subscriptions with SHUTTING_DOWN when the gateway stops', async () => {
+    const other = await supergraph.startGateway({ protection: { rateLimit: { enabled: false } } });
+    const client = createClient({ url: other.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    clients.push(client);
+    const before = inventoryPubSub().subscriberCount(STOCK_CHANGED);
+    const subscription = subscribeOn(client, STOCK, { ids: [product] });
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before + 1);
+    await other.gateway.endSubscriptions();
+    const event = await subscription.next();
+    expect(event.errors?.[0]?.extensions?.code).toBe('SHUTTING_DOWN');
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before);
+  });
+});
