@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient, type Client } from 'graphql-ws';
+import { SignJWT } from 'jose';
 import { seedId } from '../../shared/store/seed.js';
 import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
+import { REVIEW_ADDED } from '../../subgraphs/reviews/resolvers/review.resolver.js';
+import { TEST_JWT_SECRET } from '../support/config.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 import { subscribeOn, subscribersOf } from '../support/subscriptions.js';
 
@@ -122,6 +125,58 @@ describe('subscriptions through the gateway', () => {
     expect(errors?.[0]?.message).toMatch(/WebSocket/);
   });
 
+  it('joins reviewAdded with the author from accounts, for the product asked for only', async () => {
+    const subscription = subscribeOn(
+      wsClient(),
+      'subscription($p: ID) { reviewAdded(productId: $p) { body rating author { username } product { name } } }',
+      {
+        p: product,
+      },
+    );
+    await subscribersOf(supergraph.subgraphs.reviews!.pubSub, REVIEW_ADDED, 1);
+    const alan = await supergraph.loginAs('alan');
+    const add = 'mutation($input: AddReviewInput!) { addReview(input: $input) { id } }';
+    const other = seedId('product', '300000000001');
+    for (const [productId, body] of [
+      [other, 'not this one'],
+      [product, 'Holds an edge.'],
+    ]) {
+      const { errors } = await supergraph.query(add, { input: { productId, body, rating: 5 } }, alan);
+      expect(errors).toBeUndefined();
+    }
+    const event = await subscription.next();
+    expect(event).toEqual({
+      data: { reviewAdded: { body: 'Holds an edge.', rating: 5, author: { username: 'alan' }, product: { name: expect.any(String) } } },
+    });
+  });
+
+  it('refuses a subscription past SUBSCRIPTIONS_PER_CONNECTION, and ends one when its token expires (4403)', async () => {
+    const limited = await supergraph.startGateway({ protection: { rateLimit: { enabled: false } }, subscriptions: { perConnection: 1 } });
+    const token = await new SignJWT({ username: 'grace', roles: ['staff'], scope: '' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(seedId('user', 'grace'))
+      .setIssuer('tessera')
+      .setAudience('tessera')
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    const client = createClient({
+      url: limited.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      lazy: true,
+    });
+    clients.push(client);
+    const first = subscribeOn(client, STOCK, { ids: [product] });
+    const second = subscribeOn(client, STOCK, { ids: [product] });
+    const refused = (await second.ended()) as { error: { extensions?: { code?: string } }[] };
+    expect(refused.error[0]?.extensions?.code).toBe('SUBSCRIPTION_LIMIT_EXCEEDED');
+    const expired = (await first.ended(6_000)) as { error: { code?: number; reason?: string } };
+    expect(expired.error.code).toBe(4403);
+    expect(expired.error.reason).toMatch(/expired/);
+  });
+
   it('ends subscriptions with SHUTTING_DOWN when the gateway stops', async () => {
     const other = await supergraph.startGateway({ protection: { rateLimit: { enabled: false } } });
     const client = createClient({ url: other.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
@@ -133,5 +188,15 @@ describe('subscriptions through the gateway', () => {
     const event = await subscription.next();
     expect(event.errors?.[0]?.extensions?.code).toBe('SHUTTING_DOWN');
     await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before);
+  });
+
+  // Last: it stops inventory.
+  it('ends a subscription with SUBGRAPH_UNAVAILABLE when its subgraph goes away', async () => {
+    const subscription = subscribeOn(wsClient(), STOCK, { ids: [product] });
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, 1);
+    await supergraph.subgraphs.inventory!.stop();
+    const event = await subscription.next();
+    expect(event.errors?.[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE');
+    expect(await subscription.ended()).toEqual({ completed: true });
   });
 });

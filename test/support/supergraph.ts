@@ -46,6 +46,7 @@ export interface TestSupergraph {
 /** What a test may change in a gateway's configuration (the rest is `testGatewayConfig`). */
 export interface GatewayOverrides {
   env?: RuntimeEnvironment;
+  subscriptions?: Partial<RoutedGatewayConfig['subscriptions']>;
   supergraphPath?: string;
   /** Default: no reload (`testGatewayConfig`). */
   supergraphReload?: RoutedGatewayConfig['supergraphReload'];
@@ -146,6 +147,7 @@ export async function startTestSupergraph(options: StartOptions = {}): Promise<T
     config.introspection ||= config.graphiql;
     config.supergraphReload = overrides.supergraphReload ?? config.supergraphReload;
     config.executor = overrides.executor ?? config.executor;
+    config.subscriptions = { ...config.subscriptions, ...overrides.subscriptions };
     const { stop, ...served } = await serveGateway(config, { logger: overrides.logger, verifierOptions: overrides.verifierOptions });
     stops.push(stop);
     return served;
