@@ -1,6 +1,10 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
+import { repoRoot } from '../../shared/config/paths.js';
 import { seedId } from '../../shared/store/seed.js';
 import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
 import { REVIEW_ADDED } from '../../subgraphs/reviews/resolvers/review.resolver.js';
@@ -188,6 +192,48 @@ describe('subscriptions through the gateway', () => {
     const event = await subscription.next();
     expect(event.errors?.[0]?.extensions?.code).toBe('SHUTTING_DOWN');
     await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before);
+  });
+
+  it('keeps a subscription the reloaded supergraph still serves, and ends one it no longer does', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'tessera-subscriptions-'));
+    const path = join(folder, 'supergraph.graphql');
+    const sdl = await readFile(join(repoRoot, 'supergraph.graphql'), 'utf8');
+    await writeFile(path, sdl);
+    try {
+      const served = await supergraph.startGateway({
+        supergraphPath: path,
+        routeToRunning: true,
+        protection: { rateLimit: { enabled: false } },
+        supergraphReload: { pollIntervalMs: 0, watch: false },
+      });
+      const client = createClient({ url: served.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      clients.push(client);
+      const reviewsBefore = supergraph.subgraphs.reviews!.pubSub.subscriberCount(REVIEW_ADDED);
+      const stockBefore = inventoryPubSub().subscriberCount(STOCK_CHANGED);
+      const stock = subscribeOn(client, STOCK, { ids: [product] });
+      const reviews = subscribeOn(client, 'subscription($p: ID) { reviewAdded(productId: $p) { body } }', { p: product });
+      await subscribersOf(inventoryPubSub(), STOCK_CHANGED, stockBefore + 1);
+      await subscribersOf(supergraph.subgraphs.reviews!.pubSub, REVIEW_ADDED, reviewsBefore + 1);
+      const withoutStockChanged = sdl.replace(
+        /\n\s*"""Every stock adjustment, as it commits\."""\n\s*stockChanged\([^)]*\): StockChange! @join__field\(graph: INVENTORY\)\n/,
+        '\n',
+      );
+      expect(withoutStockChanged).not.toBe(sdl);
+      await writeFile(path, withoutStockChanged);
+      expect(await served.gateway.supergraph.reload()).toMatchObject({ outcome: 'reloaded' });
+      const ended = await stock.next();
+      expect(ended.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(ended.errors?.[0]?.message).toMatch(/no longer serves this subscription/);
+      const { errors } = await supergraph.query(
+        'mutation($input: AddReviewInput!) { addReview(input: $input) { id } }',
+        { input: { productId: product, body: 'After the reload.', rating: 4 } },
+        await supergraph.loginAs('edsger'),
+      );
+      expect(errors).toBeUndefined();
+      expect(await reviews.next()).toEqual({ data: { reviewAdded: { body: 'After the reload.' } } });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   // Last: it stops inventory.
