@@ -181,6 +181,37 @@ describe('subscriptions through the gateway', () => {
     expect(expired.error.reason).toMatch(/expired/);
   });
 
+  it('refuses a connection past SUBSCRIPTION_CONNECTIONS_PER_IP, over WebSocket (4403) and SSE (429)', async () => {
+    const limited = await supergraph.startGateway({
+      protection: { rateLimit: { enabled: false } },
+      subscriptions: { connectionsPerIp: 1 },
+    });
+    const client = (url: string) => {
+      const made = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      clients.push(made);
+      return made;
+    };
+    const before = inventoryPubSub().subscriberCount(STOCK_CHANGED);
+    const held = subscribeOn(client(limited.url), STOCK, { ids: [product] });
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before + 1);
+    const refused = (await subscribeOn(client(limited.url), STOCK, { ids: [product] }).ended()) as {
+      error: { code?: number; reason?: string };
+    };
+    expect(refused.error.code).toBe(4403);
+    expect(refused.error.reason).toMatch(/subscription connections from one address/);
+    const sse = await fetch(limited.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: STOCK, variables: { ids: [product] } }),
+    });
+    expect(sse.status).toBe(429);
+    expect(((await sse.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'SUBSCRIPTION_LIMIT_EXCEEDED',
+    );
+    await adjust(-1);
+    expect((await held.next()).data?.stockChanged.quantity).toEqual(expect.any(Number));
+  });
+
   it('ends subscriptions with SHUTTING_DOWN when the gateway stops', async () => {
     const other = await supergraph.startGateway({ protection: { rateLimit: { enabled: false } } });
     const client = createClient({ url: other.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
@@ -238,8 +269,9 @@ describe('subscriptions through the gateway', () => {
 
   // Last: it stops inventory.
   it('ends a subscription with SUBGRAPH_UNAVAILABLE when its subgraph goes away', async () => {
+    const before = inventoryPubSub().subscriberCount(STOCK_CHANGED);
     const subscription = subscribeOn(wsClient(), STOCK, { ids: [product] });
-    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, 1);
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before + 1);
     await supergraph.subgraphs.inventory!.stop();
     const event = await subscription.next();
     expect(event.errors?.[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE');
