@@ -699,7 +699,8 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
     // Many answer with data: a generator whose operations all failed would compare little.
     expect(counts.withData).toBeGreaterThan(GENERATED * 0.4);
     expect(counts.refused).toBeLessThan(GENERATED / 20);
-  }, 120_000);
+    // About 60 s on a quiet machine; twice that and more when CI shares it with other work.
+  }, 300_000);
 
   it(`answers ${GENERATED_DURING_OUTAGE} generated operations alike with a subgraph down`, async () => {
     const seedOf = (SEED + 1) >>> 0;
@@ -707,7 +708,7 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
     const counts = await compareGenerated(outage, operations, seedOf);
     expect(counts.compared).toBe(GENERATED_DURING_OUTAGE);
     expect(counts.errorCodes[ErrorCode.SUBGRAPH_UNAVAILABLE]).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 });
 
 /** The SDK's operations (sdk/operations/*.graphql): name, type and text. */
