@@ -120,6 +120,11 @@ function fetchNode(serviceName: string, operation: string, more: Partial<FetchNo
     ...more,
   };
 }
+
+/** A Flatten at `path` over an entity fetch of Products (by `upc`) from `subgraph`. */
+function productEntitiesAt(path: string[], subgraph: string, operation: string, more: Partial<FetchNode> = {}): PlanNode {
+  return { kind: 'Flatten', path, node: fetchNode(subgraph, operation, { requires: productRequires, ...more }) };
+}
 const rootFetch = (serviceName: string, data: JsonObject) => ({
   node: fetchNode(serviceName, `{ ${Object.keys(data).join(' ')} }`),
   answer: (() => ({ data: structuredClone(data) })) as Answerer,
@@ -224,17 +229,11 @@ describe('executePlan', () => {
     const withOthers = rootFetch('products', {
       products: [{ upc: 'p0' }, { __typename: 'User', upc: 'u1' }, product('p3'), null],
     });
-    const entityFetch: PlanNode = {
-      kind: 'Flatten',
-      path: ['products', '@'],
-      node: fetchNode(
-        'inventory',
-        'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{inStock}}}',
-        {
-          requires: productRequires,
-        },
-      ),
-    };
+    const entityFetch: PlanNode = productEntitiesAt(
+      ['products', '@'],
+      'inventory',
+      'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{inStock}}}',
+    );
     const { data, calls } = await run(
       { kind: 'Sequence', nodes: [withOthers.node, entityFetch] },
       { products: withOthers.answer, inventory: entities(() => ({ __typename: 'Product', inStock: true })) },
@@ -251,17 +250,11 @@ describe('executePlan', () => {
     const first = rootFetch('products', {
       products: [{ ...product('p1'), dimensions: { size: 'S' }, reviews: [{ body: 'a' }, { body: 'b' }], tags: [['x']] }],
     });
-    const second: PlanNode = {
-      kind: 'Flatten',
-      path: ['products', '@'],
-      node: fetchNode(
-        'reviews',
-        'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{reviews{author{id}}}}}',
-        {
-          requires: productRequires,
-        },
-      ),
-    };
+    const second: PlanNode = productEntitiesAt(
+      ['products', '@'],
+      'reviews',
+      'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{reviews{author{id}}}}}',
+    );
     const { data } = await run(
       { kind: 'Sequence', nodes: [first.node, second] },
       {
@@ -349,22 +342,18 @@ describe('executePlan', () => {
 
   it('renames keys of the answer by outputRewrites (KeyRenamer), nested and only where the type condition holds', async () => {
     const root = rootFetch('products', { products: [product('p1'), product('p2')] });
-    const renaming: PlanNode = {
-      kind: 'Flatten',
-      path: ['products', '@'],
-      node: fetchNode(
-        'inventory',
-        'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{price__alias_0:price}}}',
-        {
-          requires: productRequires,
-          outputRewrites: [
-            { kind: 'KeyRenamer', path: ['... on Product', 'price__alias_0'], renameKeyTo: 'price' },
-            { kind: 'KeyRenamer', path: ['... on Product', 'dimensions', 'w__alias_1'], renameKeyTo: 'weight' },
-            { kind: 'KeyRenamer', path: ['... on User', 'name__alias_2'], renameKeyTo: 'name' },
-          ],
-        },
-      ),
-    };
+    const renaming: PlanNode = productEntitiesAt(
+      ['products', '@'],
+      'inventory',
+      'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{price__alias_0:price}}}',
+      {
+        outputRewrites: [
+          { kind: 'KeyRenamer', path: ['... on Product', 'price__alias_0'], renameKeyTo: 'price' },
+          { kind: 'KeyRenamer', path: ['... on Product', 'dimensions', 'w__alias_1'], renameKeyTo: 'weight' },
+          { kind: 'KeyRenamer', path: ['... on User', 'name__alias_2'], renameKeyTo: 'name' },
+        ],
+      },
+    );
     const { data } = await run(
       { kind: 'Sequence', nodes: [root.node, renaming] },
       {
@@ -391,19 +380,15 @@ describe('executePlan', () => {
         { __typename: 'Shop', id: 's3', currency: 'EUR', products: [product('p4'), product('p1')] },
       ],
     });
-    const priced: PlanNode = {
-      kind: 'Flatten',
-      path: ['shops', '@', 'products', '@'],
-      node: fetchNode(
-        'inventory',
-        'query($representations:[_Any!]!$contextualArgument_1_0:String){_entities(representations:$representations){...on Product{price(currency:$contextualArgument_1_0)}}}',
-        {
-          requires: productRequires,
-          variableUsages: ['contextualArgument_1_0'],
-          contextRewrites: [{ kind: 'KeyRenamer', path: ['..', '... on Shop', 'currency'], renameKeyTo: 'contextualArgument_1_0' }],
-        },
-      ),
-    };
+    const priced: PlanNode = productEntitiesAt(
+      ['shops', '@', 'products', '@'],
+      'inventory',
+      'query($representations:[_Any!]!$contextualArgument_1_0:String){_entities(representations:$representations){...on Product{price(currency:$contextualArgument_1_0)}}}',
+      {
+        variableUsages: ['contextualArgument_1_0'],
+        contextRewrites: [{ kind: 'KeyRenamer', path: ['..', '... on Shop', 'currency'], renameKeyTo: 'contextualArgument_1_0' }],
+      },
+    );
     const rates: Record<string, number> = { EUR: 1, USD: 2 };
     const { data, calls } = await run(
       { kind: 'Sequence', nodes: [root.node, priced] },
