@@ -28,7 +28,8 @@ import { withFailuresAtFields } from './subgraph-calls/failures.js';
 import { RedisApqCache } from './persisted-documents/redis-apq-cache.js';
 import { MemoryResponseCacheStore } from './response-cache/memory-store.js';
 import { RedisResponseCacheStore } from './response-cache/redis-store.js';
-import { corsPolicy, documentGuards, securityHeaders, varyByCaller } from './protection/http-guards.js';
+import { corsPolicy, documentCheck, securityHeaders, varyByCaller } from './protection/http-guards.js';
+import { jsonBody } from '../shared/http/json-body.js';
 import { persistedQueryGuard } from './persisted-documents/apq-guard.js';
 import { countQueryPlans, createGatewayMetrics, responseCacheObserver, subscriptionObserver } from './observability/metrics.js';
 import { useCallerCheck } from './auth/caller-check.js';
@@ -408,7 +409,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
       throw error;
     }
   };
-  const admit = createAdmission({ apollo, contextFor, logger });
+  // What every operation passes after its body is parsed, over HTTP and WebSocket alike.
+  const operationGuards = [documentCheck(protection), persistedQueryGuard(), ...trustedDocumentsGuards];
+  const admit = createAdmission({ apollo, contextFor, logger, guards: operationGuards, maxJsonDepth: protection.maxJsonDepth });
   const subscriptionLimits = new SubscriptionLimits(config.subscriptions);
 
   const app = express();
@@ -468,9 +471,9 @@ export async function createGateway({ config, logger, verifier, registry = creat
     ['/graphql', '/'],
     traceRequests(),
     varyByCaller(),
-    ...documentGuards(protection),
-    persistedQueryGuard(),
-    ...trustedDocumentsGuards,
+    // The body's depth is counted on its bytes, before JSON.parse; the guards after it walk parsed values.
+    jsonBody({ limit: protection.bodyLimitBytes, maxDepth: protection.maxJsonDepth }),
+    ...operationGuards,
     // Subscriptions over SSE and multipart HTTP: past every HTTP guard, never cached.
     httpSubscriptions({
       admit,

@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import { Lexer, Source, TokenKind } from 'graphql';
 import type { GatewayConfig } from '../../shared/config/config.js';
 import { BadRequestError, BadUserInputError, ErrorCode, sendError, TesseraError } from '../../shared/errors/errors.js';
-import { jsonBody, jsonNestingDepth, jsonTooDeep } from '../../shared/http/json-body.js';
+import { jsonNestingDepth, jsonTooDeep } from '../../shared/http/json-body.js';
 
 /** Apollo Sandbox's origin, allowed in development so it can call a local gateway. */
 const SANDBOX_ORIGIN = 'https://studio.apollographql.com';
@@ -54,13 +54,14 @@ function getJsonTooDeep(query: Record<string, unknown>, maxDepth: number): boole
 }
 
 /**
- * Refuses, before anything is parsed: bodies over the size cap (413), bodies that are not
- * JSON (415), JSON nested too deep (in the body, or a GET's `variables` and `extensions`),
+ * Refuses, after `jsonBody` (bodies over the size cap, 413; JSON nested too deep, counted on
+ * its bytes) and before GraphQL parses anything: bodies that are not JSON (415), a GET's
+ * `variables` and `extensions` nested too deep,
  * batches when batching is off or over its cap, NUL characters, documents over the byte or
  * token limits (in a POST body or a GET query string). Each with its own code.
  */
-export function documentGuards(protection: GatewayConfig['protection']): RequestHandler[] {
-  const check: RequestHandler = (req, res, next) => {
+export function documentCheck(protection: GatewayConfig['protection']): RequestHandler {
+  return (req, res, next) => {
     // A GET carries its operation in the query string (`query`, `variables` as JSON text): the same limits apply.
     const body: unknown = req.method === 'GET' ? req.query : req.body;
     const operations = Array.isArray(body) ? body : [body];
@@ -112,6 +113,4 @@ export function documentGuards(protection: GatewayConfig['protection']): Request
     if (!refusal) return next();
     sendError(res, refusal);
   };
-  // The body's depth is counted on its bytes, before JSON.parse; everything below walks parsed values.
-  return [jsonBody({ limit: protection.bodyLimitBytes, maxDepth: protection.maxJsonDepth }), check];
 }

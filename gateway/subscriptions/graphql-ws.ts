@@ -122,6 +122,7 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
           authorization: state.authorization,
           clientIp: options.clientIpOf(ctx.extra.request),
           transport: 'graphql-ws',
+          guarded: false,
         });
         const held = state.subscriptions.get(id);
         if ('errors' in admission || !held) {

@@ -70,7 +70,7 @@ export function httpSubscriptions({ admit, limits, keepAliveMs, observer }: Http
     const releaseConnection = limits.connection(clientIp);
     if (typeof releaseConnection !== 'function') return refuse(res, 429, [releaseConnection]);
     const release: Release = releaseConnection;
-    const admission = await admit({ body, authorization, clientIp, requestId, transport: framing.transport });
+    const admission = await admit({ body, authorization, clientIp, requestId, transport: framing.transport, guarded: true });
     if ('errors' in admission) {
       release();
       return refuse(res, admission.status, admission.errors);

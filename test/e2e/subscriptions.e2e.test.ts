@@ -121,6 +121,15 @@ describe('subscriptions through the gateway', () => {
     const tooDeep = subscribeOn(wsClient(), deep);
     const deepEnding = (await tooDeep.ended()) as { error: { extensions?: { code?: string } }[] };
     expect(deepEnding.error[0]?.extensions?.code).toBe('MAX_DEPTH_EXCEEDED');
+
+    // The HTTP guards hold over WebSocket too: the token limit, and JSON nesting in variables.
+    const spread = `subscription { stockChanged { ${Array.from({ length: 2_100 }, () => '...F').join(' ')} } } fragment F on StockChange { quantity }`;
+    const manyTokens = (await subscribeOn(wsClient(), spread).ended()) as { error: { extensions?: { code?: string } }[] };
+    expect(manyTokens.error[0]?.extensions?.code).toBe('MAX_TOKENS_EXCEEDED');
+    let nested: unknown = product;
+    for (let i = 0; i < 200; i++) nested = [nested];
+    const deepJson = (await subscribeOn(wsClient(), STOCK, { ids: nested }).ended()) as { error: { extensions?: { code?: string } }[] };
+    expect(deepJson.error[0]?.extensions?.code).toBe('MAX_JSON_DEPTH_EXCEEDED');
   });
 
   it('answers a subscription sent as a plain POST with BAD_REQUEST, naming the transports', async () => {
