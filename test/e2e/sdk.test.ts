@@ -1,4 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { createClient as createWsClient } from 'graphql-ws';
+import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
 import { shopTour } from '../../examples/shop-tour.js';
 import {
   AddReviewDocument,
@@ -18,13 +23,16 @@ import {
   type ReviewAddedSubscription,
   type StockChangedSubscription,
 } from '../../sdk/index.js';
+import { repoRoot } from '../../shared/config/paths.js';
 import { ErrorCode } from '../../shared/errors/errors.js';
 import { seedDate, seedId } from '../../shared/store/seed.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
 import { REVIEW_ADDED } from '../../subgraphs/reviews/resolvers/review.resolver.js';
-import { subscribersOf } from '../support/subscriptions.js';
+import { subscribeOn, subscribersOf } from '../support/subscriptions.js';
 import { supergraphForSuite } from '../support/supergraph.js';
+
+const MANIFEST = join(repoRoot, 'sdk/generated/persisted-documents.json');
 
 /** What `request` throws, for asserting on it. */
 async function failure(promise: Promise<unknown>): Promise<TesseraRequestError> {
@@ -225,8 +233,16 @@ describe('the typed SDK against a started gateway', () => {
       await client.close();
     });
 
-    it('iterates ReviewAdded with for await, the author from accounts, anonymously', async () => {
-      const anonymous = createClient({ url: supergraph.url });
+    it('iterates ReviewAdded with for await, the author from accounts, anonymously, on the WebSocket class given', async () => {
+      // The `ws` package's WebSocket, as on Node 20, counted to see that it is the one used.
+      let sockets = 0;
+      class CountedWebSocket extends NodeWebSocket {
+        constructor(...args: ConstructorParameters<typeof NodeWebSocket>) {
+          super(...args);
+          sockets++;
+        }
+      }
+      const anonymous = createClient({ url: supergraph.url, webSocketImpl: CountedWebSocket });
       const pubSub = supergraph.subgraphs.reviews!.pubSub;
       const before = pubSub.subscriberCount(REVIEW_ADDED);
       const heard: ReviewAddedSubscription[] = [];
@@ -242,6 +258,7 @@ describe('the typed SDK against a started gateway', () => {
         .withToken(login.accessToken)
         .request(AddReviewDocument, { input: { productId: stockChanged, rating: 4, body: 'Pitches in minutes.' } });
       await listening;
+      expect(sockets).toBe(1);
       expect(heard).toEqual([
         {
           reviewAdded: {
@@ -282,6 +299,63 @@ describe('the typed SDK against a started gateway', () => {
         ['StockChanged', ['SHUTTING_DOWN']],
       ]);
       expect(shutDown[0]!.message).toMatch(/^StockChanged failed \(over WebSocket\)/);
+      await subscribersOf(pubSub, STOCK_CHANGED, before);
+    });
+
+    it('does not reconnect when the connection is lost: the iteration throws with the close code, and 1001 is SHUTTING_DOWN', async () => {
+      // A server that acknowledges the connection and then goes away on the first subscribe, as a
+      // restarting proxy would: with retries, graphql-ws would reconnect and resubscribe unseen.
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'graphql-transport-ws' });
+      let connections = 0;
+      server.on('connection', (socket) => {
+        connections++;
+        socket.on('message', (message) => {
+          const { type } = JSON.parse(String(message)) as { type: string };
+          if (type === 'connection_init') socket.send(JSON.stringify({ type: 'connection_ack' }));
+          if (type === 'subscribe') socket.close(1001, 'Going away');
+        });
+      });
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        const client = createClient({
+          url: supergraph.url,
+          webSocketUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+        });
+        const lost = await failure(client.subscribe(StockChangedDocument).next());
+        expect(lost.codes).toEqual(['SHUTTING_DOWN']);
+        expect(lost.errors[0]!.extensions?.closeCode).toBe(1001);
+        expect(lost.message).toContain('The gateway closed the WebSocket (1001: Going away)');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(connections).toBe(1);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('under TRUSTED_DOCUMENTS=enforce, sends its text and is refused; the manifest’s exact text is served', async () => {
+      const enforcing = await supergraph.startGateway({
+        responseCache: false,
+        trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] },
+      });
+      const refused = await failure(createClient({ url: enforcing.url, persisted: true }).subscribe(StockChangedDocument).next());
+      expect(refused.codes).toEqual(['PERSISTED_QUERY_REQUIRED']);
+
+      const manifest = JSON.parse(await readFile(MANIFEST, 'utf8')) as Record<string, string>;
+      const text = manifest[StockChangedDocument.__meta__!.hash as string]!;
+      expect(text).toMatch(/^subscription StockChanged\(/);
+      const client = createWsClient({ url: enforcing.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+      const pubSub = supergraph.subgraphs.inventory!.pubSub;
+      const before = pubSub.subscriberCount(STOCK_CHANGED);
+      const served = subscribeOn(client, text, { productIds: [stockChanged] });
+      await subscribersOf(pubSub, STOCK_CHANGED, before + 1);
+      const staff = await supergraph.loginAs('grace');
+      const { data } = await supergraph.query(
+        'mutation($id: ID!) { adjustStock(productId: $id, delta: 1) { quantity } }',
+        { id: stockChanged },
+        staff,
+      );
+      expect((await served.next()).data?.stockChanged.quantity).toBe(data!.adjustStock.quantity);
+      await client.dispose();
       await subscribersOf(pubSub, STOCK_CHANGED, before);
     });
   });
