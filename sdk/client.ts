@@ -1,4 +1,5 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+import { createClient as createWebSocketClient, type Client as WebSocketClient } from 'graphql-ws';
 import { ErrorCode as KnownErrorCode } from '../shared/errors/codes.js';
 
 /**
@@ -19,9 +20,13 @@ export interface TesseraGraphQLError {
   extensions?: { code?: ErrorCode; [key: string]: unknown };
 }
 
+/** The `status` of a `TesseraRequestError` from a subscription: its WebSocket's upgrade (101 Switching Protocols). */
+export const WEBSOCKET_STATUS = 101;
+
 /**
  * A request the gateway answered with errors (or not with GraphQL at all). `codes` lists the
  * `extensions.code` of each error; `data` holds what was resolved despite them, if anything.
+ * From a subscription, `status` is `WEBSOCKET_STATUS`.
  */
 export class TesseraRequestError<TResult = unknown> extends Error {
   readonly codes: ErrorCode[];
@@ -33,7 +38,7 @@ export class TesseraRequestError<TResult = unknown> extends Error {
     readonly data?: TResult | null,
   ) {
     super(
-      `${operationName ?? 'GraphQL request'} failed (HTTP ${status}): ${errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ''}`).join('; ')}`,
+      `${operationName ?? 'GraphQL request'} failed (${status === WEBSOCKET_STATUS ? 'over WebSocket' : `HTTP ${status}`}): ${errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ''}`).join('; ')}`,
     );
     this.name = 'TesseraRequestError';
     this.codes = errors.map((error) => error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
@@ -61,6 +66,13 @@ export interface ClientOptions {
   persisted?: boolean;
   /** Extra headers on every request (e.g. `x-request-id`). */
   headers?: Record<string, string>;
+  /** Where `subscribe` connects (graphql-ws). Default: `url` with `ws:` for `http:` (`wss:` for `https:`). */
+  webSocketUrl?: string;
+  /**
+   * The WebSocket class `subscribe` uses. Default: the global `WebSocket` (browsers, Node 22+);
+   * on Node 20, the `ws` package's.
+   */
+  webSocketImpl?: unknown;
 }
 
 /**
@@ -90,8 +102,22 @@ export interface TesseraClient {
     document: TesseraDocument<TResult, TVariables>,
     ...[variables]: VariablesArgument<TVariables>
   ): Promise<TResult>;
+  /**
+   * Subscribes with one generated subscription over GraphQL over WebSocket (graphql-ws), the
+   * token in `connection_init`'s payload: each event's typed data, in order, until the
+   * subscription ends (`return()`, or `break` out of `for await`, ends it). An event with
+   * errors, a refusal, or the connection closing throws `TesseraRequestError`, and the
+   * subscription is over. All of a client's subscriptions share one connection, opened on the
+   * first and closed after the last; a lost connection is not retried (events would be missed unseen).
+   */
+  subscribe<TResult, TVariables>(
+    document: TesseraDocument<TResult, TVariables>,
+    ...[variables]: VariablesArgument<TVariables>
+  ): AsyncIterableIterator<TResult>;
   /** The same client, signed in with another access token (or anonymous with `undefined`). */
   withToken(token: string | undefined): TesseraClient;
+  /** Closes the subscriptions' connection, if open, ending every subscription. */
+  close(): Promise<void>;
 }
 
 /** The hash codegen embeds in each document (`persistedDocuments`), as Apollo's APQ expects it: hex, no prefix. */
@@ -102,6 +128,29 @@ function persistedHash(document: { __meta__?: Record<string, unknown> }): string
 
 /** The name of the document's operation: a generated document starts with it (its fragments follow). */
 const operationNameOf = (text: string) => /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(text)?.[1];
+
+/** The document's text, refusing an AST (the client preset's default documentMode), which would be sent as "[object Object]". */
+function textOf(document: unknown): string {
+  if (!(typeof document === 'string' || document instanceof String))
+    throw new Error("This document is not a TypedDocumentString: generate it with the client preset's `documentMode: string`.");
+  return document.toString();
+}
+
+/** Codes for the gateway's WebSocket close codes: graphql-ws's Forbidden (a refused or expired token, a limit), and Going Away (shutdown). */
+const CLOSE_CODES: Record<number, ErrorCode> = { 4403: ErrorCode.FORBIDDEN, 1001: ErrorCode.SHUTTING_DOWN };
+
+/** What graphql-ws reports when a subscription fails (its errors, the socket's close event, or an Error), as a `TesseraRequestError`. */
+function subscriptionError(operationName: string | undefined, error: unknown): TesseraRequestError {
+  if (Array.isArray(error)) return new TesseraRequestError(operationName, WEBSOCKET_STATUS, error as TesseraGraphQLError[]);
+  const { code, reason, message } = (error ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
+  if (typeof code === 'number') {
+    const why = typeof reason === 'string' && reason ? `: ${reason}` : '';
+    return new TesseraRequestError(operationName, WEBSOCKET_STATUS, [
+      { message: `The gateway closed the WebSocket (${code}${why}).`, extensions: { code: CLOSE_CODES[code], closeCode: code } },
+    ]);
+  }
+  return new TesseraRequestError(operationName, WEBSOCKET_STATUS, [{ message: typeof message === 'string' ? message : String(error) }]);
+}
 
 interface GraphQLBody<TResult> {
   data?: TResult | null;
@@ -115,6 +164,16 @@ interface GraphQLBody<TResult> {
 export function createClient(options: ClientOptions): TesseraClient {
   const { url, token, persisted = false, headers = {} } = options;
   const send: Fetch = options.fetch ?? fetch;
+  let socket: WebSocketClient | undefined;
+  /** The subscriptions' graphql-ws client: lazy, so its socket opens with the first subscription and closes after the last. */
+  const connection = () =>
+    (socket ??= createWebSocketClient({
+      url: options.webSocketUrl ?? url.replace(/^http/, 'ws'),
+      webSocketImpl: options.webSocketImpl,
+      connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+      lazy: true,
+      retryAttempts: 0,
+    }));
 
   async function post<TResult>(body: Record<string, unknown>, operationName: string | undefined) {
     const response = await send(url, {
@@ -147,10 +206,7 @@ export function createClient(options: ClientOptions): TesseraClient {
       document: TesseraDocument<TResult, TVariables>,
       ...[variables]: VariablesArgument<TVariables>
     ): Promise<TResult> {
-      // An AST (the client preset's default documentMode) would be sent as "[object Object]".
-      if (!(typeof document === 'string' || document instanceof String))
-        throw new Error("This document is not a TypedDocumentString: generate it with the client preset's `documentMode: string`.");
-      const query = document.toString();
+      const query = textOf(document);
       const operationName = operationNameOf(query);
       const hash = persisted ? persistedHash(document) : undefined;
       if (persisted && !hash)
@@ -171,8 +227,46 @@ export function createClient(options: ClientOptions): TesseraClient {
       if (body.errors?.length || body.data == null) throw new TesseraRequestError(operationName, status, body.errors ?? [], body.data);
       return body.data;
     },
+    subscribe<TResult, TVariables>(
+      document: TesseraDocument<TResult, TVariables>,
+      ...[variables]: VariablesArgument<TVariables>
+    ): AsyncIterableIterator<TResult> {
+      const query = textOf(document);
+      const operationName = operationNameOf(query);
+      // The text, even with `persisted`: graphql-ws's subscribe message carries the query.
+      const events = connection().iterate<TResult>({ query, operationName, variables: variables as Record<string, unknown> | undefined });
+      const end = async () => {
+        await events.return?.();
+        return { done: true, value: undefined } as const;
+      };
+      return {
+        async next() {
+          let step: Awaited<ReturnType<typeof events.next>>;
+          try {
+            step = await events.next();
+          } catch (error) {
+            throw subscriptionError(operationName, error);
+          }
+          if (step.done) return { done: true, value: undefined };
+          const { data, errors } = step.value;
+          if (errors?.length || data == null) {
+            await end();
+            throw new TesseraRequestError(operationName, WEBSOCKET_STATUS, [...(errors ?? [])] as TesseraGraphQLError[], data);
+          }
+          return { done: false, value: data };
+        },
+        return: end,
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+    },
     withToken(next) {
       return createClient({ ...options, token: next });
+    },
+    async close() {
+      await socket?.dispose();
+      socket = undefined;
     },
   };
 }

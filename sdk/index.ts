@@ -1,4 +1,5 @@
-// The typed SDK (`@tessera/sdk`, see sdk/package.json): the client, and every operation of
+// The typed SDK (`@tessera/sdk`, see sdk/package.json): the client (queries and mutations over
+// HTTP, subscriptions over graphql-ws), and every operation of
 // sdk/operations/ as a TypedDocumentString (`ProductDocument`) with its result and variable
 // types (`ProductQuery`, `ProductQueryVariables`).
 export {
@@ -6,6 +7,7 @@ export {
   ERROR_CODES,
   ErrorCode,
   TesseraRequestError,
+  WEBSOCKET_STATUS,
   type ClientOptions,
   type Fetch,
   type TesseraClient,

@@ -17,26 +17,46 @@ export interface HttpStreamsOptions {
 interface Framing {
   transport: SubscriptionTransport;
   contentType: string;
+  /** Written once, before the first event. */
+  start: string;
   event(result: FormattedExecutionResult): string;
   heartbeat: string;
   end: string;
 }
 
 const BOUNDARY = 'graphql';
+const DELIMITER = `\r\n--${BOUNDARY}`;
+/**
+ * One part, followed at once by the next delimiter: a multipart reader (Apollo Client's) knows
+ * a part is whole only when it sees the delimiter after it, so an event must not wait for the
+ * next part (a heartbeat, seconds later) to be read. The stream opens with a delimiter, and the
+ * last one becomes the close delimiter (`--graphql--`) with the `end`.
+ */
+const part = (json: string) => `\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${json}${DELIMITER}`;
+
+/**
+ * A result without `data` ends the subscription (the token expired, shutdown, a subgraph lost,
+ * a slow consumer, a refusal by the subgraph): Apollo's protocol sends such a transport error as
+ * `{"payload":null,"errors":[…]}`, which Apollo Client reports as a protocol error, not as the
+ * GraphQL errors of an event.
+ */
+const envelope = (result: FormattedExecutionResult) => ('data' in result ? { payload: result } : { payload: null, errors: result.errors });
 
 /** Apollo's multipart HTTP subscriptions (`subscriptionSpec=1.0`): each event a `{"payload":…}` part, `{}` as heartbeat. */
 const multipart: Framing = {
   transport: 'multipart',
   contentType: `multipart/mixed; boundary="${BOUNDARY}"; subscriptionSpec=1.0`,
-  event: (result) => `\r\n--${BOUNDARY}\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${JSON.stringify({ payload: result })}`,
-  heartbeat: `\r\n--${BOUNDARY}\r\nContent-Type: application/json; charset=utf-8\r\n\r\n{}`,
-  end: `\r\n--${BOUNDARY}--\r\n`,
+  start: DELIMITER,
+  event: (result) => part(JSON.stringify(envelope(result))),
+  heartbeat: part('{}'),
+  end: '--\r\n',
 };
 
 /** GraphQL over Server-Sent Events, distinct connections mode (what graphql-sse's client speaks): `next` events, then `complete`. */
 const sse: Framing = {
   transport: 'sse',
   contentType: 'text/event-stream; charset=utf-8',
+  start: '',
   event: (result) => `event: next\ndata: ${JSON.stringify(result)}\n\n`,
   heartbeat: ':\n\n',
   end: 'event: complete\ndata:\n\n',
@@ -82,6 +102,7 @@ export function httpSubscriptions({ admit, limits, keepAliveMs, observer }: Http
     const { stream } = admission;
     res.status(200).set({ 'content-type': framing.contentType, 'cache-control': 'no-store', connection: 'keep-alive' });
     res.flushHeaders();
+    if (framing.start) res.write(framing.start);
     observer.connectionOpened(framing.transport);
     observer.subscriptionStarted(framing.transport);
     const heartbeat = setInterval(() => res.write(framing.heartbeat), keepAliveMs);

@@ -24,6 +24,8 @@ type Documents = {
     "query Product($id: ID!, $reviews: Int! = 5) {\n  product(id: $id) {\n    id\n    upc\n    name\n    description\n    price {\n      amount\n      currency\n    }\n    weight\n    category {\n      id\n      name\n    }\n    quantity\n    inStock\n    shippingEstimate\n    averageRating\n    reviews(first: $reviews) {\n      totalCount\n      edges {\n        node {\n          id\n          rating\n          body\n          createdAt\n          author {\n            username\n          }\n        }\n      }\n    }\n  }\n}": typeof types.ProductDocument,
     "query Products($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {\n  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        upc\n        name\n        price {\n          amount\n          currency\n        }\n        category {\n          name\n        }\n        inStock\n      }\n    }\n  }\n}": typeof types.ProductsDocument,
     "mutation Refresh($refreshToken: String!) {\n  refresh(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n    expiresIn\n  }\n}": typeof types.RefreshDocument,
+    "subscription ReviewAdded($productId: ID) {\n  reviewAdded(productId: $productId) {\n    id\n    rating\n    body\n    createdAt\n    author {\n      id\n      username\n    }\n    product {\n      id\n      name\n    }\n  }\n}": typeof types.ReviewAddedDocument,
+    "subscription StockChanged($productIds: [ID!]) {\n  stockChanged(productIds: $productIds) {\n    quantity\n    inStock\n    product {\n      id\n      name\n      price {\n        amount\n        currency\n      }\n    }\n  }\n}": typeof types.StockChangedDocument,
     "query TopProducts($first: Int!) {\n  topProducts(first: $first) {\n    id\n    name\n    price {\n      amount\n      currency\n    }\n    inStock\n    averageRating\n  }\n}": typeof types.TopProductsDocument,
 };
 const documents: Documents = {
@@ -36,6 +38,8 @@ const documents: Documents = {
     "query Product($id: ID!, $reviews: Int! = 5) {\n  product(id: $id) {\n    id\n    upc\n    name\n    description\n    price {\n      amount\n      currency\n    }\n    weight\n    category {\n      id\n      name\n    }\n    quantity\n    inStock\n    shippingEstimate\n    averageRating\n    reviews(first: $reviews) {\n      totalCount\n      edges {\n        node {\n          id\n          rating\n          body\n          createdAt\n          author {\n            username\n          }\n        }\n      }\n    }\n  }\n}": types.ProductDocument,
     "query Products($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {\n  products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        upc\n        name\n        price {\n          amount\n          currency\n        }\n        category {\n          name\n        }\n        inStock\n      }\n    }\n  }\n}": types.ProductsDocument,
     "mutation Refresh($refreshToken: String!) {\n  refresh(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n    expiresIn\n  }\n}": types.RefreshDocument,
+    "subscription ReviewAdded($productId: ID) {\n  reviewAdded(productId: $productId) {\n    id\n    rating\n    body\n    createdAt\n    author {\n      id\n      username\n    }\n    product {\n      id\n      name\n    }\n  }\n}": types.ReviewAddedDocument,
+    "subscription StockChanged($productIds: [ID!]) {\n  stockChanged(productIds: $productIds) {\n    quantity\n    inStock\n    product {\n      id\n      name\n      price {\n        amount\n        currency\n      }\n    }\n  }\n}": types.StockChangedDocument,
     "query TopProducts($first: Int!) {\n  topProducts(first: $first) {\n    id\n    name\n    price {\n      amount\n      currency\n    }\n    inStock\n    averageRating\n  }\n}": types.TopProductsDocument,
 };
 
@@ -75,6 +79,14 @@ export function graphql(source: "query Products($first: Int!, $after: String, $f
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation Refresh($refreshToken: String!) {\n  refresh(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n    expiresIn\n  }\n}"): typeof import('./graphql.js').RefreshDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription ReviewAdded($productId: ID) {\n  reviewAdded(productId: $productId) {\n    id\n    rating\n    body\n    createdAt\n    author {\n      id\n      username\n    }\n    product {\n      id\n      name\n    }\n  }\n}"): typeof import('./graphql.js').ReviewAddedDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription StockChanged($productIds: [ID!]) {\n  stockChanged(productIds: $productIds) {\n    quantity\n    inStock\n    product {\n      id\n      name\n      price {\n        amount\n        currency\n      }\n    }\n  }\n}"): typeof import('./graphql.js').StockChangedDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -105,6 +105,20 @@ export type RefreshMutationVariables = Exact<{
 
 export type RefreshMutation = { refresh: { accessToken: string, refreshToken: string, expiresIn: number } };
 
+export type ReviewAddedSubscriptionVariables = Exact<{
+  productId?: string | number | null | undefined;
+}>;
+
+
+export type ReviewAddedSubscription = { reviewAdded: { id: string, rating: number, body: string, createdAt: string, author: { id: string, username: string }, product: { id: string, name: string } } };
+
+export type StockChangedSubscriptionVariables = Exact<{
+  productIds?: Array<string | number> | string | number | null | undefined;
+}>;
+
+
+export type StockChangedSubscription = { stockChanged: { quantity: number, inStock: boolean, product: { id: string, name: string, price: { amount: number, currency: string } } } };
+
 export type TopProductsQueryVariables = Exact<{
   first: number;
 }>;
@@ -278,6 +292,40 @@ export const RefreshDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:6c5fd31a970f9cd7de5b653487b135c635420ac5b8055b491e9843a02b954514"}) as unknown as TypedDocumentString<RefreshMutation, RefreshMutationVariables>;
+export const ReviewAddedDocument = new TypedDocumentString(`
+    subscription ReviewAdded($productId: ID) {
+  reviewAdded(productId: $productId) {
+    id
+    rating
+    body
+    createdAt
+    author {
+      id
+      username
+    }
+    product {
+      id
+      name
+    }
+  }
+}
+    `, {"hash":"sha256:9bf1e6f61e6e8f49d35aa8c08a5e322ff47da67a7446319c0d8fb555c42b1cce"}) as unknown as TypedDocumentString<ReviewAddedSubscription, ReviewAddedSubscriptionVariables>;
+export const StockChangedDocument = new TypedDocumentString(`
+    subscription StockChanged($productIds: [ID!]) {
+  stockChanged(productIds: $productIds) {
+    quantity
+    inStock
+    product {
+      id
+      name
+      price {
+        amount
+        currency
+      }
+    }
+  }
+}
+    `, {"hash":"sha256:b29930c2331d6c7b0d0d859124314ee38dd975fdebfc94f1c64d827195033015"}) as unknown as TypedDocumentString<StockChangedSubscription, StockChangedSubscriptionVariables>;
 export const TopProductsDocument = new TypedDocumentString(`
     query TopProducts($first: Int!) {
   topProducts(first: $first) {

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { repoRoot } from '../../shared/config/paths.js';
+import { seedId } from '../../shared/store/seed.js';
+import { REVIEW_ADDED } from '../../subgraphs/reviews/resolvers/review.resolver.js';
+import { subscribersOf } from '../support/subscriptions.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
 const run = promisify(execFile);
@@ -27,13 +30,28 @@ const cheapest: number = products.edges[0]!.node.price.amount;
 console.log(JSON.stringify({ names, cheapest }));
 `;
 
+/** A typed subscription through the installed package (its graphql-ws): the first review of a product, printed. */
+const live = (
+  url: string,
+  productId: string,
+) => `import { createClient, ReviewAddedDocument, type ReviewAddedSubscription } from '@tessera/sdk';
+
+const client = createClient({ url: ${JSON.stringify(url)} });
+for await (const event of client.subscribe(ReviewAddedDocument, { productId: ${JSON.stringify(productId)} })) {
+  const { reviewAdded }: ReviewAddedSubscription = event;
+  console.log(JSON.stringify({ body: reviewAdded.body, author: reviewAdded.author.username }));
+  break;
+}
+`;
+
 /** The same client getting it wrong, one mistake a line: tsc must refuse each. */
-const wrong = `import { createClient, ProductDocument } from '@tessera/sdk';
+const wrong = `import { createClient, ProductDocument, StockChangedDocument } from '@tessera/sdk';
 
 const client = createClient({ url: 'http://127.0.0.1:4000/graphql' });
 const { product } = await client.request(ProductDocument, { id: 'p1' });
 console.log(product?.nonexistentField);
 await client.request(ProductDocument, { id: 'p1', reviews: 'two' });
+client.subscribe(StockChangedDocument, { productIds: [true] });
 `;
 
 interface TypeError {
@@ -62,13 +80,14 @@ describe('the SDK as a package a client installs', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("installs with nothing of the server's, and loads no package at run time", async () => {
+  it("installs with nothing of the server's, and loads no package at run time but graphql-ws", async () => {
     const manifest = JSON.parse(await readFile(join(client, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(Object.keys(manifest.dependencies)).toEqual(['@tessera/sdk']);
     const entries = await readdir(join(client, 'node_modules'), { recursive: true });
     const packages = entries.filter((path) => /^(@[^/.][^/]*\/[^/]+|[^@/.][^/]*)$/.test(path)).sort();
-    // The SDK's one dependency declares types only; `graphql` is its peer, for those types.
-    expect(packages).toEqual(['@graphql-typed-document-node/core', '@tessera/sdk', 'graphql']);
+    // graphql-ws for subscriptions; the other dependency declares types only, and `graphql` is
+    // the peer of both (graphql-ws's own optional peers, such as `ws`, are not installed).
+    expect(packages).toEqual(['@graphql-typed-document-node/core', '@tessera/sdk', 'graphql', 'graphql-ws']);
     const sdk = join(client, 'node_modules/@tessera/sdk');
     const scripts = (await readdir(join(sdk, 'dist'), { recursive: true })).filter((path) => path.endsWith('.js'));
     // The error codes are the server's own module, compiled into the package, not a copy.
@@ -77,11 +96,12 @@ describe('the SDK as a package a client installs', () => {
       const imports = [...(await readFile(join(sdk, 'dist', script), 'utf8')).matchAll(/\bfrom\s+'([^']+)'/g)].map(
         ([, specifier]) => specifier!,
       );
-      expect(imports.filter((specifier) => !specifier.startsWith('.'))).toEqual([]);
+      // The client's subscriptions are graphql-ws's; nothing else is imported.
+      expect(imports.filter((specifier) => !specifier.startsWith('.'))).toEqual(script === 'sdk/client.js' ? ['graphql-ws'] : []);
     }
   });
 
-  it('type-checks a typed query with the repository tsc, refuses a wrong field, and runs it against a started gateway', async () => {
+  it('type-checks a typed query and a typed subscription with the repository tsc, refuses wrong ones, and runs both against a started gateway', async () => {
     // Started only now: the steps above leave a started supergraph's databases idle for seconds.
     supergraph = await startTestSupergraph({ responseCache: false });
     await writeFile(join(client, 'shop.ts'), shop(supergraph.url));
@@ -95,7 +115,9 @@ describe('the SDK as a package a client installs', () => {
       types: [],
       outDir: 'out',
     };
-    await writeFile(join(client, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['shop.ts', 'wrong.ts'] }));
+    const productId = seedId('product', '300000000003');
+    await writeFile(join(client, 'live.ts'), live(supergraph.url, productId));
+    await writeFile(join(client, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['shop.ts', 'live.ts', 'wrong.ts'] }));
     const output = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', client, '--pretty', 'false'], {
       cwd: client,
     }).then(
@@ -112,10 +134,24 @@ describe('the SDK as a package a client installs', () => {
     expect(errors).toEqual([
       { file: 'wrong.ts', line: lineOf('nonexistentField'), code: 'TS2339' },
       { file: 'wrong.ts', line: lineOf("reviews: 'two'"), code: 'TS2322' },
+      { file: 'wrong.ts', line: lineOf('productIds: [true]'), code: 'TS2322' },
     ]);
     expect(output).toContain("Property 'nonexistentField' does not exist");
 
     const { stdout } = await run(process.execPath, [join(client, 'out/shop.js')], { cwd: client });
     expect(JSON.parse(stdout)).toEqual({ names: ['The Pragmatic Programmer', 'Designing Data-Intensive Applications'], cheapest: 2199 });
+
+    // The subscription, in its own process: a review is added once it is subscribed.
+    const reviews = supergraph.subgraphs.reviews!.pubSub;
+    const before = reviews.subscriberCount(REVIEW_ADDED);
+    const listening = run(process.execPath, [join(client, 'out/live.js')], { cwd: client, timeout: 30_000 });
+    await subscribersOf(reviews, REVIEW_ADDED, before + 1, 15_000);
+    const added = await supergraph.query(
+      'mutation($input: AddReviewInput!) { addReview(input: $input) { id } }',
+      { input: { productId, body: 'Heard from the package.', rating: 5 } },
+      await supergraph.loginAs('alan'),
+    );
+    expect(added.errors).toBeUndefined();
+    expect(JSON.parse((await listening).stdout)).toEqual({ body: 'Heard from the package.', author: 'alan' });
   });
 });

@@ -1,4 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { createClient as createWsClient } from 'graphql-ws';
+import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
 import { shopTour } from '../../examples/shop-tour.js';
 import {
   AddReviewDocument,
@@ -9,14 +14,25 @@ import {
   MeDocument,
   MyReviewsDocument,
   ProductDocument,
+  ReviewAddedDocument,
+  StockChangedDocument,
   TesseraRequestError,
   TopProductsDocument,
+  WEBSOCKET_STATUS,
   type ProductQuery,
+  type ReviewAddedSubscription,
+  type StockChangedSubscription,
 } from '../../sdk/index.js';
+import { repoRoot } from '../../shared/config/paths.js';
 import { ErrorCode } from '../../shared/errors/errors.js';
 import { seedDate, seedId } from '../../shared/store/seed.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
+import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
+import { REVIEW_ADDED } from '../../subgraphs/reviews/resolvers/review.resolver.js';
+import { subscribeOn, subscribersOf } from '../support/subscriptions.js';
 import { supergraphForSuite } from '../support/supergraph.js';
+
+const MANIFEST = join(repoRoot, 'sdk/generated/persisted-documents.json');
 
 /** What `request` throws, for asserting on it. */
 async function failure(promise: Promise<unknown>): Promise<TesseraRequestError> {
@@ -180,6 +196,168 @@ describe('the typed SDK against a started gateway', () => {
     await expect(createClient({ url: supergraph.url }).request(ast)).rejects.toThrow(
       "generate it with the client preset's `documentMode: string`",
     );
+  });
+
+  describe('subscribe', () => {
+    const stockChanged = seedId('product', '300000000001');
+
+    it('receives a typed StockChanged event over graphql-ws, with catalog’s fields joined, its token in connection_init', async () => {
+      const staff = createClient({ url: supergraph.url });
+      const { login } = await staff.request(LoginDocument, { email: 'grace@example.com', password: SEED_PASSWORD });
+      const client = staff.withToken(login.accessToken);
+      const pubSub = supergraph.subgraphs.inventory!.pubSub;
+      const before = pubSub.subscriberCount(STOCK_CHANGED);
+      const events = client.subscribe(StockChangedDocument, { productIds: [stockChanged] });
+      const first = events.next();
+      await subscribersOf(pubSub, STOCK_CHANGED, before + 1);
+      // adjustStock is staff's and not an SDK operation: sent with the same token, as plain GraphQL.
+      const { data, errors } = await supergraph.query(
+        'mutation($id: ID!) { adjustStock(productId: $id, delta: -1) { quantity } }',
+        { id: stockChanged },
+        { authorization: `Bearer ${login.accessToken}` },
+      );
+      expect(errors).toBeUndefined();
+      const { value, done } = await first;
+      expect(done).toBe(false);
+      const event: StockChangedSubscription = value;
+      expect(event).toEqual({
+        stockChanged: {
+          quantity: data!.adjustStock.quantity,
+          inStock: true,
+          product: { id: stockChanged, name: 'Two-Person Tent', price: { amount: expect.any(Number), currency: 'USD' } },
+        },
+      });
+      // Leaving the iteration ends the subscription at the subgraph.
+      expect(await events.return!()).toEqual({ done: true, value: undefined });
+      await subscribersOf(pubSub, STOCK_CHANGED, before);
+      await client.close();
+    });
+
+    it('iterates ReviewAdded with for await, the author from accounts, anonymously, on the WebSocket class given', async () => {
+      // The `ws` package's WebSocket, as on Node 20, counted to see that it is the one used.
+      let sockets = 0;
+      class CountedWebSocket extends NodeWebSocket {
+        constructor(...args: ConstructorParameters<typeof NodeWebSocket>) {
+          super(...args);
+          sockets++;
+        }
+      }
+      const anonymous = createClient({ url: supergraph.url, webSocketImpl: CountedWebSocket });
+      const pubSub = supergraph.subgraphs.reviews!.pubSub;
+      const before = pubSub.subscriberCount(REVIEW_ADDED);
+      const heard: ReviewAddedSubscription[] = [];
+      const listening = (async () => {
+        for await (const event of anonymous.subscribe(ReviewAddedDocument, { productId: stockChanged })) {
+          heard.push(event);
+          break;
+        }
+      })();
+      await subscribersOf(pubSub, REVIEW_ADDED, before + 1);
+      const { login } = await anonymous.request(LoginDocument, { email: 'ada@example.com', password: SEED_PASSWORD });
+      const { addReview } = await anonymous
+        .withToken(login.accessToken)
+        .request(AddReviewDocument, { input: { productId: stockChanged, rating: 4, body: 'Pitches in minutes.' } });
+      await listening;
+      expect(sockets).toBe(1);
+      expect(heard).toEqual([
+        {
+          reviewAdded: {
+            id: addReview.id,
+            rating: 4,
+            body: 'Pitches in minutes.',
+            createdAt: addReview.createdAt,
+            author: { id: seedId('user', 'ada'), username: 'ada' },
+            product: { id: stockChanged, name: 'Two-Person Tent' },
+          },
+        },
+      ]);
+      await subscribersOf(pubSub, REVIEW_ADDED, before);
+    });
+
+    it('throws TesseraRequestError when the gateway refuses the token, and when it ends the subscription', async () => {
+      const refused = createClient({ url: supergraph.url, token: 'not-a-token' });
+      const closed = await failure(refused.subscribe(StockChangedDocument).next());
+      expect(closed.status).toBe(WEBSOCKET_STATUS);
+      expect(closed.codes).toEqual(['FORBIDDEN']);
+      expect(closed.errors[0]!.extensions?.closeCode).toBe(4403);
+
+      const stopping = await supergraph.startGateway({ responseCache: false });
+      const client = createClient({ url: stopping.url });
+      const pubSub = supergraph.subgraphs.inventory!.pubSub;
+      const before = pubSub.subscriberCount(STOCK_CHANGED);
+      const ending = [stockChanged, seedId('product', '300000000002')].map((id) =>
+        failure(client.subscribe(StockChangedDocument, { productIds: [id] }).next()),
+      );
+      await subscribersOf(pubSub, STOCK_CHANGED, before + 2);
+      // The client's subscriptions share one connection.
+      const connections = await stopping.gateway.registry.getSingleMetric('tessera_gateway_subscription_connections_active')!.get();
+      expect(connections.values.find((v) => v.labels.transport === 'graphql-ws')?.value).toBe(1);
+      await stopping.gateway.endSubscriptions();
+      const shutDown = await Promise.all(ending);
+      expect(shutDown.map((error) => [error.operationName, error.codes])).toEqual([
+        ['StockChanged', ['SHUTTING_DOWN']],
+        ['StockChanged', ['SHUTTING_DOWN']],
+      ]);
+      expect(shutDown[0]!.message).toMatch(/^StockChanged failed \(over WebSocket\)/);
+      await subscribersOf(pubSub, STOCK_CHANGED, before);
+    });
+
+    it('does not reconnect when the connection is lost: the iteration throws with the close code, and 1001 is SHUTTING_DOWN', async () => {
+      // A server that acknowledges the connection and then goes away on the first subscribe, as a
+      // restarting proxy would: with retries, graphql-ws would reconnect and resubscribe unseen.
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'graphql-transport-ws' });
+      let connections = 0;
+      server.on('connection', (socket) => {
+        connections++;
+        socket.on('message', (message) => {
+          const { type } = JSON.parse(String(message)) as { type: string };
+          if (type === 'connection_init') socket.send(JSON.stringify({ type: 'connection_ack' }));
+          if (type === 'subscribe') socket.close(1001, 'Going away');
+        });
+      });
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        const client = createClient({
+          url: supergraph.url,
+          webSocketUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+        });
+        const lost = await failure(client.subscribe(StockChangedDocument).next());
+        expect(lost.codes).toEqual(['SHUTTING_DOWN']);
+        expect(lost.errors[0]!.extensions?.closeCode).toBe(1001);
+        expect(lost.message).toContain('The gateway closed the WebSocket (1001: Going away)');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(connections).toBe(1);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('under TRUSTED_DOCUMENTS=enforce, sends its text and is refused; the manifest’s exact text is served', async () => {
+      const enforcing = await supergraph.startGateway({
+        responseCache: false,
+        trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] },
+      });
+      const refused = await failure(createClient({ url: enforcing.url, persisted: true }).subscribe(StockChangedDocument).next());
+      expect(refused.codes).toEqual(['PERSISTED_QUERY_REQUIRED']);
+
+      const manifest = JSON.parse(await readFile(MANIFEST, 'utf8')) as Record<string, string>;
+      const text = manifest[StockChangedDocument.__meta__!.hash as string]!;
+      expect(text).toMatch(/^subscription StockChanged\(/);
+      const client = createWsClient({ url: enforcing.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+      const pubSub = supergraph.subgraphs.inventory!.pubSub;
+      const before = pubSub.subscriberCount(STOCK_CHANGED);
+      const served = subscribeOn(client, text, { productIds: [stockChanged] });
+      await subscribersOf(pubSub, STOCK_CHANGED, before + 1);
+      const staff = await supergraph.loginAs('grace');
+      const { data } = await supergraph.query(
+        'mutation($id: ID!) { adjustStock(productId: $id, delta: 1) { quantity } }',
+        { id: stockChanged },
+        staff,
+      );
+      expect((await served.next()).data?.stockChanged.quantity).toBe(data!.adjustStock.quantity);
+      await client.dispose();
+      await subscribersOf(pubSub, STOCK_CHANGED, before);
+    });
   });
 
   it("knows every code of the server's vocabulary", () => {
