@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -37,7 +37,11 @@ const DELIVER_MS = 20_000;
 const LEAVE_MS = 15_000;
 /** Clients connecting at once. */
 const WAVE = 100;
+/** How long the gateway's memory may take to settle once every subscriber has left. */
+const SETTLE_MS = 10_000;
 
+/** File descriptors the process holds: its sockets, each client's and each upstream one. */
+const fdsOf = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const rssMiB = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 /** A failure as a line: a close event's code and reason, an error event's message, or GraphQL errors. */
@@ -125,7 +129,7 @@ describe('1,000 WebSocket subscriptions on one gateway process', () => {
   const inventoryPubSub = () => running.find((s) => s.name === 'inventory')!.pubSub;
 
   /** One round: SUBSCRIBERS clients subscribe, one adjustStock reaches every one, all leave. */
-  async function round(): Promise<{ received: number; subscribedMs: number; deliveredMs: number; heldRss: number }> {
+  async function round(): Promise<{ received: number; subscribedMs: number; deliveredMs: number; heldRss: number; heldFds: number }> {
     const clients: Client[] = [];
     const received: (number | undefined)[] = Array.from({ length: SUBSCRIBERS }, () => undefined);
     const failures: unknown[] = [];
@@ -186,6 +190,7 @@ describe('1,000 WebSocket subscriptions on one gateway process', () => {
         subscribedMs,
         deliveredMs: Date.now() - t1,
         heldRss: rssMiB(gateway.child.pid!),
+        heldFds: fdsOf(gateway.child.pid!),
       };
     } finally {
       await Promise.all(clients.map((client) => client.dispose()));
@@ -197,39 +202,58 @@ describe('1,000 WebSocket subscriptions on one gateway process', () => {
    * The gateway's memory once a full GC has run (SIGUSR2, bench/collect-on-signal.ts): VmRSS, and
    * the heap V8 still holds (`nodejs_heap_size_used_bytes` of its /metrics), in MiB.
    */
-  async function memory(): Promise<{ rss: number; heap: number }> {
+  async function collected(): Promise<{ rss: number; heap: number; fds: number }> {
     gateway.child.kill('SIGUSR2');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const metrics = await (await fetch(gateway.url.replace(/\/graphql$/, '/metrics'))).text();
     const heap = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)![1]) / 2 ** 20;
-    return { rss: rssMiB(gateway.child.pid!), heap };
+    return { rss: rssMiB(gateway.child.pid!), heap, fds: fdsOf(gateway.child.pid!) };
+  }
+
+  /**
+   * The memory once it has settled: right after the last subscriber left, a full GC still found
+   * 20–50 MiB of their heap alive (closings under way); a second later, and from then on, the
+   * floor. So: collected every half second until the heap stops falling, for at most SETTLE_MS.
+   */
+  async function settled(): Promise<{ rss: number; heap: number; fds: number }> {
+    const deadline = Date.now() + SETTLE_MS;
+    let last = await collected();
+    for (;;) {
+      const next = await collected();
+      if (next.heap > last.heap - 1 || Date.now() > deadline) return next;
+      last = next;
+    }
   }
 
   it('delivers one adjustStock to every subscriber, and gives the memory back once they leave', async () => {
-    const started = await memory();
+    const started = await settled();
     // A warm-up round first: its code compiled, V8's heap and glibc's arenas grown to their working size.
     const warmUp = await round();
     expect(warmUp.received).toBe(SUBSCRIBERS);
-    const baseline = await memory();
+    const baseline = await settled();
     const measured = await round();
     expect(measured.received).toBe(SUBSCRIBERS);
-    const after = await memory();
+    const after = await settled();
     console.log(
       `${SUBSCRIBERS} subscriptions on the gateway (MiB after a full GC): ` +
         `RSS ${started.rss.toFixed(0)} at start, ${warmUp.heldRss.toFixed(0)} holding them, ${baseline.rss.toFixed(0)} after the warm-up, ` +
         `${measured.heldRss.toFixed(0)} holding them again, ${after.rss.toFixed(0)} after; heap ${started.heap.toFixed(0)}, ${baseline.heap.toFixed(0)}, ${after.heap.toFixed(0)}. ` +
+        `File descriptors ${baseline.fds}, ${measured.heldFds} holding them, ${after.fds} after. ` +
         `Subscribed in ${measured.subscribedMs} ms, the event reached all in ${measured.deliveredMs} ms.`,
     );
     /*
-     * "Near": measured on this 2-core machine (shared with other work), six rounds in a row,
-     * each figure after a full GC. RSS went 210 MiB at start, 354 after the first round and
-     * 369–379 after each of the next five: neither V8 nor glibc gives the pages of a first
-     * peak back to the system, so the start itself is out of reach, and growth stops after
-     * the first round. The heap V8 retains went 57, then 55–63 after every round, while
-     * holding the thousand subscriptions took about 30 MiB of it. So: the heap within 16 MiB
-     * of the warm-up's (a leak of half of what each subscription holds would exceed it), and
-     * RSS within 64 MiB of the warm-up's (2.5 times the largest growth seen after it).
+     * "Near", from measurements on this 2-core machine (shared with other work), each figure
+     * after a full GC, six rounds in a row: RSS went 210 MiB at start, 354 after the first round
+     * and 369–379 after each of the next five. Neither V8 nor glibc gives the pages of a first
+     * peak back to the system, so the start itself is out of reach; growth stops after the
+     * first round. The heap V8 retains went 57 at start, then 55–63 after every round, while
+     * the thousand subscriptions held about 30 MiB of it. So, against the warm-up's figures:
+     * the heap within 16 MiB (a leak of half of what each subscription holds would exceed it),
+     * RSS within 64 MiB (2.5 times the largest growth seen after the first round), and every
+     * socket closed (two a subscription while held: the client's and the one to inventory).
      */
+    expect(measured.heldFds).toBeGreaterThanOrEqual(baseline.fds + 2 * SUBSCRIBERS);
+    expect(after.fds).toBeLessThan(baseline.fds + 20);
     expect(after.heap).toBeLessThan(baseline.heap + 16);
     expect(after.rss).toBeLessThan(baseline.rss + 64);
   }, 120_000);
