@@ -156,7 +156,6 @@ async function measure({ url, pid, inventory, selection, subscribers, events, se
   const publishedAt: number[] = [];
   const arrived = Array.from({ length: events }, () => 0);
   const latencies: number[] = [];
-  let failures = 0;
   let problem: string | undefined;
   let wake = () => {};
   const row = (heldRss: number, peakRss: number, subscribeMs: number, elapsedMs: number): Row => ({
@@ -165,7 +164,6 @@ async function measure({ url, pid, inventory, selection, subscribers, events, se
     events,
     latencies,
     elapsedMs,
-    failures,
     heldRss,
     peakRss,
     subscribeMs,
@@ -197,7 +195,8 @@ async function measure({ url, pid, inventory, selection, subscribers, events, se
           {
             next: (result) => {
               const k = (result.data?.stockChanged.quantity ?? -1) - FIRST_QUANTITY;
-              if (result.errors?.length || publishedAt[k] === undefined) failures++;
+              if (result.errors?.length || publishedAt[k] === undefined)
+                problem ??= `an event came ${result.errors?.length ? `with errors: ${JSON.stringify(result.errors).slice(0, 200)}` : 'that was not published'}`;
               else {
                 latencies.push(performance.now() - publishedAt[k]);
                 arrived[k]!++;

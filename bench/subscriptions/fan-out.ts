@@ -6,8 +6,6 @@ export interface FanOutMeasured {
   latencies: number[];
   /** From the first publication to the last delivery. */
   elapsedMs: number;
-  /** Events an error came with, or that did not arrive in time. */
-  failures: number;
 }
 
 export interface FanOutSummary {
@@ -15,7 +13,7 @@ export interface FanOutSummary {
   perSecond: number;
   p50: number;
   p99: number;
-  /** Deliveries that did not happen: `subscribers × events` minus the ones seen. */
+  /** Deliveries that did not happen (or came with errors): `subscribers × events` minus the ones seen. */
   missing: number;
 }
 
