@@ -54,7 +54,6 @@ function describeFailure(failure: unknown): string {
 interface Gateway {
   child: ChildProcess;
   url: string;
-  exited: Promise<number | null>;
 }
 
 /** `node dist/bin/gateway.js` over the test's subgraphs; resolves once it listens. */
@@ -94,7 +93,7 @@ async function spawnGateway(running: TestSubgraph[]): Promise<Gateway> {
     });
     void exited.then((code) => reject(new Error(`the gateway exited (${code}) before listening: ${stderr}`)));
   });
-  return { child, url, exited };
+  return { child, url };
 }
 
 async function post(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) {
