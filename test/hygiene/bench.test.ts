@@ -10,6 +10,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { CACHEABLE_OPERATION, constantSubgraphs, serveConstantSubgraph } from '../../bench/engine/constant-subgraphs.js';
 import { firstDifference, median, rotate, summaryTable, targetLines, type Summary } from '../../bench/engine/report.js';
+import { positiveInts, quantile, summarizeFanOut } from '../../bench/subscriptions/fan-out.js';
 
 describe('npm run bench: the limits it sets and what it prints', () => {
   it('runs its gateway with rate limiting off, whatever the environment says', () => {
@@ -148,5 +149,28 @@ describe('npm run bench -- engine: its subgraphs and its arithmetic', () => {
     expect(summaryTable([summary('stock', 30.04, 900)], [{ name: 'tessera', reason: 'did not start (exited with 78)' }])).toContain(
       '| stock | 30.0 | 450.0 | 900.0 | 100 | 0 |\n| tessera | not measured: did not start (exited with 78) |',
     );
+  });
+});
+
+describe('npm run bench -- subscriptions: its settings and its arithmetic', () => {
+  it('reads the subscriber counts as positive integers, naming the variable when one is not', () => {
+    expect(positiveInts({}, 'BENCH_SUBSCRIBERS', [100, 500, 1000])).toEqual([100, 500, 1000]);
+    expect(positiveInts({ BENCH_SUBSCRIBERS: ' 10, 20 ' }, 'BENCH_SUBSCRIBERS', [100])).toEqual([10, 20]);
+    for (const bad of ['10,', 'ten', '0', '5,-1', '2.5'])
+      expect(() => positiveInts({ BENCH_SUBSCRIBERS: bad }, 'BENCH_SUBSCRIBERS', [100])).toThrow(
+        `BENCH_SUBSCRIBERS must be positive integers, comma-separated; got "${bad}".`,
+      );
+  });
+
+  it('takes quantiles by nearest rank', () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect([quantile(hundred, 0.5), quantile(hundred, 0.99), quantile(hundred, 1)]).toEqual([50, 99, 100]);
+    expect(quantile([7], 0.99)).toBe(7);
+    expect(quantile([], 0.5)).toBeNaN();
+  });
+
+  it('counts deliveries per second over the whole run, and the ones that never came', () => {
+    const summary = summarizeFanOut({ subscribers: 4, events: 2, latencies: [30, 10, 20, 40, 50, 60], elapsedMs: 2_000 });
+    expect(summary).toEqual({ perSecond: 3, p50: 30, p99: 60, missing: 2 });
   });
 });
