@@ -17,26 +17,38 @@ export interface HttpStreamsOptions {
 interface Framing {
   transport: SubscriptionTransport;
   contentType: string;
+  /** Written once, before anything else. */
+  start: string;
   event(result: FormattedExecutionResult): string;
   heartbeat: string;
   end: string;
 }
 
 const BOUNDARY = 'graphql';
+const DELIMITER = `\r\n--${BOUNDARY}`;
+const part = (json: string) => `\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${json}${DELIMITER}`;
 
-/** Apollo's multipart HTTP subscriptions (`subscriptionSpec=1.0`): each event a `{"payload":…}` part, `{}` as heartbeat. */
+/**
+ * Apollo's multipart HTTP subscriptions (`subscriptionSpec=1.0`): each event a `{"payload":…}`
+ * part, `{}` as heartbeat. A part ends where the next delimiter begins (RFC 2046), so each is
+ * written with the delimiter after it: a client (Apollo Client's parser, say) reads an event as
+ * it comes, not once the next heartbeat closes it.
+ */
 const multipart: Framing = {
   transport: 'multipart',
   contentType: `multipart/mixed; boundary="${BOUNDARY}"; subscriptionSpec=1.0`,
-  event: (result) => `\r\n--${BOUNDARY}\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${JSON.stringify({ payload: result })}`,
-  heartbeat: `\r\n--${BOUNDARY}\r\nContent-Type: application/json; charset=utf-8\r\n\r\n{}`,
-  end: `\r\n--${BOUNDARY}--\r\n`,
+  start: DELIMITER,
+  event: (result) => part(JSON.stringify({ payload: result })),
+  heartbeat: part('{}'),
+  // Closes the delimiter the last part ended with.
+  end: '--\r\n',
 };
 
 /** GraphQL over Server-Sent Events, distinct connections mode (what graphql-sse's client speaks): `next` events, then `complete`. */
 const sse: Framing = {
   transport: 'sse',
   contentType: 'text/event-stream; charset=utf-8',
+  start: '',
   event: (result) => `event: next\ndata: ${JSON.stringify(result)}\n\n`,
   heartbeat: ':\n\n',
   end: 'event: complete\ndata:\n\n',
@@ -82,6 +94,7 @@ export function httpSubscriptions({ admit, limits, keepAliveMs, observer }: Http
     const { stream } = admission;
     res.status(200).set({ 'content-type': framing.contentType, 'cache-control': 'no-store', connection: 'keep-alive' });
     res.flushHeaders();
+    res.write(framing.start);
     observer.connectionOpened(framing.transport);
     observer.subscriptionStarted(framing.transport);
     const heartbeat = setInterval(() => res.write(framing.heartbeat), keepAliveMs);
