@@ -98,11 +98,12 @@ export function startSubgraphProcess(name: string, env: NodeJS.ProcessEnv, timeo
   return listening(spawnBuilt('bin/subgraph.js', [name], { NODE_ENV: 'test', [port]: '0', ...env }), 'subgraph listening', timeoutMs);
 }
 
-/** The built gateway on a free port, metrics off unless `env` says; resolves once it listens. */
+/** The built gateway on a free port, metrics off unless `env` says. */
+export function spawnGateway(env: NodeJS.ProcessEnv): SpawnedProcess {
+  return spawnBuilt('bin/gateway.js', [], { NODE_ENV: 'test', GATEWAY_PORT: '0', METRICS: 'false', ...env });
+}
+
+/** `spawnGateway`, resolved once it listens. */
 export function startGatewayProcess(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ListeningProcess> {
-  return listening(
-    spawnBuilt('bin/gateway.js', [], { NODE_ENV: 'test', GATEWAY_PORT: '0', METRICS: 'false', ...env }),
-    'gateway listening',
-    timeoutMs,
-  );
+  return listening(spawnGateway(env), 'gateway listening', timeoutMs);
 }
