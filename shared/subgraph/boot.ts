@@ -13,6 +13,7 @@ import { createSubgraphApp } from './app.js';
 import { hasStore, storeEntities, type StoreSubgraphDefinition, type SubgraphDefinition } from './definition.js';
 import { buildFederatedSchema } from './schema.js';
 import { createSubgraphPubSub, type SubgraphPubSub } from './pubsub.js';
+import { observeSubscribers } from './metrics.js';
 import { createStartupGate, type StartupPhase } from './startup.js';
 import { serveSubscriptions } from './subscriptions.js';
 
@@ -111,6 +112,7 @@ export async function startSubgraph({ definition, config, logger, lifecycle }: S
       services,
       nonces,
     });
+    observeSubscribers(registry, pubSub);
     const subscriptions = serveSubscriptions({ server, schema, createContext, config, nonces, formatError, logger });
     lifecycle?.onDrain('subscriptions', () => subscriptions.close());
     const metricsListener = await listenMetrics(registry, config.metrics);

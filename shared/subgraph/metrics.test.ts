@@ -7,11 +7,13 @@ import type { SubgraphContext } from './context.js';
 import {
   createSubgraphMetrics,
   graphqlRequestId,
+  observeSubscribers,
   operationMetricsScope,
   recordSqlStatement,
   useSubgraphMetrics,
   type SubgraphMetrics,
 } from './metrics.js';
+import { createSubgraphPubSub } from './pubsub.js';
 
 const logger = pino({ level: 'silent' });
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
@@ -58,5 +60,30 @@ describe("a subgraph's operation metrics", () => {
     expect(probe).toBeUndefined();
     expect(graphqlRequestId()).toBeUndefined();
     expect((await metrics.sqlDuration.get()).values.filter((value) => value.metricName?.endsWith('_count'))).toEqual([]);
+  });
+});
+
+describe("a subgraph's subscribers gauge", () => {
+  it('reports the subscribers of each topic listened to, and drops a topic with its last subscriber', async () => {
+    const registry = new Registry();
+    const pubSub = createSubgraphPubSub({ name: 'gizmos' });
+    observeSubscribers(registry, pubSub);
+    const scrape = async () =>
+      Object.fromEntries(
+        (await registry.getSingleMetric('tessera_subgraph_event_subscribers')!.get()).values.map((value) => [
+          value.labels.topic,
+          value.value,
+        ]),
+      );
+    const gizmos = [pubSub.subscribe('GIZMO'), pubSub.subscribe('GIZMO')].map((events) => events[Symbol.asyncIterator]());
+    const widgets = pubSub.subscribe('WIDGET')[Symbol.asyncIterator]();
+    // A listener is added when the iterator is first read.
+    for (const events of [...gizmos, widgets]) void events.next();
+    expect(await scrape()).toEqual({ GIZMO: 2, WIDGET: 1 });
+    await widgets.return?.();
+    await gizmos[0]!.return?.();
+    expect(await scrape()).toEqual({ GIZMO: 1 });
+    await gizmos[1]!.return?.();
+    expect(await scrape()).toEqual({});
   });
 });

@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { StoreConfig } from '../config/subgraph-config.js';
 import { currentRequestScope, requestScope, type RequestScope } from '../http/request-scope.js';
 import type { SubgraphContext } from './context.js';
+import type { SubgraphPubSub } from './pubsub.js';
 import { boundedNames, metricsOn } from '../observability/metrics.js';
 import type { Orm } from '../store/orm.js';
 import { codeOf, codesOf } from '../errors/errors.js';
@@ -152,6 +153,23 @@ export function observeConnections(registry: Registry, orm: Orm, store: StoreCon
     async collect() {
       const pg = await pool();
       this.set(pg ? (pg.options.max ?? 10) : 1);
+    },
+  });
+}
+
+/**
+ * Subscribers in this process that would receive an event published now, by topic, read when
+ * Prometheus scrapes (on Redis a topic counts once its channel is subscribed). Only topics with
+ * a subscriber are reported: the others' series go away with their last subscriber.
+ */
+export function observeSubscribers(registry: Registry, pubSub: SubgraphPubSub): void {
+  metricsOn(registry).gauge({
+    name: 'tessera_subgraph_event_subscribers',
+    help: 'Subscribers in this process that would receive an event published now, by topic',
+    labelNames: ['topic'],
+    collect() {
+      this.reset();
+      for (const topic of pubSub.topics()) this.set({ topic }, pubSub.subscriberCount(topic));
     },
   });
 }

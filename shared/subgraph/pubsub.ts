@@ -14,6 +14,8 @@ import type { RedisClient } from '../redis/redis.js';
 export interface SubgraphPubSub extends PubSub {
   /** Subscribers of `topic` that would receive an event published now (on Redis: once its channel is subscribed). */
   subscriberCount(topic: string): number;
+  /** Topics with a subscriber in this process (for the subscribers gauge). */
+  topics(): string[];
   close(): Promise<void>;
 }
 
@@ -46,6 +48,10 @@ class TopicEventTarget extends EventTarget {
   override dispatchEvent(event: Event): boolean {
     for (const listener of [...(this.listeners.get(event.type) ?? [])]) deliver(listener, event);
     return true;
+  }
+
+  types(): string[] {
+    return [...this.listeners.keys()];
   }
 
   /** Listeners of `type` that hear an event dispatched now. */
@@ -144,6 +150,7 @@ export function createSubgraphPubSub({ name, redis, prefix = '', logger }: PubSu
       publish: (topic, ...args) => pubSub.publish(topic, ...(args.map((arg) => JSON.parse(JSON.stringify(arg ?? null))) as [never])),
       subscribe: (topic, id) => pubSub.subscribe(topic, id as never),
       subscriberCount: (topic) => target.ready(topic),
+      topics: () => target.types(),
       close: async () => undefined,
     };
   }
@@ -167,6 +174,7 @@ export function createSubgraphPubSub({ name, redis, prefix = '', logger }: PubSu
     publish: (topic, ...args) => pubSub.publish(topic, ...(args as [never])),
     subscribe: (topic, id) => pubSub.subscribe(topic, id as never),
     subscriberCount: (topic) => target.ready(topic),
+    topics: () => target.types(),
     async close() {
       subscriber.disconnect();
     },

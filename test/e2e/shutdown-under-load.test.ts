@@ -1,16 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { envPrefix } from '../../shared/config/config.js';
-import { repoRoot } from '../../shared/config/paths.js';
 import { seedId } from '../../shared/store/seed.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { Stock } from '../../subgraphs/inventory/entities/stock.entity.js';
-import { TEST_JWT_SECRET, TEST_SIGNING_SECRET } from '../support/config.js';
+import { startGatewayProcess, type ListeningProcess } from '../support/processes.js';
 import { startTestSubgraph, type TestSubgraph } from '../support/subgraph.js';
 
 /*
@@ -20,7 +15,6 @@ import { startTestSubgraph, type TestSubgraph } from '../support/subgraph.js';
  * connection the listener no longer took may go unanswered (it never reached the process).
  */
 
-const GATEWAY_MAIN = join(repoRoot, 'dist/bin/gateway.js');
 const CLIENTS = 16;
 /** Bounds of the load: requests per client, and the whole run. */
 const MAX_PER_CLIENT = 400;
@@ -74,42 +68,14 @@ function send(agent: Agent, port: number, payload: object, headers: Record<strin
   });
 }
 
-interface Gateway {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<number | null>;
-}
-
-/** `node dist/bin/gateway.js` over the test's subgraphs; resolves once it listens. */
-async function spawnGateway(running: TestSubgraph[], delayMs: number): Promise<Gateway> {
-  if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} is missing: run \`npm run build\` first`);
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    GATEWAY_PORT: '0',
-    METRICS: 'false',
+/** The built gateway over the test's subgraphs, listening. */
+function startGateway(running: TestSubgraph[], delayMs: number): Promise<ListeningProcess> {
+  return startGatewayProcess({
     RATE_LIMIT: '0',
-    SUBGRAPH_SIGNING_SECRET: TEST_SIGNING_SECRET,
-    JWT_SECRET: TEST_JWT_SECRET,
     SHUTDOWN_GRACE_MS: '10000',
     SHUTDOWN_DELAY_MS: String(delayMs),
     ...Object.fromEntries(running.map((subgraph) => [`${envPrefix(subgraph.name)}_URL`, subgraph.url])),
-  };
-  const child = spawn(process.execPath, [GATEWAY_MAIN], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg === 'gateway listening') resolve(Number(new URL(entry.url!).port));
-    });
-    void exited.then((code) => reject(new Error(`the gateway exited (${code}) before listening: ${stderr}`)));
   });
-  return { child, port, exited };
 }
 
 describe('SIGTERM on a gateway under keep-alive load', () => {
@@ -133,12 +99,13 @@ describe('SIGTERM on a gateway under keep-alive load', () => {
   ])(
     'answers every request that reached the process, %s',
     async (_, delayMs) => {
-      const gateway = await spawnGateway(running, delayMs);
+      const gateway = await startGateway(running, delayMs);
+      const port = Number(new URL(gateway.origin).port);
       try {
         // Signed in over a connection of its own that closes: an idle one would hold the drain to its grace.
         const login = await send(
           new Agent({ keepAlive: false }),
-          gateway.port,
+          port,
           {
             query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
             variables: { e: 'grace@example.com', p: SEED_PASSWORD },
@@ -169,7 +136,7 @@ describe('SIGTERM on a gateway under keep-alive load', () => {
               : n % 2
                 ? { query: `{ topProducts(first: ${1 + (n % 5)}) { name inStock } }` }
                 : { query: `{ me { username } product(upc: "10000000000${1 + (n % 5)}") { name } }` };
-            const outcome = await send(agent, gateway.port, payload, mutation || n % 2 === 0 ? staff : {}, mutation);
+            const outcome = await send(agent, port, payload, mutation || n % 2 === 0 ? staff : {}, mutation);
             outcomes.push(outcome);
             if (signalled) afterSignal.push(outcome);
             // A new connection refused: the listener has closed, so this client is done.

@@ -87,21 +87,28 @@ describe('subscriptions through the gateway', () => {
     expect(multipart.response.headers.get('content-type')).toMatch(/^multipart\/mixed; boundary="graphql"; subscriptionSpec=1.0/);
     await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before + 2);
     const quantity = await adjust(-1);
+    // Bounded, reads included: what only the next heartbeat (SUBSCRIPTION_KEEPALIVE_MS, 15 s) would complete counts as missing.
     const readUntil = async (reader: ReadableStreamDefaultReader<Uint8Array>, pattern: RegExp) => {
       let text = '';
       const deadline = Date.now() + 5_000;
-      while (!pattern.test(text) && Date.now() < deadline) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += Buffer.from(value).toString('utf8');
+      while (!pattern.test(text)) {
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<undefined>(
+          (resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))),
+        );
+        const read = await Promise.race([reader.read(), expired]).finally(() => clearTimeout(timer));
+        if (!read || read.done) break;
+        text += Buffer.from(read.value).toString('utf8');
       }
       return text;
     };
     const sseText = await readUntil(sse.reader, /event: next\ndata: .*\n\n/);
     const sseEvent = JSON.parse(/event: next\ndata: (.*)\n\n/.exec(sseText)![1]!);
     expect(sseEvent.data.stockChanged).toMatchObject({ quantity, product: { name: expect.any(String) } });
-    const multipartText = await readUntil(multipart.reader, /\{"payload":\{.*\}\}/);
-    const part = JSON.parse(/(\{"payload":\{.*\}\})/.exec(multipartText)![1]!);
+    // The event's part closed by the next delimiter at once, not by the next heartbeat: a part ends where a delimiter begins.
+    const multipartText = await readUntil(multipart.reader, /\{"payload":\{.*\}\}\r\n--graphql/);
+    expect(multipartText).toMatch(/\{"payload":\{.*\}\}\r\n--graphql/);
+    const part = JSON.parse(/\r\n\r\n(\{"payload":\{.*\}\})\r\n--graphql/.exec(multipartText)![1]!);
     expect(part.payload.data.stockChanged).toMatchObject({ quantity, product: { name: expect.any(String) } });
     await sse.reader.cancel();
     await multipart.reader.cancel();
