@@ -59,6 +59,9 @@ export function createAdmission({ apollo, contextFor, logger, guards, maxJsonDep
     // No deadline: a subscription lives until it ends; each event's fetches get their own.
     const scope = createRequestScope({ requestId, logger, clientIp });
     return runInRequestScope(scope, async () => {
+      // graphql-transport-ws wants a string `query`: a client sending only a persisted query's
+      // hash sends an empty one, which means none.
+      if (!guarded && body.query === '') delete body.query;
       const refusal = guarded
         ? undefined
         : nestedDeeperThan(body, maxJsonDepth)

@@ -49,6 +49,9 @@ interface ConnectionState {
 /** How long shutdown waits for the last events (the shutdown reason) to go out before closing sockets. */
 const CLOSE_FLUSH_MS = 2_000;
 
+/** What graphql-ws is given as the document of an operation sent by its hash only. */
+const PERSISTED_PLACEHOLDER = parse('{ __typename }');
+
 type WsContext = Context<Record<string, unknown> | undefined, Extra & { state?: ConnectionState }>;
 
 /** `Authorization` from a `connection_init` payload: `{ authorization }`, `{ Authorization }` or `{ headers: { … } }`. */
@@ -135,7 +138,10 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
         held.stream = stream;
         held.subgraph = 'stream' in admission ? admission.subgraph : NO_SUBGRAPH;
         observer.subscriptionStarted('graphql-ws', held.subgraph);
-        const args: ExecutionArgs = { schema: options.schema(), document: parse(payload.query), contextValue: { stream } };
+        // graphql-ws passes a document along; the stream was planned from the admitted one (a
+        // persisted query's document may never have been in the message).
+        const document = payload.query ? parse(payload.query) : PERSISTED_PLACEHOLDER;
+        const args: ExecutionArgs = { schema: options.schema(), document, contextValue: { stream } };
         return args;
       },
       subscribe: (args) => asGraphQLResults((args.contextValue as StreamContext).stream) as never,
