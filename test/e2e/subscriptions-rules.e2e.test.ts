@@ -44,6 +44,9 @@ const BIG = `subscription($ids: [ID!]) { stockChanged(productIds: $ids) { quanti
 /** The promotions fixture opens no store: one nothing listens on shows it never tries. */
 const unreachableStore = { kind: 'postgresql', clientUrl: 'postgres://postgres@127.0.0.1:9/postgres', dbName: 'never_opened' } as const;
 
+/** How long the `slow` proxy holds each request to the subgraph behind it. */
+const SLOW_JOIN_MS = 300;
+
 type Frame = { id?: string; type: string; payload?: any };
 
 /** A graphql-transport-ws connection spoken by hand, so a test can stop reading and count pings. */
@@ -120,6 +123,7 @@ describe('the rules a subscription is held to', () => {
   let staff: Record<string, string>;
   const clients: Client[] = [];
   const sockets: WebSocket[] = [];
+  const proxies: Server[] = [];
 
   beforeAll(async () => {
     supergraph = await startTestSupergraph({ protection: { rateLimit: { enabled: false } } });
@@ -133,6 +137,7 @@ describe('the rules a subscription is held to', () => {
   }, 120_000);
   afterAll(async () => {
     for (const socket of sockets) socket.terminate();
+    await Promise.all(proxies.map((proxy) => closeServer(proxy)));
     await Promise.all(clients.map((c) => c.dispose()));
     await supergraph?.stop();
   });
@@ -195,7 +200,8 @@ describe('the rules a subscription is held to', () => {
     const before = inventory().subscriberCount(STOCK_CHANGED);
     const slow = await raw(served.url);
     slow.subscribe('slow', BIG, { ids: [product] });
-    const reading = subscribeOn(wsClient(served.url), BIG, { ids: [product] });
+    const reader = wsClient(served.url);
+    const reading = subscribeOn(reader, BIG, { ids: [product] });
     await subscribersOf(inventory(), STOCK_CHANGED, before + 2);
     slow.socket.pause();
 
@@ -221,6 +227,8 @@ describe('the rules a subscription is held to', () => {
     // The reader's subscription is still running; the slow one's is not.
     expect(metrics.value('tessera_gateway_subscriptions_active', labels)).toBe(1);
     expect(metrics.value('tessera_gateway_subscription_connections_active', { transport: 'graphql-ws' })).toBe(2);
+    await reader.dispose();
+    await subscribersOf(inventory(), STOCK_CHANGED, before);
   }, 60_000);
 
   it('ends an SSE subscriber that stops reading with SLOW_CONSUMER: its events wait in the bounded queue, not the response', async () => {
@@ -229,7 +237,8 @@ describe('the rules a subscription is held to', () => {
     const slow = await pausedStream(served.url, { query: BIG, variables: { ids: [product] } }, 'text/event-stream');
     expect(slow.response.statusCode).toBe(200);
     await subscribersOf(inventory(), STOCK_CHANGED, before + 1);
-    const reading = subscribeOn(wsClient(served.url), BIG, { ids: [product] });
+    const reader = wsClient(served.url);
+    const reading = subscribeOn(reader, BIG, { ids: [product] });
     await subscribersOf(inventory(), STOCK_CHANGED, before + 2);
 
     const published = await publishUntilOneLeaves(before + 2, reading);
@@ -242,6 +251,8 @@ describe('the rules a subscription is held to', () => {
     expect(slow.text()).toMatch(/event: complete\n/);
     const metrics = await scrape(served.metricsUrl!);
     expect(metrics.value('tessera_gateway_subscriptions_slow_consumer_total', { transport: 'sse', subgraph: 'inventory' })).toBe(1);
+    await reader.dispose();
+    await subscribersOf(inventory(), STOCK_CHANGED, before);
   }, 60_000);
 
   it('holds SUBSCRIPTIONS_PER_USER across a user’s connections and transports, and counts each user apart', async () => {
@@ -283,6 +294,7 @@ describe('the rules a subscription is held to', () => {
       protection: { rateLimit: { enabled: false } },
       subscriptions: { idleTimeoutMs: 400, keepAliveMs: 150 },
     });
+    const before = inventory().subscriberCount(STOCK_CHANGED);
     const idle = await raw(served.url);
     const closed = await idle.closed(5_000);
     expect(closed.code).toBe(4400);
@@ -302,62 +314,102 @@ describe('the rules a subscription is held to', () => {
     const multipart = await sse(served.url, QUANTITY, { ids: [product] }, {}, 'multipart/mixed;subscriptionSpec="1.0",application/json');
     const multipartText = await readUntil(multipart, /\r\n\r\n\{\}/);
     expect(multipartText).toContain('--graphql\r\nContent-Type: application/json; charset=utf-8\r\n\r\n{}');
+    // The streams read are cancelled: their subscriptions end (the next tests count subscribers).
+    await subscribersOf(inventory(), STOCK_CHANGED, before);
   });
 
-  it('gives an event whose join failed partial data with errors at their paths, and goes on with the next event', async () => {
-    const reviews = supergraph.subgraphs.reviews!.url;
-    let failing = false;
-    // In front of reviews: answers 502 to every GraphQL request while `failing`.
-    const proxy: Server = createServer((req, res) => {
+  /** In front of a subgraph: `fail` answers its GraphQL requests 502, `slow` forwards them after `SLOW_JOIN_MS`. */
+  const proxyTo = async (url: string) => {
+    const proxy = { mode: 'pass' as 'pass' | 'fail' | 'slow', url: '', server: undefined as Server | undefined };
+    proxy.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        if (failing && req.method === 'POST') {
-          res.writeHead(502, { 'content-type': 'text/plain' }).end('reviews is down');
+        const graphql = req.method === 'POST';
+        if (graphql && proxy.mode === 'fail') {
+          res.writeHead(502, { 'content-type': 'text/plain' }).end('the subgraph is down');
           return;
         }
-        const forwarded = httpRequest(new URL(req.url ?? '/', reviews), { method: req.method, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
-        forwarded.on('error', () => res.writeHead(502).end());
-        forwarded.end(Buffer.concat(chunks));
+        const forward = () => {
+          const forwarded = httpRequest(new URL(req.url ?? '/', url), { method: req.method, headers: req.headers }, (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          });
+          forwarded.on('error', () => res.writeHead(502).end());
+          forwarded.end(Buffer.concat(chunks));
+        };
+        if (graphql && proxy.mode === 'slow') setTimeout(forward, SLOW_JOIN_MS);
+        else forward();
       });
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    try {
-      const proxied = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
-      const served = await supergraph.startGateway({
-        protection: { rateLimit: { enabled: false } },
-        responseCache: false,
-        subgraphUrls: { reviews: proxied },
-      });
-      const before = inventory().subscriberCount(STOCK_CHANGED);
-      // name from catalog, averageRating (nullable) from reviews: two joins per event.
-      const subscription = subscribeOn(
-        wsClient(served.url),
-        'subscription($ids: [ID!]) { stockChanged(productIds: $ids) { quantity product { name averageRating } } }',
-        { ids: [product] },
-      );
-      await subscribersOf(inventory(), STOCK_CHANGED, before + 1);
-      const { name, averageRating } = (
-        await supergraph.query('query($id: ID!) { product(id: $id) { name averageRating } }', { id: product })
-      ).data!.product;
+    await new Promise<void>((resolve) => proxy.server!.listen(0, '127.0.0.1', resolve));
+    proxy.url = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}/graphql`;
+    proxies.push(proxy.server);
+    return proxy;
+  };
 
-      failing = true;
-      const failed = await adjust(-1);
-      const partial = await subscription.next();
-      failing = false;
-      expect(partial.data).toEqual({ stockChanged: { quantity: failed, product: { name, averageRating: null } } });
-      expect(partial.errors?.[0]?.path).toEqual(['stockChanged', 'product', 'averageRating']);
-      expect(codeOf(partial.errors)).toBe('SUBGRAPH_UNAVAILABLE');
+  it('gives an event whose join failed partial data with errors at their paths, and goes on with the next event', async () => {
+    const reviews = await proxyTo(supergraph.subgraphs.reviews!.url);
+    const served = await supergraph.startGateway({
+      protection: { rateLimit: { enabled: false } },
+      responseCache: false,
+      subgraphUrls: { reviews: reviews.url },
+    });
+    const before = inventory().subscriberCount(STOCK_CHANGED);
+    // name from catalog, averageRating (nullable) from reviews: two joins per event.
+    const subscription = subscribeOn(
+      wsClient(served.url),
+      'subscription($ids: [ID!]) { stockChanged(productIds: $ids) { quantity product { name averageRating } } }',
+      { ids: [product] },
+    );
+    await subscribersOf(inventory(), STOCK_CHANGED, before + 1);
+    const { name, averageRating } = (await supergraph.query('query($id: ID!) { product(id: $id) { name averageRating } }', { id: product }))
+      .data!.product;
 
-      const next = await adjust(-1);
-      expect(await subscription.next()).toEqual({ data: { stockChanged: { quantity: next, product: { name, averageRating } } } });
-    } finally {
-      failing = false;
-      await closeServer(proxy);
+    reviews.mode = 'fail';
+    const failed = await adjust(-1);
+    const partial = await subscription.next();
+    reviews.mode = 'pass';
+    expect(partial.data).toEqual({ stockChanged: { quantity: failed, product: { name, averageRating: null } } });
+    expect(partial.errors?.[0]?.path).toEqual(['stockChanged', 'product', 'averageRating']);
+    expect(codeOf(partial.errors)).toBe('SUBGRAPH_UNAVAILABLE');
+
+    const next = await adjust(-1);
+    expect(await subscription.next()).toEqual({ data: { stockChanged: { quantity: next, product: { name, averageRating } } } });
+  });
+
+  it('counts events waiting for their join against SUBSCRIPTION_QUEUE_MAX: joins slower than events end it with SLOW_CONSUMER', async () => {
+    const catalog = await proxyTo(supergraph.subgraphs.catalog!.url);
+    const served = await supergraph.startGateway({
+      protection: { rateLimit: { enabled: false } },
+      responseCache: false,
+      subgraphUrls: { catalog: catalog.url },
+      subscriptions: { queueMax: 3 },
+    });
+    const before = inventory().subscriberCount(STOCK_CHANGED);
+    const subscription = subscribeOn(
+      wsClient(served.url),
+      `subscription($ids: [ID!]) { stockChanged(productIds: $ids) { quantity product { name } } }`,
+      {
+        ids: [product],
+      },
+    );
+    await subscribersOf(inventory(), STOCK_CHANGED, before + 1);
+    catalog.mode = 'slow';
+    // Ten events at once, each join held by catalog: the client reads, but the events pile up behind the joins.
+    for (let i = 0; i < 10; i++) await inventory().publish(STOCK_CHANGED, { productId: product, quantity: i });
+    await subscribersOf(inventory(), STOCK_CHANGED, before);
+    const received = [];
+    for (;;) {
+      const event = await subscription.next(10_000);
+      received.push(event);
+      if (event.errors) break;
     }
+    expect(codeOf(received.pop()!.errors)).toBe('SLOW_CONSUMER');
+    // Those joined before the end; never more than the queue holds, the rest dropped.
+    expect(received.length).toBeLessThanOrEqual(3);
+    received.forEach((event, i) => expect(event.data?.stockChanged.quantity).toBe(i));
+    expect(await subscription.ended()).toEqual({ completed: true });
   });
 
   it('charges the rate limit at subscribe, on every transport: one over the limit is refused with RATE_LIMITED', async () => {
