@@ -20,5 +20,10 @@ export interface GatewayContext {
    * an admitted subscription here, and the transport reads it once Apollo Server's pipeline
    * (authentication, limits, cost, rate limit) has run. Absent on plain HTTP requests.
    */
-  subscription?: { transport: SubscriptionTransport; stream?: AsyncIterableIterator<FormattedExecutionResult> };
+  subscription?: {
+    transport: SubscriptionTransport;
+    stream?: AsyncIterableIterator<FormattedExecutionResult>;
+    /** The subgraph the stream's events come from. */
+    subgraph?: string;
+  };
 }

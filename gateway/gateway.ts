@@ -477,6 +477,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     // Subscriptions over SSE and multipart HTTP: past every HTTP guard, never cached.
     httpSubscriptions({
       admit,
+      tokens,
       limits: subscriptionLimits,
       keepAliveMs: config.subscriptions.keepAliveMs,
       observer: subscriptionEvents,

@@ -118,6 +118,7 @@ export class TesseraGateway implements GatewayInterface {
     if (!('plan' in planned)) return planned;
     const { node } = planned.plan as QueryPlan;
     if (node?.kind === 'Subscription') {
+      context.subscription!.subgraph = node.primary.serviceName;
       context.subscription!.stream = this.options.subscriptions.start(node, {
         engine,
         document,

@@ -4,7 +4,7 @@ import type { DocumentNode, FormattedExecutionResult, GraphQLFormattedError, Gra
 import { ErrorCode } from '../../shared/errors/codes.js';
 import { TesseraError } from '../../shared/errors/errors.js';
 import { createRequestScope, requestScope, runInRequestScope } from '../../shared/http/request-scope.js';
-import { traceStep } from '../../shared/observability/tracing.js';
+import { traceSubscription, type SubscriptionTrace } from '../../shared/observability/tracing.js';
 import type { GatewayContext } from '../context.js';
 import { EventQueue } from '../subscriptions/event-queue.js';
 import type { SubscriptionObserver } from '../subscriptions/observer.js';
@@ -38,13 +38,14 @@ export interface SubscriptionRunnerOptions {
   keepAliveMs: number;
   /** Each event's fetches run within this, like a request's. */
   requestTimeoutMs: number;
-  observer: Pick<SubscriptionObserver, 'eventsDropped'>;
+  observer: Pick<SubscriptionObserver, 'slowConsumer'>;
 }
 
 /** A subscription being served: what a reload needs to re-plan it, or end it. */
 interface Running {
   start: SubscriptionStart;
   rest: PlanNode | undefined;
+  trace: SubscriptionTrace;
   end(error: GraphQLFormattedError): void;
 }
 
@@ -69,34 +70,53 @@ export class SubscriptionRunner {
     const scope = requestScope();
     const { primary } = node;
     let unsubscribe = () => {};
+    // The codes of the errors it ended with, for its span.
+    let endCodes: string[] = [];
+    const endWith = (errors: readonly GraphQLFormattedError[]) => {
+      endCodes = errors.map((error) => String(error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR));
+      return { errors: [...errors] };
+    };
     const running: Running = {
       start,
       rest: node.rest,
-      end: (error) => queue.fail({ errors: [error] }),
+      trace: traceSubscription(primary.serviceName, start.operation.name?.value),
+      end: (error) => queue.fail(endWith([error])),
     };
-    const queue = new EventQueue<FormattedExecutionResult>(
-      queueMax,
-      () => {
-        unsubscribe();
-        this.options.observer.eventsDropped(start.context.subscription?.transport ?? 'graphql-ws', queue.size + 1);
-        queue.fail({
-          errors: [
-            new TesseraError(
-              `This subscription read its events too slowly: more than ${queueMax} were waiting.`,
-              ErrorCode.SLOW_CONSUMER,
-            ).toJSON(),
-          ],
-        });
-      },
-      () => {
-        unsubscribe();
-        this.running.delete(running);
-      },
-    );
+    let overflowed = false;
+    const overflow = () => {
+      if (overflowed) return;
+      overflowed = true;
+      unsubscribe();
+      // The one that did not fit, and those waiting (queued or being joined), are never sent.
+      this.options.observer.slowConsumer(
+        start.context.subscription?.transport ?? 'graphql-ws',
+        primary.serviceName,
+        queue.size + joining + 1,
+      );
+      queue.fail(
+        endWith([
+          new TesseraError(
+            `This subscription's events came faster than they were read: more than ${queueMax} were waiting.`,
+            ErrorCode.SLOW_CONSUMER,
+          ).toJSON(),
+        ]),
+      );
+    };
+    const queue = new EventQueue<FormattedExecutionResult>(queueMax, overflow, () => {
+      unsubscribe();
+      this.running.delete(running);
+      running.trace.end(endCodes);
+    });
     this.running.add(running);
     // Events are joined one after another, so they reach the subscriber in the order they came.
     let joined: Promise<unknown> = Promise.resolve();
+    // Events received and not yet joined wait too: joins slower than events come (a slow
+    // subgraph behind them) must not pile events up in memory either.
+    let joining = 0;
     const onEvent = (event: SubgraphEvent) => {
+      if (overflowed) return;
+      if (queue.size + joining >= queueMax) return overflow();
+      joining++;
       joined = joined.then(async () => {
         const eventScope = createRequestScope({
           requestId: randomUUID(),
@@ -104,7 +124,16 @@ export class SubscriptionRunner {
           timeoutMs: requestTimeoutMs,
           clientIp: scope.clientIp,
         });
-        const result = await runInRequestScope(eventScope, () => this.join(running, event, primary.serviceName));
+        let result: FormattedExecutionResult;
+        try {
+          result = await runInRequestScope(eventScope, () => this.join(running, event, primary.serviceName));
+        } catch (error) {
+          // One event's failure is that event's error; the chain (and the subscription) goes on.
+          scope.logger.error({ err: error, subgraph: primary.serviceName }, 'a subscription event could not be joined');
+          result = { errors: [new TesseraError('This event could not be served.', ErrorCode.INTERNAL_SERVER_ERROR).toJSON()] };
+        } finally {
+          joining--;
+        }
         queue.push(result);
       });
     };
@@ -123,7 +152,7 @@ export class SubscriptionRunner {
       {
         next: onEvent,
         end: (errors) => {
-          void joined.then(() => queue.finish(errors?.length ? { errors: [...errors] } : undefined));
+          void joined.then(() => queue.finish(errors?.length ? endWith(errors) : undefined));
         },
       },
     );
@@ -150,7 +179,7 @@ export class SubscriptionRunner {
 
   private async join(running: Running, event: SubgraphEvent, subgraph: string): Promise<FormattedExecutionResult> {
     const { engine, document, operation, variables, coercedVariables, context } = running.start;
-    const execution = await traceStep('gateway.subscription.event', () =>
+    const execution = await running.trace.event(() =>
       executeSubscriptionEvent(running.rest, event, subgraph, {
         variables,
         coercedVariables,

@@ -73,8 +73,8 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     subscriptionsActive: gauge({
       name: 'tessera_gateway_subscriptions_active',
-      help: 'Subscriptions being served, by transport (graphql-ws, sse, multipart)',
-      labelNames: ['transport'],
+      help: 'Subscriptions being served, by transport (graphql-ws, sse, multipart) and the subgraph their events come from (none: a query or mutation sent over the transport)',
+      labelNames: ['transport', 'subgraph'],
     }),
     subscriptionConnections: gauge({
       name: 'tessera_gateway_subscription_connections_active',
@@ -83,8 +83,13 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     subscriptionEvents: counter({
       name: 'tessera_gateway_subscription_events_total',
-      help: 'Subscription events, by transport and outcome (delivered; dropped: the subscription ended as a slow consumer)',
-      labelNames: ['transport', 'outcome'],
+      help: 'Subscription events, by transport, subgraph and outcome (delivered; dropped: never sent, the subscription ended as a slow consumer)',
+      labelNames: ['transport', 'subgraph', 'outcome'],
+    }),
+    subscriptionsSlowConsumer: counter({
+      name: 'tessera_gateway_subscriptions_slow_consumer_total',
+      help: 'Subscriptions ended with SLOW_CONSUMER (more than SUBSCRIPTION_QUEUE_MAX events waiting), by transport and subgraph',
+      labelNames: ['transport', 'subgraph'],
     }),
   };
 }
@@ -108,17 +113,20 @@ export function countQueryPlans(metrics: Pick<GatewayMetrics, 'queryPlanCache'>)
   };
 }
 
-/** The subscription transports' observer: connections, subscriptions and events, by transport. */
+/** The subscription transports' observer: connections by transport; subscriptions and events by transport and subgraph. */
 export function subscriptionObserver(
-  metrics: Pick<GatewayMetrics, 'subscriptionsActive' | 'subscriptionConnections' | 'subscriptionEvents'>,
+  metrics: Pick<GatewayMetrics, 'subscriptionsActive' | 'subscriptionConnections' | 'subscriptionEvents' | 'subscriptionsSlowConsumer'>,
 ): SubscriptionObserver {
   return {
     connectionOpened: (transport) => metrics.subscriptionConnections.inc({ transport }),
     connectionClosed: (transport) => metrics.subscriptionConnections.dec({ transport }),
-    subscriptionStarted: (transport) => metrics.subscriptionsActive.inc({ transport }),
-    subscriptionEnded: (transport) => metrics.subscriptionsActive.dec({ transport }),
-    eventDelivered: (transport) => metrics.subscriptionEvents.inc({ transport, outcome: 'delivered' }),
-    eventsDropped: (transport, count) => metrics.subscriptionEvents.inc({ transport, outcome: 'dropped' }, count),
+    subscriptionStarted: (transport, subgraph) => metrics.subscriptionsActive.inc({ transport, subgraph }),
+    subscriptionEnded: (transport, subgraph) => metrics.subscriptionsActive.dec({ transport, subgraph }),
+    eventDelivered: (transport, subgraph) => metrics.subscriptionEvents.inc({ transport, subgraph, outcome: 'delivered' }),
+    slowConsumer: (transport, subgraph, droppedEvents) => {
+      metrics.subscriptionsSlowConsumer.inc({ transport, subgraph });
+      metrics.subscriptionEvents.inc({ transport, subgraph, outcome: 'dropped' }, droppedEvents);
+    },
   };
 }
 

@@ -8,7 +8,7 @@ import { jsonTooDeep } from '../../shared/http/json-body.js';
 import { createRequestScope, runInRequestScope } from '../../shared/http/request-scope.js';
 import type { Logger } from '../../shared/observability/logger.js';
 import type { GatewayContext } from '../context.js';
-import type { SubscriptionTransport } from './observer.js';
+import { NO_SUBGRAPH, type SubscriptionTransport } from './observer.js';
 
 /** A subscribe request as a transport received it. */
 export interface SubscribeRequest {
@@ -24,7 +24,8 @@ export interface SubscribeRequest {
 }
 
 export type Admission =
-  | { stream: AsyncIterableIterator<FormattedExecutionResult>; requestId: string }
+  /** An admitted subscription: its events, from `subgraph`. */
+  | { stream: AsyncIterableIterator<FormattedExecutionResult>; requestId: string; subgraph: string }
   /** A query or mutation sent over the transport: answered once. */
   | { result: FormattedExecutionResult }
   | { errors: readonly GraphQLFormattedError[]; status: number };
@@ -58,6 +59,9 @@ export function createAdmission({ apollo, contextFor, logger, guards, maxJsonDep
     // No deadline: a subscription lives until it ends; each event's fetches get their own.
     const scope = createRequestScope({ requestId, logger, clientIp });
     return runInRequestScope(scope, async () => {
+      // graphql-transport-ws wants a string `query`: a client sending only a persisted query's
+      // hash sends an empty one, which means none.
+      if (!guarded && body.query === '') delete body.query;
       const refusal = guarded
         ? undefined
         : nestedDeeperThan(body, maxJsonDepth)
@@ -71,7 +75,7 @@ export function createAdmission({ apollo, contextFor, logger, guards, maxJsonDep
         httpGraphQLRequest: { method: 'POST', headers, search: '', body },
         context: async () => ({ ...(await contextFor(authorization)), subscription: slot }),
       });
-      if (slot.stream) return { stream: slot.stream, requestId };
+      if (slot.stream) return { stream: slot.stream, requestId, subgraph: slot.subgraph ?? NO_SUBGRAPH };
       const text = response.body.kind === 'complete' ? response.body.string : '';
       let result: FormattedExecutionResult | undefined;
       try {

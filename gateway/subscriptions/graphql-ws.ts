@@ -16,7 +16,7 @@ import { authenticate, type TokenVerifier } from '../../shared/identity/tokens.j
 import type { Logger } from '../../shared/observability/logger.js';
 import { tokenExpiry, type Admit } from './admission.js';
 import { limitError, type Release, type SubscriptionLimits } from './limits.js';
-import type { SubscriptionObserver } from './observer.js';
+import { NO_SUBGRAPH, type SubscriptionObserver } from './observer.js';
 
 export interface GraphqlWsOptions {
   admit: Admit;
@@ -41,13 +41,16 @@ interface ConnectionState {
   /** The caller's user id, or the address for anonymous callers: what per-user limits count. */
   caller: string;
   releaseConnection: Release;
-  subscriptions: Map<string, { release: Release; stream?: AsyncIterableIterator<FormattedExecutionResult> }>;
+  subscriptions: Map<string, { release: Release; stream?: AsyncIterableIterator<FormattedExecutionResult>; subgraph?: string }>;
   idleTimer?: NodeJS.Timeout;
   expiryTimer?: NodeJS.Timeout;
 }
 
 /** How long shutdown waits for the last events (the shutdown reason) to go out before closing sockets. */
 const CLOSE_FLUSH_MS = 2_000;
+
+/** What graphql-ws is given as the document of an operation sent by its hash only. */
+const PERSISTED_PLACEHOLDER = parse('{ __typename }');
 
 type WsContext = Context<Record<string, unknown> | undefined, Extra & { state?: ConnectionState }>;
 
@@ -133,15 +136,19 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
         }
         const stream = 'stream' in admission ? admission.stream : single(admission.result);
         held.stream = stream;
-        observer.subscriptionStarted('graphql-ws');
-        const args: ExecutionArgs = { schema: options.schema(), document: parse(payload.query), contextValue: { stream } };
+        held.subgraph = 'stream' in admission ? admission.subgraph : NO_SUBGRAPH;
+        observer.subscriptionStarted('graphql-ws', held.subgraph);
+        // graphql-ws passes a document along; the stream was planned from the admitted one (a
+        // persisted query's document may never have been in the message).
+        const document = payload.query ? parse(payload.query) : PERSISTED_PLACEHOLDER;
+        const args: ExecutionArgs = { schema: options.schema(), document, contextValue: { stream } };
         return args;
       },
       subscribe: (args) => asGraphQLResults((args.contextValue as StreamContext).stream) as never,
       execute: (args) => asGraphQLResults((args.contextValue as StreamContext).stream) as never,
       // What onNext returns replaces the event: nothing.
-      onNext: () => {
-        observer.eventDelivered('graphql-ws');
+      onNext: (ctx: WsContext, id) => {
+        observer.eventDelivered('graphql-ws', ctx.extra.state?.subscriptions.get(id)?.subgraph ?? NO_SUBGRAPH);
       },
       onComplete: (ctx: WsContext, id) => {
         const state = ctx.extra.state;
@@ -149,7 +156,7 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
         if (!state || !held) return;
         held.release();
         state.subscriptions.delete(id);
-        if (held.stream) observer.subscriptionEnded('graphql-ws');
+        if (held.stream) observer.subscriptionEnded('graphql-ws', held.subgraph ?? NO_SUBGRAPH);
         closeIdle(ctx, state);
       },
       onClose: (ctx: WsContext) => {
@@ -161,7 +168,7 @@ export function graphqlWsTransport(options: GraphqlWsOptions) {
           held.release();
           if (held.stream) {
             void held.stream.return?.();
-            observer.subscriptionEnded('graphql-ws');
+            observer.subscriptionEnded('graphql-ws', held.subgraph ?? NO_SUBGRAPH);
           }
         }
         state.subscriptions.clear();

@@ -2,12 +2,14 @@ import type { RequestHandler, Response } from 'express';
 import { Kind, OperationTypeNode, parse, type FormattedExecutionResult } from 'graphql';
 import { ErrorCode } from '../../shared/errors/codes.js';
 import { requestScope } from '../../shared/http/request-scope.js';
+import { authenticate, type TokenVerifier } from '../../shared/identity/tokens.js';
 import { tokenExpiry, type Admit } from './admission.js';
 import type { Release, SubscriptionLimits } from './limits.js';
 import type { SubscriptionObserver, SubscriptionTransport } from './observer.js';
 
 export interface HttpStreamsOptions {
   admit: Admit;
+  tokens: TokenVerifier;
   limits: SubscriptionLimits;
   keepAliveMs: number;
   observer: SubscriptionObserver;
@@ -77,7 +79,7 @@ function framingOf(accept: string | undefined): Framing | undefined {
  * events with heartbeats until it ends, the client leaves, or the gateway shuts down. Anything
  * else goes on to Apollo Server.
  */
-export function httpSubscriptions({ admit, limits, keepAliveMs, observer }: HttpStreamsOptions): RequestHandler {
+export function httpSubscriptions({ admit, tokens, limits, keepAliveMs, observer }: HttpStreamsOptions): RequestHandler {
   return (req, res, next) => {
     const framing = req.method === 'POST' ? framingOf(req.get('accept')) : undefined;
     const body = req.body as { query?: unknown } | undefined;
@@ -89,7 +91,16 @@ export function httpSubscriptions({ admit, limits, keepAliveMs, observer }: Http
     const { clientIp, requestId } = requestScope();
     const releaseConnection = limits.connection(clientIp);
     if (typeof releaseConnection !== 'function') return refuse(res, 429, [releaseConnection]);
-    const release: Release = releaseConnection;
+    // One stream is one subscription: it counts against its caller as a WebSocket one does.
+    const releaseSubscription = limits.subscription(await callerOf(authorization, clientIp));
+    if (typeof releaseSubscription !== 'function') {
+      releaseConnection();
+      return refuse(res, 429, [releaseSubscription]);
+    }
+    const release: Release = () => {
+      releaseSubscription();
+      releaseConnection();
+    };
     const admission = await admit({ body, authorization, clientIp, requestId, transport: framing.transport, guarded: true });
     if ('errors' in admission) {
       release();
@@ -99,13 +110,14 @@ export function httpSubscriptions({ admit, limits, keepAliveMs, observer }: Http
       release();
       return res.status(200).json(admission.result);
     }
-    const { stream } = admission;
+    const { stream, subgraph } = admission;
     res.status(200).set({ 'content-type': framing.contentType, 'cache-control': 'no-store', connection: 'keep-alive' });
     res.flushHeaders();
     if (framing.start) res.write(framing.start);
     observer.connectionOpened(framing.transport);
-    observer.subscriptionStarted(framing.transport);
-    const heartbeat = setInterval(() => res.write(framing.heartbeat), keepAliveMs);
+    observer.subscriptionStarted(framing.transport, subgraph);
+    // A client that is not reading gets no more heartbeats piled up behind its events.
+    const heartbeat = setInterval(() => res.writableNeedDrain || res.write(framing.heartbeat), keepAliveMs);
     const closed = () => void stream.return?.();
     res.on('close', closed);
     // An expired token ends the subscription then, with an error event, not only at connect.
@@ -125,8 +137,10 @@ export function httpSubscriptions({ admit, limits, keepAliveMs, observer }: Http
     try {
       for await (const result of stream) {
         if (!res.writable) break;
-        res.write(framing.event(result));
-        observer.eventDelivered(framing.transport);
+        // Waiting for the client to take what was written leaves the next events in the
+        // subscription's bounded queue, not in the response's unbounded buffer.
+        if (!res.write(framing.event(result)) && !(await drained(res))) break;
+        observer.eventDelivered(framing.transport, subgraph);
       }
       if (res.writable) res.end(framing.end);
     } finally {
@@ -134,10 +148,36 @@ export function httpSubscriptions({ admit, limits, keepAliveMs, observer }: Http
       clearTimeout(expiry);
       res.off('close', closed);
       release();
-      observer.subscriptionEnded(framing.transport);
+      observer.subscriptionEnded(framing.transport, subgraph);
       observer.connectionClosed(framing.transport);
     }
   }
+
+  /** Who a subscription counts against: the token's user, or the address for anonymous callers (a refused token is admission's to answer). */
+  async function callerOf(authorization: string | undefined, clientIp: string): Promise<string> {
+    try {
+      const user = await authenticate(authorization, tokens);
+      if (user) return `user:${user.userId}`;
+    } catch {
+      // Admission refuses the token with its own error.
+    }
+    return `ip:${clientIp}`;
+  }
+}
+
+/** Whether the response's buffer drained (true) or the client went first (false). */
+function drained(res: Response): Promise<boolean> {
+  return new Promise((resolve) => {
+    const settle = (outcome: boolean) => () => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(outcome);
+    };
+    const onDrain = settle(true);
+    const onClose = settle(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
 }
 
 /** Whether the request's operation is a subscription (an unparsable one goes on to Apollo Server, which says why). */

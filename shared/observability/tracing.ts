@@ -10,6 +10,7 @@ import {
   trace,
   type Attributes,
   type Span,
+  type SpanOptions,
 } from '@opentelemetry/api';
 import {
   ATTR_DB_COLLECTION_NAME,
@@ -46,6 +47,8 @@ const ATTR_REQUEST_ID = 'tessera.request_id';
 const ATTR_GRAPHQL_OPERATION_NAME = 'graphql.operation.name';
 const ATTR_GRAPHQL_OPERATION_TYPE = 'graphql.operation.type';
 const ATTR_GRAPHQL_ERROR_CODES = 'graphql.error.codes';
+/** The subgraph a subscription's events come from (on the gateway's subscription and event spans). */
+const ATTR_SUBSCRIPTION_SUBGRAPH = 'tessera.subscription.subgraph';
 
 /** Statements longer than this are cut in spans and logs; bulk inserts can run to megabytes. */
 const MAX_STATEMENT_LENGTH = 2_000;
@@ -207,8 +210,8 @@ export function useTracing<TContext extends BaseContext>(): ApolloServerPlugin<T
  * `gateway.postprocessing`: the names @apollo/gateway's spans have, so traces read the same
  * whichever executor runs) in an internal span of its own.
  */
-export function traceStep<T>(name: string, step: () => T): T {
-  return tracer().startActiveSpan(name, (span) => {
+export function traceStep<T>(name: string, step: () => T, options: SpanOptions = {}): T {
+  return tracer().startActiveSpan(name, options, (span) => {
     let result: T;
     try {
       result = step();
@@ -235,6 +238,42 @@ export function traceStep<T>(name: string, step: () => T): T {
     span.end();
     return result;
   });
+}
+
+/** One subscription's tracing: see `traceSubscription`. */
+export interface SubscriptionTrace {
+  /** Runs one event's work (its fetches) in a span of its own. */
+  event<T>(step: () => Promise<T>): Promise<T>;
+  /** The subscription ended: with errors carrying these codes, or none. */
+  end(errorCodes?: string[]): void;
+}
+
+/**
+ * A span for a subscription, under the subscribe request's (when it has one), from subscribe
+ * to its end; each event's work runs in a `gateway.subscription.event` span starting a trace of
+ * its own, linked to the subscription's span. A trace per event (rather than children of one
+ * span that lives for hours) keeps each readable and sampled apart, as messaging traces are.
+ */
+export function traceSubscription(subgraphName: string, operationName: string | undefined): SubscriptionTrace {
+  const span = tracer().startSpan(operationName ? `subscription ${operationName}` : 'subscription', {
+    attributes: {
+      [ATTR_GRAPHQL_OPERATION_TYPE]: 'subscription',
+      [ATTR_SUBSCRIPTION_SUBGRAPH]: subgraphName,
+      ...(operationName && { [ATTR_GRAPHQL_OPERATION_NAME]: operationName }),
+    },
+  });
+  const links = [{ context: span.spanContext() }];
+  return {
+    event: (step) =>
+      traceStep('gateway.subscription.event', step, { root: true, links, attributes: { [ATTR_SUBSCRIPTION_SUBGRAPH]: subgraphName } }),
+    end(errorCodes) {
+      if (errorCodes?.length) {
+        span.setAttribute(ATTR_GRAPHQL_ERROR_CODES, errorCodes);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: [...new Set(errorCodes)].join(', ') });
+      }
+      span.end();
+    },
+  };
 }
 
 /** Runs one subgraph fetch in a client span of its own; `injectTraceContext` puts it in the request's headers. */
