@@ -233,20 +233,35 @@ export function createClient(options: ClientOptions): TesseraClient {
     ): AsyncIterableIterator<TResult> {
       const query = textOf(document);
       const operationName = operationNameOf(query);
-      // The text, even with `persisted`: graphql-ws's subscribe message carries the query.
-      const events = connection().iterate<TResult>({ query, operationName, variables: variables as Record<string, unknown> | undefined });
+      const hash = persisted ? persistedHash(document) : undefined;
+      if (persisted && !hash)
+        throw new Error(
+          `${operationName ?? 'This document'} carries no persisted hash: generate it with the client preset's persistedDocuments option.`,
+        );
+      const payload = { operationName, variables: variables as Record<string, unknown> | undefined };
+      // graphql-ws's subscribe message must carry a query string: by hash, it is empty.
+      let events = connection().iterate<TResult>(
+        hash ? { ...payload, query: '', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } } : { ...payload, query },
+      );
+      let byHash = hash !== undefined;
       const end = async () => {
         await events.return?.();
         return { done: true, value: undefined } as const;
       };
-      return {
+      const iterator: AsyncIterableIterator<TResult> = {
         async next() {
           let step: Awaited<ReturnType<typeof events.next>>;
           try {
             step = await events.next();
           } catch (error) {
-            throw subscriptionError(operationName, error);
+            const refused = subscriptionError(operationName, error);
+            // The gateway keeps no manifest (trusted documents off): subscribe with the document itself once.
+            if (!byHash || !refused.codes.includes(ErrorCode.PERSISTED_QUERY_NOT_FOUND)) throw refused;
+            byHash = false;
+            events = connection().iterate<TResult>({ ...payload, query });
+            return iterator.next();
           }
+          byHash = false;
           if (step.done) return { done: true, value: undefined };
           const { data, errors } = step.value;
           if (errors?.length || data == null) {
@@ -257,9 +272,10 @@ export function createClient(options: ClientOptions): TesseraClient {
         },
         return: end,
         [Symbol.asyncIterator]() {
-          return this;
+          return iterator;
         },
       };
+      return iterator;
     },
     withToken(next) {
       return createClient({ ...options, token: next });

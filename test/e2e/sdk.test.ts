@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { createClient as createWsClient } from 'graphql-ws';
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
 import { shopTour } from '../../examples/shop-tour.js';
 import {
@@ -29,7 +27,7 @@ import { seedDate, seedId } from '../../shared/store/seed.js';
 import { SEED_PASSWORD } from '../../subgraphs/accounts/seed.js';
 import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
 import { REVIEW_ADDED } from '../../subgraphs/reviews/resolvers/review.resolver.js';
-import { subscribeOn, subscribersOf } from '../support/subscriptions.js';
+import { subscribersOf } from '../support/subscriptions.js';
 import { supergraphForSuite } from '../support/supergraph.js';
 
 const MANIFEST = join(repoRoot, 'sdk/generated/persisted-documents.json');
@@ -332,21 +330,23 @@ describe('the typed SDK against a started gateway', () => {
       }
     });
 
-    it('under TRUSTED_DOCUMENTS=enforce, sends its text and is refused; the manifest’s exact text is served', async () => {
+    it('under TRUSTED_DOCUMENTS=enforce, subscribes by hash with persisted: true (its text alone is refused)', async () => {
       const enforcing = await supergraph.startGateway({
         responseCache: false,
         trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] },
       });
-      const refused = await failure(createClient({ url: enforcing.url, persisted: true }).subscribe(StockChangedDocument).next());
+      const refused = await failure(
+        createClient({ url: enforcing.url })
+          .subscribe(StockChangedDocument, { productIds: [stockChanged] })
+          .next(),
+      );
       expect(refused.codes).toEqual(['PERSISTED_QUERY_REQUIRED']);
 
-      const manifest = JSON.parse(await readFile(MANIFEST, 'utf8')) as Record<string, string>;
-      const text = manifest[StockChangedDocument.__meta__!.hash as string]!;
-      expect(text).toMatch(/^subscription StockChanged\(/);
-      const client = createWsClient({ url: enforcing.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+      const client = createClient({ url: enforcing.url, persisted: true });
       const pubSub = supergraph.subgraphs.inventory!.pubSub;
       const before = pubSub.subscriberCount(STOCK_CHANGED);
-      const served = subscribeOn(client, text, { productIds: [stockChanged] });
+      const events = client.subscribe(StockChangedDocument, { productIds: [stockChanged] });
+      const first = events.next();
       await subscribersOf(pubSub, STOCK_CHANGED, before + 1);
       const staff = await supergraph.loginAs('grace');
       const { data } = await supergraph.query(
@@ -354,8 +354,40 @@ describe('the typed SDK against a started gateway', () => {
         { id: stockChanged },
         staff,
       );
-      expect((await served.next()).data?.stockChanged.quantity).toBe(data!.adjustStock.quantity);
-      await client.dispose();
+      expect((await first).value?.stockChanged.quantity).toBe(data!.adjustStock.quantity);
+      await events.return!();
+      await client.close();
+      await subscribersOf(pubSub, STOCK_CHANGED, before);
+    });
+
+    it('with persisted: true and no manifest, subscribes by hash, then with its text once the gateway does not know the hash', async () => {
+      const sent: Record<string, unknown>[] = [];
+      class RecordingWebSocket extends WebSocket {
+        override send(data: string) {
+          const message = JSON.parse(data) as { type: string; payload: Record<string, unknown> };
+          if (message.type === 'subscribe') sent.push(message.payload);
+          super.send(data);
+        }
+      }
+      const client = createClient({ url: supergraph.url, persisted: true, webSocketImpl: RecordingWebSocket });
+      const pubSub = supergraph.subgraphs.inventory!.pubSub;
+      const before = pubSub.subscriberCount(STOCK_CHANGED);
+      const events = client.subscribe(StockChangedDocument, { productIds: [stockChanged] });
+      const first = events.next();
+      await subscribersOf(pubSub, STOCK_CHANGED, before + 1);
+      expect(sent.map((payload) => payload.query === '')).toEqual([true, false]);
+      expect(sent[0]!.extensions).toEqual({
+        persistedQuery: { version: 1, sha256Hash: String(StockChangedDocument.__meta__!.hash).replace(/^sha256:/, '') },
+      });
+      const staff = await supergraph.loginAs('grace');
+      const { data } = await supergraph.query(
+        'mutation($id: ID!) { adjustStock(productId: $id, delta: 1) { quantity } }',
+        { id: stockChanged },
+        staff,
+      );
+      expect((await first).value?.stockChanged.quantity).toBe(data!.adjustStock.quantity);
+      await events.return!();
+      await client.close();
       await subscribersOf(pubSub, STOCK_CHANGED, before);
     });
   });
