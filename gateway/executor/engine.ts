@@ -33,7 +33,7 @@ interface Engine {
 }
 
 interface TesseraGatewayOptions {
-  /** Loads, reloads and validates the supergraph; with `executor: 'apollo'`, also runs the plans. */
+  /** Loads, reloads and validates the supergraph; with `executor: 'apollo'`, also runs the plans of queries and mutations. */
   apollo: ApolloGateway;
   executor: 'tessera' | 'apollo';
   /** The client of a subgraph the served supergraph names (undefined: it names none so). */
@@ -47,7 +47,7 @@ interface TesseraGatewayOptions {
 /**
  * Apollo Server's gateway: @apollo/gateway loads the supergraph (and its reloads) and plans
  * with @apollo/query-planner; Tessera's executor runs the plans (`executor: 'tessera'`), or
- * @apollo/gateway's own does (`'apollo'`, for comparison). Each supergraph loaded gets a planner
+ * @apollo/gateway's own does (`'apollo'`, for comparison; subscriptions, which it cannot run, stay Tessera's). Each supergraph loaded gets a planner
  * and a plan cache of its own, so a swap never serves a plan of the previous one.
  */
 export class TesseraGateway implements GatewayInterface {
@@ -68,14 +68,17 @@ export class TesseraGateway implements GatewayInterface {
 
   async load(options: Parameters<GatewayInterface['load']>[0]) {
     const { apollo, executor } = this.options;
-    if (executor === 'apollo') return apollo.load(options);
     this.unsubscribe = apollo.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
       const engine = this.engineFor(apiSchema, coreSupergraphSdl);
       this.engine = engine;
       this.options.subscriptions.replan(engine, (start) => replanned(engine, start));
     });
-    await apollo.load(options);
-    return { executor: this.execute };
+    const loaded = await apollo.load(options);
+    if (executor === 'tessera') return { executor: this.execute };
+    // @apollo/gateway runs no Subscription node: with its executor, subscriptions are still Tessera's.
+    const execute: GatewayExecutor = (requestContext) =>
+      requestContext.operation.operation === 'subscription' ? this.execute(requestContext) : loaded.executor(requestContext);
+    return { ...loaded, executor: execute };
   }
 
   async stop() {

@@ -228,6 +228,27 @@ describe('subscriptions through the gateway', () => {
     expect((await held.next()).data?.stockChanged.quantity).toEqual(expect.any(Number));
   });
 
+  it('serves subscriptions with GATEWAY_EXECUTOR=apollo too, its queries still run by @apollo/gateway', async () => {
+    const other = await supergraph.startGateway({ executor: 'apollo', protection: { rateLimit: { enabled: false } } });
+    const client = createClient({ url: other.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    clients.push(client);
+    const before = inventoryPubSub().subscriberCount(STOCK_CHANGED);
+    const subscription = subscribeOn(client, STOCK, { ids: [product] });
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before + 1);
+    const quantity = await adjust(-1);
+    const event = await subscription.next();
+    expect(event.errors).toBeUndefined();
+    expect(event.data!.stockChanged).toMatchObject({ quantity, product: { name: expect.any(String) } });
+    const answer = await fetch(other.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ product(id: "${product}") { name quantity } }` }),
+    });
+    expect(((await answer.json()) as { data: { product: { quantity: number } } }).data.product.quantity).toBe(quantity);
+    await client.dispose();
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before);
+  });
+
   it('ends subscriptions with SHUTTING_DOWN when the gateway stops', async () => {
     const other = await supergraph.startGateway({ protection: { rateLimit: { enabled: false } } });
     const client = createClient({ url: other.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
