@@ -31,6 +31,7 @@ export interface JobDefinition<Payload = any, Services extends object = any> {
 export interface ScheduleDefinition {
   /** The job it enqueues (one of the subgraph's `jobs`). */
   job: string;
+  /** Default `{}`. */
   payload?: unknown;
   /** Five or six fields, as BullMQ (cron-parser) reads them: `0 3 * * *` is 03:00 daily. */
   cron?: string;
@@ -78,7 +79,7 @@ export function checkJobsDeclaration(subgraph: string, declaration: JobsDeclarat
     if (!job) throw new Error(`${subgraph}: schedule ${id} enqueues ${schedule.job}, which is not one of its jobs.`);
     if ((schedule.cron === undefined) === (schedule.everyMs === undefined))
       throw new Error(`${subgraph}: schedule ${id} needs exactly one of cron and everyMs.`);
-    job.payload.parse(schedule.payload);
+    job.payload.parse(schedule.payload ?? {});
   }
   for (const event of Object.keys(declaration.events?.consumes ?? {})) {
     if (!/^[a-z][a-z0-9-]*\.[A-Za-z]\w*$/.test(event)) throw new Error(`${subgraph}: consumed event ${event} is not <subgraph>.<Event>.`);

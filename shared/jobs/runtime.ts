@@ -52,8 +52,9 @@ export interface JobsRuntime {
   relay(): Promise<number>;
   /** Subscribes to consumed events, upserts schedules, relays what is left, starts the workers (when configured) and the relay's timer. */
   start(): Promise<void>;
-  /** Stops taking jobs (running ones finish) and the relay; what is queued stays queued. */
+  /** Stops taking jobs (running ones finish) and the relay's timer; what is queued stays queued. */
   stopWorkers(): Promise<void>;
+  /** `stopWorkers`, then relays what committed until now. */
   stop(): Promise<void>;
 }
 
@@ -83,7 +84,6 @@ export function createJobsRuntime(options: JobsRuntimeOptions): JobsRuntime {
   let timer: NodeJS.Timeout | undefined;
   let relaying: Promise<number> | undefined;
   let again = false;
-  let stopped = false;
 
   async function relayBatch(em: EntityManager): Promise<number> {
     const messages = await em.find(OutboxMessage, { relayedAt: null }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit: RELAY_BATCH });
@@ -143,7 +143,7 @@ export function createJobsRuntime(options: JobsRuntimeOptions): JobsRuntime {
       })
       .finally(() => {
         relaying = undefined;
-        if (again && !stopped) {
+        if (again) {
           again = false;
           void relay();
         }
@@ -184,7 +184,7 @@ export function createJobsRuntime(options: JobsRuntimeOptions): JobsRuntime {
           name,
           `${name}:${id}`,
           { cron: schedule.cron, everyMs: schedule.everyMs, timeZone: schedule.timeZone },
-          { name: schedule.job, data: job.payload.parse(schedule.payload), ...retryOf(job) },
+          { name: schedule.job, data: job.payload.parse(schedule.payload ?? {}), ...retryOf(job) },
         );
       }
       const left = await relay();
@@ -196,13 +196,14 @@ export function createJobsRuntime(options: JobsRuntimeOptions): JobsRuntime {
       }
     },
     async stopWorkers() {
-      stopped = true;
       clearInterval(timer);
       await Promise.all(workers.splice(0).map((worker) => worker.close()));
     },
     async stop() {
       await this.stopWorkers();
-      await relaying;
+      // What committed before the stop is queued now, not at the next start; a pass woken meanwhile runs too.
+      await relay();
+      while (relaying) await relaying;
     },
   };
 }
