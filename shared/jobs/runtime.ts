@@ -30,8 +30,10 @@ export interface JobsConfig {
 export interface JobsRuntimeOptions {
   name: string;
   declaration: JobsDeclaration;
-  /** The store the outbox lives in; none for a storeless subgraph (then it may not enqueue). */
+  /** The subgraph's store, which handlers get a fork of; none for a storeless subgraph. */
   orm: Orm | undefined;
+  /** Whether the store holds an outbox (the definition declares jobs or events): else there is nothing to relay. */
+  outbox?: boolean;
   queues: JobQueues;
   config: JobsConfig;
   logger: Logger;
@@ -118,7 +120,7 @@ export function createJobsRuntime(options: JobsRuntimeOptions): JobsRuntime {
   }
 
   async function relayPass(): Promise<number> {
-    if (!orm || options.haltBeforeRelay) return 0;
+    if (!orm || options.outbox === false || options.haltBeforeRelay) return 0;
     const em = orm.em.fork() as EntityManager;
     let moved = 0;
     for (let batch = 0; batch < RELAY_MAX_BATCHES; batch++) {
@@ -190,7 +192,7 @@ export function createJobsRuntime(options: JobsRuntimeOptions): JobsRuntime {
       const left = await relay();
       if (left) logger.info({ relayed: left }, 'outbox rows left by an earlier process relayed');
       if (config.workers) workers.push(queues.work(name, runJob, { concurrency: config.concurrency, listener }));
-      if (orm && config.relayIntervalMs > 0) {
+      if (orm && options.outbox !== false && config.relayIntervalMs > 0) {
         timer = setInterval(() => void relay(), config.relayIntervalMs);
         timer.unref();
       }

@@ -2,6 +2,8 @@ import type { SubgraphConfig } from '../config/subgraph-config.js';
 import type { Logger } from '../observability/logger.js';
 import { openStore, type Orm } from '../store/orm.js';
 import { hasStore, storeEntities, type SubgraphDefinition } from '../subgraph/definition.js';
+import { withAuditRetention } from './audit-retention.js';
+import { declaresJobs } from './definition.js';
 import type { JobQueues } from './queues.js';
 import { createJobQueues, createJobsRuntime, type JobsRuntime } from './runtime.js';
 
@@ -37,7 +39,8 @@ export async function runWorkers(options: {
   const services = definition.createServices?.(config) ?? {};
   const jobs = createJobsRuntime({
     name: definition.name,
-    declaration: definition,
+    declaration: withAuditRetention(definition, !!definition.audit, config.auditRetentionDays),
+    outbox: declaresJobs(definition),
     orm,
     queues,
     config: { ...config.jobs, workers: true },

@@ -15,6 +15,7 @@ import { buildFederatedSchema } from './schema.js';
 import { createSubgraphPubSub, type SubgraphPubSub } from './pubsub.js';
 import { createStartupGate, type StartupPhase } from './startup.js';
 import { serveSubscriptions } from './subscriptions.js';
+import { withAuditRetention } from '../jobs/audit-retention.js';
 import { declaresJobs } from '../jobs/definition.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { createJobQueues, createJobsRuntime, type JobsRuntime } from '../jobs/runtime.js';
@@ -111,7 +112,8 @@ export async function startSubgraph(options: StartSubgraphOptions): Promise<Runn
     queues = options.queues ?? createJobQueues(config.redis, logger);
     jobs = createJobsRuntime({
       name: definition.name,
-      declaration: definition,
+      declaration: withAuditRetention(definition, !!definition.audit, config.auditRetentionDays),
+      outbox: declaresJobs(definition),
       orm,
       queues,
       config: config.jobs,
@@ -119,7 +121,7 @@ export async function startSubgraph(options: StartSubgraphOptions): Promise<Runn
       services,
       haltBeforeRelay: options.haltBeforeRelay,
     });
-    if (declaresJobs(definition)) {
+    if (declaresJobs(definition) || definition.audit) {
       logger.info(
         { queue: queues.kind, workers: config.jobs.workers, concurrency: config.jobs.concurrency },
         queues.kind === 'bullmq' ? 'jobs on BullMQ (Redis)' : 'jobs in memory, in this process (no REDIS_URL): queued jobs end with it',
