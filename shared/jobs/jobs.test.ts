@@ -243,6 +243,50 @@ describe.each<QueueBackend>(['memory', 'bullmq'])('jobs through the outbox on %s
     expect((await queues.counts(QUEUE)).waiting).toBe(2);
   });
 
+  it("copies an event onto each consumer's own queue, once, whichever of them runs it", async () => {
+    const heard: { consumer: string; productId: string; jobId: string }[] = [];
+    const consumer = (name: string) =>
+      createJobsRuntime({
+        name,
+        declaration: {
+          events: {
+            consumes: {
+              'inventory.StockLow': {
+                payload: z.object({ productId: z.string(), quantity: z.number() }),
+                handler: async ({ productId }, { jobId }) => void heard.push({ consumer: name, productId, jobId }),
+              },
+            },
+          },
+        },
+        orm,
+        outbox: false,
+        queues,
+        config,
+        logger: testLogger,
+        services: {},
+      });
+    const consumers = [consumer('catalog'), consumer('reviews')];
+    runtimes.push(...consumers);
+    for (const started of consumers) await started.start();
+    const publisher = createJobsRuntime({ name: QUEUE, declaration: inventory, orm, queues, config, logger: testLogger, services: {} });
+    runtimes.push(publisher);
+    await publisher.start();
+    const em = orm.em.fork() as EntityManager;
+    const writer = publisher.writer(em);
+    const productId = '7b0c1f52-8f1e-4c43-9d43-2d1f6f0a0201';
+    writer.emit('StockLow', { productId, quantity: 2 });
+    await em.flush();
+    writer.committed();
+    await waitFor('both consumers', () => heard.length === 2);
+    // Relayed again: still once each.
+    await orm.em.fork().nativeUpdate(OutboxMessage, {}, { relayedAt: null });
+    await publisher.relay();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard.map((event) => event.consumer).sort()).toEqual(['catalog', 'reviews']);
+    expect(new Set(heard.map((event) => event.jobId)).size).toBe(1);
+    expect(() => writer.emit('StockHigh', { productId })).toThrow('inventory publishes no event StockHigh');
+  });
+
   it('fires a schedule', async () => {
     const jobs = createJobsRuntime({
       name: QUEUE,
