@@ -69,7 +69,7 @@ export class BullJobQueues implements JobQueues {
           await processor(run);
         } catch (error) {
           const failure = error instanceof Error ? error : new Error(String(error));
-          listener.failed?.(run, failure, run.attempt >= (job.opts.attempts ?? 1));
+          listener.failed?.(run, failure, run.attempt >= (job.opts.attempts ?? 1), Date.now() - started);
           throw failure;
         }
         listener.completed?.(run, Date.now() - started);

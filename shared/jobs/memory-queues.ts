@@ -121,7 +121,7 @@ export class MemoryJobQueues implements JobQueues {
             entry.state = 'delayed';
             entry.runAt = Date.now() + entry.backoffMs * 2 ** (entry.attemptsMade - 1);
           }
-          worker.listener.failed?.(run, failure, final);
+          worker.listener.failed?.(run, failure, final, Date.now() - started);
         },
       )
       .finally(() => {

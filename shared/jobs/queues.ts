@@ -57,7 +57,7 @@ export interface JobWorker {
 /** What a worker hears about runs, for metrics and logs. */
 export interface RunListener {
   completed?(run: JobRun, durationMs: number): void;
-  failed?(run: JobRun, error: Error, final: boolean): void;
+  failed?(run: JobRun, error: Error, final: boolean, durationMs: number): void;
 }
 
 /**

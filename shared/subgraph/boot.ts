@@ -17,7 +17,8 @@ import { createStartupGate, type StartupPhase } from './startup.js';
 import { serveSubscriptions } from './subscriptions.js';
 import { withAuditRetention } from '../jobs/audit-retention.js';
 import { declaresJobs } from '../jobs/definition.js';
-import type { JobQueues } from '../jobs/queues.js';
+import { createJobMetrics } from '../jobs/metrics.js';
+import type { JobQueues, RunListener } from '../jobs/queues.js';
 import { createJobQueues, createJobsRuntime, type JobsRuntime } from '../jobs/runtime.js';
 
 /** True when none of the subgraph's tables holds a row. */
@@ -110,6 +111,8 @@ export async function startSubgraph(options: StartSubgraphOptions): Promise<Runn
       await prepareStore({ definition, orm, config, logger, services, onPhase: (phase) => gate.phase(phase) });
     }
     queues = options.queues ?? createJobQueues(config.redis, logger);
+    // Filled in once the registry exists (the app's); the workers look its methods up at each run.
+    const jobMetrics: RunListener = {};
     jobs = createJobsRuntime({
       name: definition.name,
       declaration: withAuditRetention(definition, !!definition.audit, config.auditRetentionDays),
@@ -120,6 +123,7 @@ export async function startSubgraph(options: StartSubgraphOptions): Promise<Runn
       logger,
       services,
       haltBeforeRelay: options.haltBeforeRelay,
+      listener: jobMetrics,
     });
     if (declaresJobs(definition) || definition.audit) {
       logger.info(
@@ -144,6 +148,7 @@ export async function startSubgraph(options: StartSubgraphOptions): Promise<Runn
       nonces,
       outbox: jobs.writer,
     });
+    Object.assign(jobMetrics, createJobMetrics(registry, queues, definition.name));
     const subscriptions = serveSubscriptions({ server, schema, createContext, config, nonces, formatError, logger });
     lifecycle?.onDrain('subscriptions', () => subscriptions.close());
     const runtime = jobs;

@@ -73,5 +73,13 @@ describe('StockLow', () => {
     expect(hook.received[1]!.at - hook.received[0]!.at).toBeGreaterThanOrEqual(1_900);
     expect(await running.jobs.queues.failed('inventory')).toEqual([]);
     expect((await running.jobs.queues.counts('inventory')).completed).toBe(1);
+    // The same, as Prometheus sees it.
+    expect(await running.registry.getSingleMetricAsString('tessera_job_retries_total')).toContain(
+      'tessera_job_retries_total{queue="inventory",job="deliverStockLow"} 2',
+    );
+    expect(await running.registry.getSingleMetricAsString('tessera_job_duration_seconds')).toContain(
+      'tessera_job_duration_seconds_count{queue="inventory",job="deliverStockLow",outcome="completed"} 1',
+    );
+    expect(await running.registry.getSingleMetricAsString('tessera_jobs')).toContain('tessera_jobs{queue="inventory",state="completed"} 1');
   }, 60_000);
 });
