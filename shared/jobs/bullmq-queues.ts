@@ -3,7 +3,18 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import { throttledWarn } from '../observability/logger.js';
-import type { EventConsumer, FailedJob, JobCounts, JobQueues, JobRun, JobWorker, QueuedJob, Repeat, RunListener } from './queues.js';
+import {
+  jobsKeyPrefix,
+  type EventConsumer,
+  type FailedJob,
+  type JobCounts,
+  type JobQueues,
+  type JobRun,
+  type JobWorker,
+  type QueuedJob,
+  type Repeat,
+  type RunListener,
+} from './queues.js';
 
 /**
  * How long a done job stays (its id refusing a second add of the same outbox row): longer than any relay
@@ -32,7 +43,7 @@ export class BullJobQueues implements JobQueues {
     this.connection = new ioredis.Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
     const warn = throttledWarn(logger);
     this.connection.on('error', (error: Error) => warn({ err: error.message }, 'redis unavailable; jobs wait until it is back'));
-    this.prefix = `${redisPrefix}jobs`;
+    this.prefix = jobsKeyPrefix(redisPrefix);
   }
 
   private queue(name: string): Queue {

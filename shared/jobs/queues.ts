@@ -1,3 +1,8 @@
+/** Where BullMQ keeps every subgraph's queue: `<REDIS_PREFIX>jobs:<subgraph>:…` (the gateway's job board reads the same). */
+export function jobsKeyPrefix(redisPrefix: string): string {
+  return `${redisPrefix}jobs`;
+}
+
 /** One job as it is put on a queue. Its id makes adding it idempotent: a job already there (or kept as done) is not added again. */
 export interface QueuedJob {
   id: string;
