@@ -243,6 +243,18 @@ describe.each<QueueBackend>(['memory', 'bullmq'])('jobs through the outbox on %s
     expect((await queues.counts(QUEUE)).waiting).toBe(2);
   });
 
+  it('leaves jobs queued in a process without workers (JOBS_WORKERS=false) for a worker process', async () => {
+    const api = runtime({ workers: false });
+    await api.start();
+    await commitJob(api, 'record', { n: 3 });
+    await waitFor('the job queued', async () => (await queues.counts(QUEUE)).waiting === 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(runs).toEqual([]);
+    const worker = runtime();
+    await worker.start();
+    await waitFor('the worker to run it', () => runs.length === 1);
+  });
+
   it("copies an event onto each consumer's own queue, once, whichever of them runs it", async () => {
     const heard: { consumer: string; productId: string; jobId: string }[] = [];
     const consumer = (name: string) =>
