@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
  * `npm run bench`: every benchmark, one after the other, each in a process of its own (so one's
  * memory does not weigh on the next); `npm run bench -- soak` runs only the ones named.
  */
-const BENCHES = ['response-cache', 'soak', 'demo', 'engine', 'engine-shop', 'subscriptions'];
+const BENCHES = ['response-cache', 'soak', 'demo', 'engine', 'engine-shop', 'subscriptions', 'jobs'];
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !BENCHES.includes(name));
 if (unknown.length) {

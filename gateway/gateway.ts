@@ -26,6 +26,7 @@ import { authenticatedCaller, createTokenVerifier, type TokenRefusedError, type 
 import type { GatewayContext } from './context.js';
 import { withFailuresAtFields } from './subgraph-calls/failures.js';
 import { RedisApqCache } from './persisted-documents/redis-apq-cache.js';
+import { JOB_BOARD_PATH } from './admin/job-board-path.js';
 import { MemoryResponseCacheStore } from './response-cache/memory-store.js';
 import { RedisResponseCacheStore } from './response-cache/redis-store.js';
 import { corsPolicy, documentCheck, securityHeaders, varyByCaller } from './protection/http-guards.js';
@@ -467,6 +468,16 @@ export async function createGateway({ config, logger, verifier, registry = creat
   });
   metricsRoutes(app, registry, config.metrics);
   if (config.graphiql) app.get(GRAPHIQL_PATH, graphiqlPage('/graphql'));
+  // Loaded only with Redis (BullMQ brings ioredis): without it the queues are each subgraph process's own memory.
+  const jobs = config.redis.url
+    ? (await import('./admin/job-board.js')).jobBoard({
+        redis: config.redis,
+        subgraphNames: () => servedSubgraphs().map((s) => s.name),
+        tokens,
+        logger,
+      })
+    : undefined;
+  if (jobs) app.use(JOB_BOARD_PATH, jobs.router);
   app.use(
     ['/graphql', '/'],
     traceRequests(),
@@ -514,6 +525,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       await graphqlWs.close('The gateway is shutting down');
       await apollo.stop();
       await Promise.all([...clients.values()].map((client) => client.close()));
+      await jobs?.close();
       redis?.disconnect();
     },
   };

@@ -50,6 +50,13 @@ export const subgraphVariables = {
   ALLOW_UNSIGNED_REQUESTS: flag.default(false),
   SUBGRAPH_TRUST: z.enum(['signature', 'bearer']).default('signature'),
   SLOW_SQL_MS: z.coerce.number().int().min(0).default(200),
+  JOBS_WORKERS: flag.default(true),
+  JOBS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(4),
+  JOBS_RELAY_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  STOCK_LOW_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(5),
+  STOCK_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  STOCK_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   [PER_SUBGRAPH]: z.object(ownSubgraphVariables),
 };
 
@@ -93,6 +100,13 @@ function subgraphSchema(name: string, defaultPort: number, issuesTokens: boolean
       { jwt: issuesTokens ? 'secret' : values.SUBGRAPH_TRUST === 'bearer' ? 'secret-or-jwks' : 'none' },
       context,
     );
+    if (values.STOCK_WEBHOOK_URL && !values.STOCK_WEBHOOK_SECRET) {
+      context.addIssue({
+        code: 'custom',
+        path: ['STOCK_WEBHOOK_SECRET'],
+        message: 'required with STOCK_WEBHOOK_URL: deliveries are signed with it',
+      });
+    }
     if (values.ALLOW_UNSIGNED_REQUESTS && values.NODE_ENV !== 'development') {
       context.addIssue({ code: 'custom', path: ['ALLOW_UNSIGNED_REQUESTS'], message: 'only allowed with NODE_ENV=development' });
     }
@@ -115,6 +129,15 @@ function subgraphSchema(name: string, defaultPort: number, issuesTokens: boolean
       slowSqlMs: values.SLOW_SQL_MS,
       /** Request bodies nesting arrays and objects deeper than this are refused (as at the gateway). */
       maxJsonDepth: values.MAX_JSON_DEPTH,
+      /** Background jobs (shared/jobs/): workers in this process, how many jobs each runs at once, the relay's poll. */
+      jobs: { workers: values.JOBS_WORKERS, concurrency: values.JOBS_CONCURRENCY, relayIntervalMs: values.JOBS_RELAY_INTERVAL_MS },
+      /** Inventory: a product whose stock an adjustment takes under this is `StockLow`, delivered to the webhook when set. */
+      stockLow: {
+        threshold: values.STOCK_LOW_THRESHOLD,
+        webhook: values.STOCK_WEBHOOK_URL ? { url: values.STOCK_WEBHOOK_URL, secret: values.STOCK_WEBHOOK_SECRET! } : undefined,
+      },
+      /** Audit records older than this many days are purged, daily, by each store that keeps them. */
+      auditRetentionDays: values.AUDIT_RETENTION_DAYS,
     };
   });
 }

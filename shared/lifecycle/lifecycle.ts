@@ -50,6 +50,11 @@ export interface Lifecycle {
    * long-lived connection (a WebSocket) would otherwise hold the drain open until the grace period cut it.
    */
   onDrain(name: string, end: () => Promise<void>): void;
+  /**
+   * Work to begin as the drain begins and to let finish within the grace period, alongside requests in
+   * flight: workers that stop taking jobs and finish the running ones.
+   */
+  onGrace(name: string, finish: () => Promise<void>): void;
   /** What the first signal does; resolves with the exit code once `exit` has been called. */
   shutdown(signal: string): Promise<number>;
 }
@@ -105,6 +110,7 @@ export function createLifecycle({
   let state: LifecycleState = { phase: 'starting' };
   const steps: { name: string; close: () => Promise<void> }[] = [];
   const drainSteps: { name: string; close: () => Promise<void> }[] = [];
+  const graceSteps: { name: string; close: () => Promise<void> }[] = [];
   let done: Promise<number> | undefined;
   let endDelay: (() => void) | undefined;
   /** Connections whose next answer closes them (every one answered since the drain began). */
@@ -144,7 +150,14 @@ export function createLifecycle({
         logger.error({ err: error, step: step.name }, 'shutdown step failed');
       }
     }
+    const graceWork = graceSteps.map((step) =>
+      withTimeout(step.close(), graceMs, step.name).catch((error: unknown) => {
+        exitCode = 1;
+        logger.error({ err: error, step: step.name }, 'shutdown step failed');
+      }),
+    );
     await drainServer(server, graceMs);
+    await Promise.all(graceWork);
     for (const step of steps) {
       if (forcedExit() !== undefined) return forcedExit()!;
       try {
@@ -211,6 +224,9 @@ export function createLifecycle({
     },
     onDrain(name, end) {
       drainSteps.push({ name, close: end });
+    },
+    onGrace(name, finish) {
+      graceSteps.push({ name, close: finish });
     },
     shutdown,
   };

@@ -15,7 +15,8 @@ import { MemoryNonceStore, type NonceStore } from '../identity/nonce-store.js';
 import { apolloLogger, throttledWarn, type Logger } from '../observability/logger.js';
 import { assertMetricsOffPublicPort, createMetricsRegistry, metricsRoutes } from '../observability/metrics.js';
 import { traceRequests, useTracing } from '../observability/tracing.js';
-import type { Orm } from '../store/orm.js';
+import type { EntityManager, Orm } from '../store/orm.js';
+import type { OutboxWriter } from '../jobs/outbox.js';
 import { createCallerCheck } from './caller.js';
 import { createContextFactory, type SubgraphContext } from './context.js';
 import type { SubgraphDefinition } from './definition.js';
@@ -34,6 +35,8 @@ export interface SubgraphAppOptions {
   services?: object;
   /** Remembers the signed requests served; in memory by default (`startSubgraph` shares them on Redis when configured). */
   nonces?: NonceStore;
+  /** Each request's outbox writer (the jobs runtime's, which wakes its relay on commit). */
+  outbox?: (em: EntityManager | undefined) => OutboxWriter;
 }
 
 export interface SubgraphApp {
@@ -56,6 +59,7 @@ export async function createSubgraphApp({
   logger,
   services = definition.createServices?.(config) ?? {},
   nonces = new MemoryNonceStore(),
+  outbox,
 }: SubgraphAppOptions): Promise<SubgraphApp> {
   assertMetricsOffPublicPort(config.env, config.metrics);
   const development = config.env === 'development';
@@ -75,7 +79,7 @@ export async function createSubgraphApp({
     logger: apolloLogger(logger),
   });
   await apollo.start();
-  const createContext = createContextFactory({ definition, orm, services, logger });
+  const createContext = createContextFactory({ definition, orm, services, logger, outbox });
   const callerOf = createCallerCheck({ config, nonces });
   const app = express();
   app.disable('x-powered-by');

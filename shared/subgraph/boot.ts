@@ -16,6 +16,11 @@ import { createSubgraphPubSub, type SubgraphPubSub } from './pubsub.js';
 import { observeSubscribers } from './metrics.js';
 import { createStartupGate, type StartupPhase } from './startup.js';
 import { serveSubscriptions } from './subscriptions.js';
+import { withAuditRetention } from '../jobs/audit-retention.js';
+import { declaresJobs } from '../jobs/definition.js';
+import { createJobMetrics } from '../jobs/metrics.js';
+import type { JobQueues, RunListener } from '../jobs/queues.js';
+import { createJobQueues, createJobsRuntime, type JobsRuntime } from '../jobs/runtime.js';
 
 /** True when none of the subgraph's tables holds a row. */
 async function isEmpty(definition: StoreSubgraphDefinition, orm: Orm): Promise<boolean> {
@@ -59,6 +64,10 @@ export interface StartSubgraphOptions {
   logger: Logger;
   /** The process's lifecycle, which refuses requests once shutdown begins; none in tests that start a subgraph in process. */
   lifecycle?: Lifecycle;
+  /** The queues; by default the process's (BullMQ with `REDIS_URL`, else in memory). */
+  queues?: JobQueues;
+  /** For tests: a process that stops between a commit and its relay (shared/jobs/runtime.ts). */
+  haltBeforeRelay?: boolean;
 }
 
 export interface RunningSubgraph {
@@ -69,6 +78,8 @@ export interface RunningSubgraph {
   registry: Registry;
   /** What its subscriptions listen to and its mutations publish on: in memory, or on Redis when configured. */
   pubSub: SubgraphPubSub;
+  /** Its jobs: the outbox relay, its workers (unless `JOBS_WORKERS=false`), its schedules. */
+  jobs: JobsRuntime;
   /** Where its metrics are scraped; undefined when `METRICS=false`. */
   metricsUrl: string | undefined;
   stop(): Promise<void>;
@@ -79,13 +90,16 @@ export interface RunningSubgraph {
  * tests run. It listens first (shared/subgraph/startup.ts), so a first start's long migrations and seed
  * show as `starting` with their phase, not as a subgraph that is not there.
  */
-export async function startSubgraph({ definition, config, logger, lifecycle }: StartSubgraphOptions): Promise<RunningSubgraph> {
+export async function startSubgraph(options: StartSubgraphOptions): Promise<RunningSubgraph> {
+  const { definition, config, logger, lifecycle } = options;
   const gate = createStartupGate();
   const { server, url } = await listen(lifecycle ? lifecycle.guard(gate.listener) : gate.listener, config.host, config.port);
   logger.info({ url: `${url}/health` }, 'listening while starting');
   let orm: Orm | undefined;
   let redis: ReturnType<typeof createRedisClient> = undefined;
   let pubSub: SubgraphPubSub | undefined;
+  let queues: JobQueues | undefined;
+  let jobs: JobsRuntime | undefined;
   try {
     // A storeless subgraph opens nothing: no database, no migrations, no seed.
     if (hasStore(definition)) {
@@ -96,6 +110,28 @@ export async function startSubgraph({ definition, config, logger, lifecycle }: S
     const services = definition.createServices?.(config) ?? {};
     if (orm && hasStore(definition)) {
       await prepareStore({ definition, orm, config, logger, services, onPhase: (phase) => gate.phase(phase) });
+    }
+    queues = options.queues ?? createJobQueues(config.redis, logger);
+    // Filled in once the registry exists (the app's); the workers look its methods up at each run.
+    const jobMetrics: RunListener = {};
+    jobs = createJobsRuntime({
+      name: definition.name,
+      declaration: withAuditRetention(definition, !!definition.audit, config.auditRetentionDays),
+      outbox: declaresJobs(definition),
+      orm,
+      queues,
+      config: config.jobs,
+      logger,
+      services,
+      haltBeforeRelay: options.haltBeforeRelay,
+      listener: jobMetrics,
+    });
+    if (declaresJobs(definition) || definition.audit) {
+      logger.info(
+        { queue: queues.kind, workers: config.jobs.workers, concurrency: config.jobs.concurrency },
+        queues.kind === 'bullmq' ? 'jobs on BullMQ (Redis)' : 'jobs in memory, in this process (no REDIS_URL): queued jobs end with it',
+      );
+      await jobs.start();
     }
     gate.phase('building schema');
     pubSub = createSubgraphPubSub({ name: definition.name, redis, prefix: config.redis.prefix, logger });
@@ -111,27 +147,37 @@ export async function startSubgraph({ definition, config, logger, lifecycle }: S
       logger,
       services,
       nonces,
+      outbox: jobs.writer,
     });
     observeSubscribers(registry, pubSub);
+    Object.assign(jobMetrics, createJobMetrics(registry, queues, definition.name));
     const subscriptions = serveSubscriptions({ server, schema, createContext, config, nonces, formatError, logger });
     lifecycle?.onDrain('subscriptions', () => subscriptions.close());
+    const runtime = jobs;
+    // From the first moment of the drain no job is taken; running ones get the grace period.
+    lifecycle?.onGrace('jobs', () => runtime.stopWorkers());
     const metricsListener = await listenMetrics(registry, config.metrics);
     if (metricsListener) logger.info({ url: metricsListener.url }, 'metrics listening');
     gate.open(app);
     // Narrowed once, for stop() to close.
     const store = orm;
     const events = pubSub;
+    const jobQueues = queues;
     return {
       url: `${url}/graphql`,
       orm: store,
       server,
       registry,
       pubSub: events,
+      jobs: runtime,
       metricsUrl: metricsListener?.url ?? (config.metrics.enabled ? `${url}/metrics` : undefined),
       async stop() {
         // Its WebSockets first: the server's close waits for every connection, upgraded ones too.
         await subscriptions.close();
         await closeServer(server);
+        await runtime.stop();
+        // The process's memory queues outlive one subgraph (tests start several in one process); BullMQ's connection is this one's.
+        if (!options.queues && jobQueues.kind === 'bullmq') await jobQueues.close();
         await metricsListener?.stop();
         await apollo.stop();
         await store?.close();
@@ -141,6 +187,8 @@ export async function startSubgraph({ definition, config, logger, lifecycle }: S
     };
   } catch (error) {
     await closeServer(server, 0);
+    await jobs?.stop();
+    if (!options.queues && queues?.kind === 'bullmq') await queues.close();
     await orm?.close();
     await pubSub?.close();
     redis?.disconnect();

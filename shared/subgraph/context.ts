@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Orm } from '../store/orm.js';
 import { hasStore, type SubgraphDefinition } from './definition.js';
 import { PendingEvents } from './pubsub.js';
+import { OutboxWriter } from '../jobs/outbox.js';
 
 /**
  * Everything one request may touch, built fresh for each request: its own EntityManager
@@ -24,6 +25,8 @@ export interface SubgraphContext<Loaders extends object = object, Services exten
   cacheTags: CacheTags;
   /** Events for subscribers: a mutation queues them here, the framework publishes them once it committed (shared/subgraph/pubsub.ts). */
   events: PendingEvents;
+  /** Jobs and domain events: written to the outbox with the request's writes, relayed once committed (shared/jobs/outbox.ts). */
+  jobs: OutboxWriter;
 }
 
 /**
@@ -41,6 +44,8 @@ export interface ContextFactoryOptions<Loaders extends object, Services extends 
   orm: Orm | undefined;
   services: Services;
   logger: Logger;
+  /** A request's outbox writer on its EntityManager; by default one no relay hears of (the relay's timer finds its rows). */
+  outbox?: (em: EntityManager | undefined) => OutboxWriter;
 }
 
 /** What one request's context is made from: who asks, under which request id (and the logger bound to it, when the request scope has one). */
@@ -51,7 +56,7 @@ export interface ContextInput {
 }
 
 export function createContextFactory<Loaders extends object, Services extends object>(options: ContextFactoryOptions<Loaders, Services>) {
-  const { definition, orm, services, logger } = options;
+  const { definition, orm, services, logger, outbox = (em) => new OutboxWriter(definition.name, definition, em) } = options;
   return ({
     requestId: id,
     logger: requestLogger,
@@ -63,11 +68,14 @@ export function createContextFactory<Loaders extends object, Services extends ob
       services,
       user,
       cacheTags: newCacheTags(),
-      events: new PendingEvents(),
     };
-    if (!hasStore(definition)) return { ...common, loaders: definition.createLoaders?.(services) ?? ({} as Loaders) };
+    if (!hasStore(definition)) {
+      const jobs = outbox(undefined);
+      return { ...common, jobs, events: new PendingEvents(jobs), loaders: definition.createLoaders?.(services) ?? ({} as Loaders) };
+    }
     if (!orm) throw new Error(`The ${definition.name} subgraph declares entities: it needs its store to serve.`);
     const em = orm.em.fork() as EntityManager;
-    return { ...common, em, loaders: definition.createLoaders(em, services) };
+    const jobs = outbox(em);
+    return { ...common, em, jobs, events: new PendingEvents(jobs), loaders: definition.createLoaders(em, services) };
   };
 }

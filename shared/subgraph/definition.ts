@@ -5,6 +5,8 @@ import type { EntityManager } from '../store/orm.js';
 import { AuditRecord, type AuditOptions } from './audit.js';
 import type { StorelessContext, SubgraphContext } from './context.js';
 import type { FederationOptions } from './federation.js';
+import { declaresJobs, type JobsDeclaration } from '../jobs/definition.js';
+import { OutboxMessage } from '../jobs/outbox.entity.js';
 
 type Class = Function;
 
@@ -17,7 +19,7 @@ type Class = Function;
 export type SubgraphDefinition<Loaders extends object = any, Services extends object = any> =
   StoreSubgraphDefinition<Loaders, Services> | StorelessSubgraphDefinition<Loaders, Services>;
 
-interface SubgraphBase<Services extends object> {
+interface SubgraphBase<Services extends object> extends JobsDeclaration<Services> {
   /** Lower-case name: the folder, the database suffix and the env-variable prefix. */
   name: string;
   /** Default port when started (`<NAME>_PORT` overrides). */
@@ -70,9 +72,9 @@ export function hasStore<Loaders extends object, Services extends object>(
   return definition.entities !== undefined;
 }
 
-/** What the subgraph's store holds: its own entities, and the audit records when it opted into them. */
+/** What the subgraph's store holds: its own entities, the audit records when it opted into them, the outbox when it declares jobs or events. */
 export function storeEntities(definition: StoreSubgraphDefinition): Class[] {
-  return definition.audit ? [AuditRecord, ...definition.entities] : definition.entities;
+  return [...(definition.audit ? [AuditRecord] : []), ...(declaresJobs(definition) ? [OutboxMessage] : []), ...definition.entities];
 }
 
 /** Typed identity helper: keeps a definition's loader type flowing into its references. */

@@ -4,6 +4,8 @@ import type { Cluster, Redis } from 'ioredis';
 import type { PubSub } from 'type-graphql';
 import { throttledWarn, type Logger } from '../observability/logger.js';
 import type { RedisClient } from '../redis/redis.js';
+import type { OutboxWriter } from '../jobs/outbox.js';
+import type { EntityManager } from '../store/orm.js';
 
 /**
  * What `@Subscription` resolvers subscribe to (TypeGraphQL's `PubSub`), with what the framework
@@ -189,6 +191,15 @@ export function createSubgraphPubSub({ name, redis, prefix = '', logger }: PubSu
  */
 export class PendingEvents {
   private queued: { topic: string; payload: unknown }[] = [];
+
+  /** `outbox`: where `emit` writes the subgraph's domain events (shared/jobs/outbox.ts). */
+  constructor(private readonly outbox?: OutboxWriter) {}
+
+  /** A domain event for other subgraphs' jobs (not subscribers): written to the outbox with the mutation's writes, relayed once committed. */
+  emit(event: string, payload: unknown, options: { em?: EntityManager } = {}): void {
+    if (!this.outbox) throw new Error('This context has no outbox to emit events to.');
+    this.outbox.emit(event, payload, options);
+  }
 
   publish(topic: string, payload: unknown): void {
     this.queued.push({ topic, payload });

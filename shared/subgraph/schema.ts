@@ -16,6 +16,7 @@ import { auditMutations, createAuditLogResolver } from './audit.js';
 import { enforceAuthorization } from './auth-directives.js';
 import type { SubgraphDefinition } from './definition.js';
 import { withFederationLink } from './federation.js';
+import { settleOutboxAfterMutations } from '../jobs/mutations.js';
 import { createSubgraphPubSub, publishAfterMutations, type SubgraphPubSub } from './pubsub.js';
 
 /**
@@ -67,7 +68,7 @@ export async function buildFederatedSchema(
   carryFieldExtensions(typeGraphQLSchema, schema);
   carryDefaultValues(typeGraphQLSchema, schema);
   // Audit outermost, so refusals by the authorization check are recorded too.
-  const authorized = enforceAuthorization(publishAfterMutations(schema, pubSub));
+  const authorized = enforceAuthorization(publishAfterMutations(settleOutboxAfterMutations(schema), pubSub));
   return audit ? auditMutations(authorized, audit) : authorized;
 }
 

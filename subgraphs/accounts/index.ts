@@ -7,6 +7,7 @@ import { AuthResolver } from './resolvers/auth.resolver.js';
 import { UserResolver } from './resolvers/user.resolver.js';
 import { createTokenIssuer } from './tokens.js';
 import { seedAccounts } from './seed.js';
+import { purgeRefreshTokens } from './purge.js';
 
 /** People with accounts and how they sign in; owns the User entity and issues access tokens. */
 export const accounts = defineSubgraph({
@@ -21,6 +22,9 @@ export const accounts = defineSubgraph({
   createLoaders: createAccountsLoaders,
   seed: seedAccounts,
   issuesTokens: true,
+  jobs: { purgeRefreshTokens },
+  // Daily, at a quiet hour.
+  schedules: { purgeRefreshTokens: { job: 'purgeRefreshTokens', cron: '0 4 * * *', timeZone: 'UTC' } },
   audit: {
     // Sign-ins (register, login, refresh) return a payload naming its user; a refused one, or a logout, names nobody.
     targetOf: ({ args, result }) => {

@@ -4,6 +4,7 @@ import { isUuid } from '../../shared/subgraph/loaders.js';
 import type { EntityManager } from '../../shared/store/orm.js';
 import { observeBatches } from '../../shared/subgraph/metrics.js';
 import { Stock } from './entities/stock.entity.js';
+import type { InventoryServices } from './stock-low.js';
 
 export function createInventoryLoaders(em: EntityManager) {
   return {
@@ -20,4 +21,4 @@ export function createInventoryLoaders(em: EntityManager) {
 }
 
 type InventoryLoaders = ReturnType<typeof createInventoryLoaders>;
-export type InventoryContext = SubgraphContext<InventoryLoaders>;
+export type InventoryContext = SubgraphContext<InventoryLoaders, InventoryServices>;

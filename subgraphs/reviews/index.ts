@@ -1,5 +1,7 @@
 import { defineSubgraph } from '../../shared/subgraph/definition.js';
+import { RatingSummary } from './entities/rating-summary.entity.js';
 import { Review } from './entities/review.entity.js';
+import { recountRatingSummaryJob } from './rating-summary.js';
 import { createReviewsLoaders } from './loaders.js';
 import { Product } from './resolvers/product.type.js';
 import { ProductReviewsResolver, ReviewResolver, UserReviewsResolver } from './resolvers/review.resolver.js';
@@ -10,7 +12,7 @@ import { seedReviews } from './seed.js';
 export const reviews = defineSubgraph({
   name: 'reviews',
   port: 4004,
-  entities: [Review],
+  entities: [Review, RatingSummary],
   resolvers: [ReviewResolver, ProductReviewsResolver, UserReviewsResolver],
   references: {
     Review: (reference, ctx) => ctx.loaders.reviewById.load(String(reference.id)),
@@ -18,6 +20,7 @@ export const reviews = defineSubgraph({
     User: (reference) => Object.assign(new User(), { id: String(reference.id) }),
   },
   createLoaders: createReviewsLoaders,
+  jobs: { recountRatingSummary: recountRatingSummaryJob },
   seed: seedReviews,
   audit: {
     // A deletion returns the review's id only; a refused review names the product it was for.

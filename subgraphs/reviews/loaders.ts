@@ -4,6 +4,7 @@ import { isUuid, loadByKeys } from '../../shared/subgraph/loaders.js';
 import type { EntityManager } from '../../shared/store/orm.js';
 import { observeBatches } from '../../shared/subgraph/metrics.js';
 import { pagesByParent, type Connection, type PageArgs } from '../../shared/subgraph/pagination.js';
+import { RatingSummary } from './entities/rating-summary.entity.js';
 import { Review } from './entities/review.entity.js';
 
 /**
@@ -32,13 +33,13 @@ export function createReviewsLoaders(em: EntityManager) {
       observeBatches('averageRatingByProduct', async (productIds) => {
         const wanted = productIds.filter(isUuid);
         const rows = wanted.length
-          ? await em.execute<{ product_id: string; average: string }[]>(
-              `select product_id, avg(rating) as average from ${em.getMetadata().get(Review).tableName}
-             where product_id in (${wanted.map(() => '?').join(', ')}) group by product_id`,
-              wanted,
-            )
+          ? await em.find(RatingSummary, { productId: { $in: wanted } }, { fields: ['productId', 'reviewCount', 'ratingSum'] })
           : [];
-        const byId = new Map(rows.map((row) => [row.product_id, Math.round(Number(row.average) * 100) / 100]));
+        const byId = new Map(
+          rows
+            .filter((row) => row.reviewCount > 0)
+            .map((row) => [row.productId, Math.round((row.ratingSum / row.reviewCount) * 100) / 100]),
+        );
         return productIds.map((id) => byId.get(id) ?? null);
       }),
     ),

@@ -1,5 +1,6 @@
 import type { EntityManager } from '../../shared/store/orm.js';
 import { seedDate, seedId } from '../../shared/store/seed.js';
+import { summariseAllReviews } from './rating-summary.js';
 import { Review } from './entities/review.entity.js';
 
 /** [product UPC, author username, rating, body]; ids refer to the other subgraphs' seeds. */
@@ -40,4 +41,5 @@ export async function seedReviews(em: EntityManager): Promise<void> {
     });
   });
   await em.flush();
+  await summariseAllReviews(em);
 }

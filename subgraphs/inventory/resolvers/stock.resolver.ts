@@ -22,6 +22,7 @@ import { isUuid } from '../../../shared/subgraph/loaders.js';
 import { MAX_PAGE_SIZE } from '../../../shared/subgraph/pagination.js';
 import { Stock } from '../entities/stock.entity.js';
 import type { InventoryContext } from '../loaders.js';
+import type { StockLow } from '../stock-low.js';
 import { Product } from './product.type.js';
 import { shippingEstimate } from './shipping.js';
 
@@ -119,18 +120,30 @@ export class StockResolver {
       throw new BadUserInputError(`productId ${productId} is not a product id.`, [{ field: 'productId', message: 'not a product id' }]);
     }
     const table = ctx.em.getMetadata().get(Stock).tableName;
-    const rows =
-      delta >= 0
-        ? await ctx.em.execute<{ quantity: number }[]>(
-            `insert into ${table} (id, product_id, quantity, created_at, updated_at) values (gen_random_uuid(), ?, ?, now(), now())
-             on conflict (product_id) do update set quantity = ${table}.quantity + excluded.quantity, updated_at = now()
-             returning quantity`,
-            [productId, delta],
-          )
-        : await ctx.em.execute<{ quantity: number }[]>(
-            `update ${table} set quantity = quantity + ?, updated_at = now() where product_id = ? and quantity + ? >= 0 returning quantity`,
-            [delta, productId, delta],
-          );
+    const { threshold, webhook } = ctx.services.stockLow;
+    // One transaction: the adjustment and the StockLow it may raise commit together, or neither does.
+    const rows = await ctx.em.transactional(async (em) => {
+      const adjusted =
+        delta >= 0
+          ? await em.execute<{ quantity: number }[]>(
+              `insert into ${table} (id, product_id, quantity, created_at, updated_at) values (gen_random_uuid(), ?, ?, now(), now())
+               on conflict (product_id) do update set quantity = ${table}.quantity + excluded.quantity, updated_at = now()
+               returning quantity`,
+              [productId, delta],
+            )
+          : await em.execute<{ quantity: number }[]>(
+              `update ${table} set quantity = quantity + ?, updated_at = now() where product_id = ? and quantity + ? >= 0 returning quantity`,
+              [delta, productId, delta],
+            );
+      const after = adjusted.length ? Number(adjusted[0]!.quantity) : undefined;
+      // Under the threshold from at or above it: once per crossing, not on every adjustment below it.
+      if (after !== undefined && after < threshold && after - delta >= threshold) {
+        const event = { productId, quantity: after } satisfies StockLow;
+        ctx.events.emit('StockLow', event, { em });
+        if (webhook) ctx.jobs.enqueue('deliverStockLow', event, { em });
+      }
+      return adjusted;
+    });
     if (!rows.length) {
       const current = await ctx.em.findOne(Stock, { productId }, { fields: ['quantity'], refresh: true });
       throw new InsufficientStockError(productId, current?.quantity ?? 0, delta);

@@ -18,6 +18,7 @@ import {
   Subscription,
 } from 'type-graphql';
 import { hasScope } from '../../../shared/identity/roles.js';
+import { moveRatingSummary } from '../rating-summary.js';
 import { reportChanged } from '../../../shared/cache-tags/cache-tags.js';
 import { ForbiddenError, NotFoundError } from '../../../shared/errors/errors.js';
 import { ConnectionType, PageArgs, type Connection } from '../../../shared/subgraph/pagination.js';
@@ -82,14 +83,20 @@ export class ReviewResolver {
   @Directive('@requiresScopes(scopes: [["reviews:write"]])')
   async addReview(@Ctx() ctx: ReviewsContext, @Args(() => AddReviewArgs) { input }: AddReviewArgs): Promise<Review> {
     const user = ctx.user!; // the directive above refuses anonymous callers before this runs
-    const review = ctx.em.create(Review, {
-      product: input.productId,
-      author: user.userId,
-      authorUsername: user.username,
-      body: input.body,
-      rating: input.rating,
+    // The review, its product's summary and the recount job commit together.
+    const review = await ctx.em.transactional(async (em) => {
+      const added = em.create(Review, {
+        product: input.productId,
+        author: user.userId,
+        authorUsername: user.username,
+        body: input.body,
+        rating: input.rating,
+      });
+      await em.flush();
+      await moveRatingSummary(em, added.product, added.rating, 1);
+      ctx.jobs.enqueue('recountRatingSummary', { productId: added.product }, { em });
+      return added;
     });
-    await ctx.em.flush();
     // A new review exists, and the product's and the author's review lists (and averages) changed.
     reportChanged(ctx, 'Review');
     reportChanged(ctx, 'Product', review.product, ['reviews', 'averageRating']);
@@ -123,7 +130,12 @@ export class ReviewResolver {
     if (review.author !== ctx.user!.userId && !hasScope(ctx.user, 'reviews:moderate')) {
       throw new ForbiddenError('You may delete only your own reviews.');
     }
-    await ctx.em.remove(review).flush();
+    await ctx.em.transactional(async (em) => {
+      // Deleted by this statement alone: of two concurrent deletions, one moves the summary.
+      if (!(await em.nativeDelete(Review, { id: review.id }))) return;
+      await moveRatingSummary(em, review.product, review.rating, -1);
+      ctx.jobs.enqueue('recountRatingSummary', { productId: review.product }, { em });
+    });
     // Gone: every field of it counts as changed, and lists of reviews may shrink.
     reportChanged(ctx, 'Review');
     reportChanged(ctx, 'Review', review.id);
