@@ -77,6 +77,7 @@ interface GatewayOptions {
       | 'slowOperationMs'
       | 'identitySubgraph'
       | 'subgraphConnections'
+      | 'executionConcurrency'
       | 'graphiql'
       | 'introspection'
       | 'executor'
@@ -335,6 +336,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     executor: config.executor,
     clientOf,
     planCacheMaxEntries: config.operationCacheMaxEntries,
+    executionConcurrency: config.executionConcurrency,
     metrics,
     subscriptions,
   });
