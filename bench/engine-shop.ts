@@ -1,6 +1,7 @@
 import type { RunningSubgraph } from '../shared/subgraph/boot.js';
 import { subgraphs } from '../subgraphs/index.js';
 import { benchEnv, benchGatewayEnv, benchSubgraphs, BENCH_RATE_LIMIT, formatSettings, freePort, startBenchSubgraphs } from './subgraphs.js';
+import { GATEWAY_V8_FLAGS } from '../tooling/stack.js';
 import { postJson, startChild, stopChild, waitAnswering, type Child } from './engine/processes.js';
 import { firstDifference, ratio } from './engine/report.js';
 import { measureRounds, printSummary, roundSettingsFrom, type Target } from './engine/rounds.js';
@@ -50,15 +51,21 @@ async function main(): Promise<void> {
   try {
     for (const executor of EXECUTORS) {
       const port = await freePort();
-      const child = startChild(name(executor), new URL('../bin/gateway.js', import.meta.url), [], {
-        ...benchGatewayEnv(env, urls),
-        HOST: '127.0.0.1',
-        GATEWAY_PORT: String(port),
-        LOG_LEVEL: 'error',
-        SUPERGRAPH_WATCH: 'false',
-        RESPONSE_CACHE: 'false',
-        GATEWAY_EXECUTOR: executor,
-      });
+      const child = startChild(
+        name(executor),
+        new URL('../bin/gateway.js', import.meta.url),
+        [],
+        {
+          ...benchGatewayEnv(env, urls),
+          HOST: '127.0.0.1',
+          GATEWAY_PORT: String(port),
+          LOG_LEVEL: 'error',
+          SUPERGRAPH_WATCH: 'false',
+          RESPONSE_CACHE: 'false',
+          GATEWAY_EXECUTOR: executor,
+        },
+        GATEWAY_V8_FLAGS,
+      );
       const url = `http://127.0.0.1:${port}/graphql`;
       try {
         await waitAnswering(url, child, 90_000);

@@ -4,6 +4,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
+import { GATEWAY_V8_FLAGS } from '../tooling/stack.js';
 import { benchGatewayEnv, formatSettings, freePort } from './subgraphs.js';
 import { CACHEABLE, CACHEABLE_OPERATION, constantSubgraphs } from './engine/constant-subgraphs.js';
 import { postJson, startChild, stopChild, waitAnswering, type Child } from './engine/processes.js';
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       machine: `${cores.length} cores (${cores[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${process.platform}`,
       processes: `subgraphs, each gateway, the bare server and the load generator each in a process of its own${cores.length <= 2 ? `; on ${cores.length} cores they compete for CPU (the load generator and subgraphs take their share)` : ''}`,
       subgraphs: `${constantSubgraphs.map((s) => s.name).join(', ')}: constant data from memory, minimal node:http, no signing checks`,
-      gateways: `stock @apollo/gateway (Apollo Server standalone, no plugins); Tessera with GATEWAY_EXECUTOR=apollo, then =tessera: NODE_ENV=production, every edge plugin on, response cache in memory (the deep query misses: no-store), rate limit off (RATE_LIMIT=0), trusted documents off, MAX_COST=${BENCH_MAX_COST}`,
+      gateways: `stock @apollo/gateway (Apollo Server standalone, no plugins); Tessera with GATEWAY_EXECUTOR=apollo, then =tessera: NODE_ENV=production, every edge plugin on, the gateway's V8 flags (${GATEWAY_V8_FLAGS.join(' ')}, as its image runs it), response cache in memory (the deep query misses: no-store), rate limit off (RATE_LIMIT=0), trusted documents off, MAX_COST=${BENCH_MAX_COST}`,
       'cache hits': `Tessera (its executor) answering ${CACHEABLE_OPERATION} (same answer, subgraphs say ${CACHEABLE}) from its cache, vs a bare node:http server sending the same bytes`,
       load: `undici Pool, ${connections} keep-alive connections (BENCH_CONNECTIONS), no pipelining`,
       duration: `${seconds} s a measurement (BENCH_SECONDS), at most ${maxRequests} requests (BENCH_MAX_REQUESTS), after ${warmUpSeconds} s to warm up (BENCH_WARMUP_SECONDS)`,
@@ -140,20 +141,26 @@ async function main(): Promise<void> {
         name: `Tessera, ${executor} executor`,
         path: '/graphql',
         start: async (port: number) =>
-          startChild(`Tessera (${executor})`, new URL('../bin/gateway.js', import.meta.url), [], {
-            ...benchGatewayEnv({ ...childEnv, ...secrets }, {}),
-            HOST: '127.0.0.1',
-            GATEWAY_PORT: String(port),
-            GATEWAY_METRICS_PORT: String(await freePort()),
-            SUPERGRAPH_PATH: supergraphPath,
-            SUPERGRAPH_WATCH: 'false',
-            SUPERGRAPH_POLL_INTERVAL_MS: '0',
-            LOG_LEVEL: 'warn',
-            RESPONSE_CACHE: 'true',
-            TRUSTED_DOCUMENTS: 'off',
-            MAX_COST: BENCH_MAX_COST,
-            GATEWAY_EXECUTOR: executor,
-          }),
+          startChild(
+            `Tessera (${executor})`,
+            new URL('../bin/gateway.js', import.meta.url),
+            [],
+            {
+              ...benchGatewayEnv({ ...childEnv, ...secrets }, {}),
+              HOST: '127.0.0.1',
+              GATEWAY_PORT: String(port),
+              GATEWAY_METRICS_PORT: String(await freePort()),
+              SUPERGRAPH_PATH: supergraphPath,
+              SUPERGRAPH_WATCH: 'false',
+              SUPERGRAPH_POLL_INTERVAL_MS: '0',
+              LOG_LEVEL: 'warn',
+              RESPONSE_CACHE: 'true',
+              TRUSTED_DOCUMENTS: 'off',
+              MAX_COST: BENCH_MAX_COST,
+              GATEWAY_EXECUTOR: executor,
+            },
+            GATEWAY_V8_FLAGS,
+          ),
       })),
     ];
     for (const candidate of candidates) {

@@ -78,6 +78,7 @@ interface GatewayOptions {
       | 'slowOperationMs'
       | 'identitySubgraph'
       | 'subgraphConnections'
+      | 'executionConcurrency'
       | 'graphiql'
       | 'introspection'
       | 'executor'
@@ -336,6 +337,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     executor: config.executor,
     clientOf,
     planCacheMaxEntries: config.operationCacheMaxEntries,
+    executionConcurrency: config.executionConcurrency,
     metrics,
     subscriptions,
   });

@@ -14,9 +14,9 @@ export interface Child {
 
 const TAIL_LINES = 15;
 
-/** Runs a built script in a node process of its own. */
-export function startChild(name: string, script: URL, args: string[], env: NodeJS.ProcessEnv): Child {
-  const child = fork(fileURLToPath(script), args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+/** Runs a built script in a node process of its own, with `nodeFlags` on node's command line. */
+export function startChild(name: string, script: URL, args: string[], env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): Child {
+  const child = fork(fileURLToPath(script), args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [...nodeFlags] });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));

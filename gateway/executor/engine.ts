@@ -18,6 +18,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { SubgraphAnswer, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
 import { executePlan, type JsonObject } from './execute-plan.js';
 import { restrictByCacheControl } from './cache-policy.js';
+import { ExecutionSlots } from './execution-slots.js';
 import type { SubscriptionRunner, SubscriptionStart } from './run-subscription.js';
 import { shapeResponse } from './shape-response.js';
 import { typeConditionsOf, type TypeConditions } from './type-conditions.js';
@@ -39,6 +40,8 @@ interface TesseraGatewayOptions {
   /** The client of a subgraph the served supergraph names (undefined: it names none so). */
   clientOf(subgraph: string): SubgraphClient | undefined;
   planCacheMaxEntries: number;
+  /** Plans Tessera's executor runs at once; the requests beyond wait their turn (`GATEWAY_EXECUTION_CONCURRENCY`). */
+  executionConcurrency: number;
   metrics: Pick<GatewayMetrics, 'queryPlanCache'>;
   /** Runs the plans of subscriptions, and re-plans the running ones when the supergraph changes. */
   subscriptions: SubscriptionRunner;
@@ -53,8 +56,11 @@ interface TesseraGatewayOptions {
 export class TesseraGateway implements GatewayInterface {
   private engine: Engine | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly slots: ExecutionSlots;
 
-  constructor(private readonly options: TesseraGatewayOptions) {}
+  constructor(private readonly options: TesseraGatewayOptions) {
+    this.slots = new ExecutionSlots(options.executionConcurrency);
+  }
 
   /** The API schema of the supergraph being served (what clients validate against). */
   get apiSchema(): GraphQLSchema {
@@ -99,7 +105,7 @@ export class TesseraGateway implements GatewayInterface {
   }
 
   private readonly execute: GatewayExecutor = (requestContext: GatewayGraphQLRequestContext) =>
-    traceStep('gateway.request', () => this.run(requestContext));
+    this.slots.run(() => traceStep('gateway.request', () => this.run(requestContext)));
 
   private async run(requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> {
     const engine = this.engine!;

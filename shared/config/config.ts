@@ -319,6 +319,7 @@ export const gatewayVariables = {
   SUBGRAPH_TIMEOUT_MS: positive.default(10_000),
   GATEWAY_EXECUTOR: z.enum(['tessera', 'apollo']).default('tessera'),
   SUBGRAPH_CONNECTIONS: positive.max(10_000).default(128),
+  GATEWAY_EXECUTION_CONCURRENCY: positive.max(10_000).default(8),
   REQUEST_TIMEOUT_MS: positive.default(30_000),
   SUBSCRIPTION_QUEUE_MAX: positive.max(100_000).default(100),
   SUBSCRIPTIONS_PER_CONNECTION: positive.max(10_000).default(100),
@@ -438,6 +439,8 @@ const gatewaySchema = z.object(gatewayVariables).transform((values, context) => 
     executor: values.GATEWAY_EXECUTOR,
     /** Keep-alive connections Tessera's executor opens at most to each subgraph. */
     subgraphConnections: values.SUBGRAPH_CONNECTIONS,
+    /** Plans Tessera's executor runs at once (gateway/executor/execution-slots.ts). */
+    executionConcurrency: values.GATEWAY_EXECUTION_CONCURRENCY,
     /** Subscriptions (gateway/subscriptions/): the limits on who holds how many, and how long an idle one stays. */
     subscriptions: {
       /** Events waiting for one subscriber before it ends with SLOW_CONSUMER. */

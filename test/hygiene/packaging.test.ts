@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { repoRoot } from '../../shared/config/paths.js';
+import { GATEWAY_V8_FLAGS } from '../../tooling/stack.js';
 import { importGraph } from '../support/import-graph.js';
 
 /*
@@ -137,6 +138,20 @@ describe('the Docker image', () => {
     const ignored = (await read('.dockerignore')).split('\n').map((line) => line.trim());
     for (const entry of ['.env', '.env.*', 'data', 'node_modules', 'dist', '.git', 'coverage'])
       expect({ entry, ignored: ignored.includes(entry) }).toEqual({ entry, ignored: true });
+  });
+});
+
+describe("the gateway's V8 flags", () => {
+  it('are what the image, docker-compose and `npm run start:gateway` start the gateway with', async () => {
+    const image = stages(await read('Dockerfile'))
+      .flatMap((stage) => stage.instructions)
+      .find((line) => line.startsWith('CMD'));
+    const compose = (await read('docker-compose.yml')).split('\n').find((line) => line.includes('dist/bin/gateway.js'));
+    const script = (JSON.parse(await read('package.json')) as { scripts: Record<string, string> }).scripts['start:gateway'];
+    for (const launcher of [image, compose, script]) {
+      expect(launcher).toContain('dist/bin/gateway.js');
+      for (const flag of GATEWAY_V8_FLAGS) expect(launcher).toContain(flag);
+    }
   });
 });
 
