@@ -46,4 +46,20 @@ describe('ExecutionSlots', () => {
     await expect(next).resolves.toBe('next');
     expect([slots.active, slots.queued]).toEqual([0, 0]);
   });
+
+  it('gives the slot of a plan that hangs to the next after holdMs, and does not free it twice', async () => {
+    const slots = new ExecutionSlots(1, 20);
+    const started: string[] = [];
+    const hung = gated(started, 'hung');
+    const next = gated(started, 'next');
+    const results = [slots.run(hung.work), slots.run(next.work)];
+    await settle();
+    expect(started).toEqual(['hung']);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(started).toEqual(['hung', 'next']);
+    hung.finish();
+    next.finish();
+    expect(await Promise.all(results)).toEqual(['hung', 'next']);
+    expect([slots.active, slots.queued]).toEqual([0, 0]);
+  });
 });

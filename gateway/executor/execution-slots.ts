@@ -4,14 +4,19 @@
  * memory: each holds its subgraph answers and response tree for as long as it is interleaved
  * with the others, long enough for V8 to promote them to the old generation, which then grows
  * to hundreds of MiB of garbage under load. Run a few at a time, a request's objects die young.
- * A waiting request holds little (its parsed operation), and waits no longer than the plans
- * ahead of it take, each bounded by the subgraph timeout and its request's deadline.
+ * A waiting request holds little (its parsed operation). A plan gives its slot up after
+ * `holdMs` even if it has not finished: a subgraph that hangs then delays the requests behind
+ * it by `holdMs` at most, instead of stalling the gateway until its timeout, and a plan that
+ * slow lives long enough to be promoted anyway.
  */
 export class ExecutionSlots {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly holdMs = 100,
+  ) {}
 
   /** Plans running now. */
   get active(): number {
@@ -27,12 +32,20 @@ export class ExecutionSlots {
     if (this.running < this.max) this.running++;
     // A slot freed is handed straight to the first waiter: `running` stays as it is.
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
       const next = this.waiting.shift();
       if (next) next();
       else this.running--;
+    };
+    const timer = setTimeout(release, this.holdMs);
+    try {
+      return await work();
+    } finally {
+      clearTimeout(timer);
+      release();
     }
   }
 }
