@@ -51,6 +51,11 @@ export function runInRequestScope<T>(scope: RequestScope, work: () => T): T {
   return scopes.run(scope, work);
 }
 
+/** Runs `work` (and everything it starts) outside any request's scope: work a request only sets off, that must not count as its own. */
+export function outsideRequestScope<T>(work: () => T): T {
+  return scopes.exit(work);
+}
+
 /** The scope of the request the code runs for; undefined outside one (startup, migrations, seeding, timers of the process). */
 export function currentRequestScope(): RequestScope | undefined {
   return scopes.getStore();

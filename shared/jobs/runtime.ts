@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.js';
+import { outsideRequestScope } from '../http/request-scope.js';
 import type { EntityManager, Orm } from '../store/orm.js';
 import { BullJobQueues } from './bullmq-queues.js';
 import {
@@ -154,7 +155,8 @@ export function createJobsRuntime(options: JobsRuntimeOptions): JobsRuntime {
   }
 
   function writer(em: EntityManager | undefined): OutboxWriter {
-    return new OutboxWriter(name, declaration, em, () => void relay());
+    // The relay a commit wakes is the process's, not the request's: its statements are not the request's to count or log.
+    return new OutboxWriter(name, declaration, em, () => outsideRequestScope(() => void relay()));
   }
 
   async function runJob(run: JobRun): Promise<void> {

@@ -70,6 +70,8 @@ describe('a traced request through the supergraph', () => {
       // Catalog warns on every operation and statement (slow at 0 ms); the others log SQL at debug.
       const slowMs = definition.name === 'catalog' ? 0 : 60_000;
       const config = testSubgraphConfig(definition.name, store, { slowSqlMs: slowMs, slowOperationMs: slowMs });
+      // No relay timer: every statement logged while the traced request runs is then the request's.
+      config.jobs = { ...config.jobs, relayIntervalMs: 0 };
       const subgraph = await startSubgraph({ definition, config, logger: logger.child({ subgraph: definition.name }) });
       running.push({ ...subgraph, name: definition.name, dbName: store.kind === 'postgresql' ? store.dbName : '', drop });
     }

@@ -5,6 +5,7 @@ import type { SubgraphConfig } from '../../shared/config/subgraph-config.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import { closeServer } from '../../shared/http/http.js';
+import { currentRequestScope } from '../../shared/http/request-scope.js';
 import type { Lifecycle } from '../../shared/lifecycle/lifecycle.js';
 import { createLogger, type Logger } from '../../shared/observability/logger.js';
 import { startSubgraph, type RunningSubgraph } from '../../shared/subgraph/boot.js';
@@ -111,15 +112,16 @@ export interface TestSubgraph extends Omit<RunningSubgraph, 'orm'> {
 }
 
 /**
- * Hears every SQL statement the opened store sends from now on, at its logger, as MikroORM's own
- * tests do (`mockLogger` replaces the logger's writer); what the logger itself does is unchanged.
+ * Hears every SQL statement the opened store sends for a request from now on, at its logger, as
+ * MikroORM's own tests do (`mockLogger` replaces the logger's writer); what the logger itself does
+ * is unchanged. The process's own statements (the jobs relay's timer, workers) are not a request's.
  */
 function captureSql(orm: Orm, sql: string[]): void {
   const logger = orm.config.getLogger();
   const logQuery = logger.logQuery.bind(logger);
   Object.assign(logger, {
     logQuery(context: Parameters<typeof logQuery>[0]) {
-      sql.push(context.formatted ?? context.query);
+      if (currentRequestScope()) sql.push(context.formatted ?? context.query);
       logQuery(context);
     },
   });
