@@ -201,18 +201,24 @@ export function createClient(options: ClientOptions): TesseraClient {
     return { status: response.status, body: parsed };
   }
 
+  /** A document's text, operation name and, with `persisted`, the hash it is sent by. */
+  function describe<TResult, TVariables>(document: TesseraDocument<TResult, TVariables>) {
+    const query = textOf(document);
+    const operationName = operationNameOf(query);
+    const hash = persisted ? persistedHash(document) : undefined;
+    if (persisted && !hash)
+      throw new Error(
+        `${operationName ?? 'This document'} carries no persisted hash: generate it with the client preset's persistedDocuments option.`,
+      );
+    return { query, operationName, hash };
+  }
+
   return {
     async request<TResult, TVariables>(
       document: TesseraDocument<TResult, TVariables>,
       ...[variables]: VariablesArgument<TVariables>
     ): Promise<TResult> {
-      const query = textOf(document);
-      const operationName = operationNameOf(query);
-      const hash = persisted ? persistedHash(document) : undefined;
-      if (persisted && !hash)
-        throw new Error(
-          `${operationName ?? 'This document'} carries no persisted hash: generate it with the client preset's persistedDocuments option.`,
-        );
+      const { query, operationName, hash } = describe(document);
       let answer = await post<TResult>(
         hash
           ? { operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }
@@ -231,13 +237,7 @@ export function createClient(options: ClientOptions): TesseraClient {
       document: TesseraDocument<TResult, TVariables>,
       ...[variables]: VariablesArgument<TVariables>
     ): AsyncIterableIterator<TResult> {
-      const query = textOf(document);
-      const operationName = operationNameOf(query);
-      const hash = persisted ? persistedHash(document) : undefined;
-      if (persisted && !hash)
-        throw new Error(
-          `${operationName ?? 'This document'} carries no persisted hash: generate it with the client preset's persistedDocuments option.`,
-        );
+      const { query, operationName, hash } = describe(document);
       const payload = { operationName, variables: variables as Record<string, unknown> | undefined };
       // graphql-ws's subscribe message must carry a query string: by hash, it is empty.
       let events = connection().iterate<TResult>(

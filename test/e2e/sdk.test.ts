@@ -330,6 +330,34 @@ describe('the typed SDK against a started gateway', () => {
       }
     });
 
+    /** Subscribes `client` to StockChanged; `check` makes an adjustStock and expects its event, then ends it all. */
+    function receiveStockEvent(client: ReturnType<typeof createClient>) {
+      const pubSub = supergraph.subgraphs.inventory!.pubSub;
+      const before = pubSub.subscriberCount(STOCK_CHANGED);
+      const events = client.subscribe(StockChangedDocument, { productIds: [stockChanged] });
+      const first = events.next();
+      return {
+        subscribed: subscribersOf(pubSub, STOCK_CHANGED, before + 1),
+        async check() {
+          const staff = await supergraph.loginAs('grace');
+          const { data } = await supergraph.query(
+            'mutation($id: ID!) { adjustStock(productId: $id, delta: 1) { quantity } }',
+            { id: stockChanged },
+            staff,
+          );
+          expect((await first).value?.stockChanged.quantity).toBe(data!.adjustStock.quantity);
+          await events.return!();
+          await client.close();
+          await subscribersOf(pubSub, STOCK_CHANGED, before);
+        },
+      };
+    }
+    const expectStockEvent = async (client: ReturnType<typeof createClient>) => {
+      const received = receiveStockEvent(client);
+      await received.subscribed;
+      await received.check();
+    };
+
     it('under TRUSTED_DOCUMENTS=enforce, subscribes by hash with persisted: true (its text alone is refused)', async () => {
       const enforcing = await supergraph.startGateway({
         responseCache: false,
@@ -343,21 +371,7 @@ describe('the typed SDK against a started gateway', () => {
       expect(refused.codes).toEqual(['PERSISTED_QUERY_REQUIRED']);
 
       const client = createClient({ url: enforcing.url, persisted: true });
-      const pubSub = supergraph.subgraphs.inventory!.pubSub;
-      const before = pubSub.subscriberCount(STOCK_CHANGED);
-      const events = client.subscribe(StockChangedDocument, { productIds: [stockChanged] });
-      const first = events.next();
-      await subscribersOf(pubSub, STOCK_CHANGED, before + 1);
-      const staff = await supergraph.loginAs('grace');
-      const { data } = await supergraph.query(
-        'mutation($id: ID!) { adjustStock(productId: $id, delta: 1) { quantity } }',
-        { id: stockChanged },
-        staff,
-      );
-      expect((await first).value?.stockChanged.quantity).toBe(data!.adjustStock.quantity);
-      await events.return!();
-      await client.close();
-      await subscribersOf(pubSub, STOCK_CHANGED, before);
+      await expectStockEvent(client);
     });
 
     it('with persisted: true and no manifest, subscribes by hash, then with its text once the gateway does not know the hash', async () => {
@@ -370,25 +384,13 @@ describe('the typed SDK against a started gateway', () => {
         }
       }
       const client = createClient({ url: supergraph.url, persisted: true, webSocketImpl: RecordingWebSocket });
-      const pubSub = supergraph.subgraphs.inventory!.pubSub;
-      const before = pubSub.subscriberCount(STOCK_CHANGED);
-      const events = client.subscribe(StockChangedDocument, { productIds: [stockChanged] });
-      const first = events.next();
-      await subscribersOf(pubSub, STOCK_CHANGED, before + 1);
+      const received = receiveStockEvent(client);
+      await received.subscribed;
       expect(sent.map((payload) => payload.query === '')).toEqual([true, false]);
       expect(sent[0]!.extensions).toEqual({
         persistedQuery: { version: 1, sha256Hash: String(StockChangedDocument.__meta__!.hash).replace(/^sha256:/, '') },
       });
-      const staff = await supergraph.loginAs('grace');
-      const { data } = await supergraph.query(
-        'mutation($id: ID!) { adjustStock(productId: $id, delta: 1) { quantity } }',
-        { id: stockChanged },
-        staff,
-      );
-      expect((await first).value?.stockChanged.quantity).toBe(data!.adjustStock.quantity);
-      await events.return!();
-      await client.close();
-      await subscribersOf(pubSub, STOCK_CHANGED, before);
+      await received.check();
     });
   });
 
