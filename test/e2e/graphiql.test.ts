@@ -1,18 +1,11 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium } from 'playwright-core';
 import { repoRoot } from '../../shared/config/paths.js';
+import { browserTest, withChromium } from '../support/browser.js';
 import { supergraphForSuite } from '../support/supergraph.js';
 
-/** Debian's package (`apt-get install -y chromium`); playwright-core downloads no browser of its own. */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium)
-  console.warn(`Skipping the GraphiQL browser test: ${CHROMIUM} is missing (install it with: apt-get install -y chromium).`);
-const inBrowser = hasChromium ? it : it.skip;
+const inBrowser = browserTest('the GraphiQL browser test');
 
 /** The README's Quick start query. */
 const README_QUERY =
@@ -68,70 +61,55 @@ describe('GraphiQL at /graphiql', () => {
       const { data } = await supergraph.query<{ topProducts: { name: string }[] }>(README_QUERY);
       const names = data!.topProducts.map((product) => product.name);
       expect(names).toHaveLength(3);
-      const profile = await mkdtemp(join(tmpdir(), 'tessera-chromium-'));
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-        viewport: { width: 1400, height: 1800 },
-      });
       const requested: string[] = [];
       const problems: string[] = [];
-      try {
-        context.on('request', (request) => requested.push(request.url()));
-        const page = context.pages()[0] ?? (await context.newPage());
-        page.on('pageerror', (error) => problems.push(error.message));
-        page.on('console', (message) => {
-          if (message.type() === 'error') problems.push(message.text());
-        });
-        await page.goto(`${origin}/graphiql`);
-        const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
-        await editor.waitFor({ timeout: 20_000 });
-        await editor.click();
-        await page.keyboard.press('ControlOrMeta+A');
-        await page.keyboard.press('Delete');
-        // As pasted: typing key by key would have the editor close every brace twice.
-        await page.keyboard.insertText(README_QUERY);
-        // On a loaded machine the editor may take a moment to hold what was pasted: run it once it does.
-        await page
-          .locator('.graphiql-query-editor .view-lines')
-          .getByText('topProducts', { exact: false })
-          .first()
-          .waitFor({ timeout: 20_000 });
-        const result = page.locator('.graphiql-response');
-        const shown = () => result.getByText(names[0]!, { exact: false }).first();
-        for (let attempt = 0; attempt < 2; attempt++) {
-          await page.locator('.graphiql-execute-button').click();
-          if (
-            await shown()
-              .waitFor({ timeout: 30_000 })
-              .then(
-                () => true,
-                () => false,
-              )
-          )
-            break;
-        }
-        for (const name of names) await result.getByText(name, { exact: false }).first().waitFor({ timeout: 10_000 });
-        await mkdir(join(repoRoot, 'test-output'), { recursive: true });
-        await page.screenshot({ path: join(repoRoot, 'test-output', screenshot) });
-        const elsewhere = requested.filter((url) => !/^(blob|data):/.test(url) && new URL(url).hostname !== '127.0.0.1');
-        expect(elsewhere).toEqual([]);
-        expect(requested.some((url) => url === `${origin}/graphql`)).toBe(true);
-        // Nothing the page's policy refused (a refusal is reported as a console error).
-        expect(problems.filter((problem) => /Content Security Policy|Refused/.test(problem))).toEqual([]);
-      } finally {
-        await context.close();
-        await rm(profile, { recursive: true, force: true });
-      }
+      await withChromium(
+        async (context) => {
+          context.on('request', (request) => requested.push(request.url()));
+          const page = context.pages()[0] ?? (await context.newPage());
+          page.on('pageerror', (error) => problems.push(error.message));
+          page.on('console', (message) => {
+            if (message.type() === 'error') problems.push(message.text());
+          });
+          await page.goto(`${origin}/graphiql`);
+          const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
+          await editor.waitFor({ timeout: 20_000 });
+          await editor.click();
+          await page.keyboard.press('ControlOrMeta+A');
+          await page.keyboard.press('Delete');
+          // As pasted: typing key by key would have the editor close every brace twice.
+          await page.keyboard.insertText(README_QUERY);
+          // On a loaded machine the editor may take a moment to hold what was pasted: run it once it does.
+          await page
+            .locator('.graphiql-query-editor .view-lines')
+            .getByText('topProducts', { exact: false })
+            .first()
+            .waitFor({ timeout: 20_000 });
+          const result = page.locator('.graphiql-response');
+          const shown = () => result.getByText(names[0]!, { exact: false }).first();
+          for (let attempt = 0; attempt < 2; attempt++) {
+            await page.locator('.graphiql-execute-button').click();
+            if (
+              await shown()
+                .waitFor({ timeout: 30_000 })
+                .then(
+                  () => true,
+                  () => false,
+                )
+            )
+              break;
+          }
+          for (const name of names) await result.getByText(name, { exact: false }).first().waitFor({ timeout: 10_000 });
+          await mkdir(join(repoRoot, 'test-output'), { recursive: true });
+          await page.screenshot({ path: join(repoRoot, 'test-output', screenshot) });
+          const elsewhere = requested.filter((url) => !/^(blob|data):/.test(url) && new URL(url).hostname !== '127.0.0.1');
+          expect(elsewhere).toEqual([]);
+          expect(requested.some((url) => url === `${origin}/graphql`)).toBe(true);
+          // Nothing the page's policy refused (a refusal is reported as a console error).
+          expect(problems.filter((problem) => /Content Security Policy|Refused/.test(problem))).toEqual([]);
+        },
+        { viewport: { width: 1400, height: 1800 } },
+      );
     },
     120_000,
   );

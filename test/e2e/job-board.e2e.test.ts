@@ -1,21 +1,13 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium } from 'playwright-core';
 import { BullJobQueues } from '../../shared/jobs/bullmq-queues.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { deleteKeys, testRedisUrl } from '../support/jobs.js';
 import { testLogger } from '../support/subgraph.js';
+import { browserTest, withChromium } from '../support/browser.js';
 import { supergraphForSuite } from '../support/supergraph.js';
 
-/** Debian's package (`apt-get install -y chromium`); playwright-core downloads no browser of its own. */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`Skipping the job board's browser test: ${CHROMIUM} is missing (apt-get install -y chromium).`);
-const inBrowser = hasChromium ? it : it.skip;
+const inBrowser = browserTest("the job board's browser test");
 
 describe('Bull Board at /admin/jobs on the gateway', () => {
   const supergraph = supergraphForSuite();
@@ -60,20 +52,7 @@ describe('Bull Board at /admin/jobs on the gateway', () => {
   inBrowser(
     'shows the queues in headless Chromium with an admin token, and refuses the page without one',
     async () => {
-      const profile = await mkdtemp(join(tmpdir(), 'tessera-chromium-'));
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-        ],
-      });
-      try {
+      await withChromium(async (context) => {
         const page = context.pages()[0] ?? (await context.newPage());
         const refused = await page.goto(`${origin}/admin/jobs`);
         expect(refused?.status()).toBe(401);
@@ -81,10 +60,7 @@ describe('Bull Board at /admin/jobs on the gateway', () => {
         const shown = await page.goto(`${origin}/admin/jobs`);
         expect(shown?.status()).toBe(200);
         for (const name of subgraphs.map((s) => s.name)) await page.getByText(name, { exact: true }).first().waitFor({ timeout: 20_000 });
-      } finally {
-        await context.close();
-        await rm(profile, { recursive: true, force: true });
-      }
+      });
     },
     90_000,
   );
