@@ -107,6 +107,20 @@ describe('purges sent by subgraph jobs, over Redis pub/sub', () => {
     }
   });
 
+  it('arrive whole when a job changed more than one message carries', async () => {
+    const fields = Array.from({ length: 1_500 }, (_, i) => `field${i}`);
+    const { store } = gateways[0]!;
+    const { epoch } = await store.lookup([]);
+    await store.store('first', entry(), ['Product#field0'], epoch);
+    await store.store('last', entry(), ['Product#field1499'], epoch);
+    await run({ id: 'p4', fields });
+    await waitFor(
+      'both parts to arrive',
+      async () => (await store.lookup(['first', 'last'])).entries.every((found) => found === null),
+      5_000,
+    );
+  });
+
   it('drop a message that is not a purge, and go on hearing the next', async () => {
     const publisher = new Redis(testRedisUrl);
     try {

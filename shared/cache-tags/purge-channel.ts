@@ -26,16 +26,24 @@ const PROCESS_EVENT = 'purge';
 /** The channel within one process, for a gateway and subgraphs run together without Redis (tests, an embedding). */
 export const processPurges = new EventEmitter();
 
+/** One message per `MAX_PURGE_TAGS` tags, so that none is refused. */
+function split({ subgraph, tags }: PurgeMessage): PurgeMessage[] {
+  const messages: PurgeMessage[] = [];
+  for (let start = 0; start < tags.length; start += MAX_PURGE_TAGS)
+    messages.push({ subgraph, tags: tags.slice(start, start + MAX_PURGE_TAGS) });
+  return messages;
+}
+
 /** Over Redis when the subgraph has it (every gateway on the same Redis and prefix hears it), else within the process. */
 export function createPurgePublisher(redis: RedisClient | undefined, redisPrefix: string): PurgePublisher {
   if (!redis) {
     return async (message) => {
-      processPurges.emit(PROCESS_EVENT, message);
+      for (const part of split(message)) processPurges.emit(PROCESS_EVENT, part);
     };
   }
   const channel = purgeChannel(redisPrefix);
   return async (message) => {
-    await redis.publish(channel, JSON.stringify(message));
+    for (const part of split(message)) await redis.publish(channel, JSON.stringify(part));
   };
 }
 
