@@ -44,6 +44,7 @@ import { useRequestLogging } from './observability/request-logging.js';
 import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './response-cache/plugin.js';
+import { subscribeToPurges } from './response-cache/purge-subscriber.js';
 import { TesseraGateway, unroutable } from './executor/engine.js';
 import { SubscriptionRunner } from './executor/run-subscription.js';
 import { createAdmission } from './subscriptions/admission.js';
@@ -388,9 +389,23 @@ export async function createGateway({ config, logger, verifier, registry = creat
         : []),
     ],
   });
+  // What subgraph jobs change reaches this gateway's cache on a channel of its own: a job has no response to carry it.
+  const jobPurges = config.responseCache.enabled
+    ? subscribeToPurges({
+        store,
+        redis,
+        redisPrefix: config.redis.prefix,
+        schema: () => (engine.loaded ? engine.apiSchema : undefined),
+        logger,
+        observer: responseCacheObserver(metrics),
+      })
+    : undefined;
   try {
     await apollo.start();
+    // Bounded like the first Redis connection: a gateway whose Redis is away starts anyway, and subscribes once it is back.
+    await Promise.race([jobPurges?.ready, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
   } catch (error) {
+    jobPurges?.close();
     redis?.disconnect();
     throw error;
   }
@@ -528,6 +543,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       await apollo.stop();
       await Promise.all([...clients.values()].map((client) => client.close()));
       await jobs?.close();
+      jobPurges?.close();
       redis?.disconnect();
     },
   };

@@ -62,6 +62,11 @@ export class TesseraGateway implements GatewayInterface {
     this.slots = new ExecutionSlots(options.executionConcurrency);
   }
 
+  /** Whether a supergraph is loaded (else `apiSchema` throws). */
+  get loaded(): boolean {
+    return !!this.engine;
+  }
+
   /** The API schema of the supergraph being served (what clients validate against). */
   get apiSchema(): GraphQLSchema {
     if (!this.engine) throw new Error('No supergraph is loaded yet.');

@@ -36,7 +36,9 @@ export type ProductOrder = {
 export type ProductOrderField =
   | 'CREATED_AT'
   | 'NAME'
-  | 'PRICE';
+  | 'PRICE'
+  /** Average rating of its reviews (0 without any), as the catalog last heard from reviews. */
+  | 'RATING';
 
 export type AddReviewMutationVariables = Exact<{
   input: AddReviewInput;

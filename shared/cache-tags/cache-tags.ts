@@ -76,8 +76,8 @@ export function reportChanged(
   for (const field of fields ?? []) changed.add(`${typename}#${field}`);
 }
 
-/** The changes as reported: "every field of Product" becomes each field Product has in this schema. */
-function allFieldsOf(schema: GraphQLSchema, changed: Set<string>): string[] {
+/** The changes as reported: "every field of Product" becomes each field Product has in this schema (a subgraph's, or the gateway's for a job's). */
+export function allFieldsOf(schema: GraphQLSchema, changed: Iterable<string>): string[] {
   return [...changed].flatMap((tag) => {
     if (!tag.endsWith(ALL_FIELDS)) return [tag];
     const type = schema.getType(tag.slice(0, -ALL_FIELDS.length));

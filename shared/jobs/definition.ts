@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { CacheTags } from '../cache-tags/cache-tags.js';
 import type { Logger } from '../observability/logger.js';
 import type { EntityManager } from '../store/orm.js';
 import type { OutboxWriter } from './outbox.js';
@@ -15,6 +16,11 @@ export interface JobContext<Services extends object = object> {
   services: Services;
   /** Further jobs and events, written to the outbox on `em` (with the handler's writes) and relayed once flushed. */
   jobs: OutboxWriter;
+  /**
+   * What the handler changed that the gateways' response caches may hold, recorded with `reportChanged(context, …)` as a
+   * mutation does: published to every gateway once the handler's writes are flushed (shared/cache-tags/purge-channel.ts).
+   */
+  cacheTags: CacheTags;
 }
 
 /** One kind of job a subgraph runs: its payload (validated when enqueued and when run) and its handler. */

@@ -1,3 +1,5 @@
+import { newCacheTags } from '../cache-tags/cache-tags.js';
+import type { PurgePublisher } from '../cache-tags/purge-channel.js';
 import type { Logger } from '../observability/logger.js';
 import { outsideRequestScope } from '../http/request-scope.js';
 import type { EntityManager, Orm } from '../store/orm.js';
@@ -40,6 +42,8 @@ export interface JobsRuntimeOptions {
   logger: Logger;
   services: object;
   listener?: RunListener;
+  /** Where a handler's reported changes go once flushed (the gateways' response caches); none: they are dropped. */
+  purges?: PurgePublisher;
   /**
    * For tests: the relay never runs, as in a process stopped between a commit and its relay; the rows stay
    * for the next start.
@@ -168,10 +172,14 @@ export function createJobsRuntime(options: JobsRuntimeOptions): JobsRuntime {
     const em = orm?.em.fork() as EntityManager | undefined;
     const jobs = writer(em);
     const jobLogger = logger.child({ job: run.name, jobId: run.id, attempt: run.attempt });
-    await job.handler(payload, { attempt: run.attempt, jobId: run.id, logger: jobLogger, em, services, jobs });
+    const cacheTags = newCacheTags();
+    await job.handler(payload, { attempt: run.attempt, jobId: run.id, logger: jobLogger, em, services, jobs, cacheTags });
     // What the handler left unflushed (follow-up jobs among it) is written now, then relayed.
     await em?.flush();
     jobs.committed();
+    // After the commit, so a gateway that purges and reads again reads the new data; a purge that cannot be sent fails
+    // the attempt, and the retry (idempotent by contract) reports it again.
+    if (cacheTags.changed.size) await options.purges?.({ subgraph: name, tags: [...cacheTags.changed] });
   }
 
   return {

@@ -1,5 +1,7 @@
 import type { SubgraphConfig } from '../config/subgraph-config.js';
+import { createPurgePublisher } from '../cache-tags/purge-channel.js';
 import type { Logger } from '../observability/logger.js';
+import { createRedisClient } from '../redis/redis.js';
 import { openStore, type Orm } from '../store/orm.js';
 import { hasStore, storeEntities, type SubgraphDefinition } from '../subgraph/definition.js';
 import { withAuditRetention } from './audit-retention.js';
@@ -37,6 +39,8 @@ export async function runWorkers(options: {
   const queues = options.queues ?? createJobQueues(config.redis, logger);
   if (queues.kind === 'memory') logger.warn('jobs in memory (no REDIS_URL): this worker runs only what this process enqueues');
   const services = definition.createServices?.(config) ?? {};
+  // For the response-cache purges its handlers report (the queues have BullMQ's own connections).
+  const redis = createRedisClient(config.redis, logger);
   const jobs = createJobsRuntime({
     name: definition.name,
     declaration: withAuditRetention(definition, !!definition.audit, config.auditRetentionDays),
@@ -46,6 +50,7 @@ export async function runWorkers(options: {
     config: { ...config.jobs, workers: true },
     logger,
     services,
+    purges: createPurgePublisher(redis, config.redis.prefix),
   });
   await jobs.start();
   logger.info({ queue: queues.kind, concurrency: config.jobs.concurrency }, 'workers running');
@@ -60,6 +65,7 @@ export async function runWorkers(options: {
       if (ended === 'cut') logger.warn({ graceMs }, 'jobs still running at the end of the grace period were left to be retried');
       if (!options.queues) await queues.close();
       await orm?.close();
+      redis?.disconnect();
     },
   };
 }

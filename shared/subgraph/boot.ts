@@ -8,6 +8,7 @@ import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import { listenMetrics } from '../observability/metrics.js';
 import { createRedisClient, redisReady } from '../redis/redis.js';
+import { createPurgePublisher } from '../cache-tags/purge-channel.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from '../store/orm.js';
 import { createSubgraphApp } from './app.js';
 import { hasStore, storeEntities, type StoreSubgraphDefinition, type SubgraphDefinition } from './definition.js';
@@ -125,6 +126,7 @@ export async function startSubgraph(options: StartSubgraphOptions): Promise<Runn
       services,
       haltBeforeRelay: options.haltBeforeRelay,
       listener: jobMetrics,
+      purges: createPurgePublisher(redis, config.redis.prefix),
     });
     if (declaresJobs(definition) || definition.audit) {
       logger.info(

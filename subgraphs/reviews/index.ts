@@ -1,7 +1,7 @@
 import { defineSubgraph } from '../../shared/subgraph/definition.js';
 import { RatingSummary } from './entities/rating-summary.entity.js';
 import { Review } from './entities/review.entity.js';
-import { recountRatingSummaryJob } from './rating-summary.js';
+import { ratingChanged, recountRatingSummaryJob } from './rating-summary.js';
 import { createReviewsLoaders } from './loaders.js';
 import { Product } from './resolvers/product.type.js';
 import { ProductReviewsResolver, ReviewResolver, UserReviewsResolver } from './resolvers/review.resolver.js';
@@ -21,6 +21,8 @@ export const reviews = defineSubgraph({
   },
   createLoaders: createReviewsLoaders,
   jobs: { recountRatingSummary: recountRatingSummaryJob },
+  // The catalog keeps its own copy of each product's rating from these (it never calls reviews).
+  events: { publishes: { RatingChanged: ratingChanged } },
   seed: seedReviews,
   audit: {
     // A deletion returns the review's id only; a refused review names the product it was for.

@@ -6,6 +6,7 @@ import { observeBatches } from '../../shared/subgraph/metrics.js';
 import { pagesByParent, type Connection, type PageArgs } from '../../shared/subgraph/pagination.js';
 import { RatingSummary } from './entities/rating-summary.entity.js';
 import { Review } from './entities/review.entity.js';
+import { averageOf } from './rating-summary.js';
 
 /**
  * Paged relations take arguments, so each distinct (first, after) gets its own loader:
@@ -35,11 +36,7 @@ export function createReviewsLoaders(em: EntityManager) {
         const rows = wanted.length
           ? await em.find(RatingSummary, { productId: { $in: wanted } }, { fields: ['productId', 'reviewCount', 'ratingSum'] })
           : [];
-        const byId = new Map(
-          rows
-            .filter((row) => row.reviewCount > 0)
-            .map((row) => [row.productId, Math.round((row.ratingSum / row.reviewCount) * 100) / 100]),
-        );
+        const byId = new Map(rows.map((row) => [row.productId, averageOf(row.reviewCount, row.ratingSum)]));
         return productIds.map((id) => byId.get(id) ?? null);
       }),
     ),

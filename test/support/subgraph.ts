@@ -98,7 +98,7 @@ export interface TestSubgraph extends Omit<RunningSubgraph, 'orm'> {
   name: string;
   /** The store; a storeless subgraph has none, and touching this throws saying so. */
   orm: Orm;
-  /** Every SQL statement sent since the last `resetSql()`. */
+  /** Every SQL statement sent since the last `resetSql()` (but the jobs relay's polling of the outbox). */
   sql: string[];
   resetSql(): void;
   /** GraphQL requests this subgraph received since the last `resetRequests()`. */

@@ -82,6 +82,8 @@ interface StartOptions extends GatewayOverrides {
   seed?: boolean;
   /** The subgraphs' `SUBGRAPH_TRUST` (default `signature`). */
   trust?: SubgraphConfig['trust'];
+  /** The subgraphs' Redis (their queues on BullMQ, their jobs' purges on its channel); default none: in this process. */
+  subgraphRedis?: RedisConfig;
 }
 
 export interface ServedGateway {
@@ -122,8 +124,8 @@ export async function serveGateway(
  * PostgreSQL database (migrated, seeded), and the gateway composing them, on free ports.
  */
 export async function startTestSupergraph(options: StartOptions = {}): Promise<TestSupergraph> {
-  const { seed = true, trust } = options;
-  const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed, trust })));
+  const { seed = true, trust, subgraphRedis: redis } = options;
+  const running = await Promise.all(subgraphs.map((definition) => startTestSubgraph(definition, { seed, trust, redis })));
   const stops: (() => Promise<void>)[] = [];
   const startGateway = async (overrides: GatewayOverrides = {}) => {
     const config = testGatewayConfig([...running.map((s) => ({ name: s.name, url: s.url })), ...(overrides.extraSubgraphs ?? [])], {

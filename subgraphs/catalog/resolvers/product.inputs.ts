@@ -100,8 +100,14 @@ export enum ProductOrderField {
   CREATED_AT = 'createdAt',
   NAME = 'name',
   PRICE = 'priceAmount',
+  RATING = 'ratingAverage',
 }
-registerEnumType(ProductOrderField, { name: 'ProductOrderField' });
+registerEnumType(ProductOrderField, {
+  name: 'ProductOrderField',
+  valuesConfig: {
+    RATING: { description: 'Average rating of its reviews (0 without any), as the catalog last heard from reviews.' },
+  },
+});
 
 export enum OrderDirection {
   ASC = 'asc',

@@ -53,7 +53,7 @@ function whereOf(filter: ProductFilter | undefined): FilterQuery<Product> {
 /**
  * The Product fields a page of `products` is filtered or ordered by: a write to one of them
  * purges the cached pages that depend on it (the default order, newest first, moves only when
- * a product is created).
+ * a product is created). Fields of the supergraph's Product, not only the catalog's.
  */
 function productsDependOn({ filter, orderBy }: ProductsArgs): string[] {
   const fields = new Set<string>();
@@ -62,6 +62,8 @@ function productsDependOn({ filter, orderBy }: ProductsArgs): string[] {
   if (filter?.priceRange) fields.add('price');
   if (orderBy?.field === ProductOrderField.NAME) fields.add('name');
   if (orderBy?.field === ProductOrderField.PRICE) fields.add('price');
+  // Reviews' field, of which the catalog keeps a copy: both the review's mutation and the copy's update report it.
+  if (orderBy?.field === ProductOrderField.RATING) fields.add('averageRating');
   return [...fields];
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { onProcessPurges, type PurgeMessage } from '../../../shared/cache-tags/purge-channel.js';
 import { OutboxMessage } from '../../../shared/jobs/outbox.entity.js';
 import { seedId } from '../../../shared/store/seed.js';
 import { testIdentity } from '../../../test/support/config.js';
@@ -53,6 +54,34 @@ describe('rating summaries', () => {
     await drained();
     const summary = await subgraph.orm.em.fork().findOneOrFail(RatingSummary, { productId: product });
     expect({ reviewCount: summary.reviewCount, ratingSum: summary.ratingSum }).toEqual(await truth());
+  });
+
+  it('are published as RatingChanged after each recount, and a recount that corrected them purges the response cache', async () => {
+    const purges: PurgeMessage[] = [];
+    const unsubscribe = onProcessPurges((message) => purges.push(message));
+    try {
+      // In step: the recount changes nothing, so only the mutation's own report purged.
+      await subgraph.query(ADD, { input: { productId: product, body: 'In step.', rating: 5 } }, ada);
+      await drained();
+      expect(purges).toEqual([]);
+
+      await subgraph.orm.em.fork().nativeUpdate(RatingSummary, { productId: product }, { reviewCount: 999, ratingSum: 1 });
+      await subgraph.query(ADD, { input: { productId: product, body: 'Drifted.', rating: 2 } }, ada);
+      await drained();
+      expect(purges).toEqual([{ subgraph: 'reviews', tags: expect.arrayContaining([`Product:${product}`, 'Product#averageRating']) }]);
+    } finally {
+      unsubscribe();
+    }
+    const { reviewCount, ratingSum } = await truth();
+    const events = await subgraph.orm.em
+      .fork()
+      .find(OutboxMessage, { kind: 'event', name: 'RatingChanged' }, { orderBy: { createdAt: 'desc' } });
+    expect(events[0]?.payload).toEqual({
+      productId: product,
+      count: reviewCount,
+      average: Math.round((ratingSum / reviewCount) * 100) / 100,
+      version: expect.any(Number),
+    });
   });
 
   it('answer averageRating with one row, and the mutation names averageRating as changed for the response cache', async () => {
