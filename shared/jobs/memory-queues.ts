@@ -24,7 +24,13 @@ interface LocalWorker {
 const KEPT_COMPLETED = 10_000;
 
 const consumer = z.object({ queue: z.string(), attempts: z.number().int().min(1), backoffMs: z.number().min(0) });
-const queuedJob = z.object({ id: z.string(), name: z.string(), data: z.unknown(), attempts: z.number().int().min(1), backoffMs: z.number().min(0) });
+const queuedJob = z.object({
+  id: z.string(),
+  name: z.string(),
+  data: z.unknown(),
+  attempts: z.number().int().min(1),
+  backoffMs: z.number().min(0),
+});
 /** What the queues of supervised children tell each other: who consumes what, copies of events, and "tell me again". */
 const hubJobsMessage = z.discriminatedUnion('hub', [
   z.object({ hub: z.literal('jobs.hello') }),
@@ -73,8 +79,7 @@ export class MemoryJobQueues implements JobQueues {
     if (!parsed.success) return;
     const message = parsed.data;
     if (message.hub === 'jobs.hello') {
-      for (const [event, consumers] of this.subscriptions)
-        for (const consumer of consumers.values()) this.announce(event, consumer);
+      for (const [event, consumers] of this.subscriptions) for (const consumer of consumers.values()) this.announce(event, consumer);
     } else if (message.hub === 'jobs.subscribe') {
       if (this.ownQueues.has(message.consumer.queue)) return;
       let consumers = this.remoteSubscriptions.get(message.event);
