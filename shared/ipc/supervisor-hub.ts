@@ -26,8 +26,11 @@ export function supervisorHub(supervised: boolean): HubChannel | undefined {
   return (processHub ??= childHub(process));
 }
 
+/** What the hub needs of a child's side of its IPC channel: `process` in a child spawned with one. */
+export type IpcEnd = Pick<NodeJS.Process, 'send' | 'connected' | 'channel' | 'on' | 'off'>;
+
 /** The hub over a child's IPC channel, which does not keep the child alive: its servers and timers decide that. */
-function childHub(child: NodeJS.Process): HubChannel {
+export function childHub(child: IpcEnd): HubChannel {
   return {
     send: (message) =>
       new Promise((resolve, reject) => {
