@@ -45,6 +45,7 @@ import { MemoryRateLimiter } from './rate-limit/limiter.js';
 import { RedisRateLimiter } from './rate-limit/redis-limiter.js';
 import { useResponseCache } from './response-cache/plugin.js';
 import { subscribeToPurges } from './response-cache/purge-subscriber.js';
+import { supervisorHub } from '../shared/ipc/supervisor-hub.js';
 import { TesseraGateway, unroutable } from './executor/engine.js';
 import { SubscriptionRunner } from './executor/run-subscription.js';
 import { createAdmission } from './subscriptions/admission.js';
@@ -84,6 +85,7 @@ interface GatewayOptions {
       | 'introspection'
       | 'executor'
       | 'subscriptions'
+      | 'supervised'
     >
   >;
   logger: Logger;
@@ -395,6 +397,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
         store,
         redis,
         redisPrefix: config.redis.prefix,
+        hub: redis ? undefined : supervisorHub(config.supervised),
         schema: () => (engine.loaded ? engine.apiSchema : undefined),
         logger,
         observer: responseCacheObserver(metrics),

@@ -19,7 +19,8 @@ const supervisors: Supervisor[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-supervisor-'));
   child = join(dir, 'child.mjs');
-  // argv: name, events file, what to do: `serve`, `serve-slow-stop` (takes 300 ms to drain), or `exit:<code>`.
+  // argv: name, events file, what to do: `serve`, `serve-slow-stop` (takes 300 ms to drain), `exit:<code>`, or `hub`
+  // (serves, sends its name on the IPC channel every 50 ms, and notes what it hears there).
   await writeFile(
     child,
     `import { appendFileSync } from 'node:fs';
@@ -28,6 +29,10 @@ appendFileSync(events, name + ' started\\n');
 if (mode.startsWith('exit:')) process.exit(Number(mode.slice(5)));
 process.on('SIGTERM', () => setTimeout(() => { appendFileSync(events, name + ' stopped\\n'); process.exit(0); }, mode === 'serve-slow-stop' ? 300 : 0));
 setInterval(() => {}, 1000);
+if (mode === 'hub') {
+  process.on('message', (message) => appendFileSync(events, name + ' heard ' + message.from + ' ipc=' + process.env.SUPERVISOR_IPC + '\\n'));
+  setInterval(() => process.send({ hub: 'test', from: name }), 50);
+}
 `,
   );
 });
@@ -114,6 +119,15 @@ describe("npm start's supervisor", () => {
     // The gateway takes 300 ms to drain; the subgraphs are only told once it has.
     expect(stops[0]).toBe('gateway stopped');
     expect(stops.slice(1).sort()).toEqual(['accounts stopped', 'reviews stopped']);
+  });
+
+  it('relays what a child sends on its IPC channel to every other child, never back to it', async () => {
+    const { supervisor, exit, events } = start('hub', { modes: { accounts: 'hub', reviews: 'hub', gateway: 'serve' } });
+    const heard = async () => new Set((await events()).filter((line) => line.includes(' heard ')));
+    await until(async () => (await heard()).size >= 2);
+    expect([...(await heard())].sort()).toEqual(['accounts heard reviews ipc=true', 'reviews heard accounts ipc=true']);
+    supervisor.stop(0);
+    expect(await exit).toBe(0);
   });
 
   it('starts the backoff over for a child that stayed up a while before it died', async () => {

@@ -59,7 +59,8 @@ const exited = (child: ChildProcess | undefined) =>
 
 /**
  * Runs each child in its own process group (so a Ctrl-C at the terminal reaches only the
- * supervisor, which passes it on in order) with the supervisor's stdio. A child that exits
+ * supervisor, which passes it on in order) with the supervisor's stdio, and an IPC channel
+ * (`SUPERVISOR_IPC=true`) on which it relays each child's messages to the others. A child that exits
  * with `STARTUP_FAILED_EXIT_CODE` could not start (a setting to fix, which it has logged):
  * restarting it would fail the same way, so everything stops.
  */
@@ -77,10 +78,24 @@ export function createSupervisor({
   let stopping = false;
 
   function launch(slot: Slot): void {
-    const child = spawn(process.execPath, [slot.spec.script, ...(slot.spec.args ?? [])], { stdio: 'inherit', env, detached: true });
+    const child = spawn(process.execPath, [slot.spec.script, ...(slot.spec.args ?? [])], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...env, SUPERVISOR_IPC: 'true' },
+      detached: true,
+    });
     slot.process = child;
     slot.startedAt = Date.now();
     child.on('exit', (code, signal) => onExit(slot, child, code, signal));
+    child.on('message', (message) => relay(child, message));
+  }
+
+  /** The hub (shared/ipc/supervisor-hub.ts): what one child sends goes to every other running one, as it came. */
+  function relay(from: ChildProcess, message: unknown): void {
+    for (const slot of slots) {
+      const to = slot.process;
+      // A child that exits meanwhile misses it, as a process away misses a Redis pub/sub message.
+      if (to && to !== from && running(to) && to.connected) to.send(message as object, (error) => void error);
+    }
   }
 
   function onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {

@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Cluster, Redis } from 'ioredis';
 import { allFieldsOf } from '../../shared/cache-tags/cache-tags.js';
 import { onProcessPurges, purgeChannel, purgeMessage, type PurgeMessage } from '../../shared/cache-tags/purge-channel.js';
+import type { HubChannel } from '../../shared/ipc/supervisor-hub.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { RedisClient } from '../../shared/redis/redis.js';
 import type { ResponseCacheObserver } from './plugin.js';
@@ -12,6 +13,8 @@ export interface PurgeSubscriberOptions {
   /** The gateway's connection: the subscriber is a second one made like it. None: the process's own channel only. */
   redis: RedisClient | undefined;
   redisPrefix: string;
+  /** Without Redis, under `npm start`: the supervisor's hub, on which the subgraphs' processes send their jobs' purges. */
+  hub?: HubChannel;
   /** The schema served now: a job's "every field of Product" becomes each field Product has in it. */
   schema: () => GraphQLSchema | undefined;
   logger: Logger;
@@ -31,7 +34,7 @@ export interface PurgeSubscriber {
  * a purge sent while it was away is not heard (with the Redis store another gateway may have applied it; else the
  * answers show after their `max-age`). A store that fails to purge owes it (redis-store.ts) and serves nothing meanwhile.
  */
-export function subscribeToPurges({ store, redis, redisPrefix, schema, logger, observer }: PurgeSubscriberOptions): PurgeSubscriber {
+export function subscribeToPurges({ store, redis, redisPrefix, hub, schema, logger, observer }: PurgeSubscriberOptions): PurgeSubscriber {
   const warn = throttledWarn(logger);
   const apply = (raw: unknown) => {
     const parsed = purgeMessage.safeParse(raw);
@@ -51,7 +54,7 @@ export function subscribeToPurges({ store, redis, redisPrefix, schema, logger, o
     );
   };
   if (!redis) {
-    const unsubscribe = onProcessPurges(apply);
+    const unsubscribe = onProcessPurges(apply, hub);
     return { ready: Promise.resolve(), close: unsubscribe };
   }
   const channel = purgeChannel(redisPrefix);

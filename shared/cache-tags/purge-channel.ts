@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
+import type { HubChannel } from '../ipc/supervisor-hub.js';
 import type { RedisClient } from '../redis/redis.js';
 
 /**
  * How a change made outside a request (by a job) reaches the gateways' response caches: a request's
  * changes ride back in its response (cache-tags.ts), a job has no response, so it publishes them on a
  * channel every gateway listens to, `<REDIS_PREFIX>response-cache:purges` on Redis pub/sub. Without
- * Redis, only a gateway in the same process hears them (`processPurges`).
+ * Redis, a gateway in the same process hears them (`processPurges`), and under `npm start` the gateway's
+ * process too, over the supervisor's hub (shared/ipc/supervisor-hub.ts).
  */
 export function purgeChannel(redisPrefix: string): string {
   return `${redisPrefix}response-cache:purges`;
@@ -34,11 +36,19 @@ function split({ subgraph, tags }: PurgeMessage): PurgeMessage[] {
   return messages;
 }
 
-/** Over Redis when the subgraph has it (every gateway on the same Redis and prefix hears it), else within the process. */
-export function createPurgePublisher(redis: RedisClient | undefined, redisPrefix: string): PurgePublisher {
+const HUB_PURGE = 'cache.purge';
+
+/**
+ * Over Redis when the subgraph has it (every gateway on the same Redis and prefix hears it), else within the process
+ * and, for a supervised child, to the other children over the hub (resolved once handed to it).
+ */
+export function createPurgePublisher(redis: RedisClient | undefined, redisPrefix: string, hub?: HubChannel): PurgePublisher {
   if (!redis) {
     return async (message) => {
-      for (const part of split(message)) processPurges.emit(PROCESS_EVENT, part);
+      for (const part of split(message)) {
+        processPurges.emit(PROCESS_EVENT, part);
+        await hub?.send({ hub: HUB_PURGE, message: part });
+      }
     };
   }
   const channel = purgeChannel(redisPrefix);
@@ -47,8 +57,18 @@ export function createPurgePublisher(redis: RedisClient | undefined, redisPrefix
   };
 }
 
-/** Hears the process's own purges (the Redis side is the gateway's subscriber connection); returns the unsubscribe. */
-export function onProcessPurges(listener: (message: PurgeMessage) => void): () => void {
+/**
+ * Hears the process's own purges and those other supervised children send over the hub (the Redis side is the
+ * gateway's subscriber connection); returns the unsubscribe.
+ */
+export function onProcessPurges(listener: (message: PurgeMessage) => void, hub?: HubChannel): () => void {
   processPurges.on(PROCESS_EVENT, listener);
-  return () => processPurges.off(PROCESS_EVENT, listener);
+  const stopHub = hub?.onMessage((message) => {
+    const parsed = message.hub === HUB_PURGE ? purgeMessage.safeParse(message.message) : undefined;
+    if (parsed?.success) listener(parsed.data);
+  });
+  return () => {
+    processPurges.off(PROCESS_EVENT, listener);
+    stopHub?.();
+  };
 }

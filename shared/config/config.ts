@@ -93,6 +93,7 @@ export const commonVariables = {
     .optional(),
   REDIS_CLUSTER_NODES: list.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port[,host:port…]')).min(1)).optional(),
   REDIS_PREFIX: z.string().min(1).max(64).default('tessera:'),
+  SUPERVISOR_IPC: flag.default(false),
   JWT_SECRET: secret.optional(),
   JWKS_URL: httpUrl.optional(),
   JWT_ISSUER: z.string().min(1).default('tessera'),
@@ -225,6 +226,8 @@ export function commonConfig(values: CommonValues) {
       delayMs: values.SHUTDOWN_DELAY_MS,
     },
     dataDir: values.DATA_DIR,
+    /** A child of `npm start`'s supervisor with its IPC channel: without Redis, events and job purges cross processes on it. */
+    supervised: values.SUPERVISOR_IPC,
     /** Signed identity between gateway and subgraphs (shared/identity/signed-requests.ts); `undefined` until resolved (generated in development). */
     signingSecret: values.SUBGRAPH_SIGNING_SECRET,
     /** How far a signature's time may be from the verifier's clock; a nonce is remembered for twice this. */

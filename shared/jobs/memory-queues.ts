@@ -1,4 +1,6 @@
 import { getNextMillis } from 'bullmq';
+import { z } from 'zod';
+import type { HubChannel, HubMessage } from '../ipc/supervisor-hub.js';
 import type { EventConsumer, FailedJob, JobCounts, JobQueues, JobRun, JobWorker, QueuedJob, Repeat, RunListener } from './queues.js';
 
 type State = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
@@ -21,6 +23,21 @@ interface LocalWorker {
 /** Done jobs kept per queue (their ids keep refusing a second add); the oldest are forgotten beyond this. */
 const KEPT_COMPLETED = 10_000;
 
+const consumer = z.object({ queue: z.string(), attempts: z.number().int().min(1), backoffMs: z.number().min(0) });
+const queuedJob = z.object({
+  id: z.string(),
+  name: z.string(),
+  data: z.unknown(),
+  attempts: z.number().int().min(1),
+  backoffMs: z.number().min(0),
+});
+/** What the queues of supervised children tell each other: who consumes what, copies of events, and "tell me again". */
+const hubJobsMessage = z.discriminatedUnion('hub', [
+  z.object({ hub: z.literal('jobs.hello') }),
+  z.object({ hub: z.literal('jobs.subscribe'), event: z.string(), consumer }),
+  z.object({ hub: z.literal('jobs.add'), queue: z.string(), jobs: z.array(queuedJob) }),
+]);
+
 class MemoryQueue {
   readonly entries = new Map<string, Entry>();
   readonly workers = new Set<LocalWorker>();
@@ -32,12 +49,57 @@ class MemoryQueue {
  * Queues in this process: what `npm start` runs without Redis. The same semantics as BullMQ, timed by
  * `setTimeout` and `Date.now` (so fake timers drive them in tests); gone when the process ends, which the
  * outbox makes up for only until a row is relayed.
+ *
+ * With a hub (a child of `npm start`'s supervisor, shared/ipc/supervisor-hub.ts) the children's queues act as one
+ * for events: each tells the others which events its queues consume (again whenever a child starts and asks), and
+ * a copy for a queue another child consumes on is handed to the hub rather than kept, for that child to enqueue.
  */
 export class MemoryJobQueues implements JobQueues {
   readonly kind = 'memory';
   private readonly queues = new Map<string, MemoryQueue>();
   private readonly subscriptions = new Map<string, Map<string, EventConsumer>>();
+  /** Consumers other children announced, by event: their copies go over the hub. */
+  private readonly remoteSubscriptions = new Map<string, Map<string, EventConsumer>>();
+  /** Queues this process works or consumes on: what arrives for them over the hub is enqueued here. */
+  private readonly ownQueues = new Set<string>();
   private readonly scheduleTimers = new Map<string, NodeJS.Timeout>();
+  private readonly hub: HubChannel | undefined;
+  private readonly stopHearing: () => void = () => undefined;
+
+  constructor(options: { hub?: HubChannel } = {}) {
+    this.hub = options.hub;
+    if (!this.hub) return;
+    this.stopHearing = this.hub.onMessage((message) => this.hear(message));
+    // Consumers that announced themselves before this process listened tell it again.
+    void this.hub.send({ hub: 'jobs.hello' }).catch(() => undefined);
+  }
+
+  private hear(raw: HubMessage): void {
+    const parsed = hubJobsMessage.safeParse(raw);
+    if (!parsed.success) return;
+    const message = parsed.data;
+    if (message.hub === 'jobs.hello') {
+      for (const [event, consumers] of this.subscriptions) for (const consumer of consumers.values()) this.announce(event, consumer);
+    } else if (message.hub === 'jobs.subscribe') {
+      if (this.ownQueues.has(message.consumer.queue)) return;
+      let consumers = this.remoteSubscriptions.get(message.event);
+      if (!consumers) this.remoteSubscriptions.set(message.event, (consumers = new Map()));
+      consumers.set(message.consumer.queue, message.consumer);
+    } else if (this.ownQueues.has(message.queue)) {
+      this.enqueue(message.queue, message.jobs);
+    }
+  }
+
+  private announce(event: string, consumer: EventConsumer): void {
+    // Unheard (no other child yet, or the supervisor gone): a child that starts later asks again.
+    void this.hub?.send({ hub: 'jobs.subscribe', event, consumer }).catch(() => undefined);
+  }
+
+  /** Whether `queue` is consumed on in another child only, so that its jobs go over the hub. */
+  private remote(queue: string): boolean {
+    if (!this.hub || this.ownQueues.has(queue)) return false;
+    return [...this.remoteSubscriptions.values()].some((consumers) => consumers.has(queue));
+  }
 
   private queue(name: string): MemoryQueue {
     let queue = this.queues.get(name);
@@ -45,7 +107,16 @@ export class MemoryJobQueues implements JobQueues {
     return queue;
   }
 
+  /** For another child's queue, resolves once handed to the hub (what the outbox waits for before it marks the rows relayed). */
   async add(queueName: string, jobs: QueuedJob[]): Promise<void> {
+    if (this.remote(queueName)) {
+      if (jobs.length) await this.hub!.send({ hub: 'jobs.add', queue: queueName, jobs });
+      return;
+    }
+    this.enqueue(queueName, jobs);
+  }
+
+  private enqueue(queueName: string, jobs: QueuedJob[]): void {
     const queue = this.queue(queueName);
     for (const job of jobs) {
       if (queue.entries.has(job.id)) continue;
@@ -55,6 +126,7 @@ export class MemoryJobQueues implements JobQueues {
   }
 
   work(queueName: string, processor: (run: JobRun) => Promise<void>, options: { concurrency: number; listener?: RunListener }): JobWorker {
+    this.ownQueues.add(queueName);
     const queue = this.queue(queueName);
     const worker: LocalWorker = {
       processor,
@@ -155,10 +227,13 @@ export class MemoryJobQueues implements JobQueues {
     let consumers = this.subscriptions.get(event);
     if (!consumers) this.subscriptions.set(event, (consumers = new Map()));
     consumers.set(consumer.queue, consumer);
+    this.ownQueues.add(consumer.queue);
+    this.announce(event, consumer);
   }
 
   async consumersOf(event: string): Promise<EventConsumer[]> {
-    return [...(this.subscriptions.get(event)?.values() ?? [])];
+    const consumers = new Map([...(this.remoteSubscriptions.get(event) ?? []), ...(this.subscriptions.get(event) ?? [])]);
+    return [...consumers.values()];
   }
 
   async failed(queueName: string): Promise<FailedJob[]> {
@@ -174,6 +249,7 @@ export class MemoryJobQueues implements JobQueues {
   }
 
   async close(): Promise<void> {
+    this.stopHearing();
     for (const timer of this.scheduleTimers.values()) clearTimeout(timer);
     this.scheduleTimers.clear();
     for (const queue of this.queues.values()) clearTimeout(queue.timer);

@@ -1,5 +1,6 @@
 import { newCacheTags } from '../cache-tags/cache-tags.js';
 import type { PurgePublisher } from '../cache-tags/purge-channel.js';
+import type { HubChannel } from '../ipc/supervisor-hub.js';
 import type { Logger } from '../observability/logger.js';
 import { outsideRequestScope } from '../http/request-scope.js';
 import type { EntityManager, Orm } from '../store/orm.js';
@@ -65,14 +66,17 @@ export interface JobsRuntime {
   stop(): Promise<void>;
 }
 
-/** The queues of the process: BullMQ when `REDIS_URL` is set, else in memory (one per process, shared by its subgraphs). */
-export function createJobQueues(redis: { url?: string; prefix: string }, logger: Logger): JobQueues {
-  return redis.url ? new BullJobQueues(redis.url, redis.prefix, logger) : processMemoryQueues();
+/**
+ * The queues of the process: BullMQ when `REDIS_URL` is set, else in memory (one per process, shared by its subgraphs),
+ * joined to the other children's over the supervisor's hub when there is one.
+ */
+export function createJobQueues(redis: { url?: string; prefix: string }, logger: Logger, hub?: HubChannel): JobQueues {
+  return redis.url ? new BullJobQueues(redis.url, redis.prefix, logger) : processMemoryQueues(hub);
 }
 
 let memoryQueues: MemoryJobQueues | undefined;
-function processMemoryQueues(): MemoryJobQueues {
-  return (memoryQueues ??= new MemoryJobQueues());
+function processMemoryQueues(hub: HubChannel | undefined): MemoryJobQueues {
+  return (memoryQueues ??= new MemoryJobQueues({ hub }));
 }
 
 function retryOf(job: JobDefinition): Pick<QueuedJob, 'attempts' | 'backoffMs'> {

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { listenMetrics } from '../observability/metrics.js';
 import { createRedisClient, redisReady } from '../redis/redis.js';
 import { createPurgePublisher } from '../cache-tags/purge-channel.js';
+import { supervisorHub } from '../ipc/supervisor-hub.js';
 import { migrateUp, openStore, type EntityManager, type Orm } from '../store/orm.js';
 import { createSubgraphApp } from './app.js';
 import { hasStore, storeEntities, type StoreSubgraphDefinition, type SubgraphDefinition } from './definition.js';
@@ -112,7 +113,9 @@ export async function startSubgraph(options: StartSubgraphOptions): Promise<Runn
     if (orm && hasStore(definition)) {
       await prepareStore({ definition, orm, config, logger, services, onPhase: (phase) => gate.phase(phase) });
     }
-    queues = options.queues ?? createJobQueues(config.redis, logger);
+    // Without Redis, a child of `npm start` reaches the other children's queues and gateway over the supervisor's hub.
+    const hub = config.redis.url ? undefined : supervisorHub(config.supervised);
+    queues = options.queues ?? createJobQueues(config.redis, logger, hub);
     // Filled in once the registry exists (the app's); the workers look its methods up at each run.
     const jobMetrics: RunListener = {};
     jobs = createJobsRuntime({
@@ -126,7 +129,7 @@ export async function startSubgraph(options: StartSubgraphOptions): Promise<Runn
       services,
       haltBeforeRelay: options.haltBeforeRelay,
       listener: jobMetrics,
-      purges: createPurgePublisher(redis, config.redis.prefix),
+      purges: createPurgePublisher(redis, config.redis.prefix, hub),
     });
     if (declaresJobs(definition) || definition.audit) {
       logger.info(
