@@ -109,6 +109,18 @@ export function shapeResponse(input: ShapeInput): JsonObject | null {
   return new Shaper(input).root();
 }
 
+/**
+ * One object of the response shaped for a selection set of its own (a deferred fragment's), as
+ * `shapeResponse` shapes the whole: `data` is that object of the fetched tree, `type` its type
+ * (an abstract one is shaped as the object type its `__typename` names). Null when a non-null
+ * field of the selection is null.
+ */
+export function shapeSelection(
+  input: ShapeInput & { type: GraphQLObjectType | GraphQLInterfaceType | GraphQLAbstractType; selectionSet: SelectionSetNode },
+): JsonObject | null {
+  return new Shaper(input).at(input.type, input.selectionSet);
+}
+
 class Shaper {
   private readonly fragments: Record<string, FragmentDefinitionNode> = {};
   private readonly collected = new Map<readonly SelectionSetNode[], Map<string, CollectedField[]>>();
@@ -123,6 +135,13 @@ class Shaper {
     const { schema, operation } = this.input;
     const type = schema.getRootType(operation.operation)!;
     const shaped = this.object(type, [operation.selectionSet], this.input.data, true);
+    return shaped === INVALID ? null : (shaped as JsonObject);
+  }
+
+  at(type: GraphQLObjectType | GraphQLInterfaceType | GraphQLAbstractType, selectionSet: SelectionSetNode): JsonObject | null {
+    const runtime = isAbstractType(type) ? this.runtimeType(type, this.input.data.__typename) : type;
+    if (!runtime) return null;
+    const shaped = this.object(runtime, [selectionSet], this.input.data);
     return shaped === INVALID ? null : (shaped as JsonObject);
   }
 
