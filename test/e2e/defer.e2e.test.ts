@@ -1,6 +1,8 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
+import { Defer20220824Handler } from '@apollo/client/incremental';
 import { closeServer } from '../../shared/http/http.js';
 import { seedId } from '../../shared/store/seed.js';
 import { scrape } from '../support/metrics.js';
@@ -337,5 +339,73 @@ describe('@defer through the gateway', () => {
     expect(count(after, 'tessera_gateway_deferred_last_part_seconds') - count(before, 'tessera_gateway_deferred_last_part_seconds')).toBe(
       1,
     );
+  });
+
+  it('reaches Apollo Client over HttpLink: its cache holds the first part, then the deferred one merged', async () => {
+    const client = new ApolloClient({
+      link: new HttpLink({ uri: gateway.url }),
+      cache: new InMemoryCache(),
+      incrementalHandler: new Defer20220824Handler(),
+    });
+    const query = gql`
+      query ProductPage($id: ID!) {
+        product(id: $id) {
+          id
+          name
+          price {
+            amount
+          }
+          ... @defer {
+            reviews(first: 5) {
+              edges {
+                node {
+                  id
+                  body
+                  author {
+                    username
+                  }
+                }
+              }
+            }
+            averageRating
+          }
+        }
+      }
+    `;
+    const expected = await whole(
+      { id: product },
+      `query($id: ID!) { product(id: $id) { id name price { amount } reviews(first: 5) { edges { node { id body author { username } } } } averageRating } }`,
+    );
+    const results: { data: any; dataState: string }[] = [];
+    reviews.hold();
+    const subscription = client.watchQuery({ query, variables: { id: product } }).subscribe((result) => void results.push(result as never));
+    try {
+      const seen = async (ready: () => boolean) => {
+        const deadline = Date.now() + 10_000;
+        while (!ready()) {
+          if (Date.now() > deadline) throw new Error(`not seen: ${JSON.stringify(results).slice(-600)}`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      };
+      await seen(() => results.some((r) => r.dataState === 'streaming'));
+      const cached = () => client.cache.extract() as Record<string, Record<string, unknown>>;
+      const entity = () => Object.entries(cached()).find(([key]) => key.startsWith('Product:'))?.[1];
+      // Before reviews answers: the first part in the cache, nothing of the deferred one.
+      expect(results.find((r) => r.dataState === 'streaming')!.data.product).toMatchObject({
+        name: expected.product.name,
+        price: { amount: expected.product.price.amount },
+      });
+      expect(entity()).toMatchObject({ name: expected.product.name });
+      expect(entity()).not.toHaveProperty('averageRating');
+      reviews.release();
+      await seen(() => results.some((r) => r.dataState === 'complete'));
+      const complete = results.find((r) => r.dataState === 'complete')!;
+      expect(JSON.parse(JSON.stringify(complete.data, (key, value) => (key === '__typename' ? undefined : value)))).toEqual(expected);
+      expect(entity()).toHaveProperty('averageRating', expected.product.averageRating);
+    } finally {
+      reviews.release();
+      subscription.unsubscribe();
+      client.stop();
+    }
   });
 });
