@@ -142,8 +142,14 @@ export class TesseraGateway implements GatewayInterface {
     const variables = (request.variables ?? {}) as JsonObject;
     const coerced = getVariableValues(engine.apiSchema, operation.variableDefinitions ?? [], variables);
     if (coerced.errors) return { errors: coerced.errors };
-    const incremental = context.incremental && hasDefer(document) ? context.incremental : undefined;
-    const planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext, Boolean(incremental)));
+    let incremental = context.incremental && hasDefer(document) ? context.incremental : undefined;
+    let planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext, Boolean(incremental)));
+    if (incremental && !('plan' in planned)) {
+      // Apollo's planner fails on some deferred shapes (a deferred @requires chain, say) that
+      // it plans without defer: those get the whole result in one part, as the spec allows.
+      incremental = undefined;
+      planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext, false));
+    }
     if (!('plan' in planned)) return planned;
     const { node } = planned.plan as QueryPlan;
     if (incremental && node?.kind !== 'Subscription') {

@@ -1,11 +1,15 @@
 import type { DeferNode, PlanNode } from '@apollo/query-planner';
 import {
+  getDirectiveValues,
   getNamedType,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
   isAbstractType,
   isObjectType,
   Kind,
   parse,
   type DocumentNode,
+  type DirectiveNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLFormattedError,
@@ -14,6 +18,7 @@ import {
   type GraphQLSchema,
   type GraphQLUnionType,
   type OperationDefinitionNode,
+  type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { EventQueue } from '../subscriptions/event-queue.js';
@@ -82,6 +87,7 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
     },
   );
   const fragments = run.document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+  const variables = run.execution.coercedVariables;
 
   const branchOf = (planNode: PlanNode | undefined): PlanNode | undefined => {
     let at = planNode;
@@ -106,11 +112,17 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
   /** A deferred fragment's items: one per object its query path reaches in what was delivered; each error with the item it is under. */
   const itemsOf = (
     queryPath: string[],
-    selectionSet: SelectionSetNode,
+    subselection: SelectionSetNode | undefined,
     label: string | undefined,
     errors: GraphQLFormattedError[],
+    within: readonly string[][],
   ): IncrementalItem[] => {
-    const items = objectsAt(run, fragments, queryPath, tree, delivered).map(({ object, path, type }): IncrementalItem => {
+    const items = objectsAt(run, fragments, queryPath, label, tree, delivered).map(({ object, path, type, sets }): IncrementalItem => {
+      // Without the planner's subselection (it leaves some out), the deferred fragments themselves, less what they defer in turn.
+      const selectionSet = subselection ?? {
+        kind: Kind.SELECTION_SET,
+        selections: deferredSetsAt(sets, label, fragments, variables).flatMap((set) => set.selections),
+      };
       const data = shapeSelection({
         schema: run.schema,
         document: run.document,
@@ -120,7 +132,9 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
         errors,
         type,
         selectionSet,
+        withoutDeferred: !subselection,
       });
+      if (data) for (const steps of within) materialize(data, object, steps, sets, fragments, variables);
       if (data) mergeInto(at(delivered, path)!, structuredClone(data));
       return { data, path, ...(label !== undefined && { label }) };
     });
@@ -135,19 +149,20 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
     const branch = branchOf(node);
     const defer = branch?.kind === 'Defer' ? branch : undefined;
     const errors = await execute(defer ? defer.primary.node : branch);
-    const operation = defer
-      ? { ...run.operation, selectionSet: defer.primary.subselection ? selectionSetOf(defer.primary.subselection) : emptySet() }
-      : run.operation;
+    // The operation without what it defers, rather than the planner's primary subselection,
+    // which it leaves out when the deferred fragments' fields come with the primary fetches.
     const data = shapeResponse({
       schema: run.schema,
       document: run.document,
-      operation,
+      operation: run.operation,
       variables: run.execution.coercedVariables,
       data: tree,
       errors,
+      withoutDeferred: Boolean(defer),
     });
-    if (data) mergeInto(delivered, structuredClone(data));
     const children = defer && data ? defer.deferred : [];
+    if (data) for (const child of children) materialize(data, tree, child.queryPath, [run.operation.selectionSet], fragments, variables);
+    if (data) mergeInto(delivered, structuredClone(data));
     finishPart({ data, ...(errors.length && { errors }), hasNext: true }, children.length);
     await Promise.all(children.map((child) => runDeferred(child)));
   };
@@ -159,8 +174,9 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
     const errors = await execute(nested ? nested.primary.node : branch);
     if (stopped) return;
     const subselection = nested ? nested.primary.subselection : deferred.subselection;
-    const items = subselection ? itemsOf(deferred.queryPath, selectionSetOf(subselection), deferred.label, errors) : [];
     const children = nested?.deferred ?? [];
+    const within = children.map((child) => child.queryPath.slice(deferred.queryPath.length));
+    const items = itemsOf(deferred.queryPath, subselection ? selectionSetOf(subselection) : undefined, deferred.label, errors, within);
     finishPart(items.length ? { incremental: items, hasNext: true } : undefined, children.length);
     await Promise.all(children.map((child) => runDeferred(child)));
   };
@@ -171,8 +187,44 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
   return queue;
 }
 
-function emptySet(): SelectionSetNode {
-  return { kind: Kind.SELECTION_SET, selections: [] };
+/**
+ * The objects on the way to a deferred part's path, where a part's own selection left them out
+ * (`{ makers { ... @defer { revenue } } }`: the client must get `makers: [{}, {}]` for the items
+ * to land in): empty objects (lists of them) wherever the fetched tree (`from`) has objects
+ * along `steps` and the operation selects them (`@skip`/`@include` applied).
+ */
+function materialize(
+  into: JsonObject,
+  from: JsonObject,
+  steps: readonly string[],
+  sets: readonly SelectionSetNode[],
+  fragments: FragmentDefinitionNode[],
+  variables: JsonObject,
+): void {
+  const [step, ...rest] = steps;
+  if (step === undefined) return;
+  if (step.startsWith('... on ')) return materialize(into, from, rest, sets, fragments, variables);
+  const fields = fieldsWithKey(sets, step, fragments, variables);
+  const source = from[step];
+  if (!fields.length || source === null || typeof source !== 'object') return;
+  if (!(step in into)) into[step] = skeletonOf(source);
+  const inner = fields.flatMap((field) => (field.selectionSet ? [field.selectionSet] : []));
+  alongside(into[step], source, (target, object) => materialize(target, object, rest, inner, fragments, variables));
+}
+
+function skeletonOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(skeletonOf);
+  return value !== null && typeof value === 'object' ? {} : null;
+}
+
+/** Calls `each` with the objects of `target` and `source` at the same places (lists element by element). */
+function alongside(target: unknown, source: unknown, each: (target: JsonObject, source: JsonObject) => void): void {
+  if (target === null || source === null || typeof target !== 'object' || typeof source !== 'object') return;
+  if (Array.isArray(target) && Array.isArray(source)) {
+    for (let i = 0; i < target.length && i < source.length; i++) alongside(target[i], source[i], each);
+    return;
+  }
+  if (!Array.isArray(target) && !Array.isArray(source)) each(target as JsonObject, source as JsonObject);
 }
 
 function isPrefix(prefix: readonly (string | number)[], path: readonly (string | number)[] | undefined): boolean {
@@ -198,9 +250,11 @@ function objectsAt(
   run: DeferredRun,
   fragments: FragmentDefinitionNode[],
   queryPath: readonly string[],
+  label: string | undefined,
   tree: JsonObject,
   delivered: JsonObject,
-): { object: JsonObject; path: (string | number)[]; type: ObjectLike }[] {
+): { object: JsonObject; path: (string | number)[]; type: ObjectLike; sets: readonly SelectionSetNode[] }[] {
+  const variables = run.execution.coercedVariables;
   const root = run.schema.getRootType(run.operation.operation)!;
   let current: { object: JsonObject; path: (string | number)[]; type: ObjectLike; sets: readonly SelectionSetNode[] }[] = [
     { object: tree, path: [], type: root, sets: [run.operation.selectionSet] },
@@ -222,7 +276,7 @@ function objectsAt(
       continue;
     }
     for (const entry of current) {
-      const fields = fieldsWithKey(entry.sets, step, fragments);
+      const fields = fieldsWithKey(entry.sets, step, fragments, variables);
       const name = fields[0]?.name.value;
       const runtime = runtimeOf(run.schema, entry.type, entry.object);
       const definition = name && runtime && 'getFields' in runtime ? runtime.getFields()[name] : undefined;
@@ -233,6 +287,8 @@ function objectsAt(
     }
     current = next;
   }
+  // A fragment deferred within one `@skip`/`@include` leave out is planned all the same: it has no items.
+  if (current[0] && !deferredSetsAt(current[0].sets, label, fragments, variables).length) return [];
   return current.filter(({ path }) => at(delivered, path) !== undefined);
 }
 
@@ -252,12 +308,71 @@ function collect(value: unknown, path: (string | number)[], into: (object: JsonO
   into(value as JsonObject, path);
 }
 
-/** The fields under `key` in these selection sets, looking through every fragment (which of them apply is the shaper's to say). */
-function fieldsWithKey(sets: readonly SelectionSetNode[], key: string, fragments: FragmentDefinitionNode[]): FieldNode[] {
+/** Whether `@skip`/`@include` keep a selection. */
+function included(node: SelectionNode, variables: JsonObject): boolean {
+  if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+  return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+}
+
+/** A `@defer`'s `if` and `label`, read from the document (`if` defaults to true). */
+function deferArguments(directive: DirectiveNode, variables: JsonObject): { label?: string; if: boolean } {
+  const value = (name: string) => {
+    const node = directive.arguments?.find((a) => a.name.value === name)?.value;
+    if (!node) return undefined;
+    return node.kind === Kind.VARIABLE
+      ? variables[node.name.value]
+      : node.kind === Kind.BOOLEAN || node.kind === Kind.STRING
+        ? node.value
+        : undefined;
+  };
+  const label = value('label');
+  return { ...(typeof label === 'string' && { label }), if: value('if') !== false };
+}
+
+/**
+ * The selection sets of the `@defer` fragments in these selection sets (with this label, when it
+ * has one) that are not left out, through the fragments: where a deferred part is in the document.
+ */
+function deferredSetsAt(
+  sets: readonly SelectionSetNode[],
+  label: string | undefined,
+  fragments: FragmentDefinitionNode[],
+  variables: JsonObject,
+): SelectionSetNode[] {
+  const found: SelectionSetNode[] = [];
+  const seen = new Set<string>();
+  const visit = (set: SelectionSetNode) => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD || !included(selection, variables)) continue;
+      let inner: SelectionSetNode | undefined;
+      if (selection.kind === Kind.INLINE_FRAGMENT) inner = selection.selectionSet;
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        inner = fragments.find((f) => f.name.value === selection.name.value)?.selectionSet;
+      }
+      if (!inner) continue;
+      const defer = selection.directives?.find((d) => d.name.value === 'defer');
+      const values = defer && deferArguments(defer, variables);
+      if (values && values.if && (label === undefined || values.label === label)) found.push(inner);
+      else visit(inner);
+    }
+  };
+  for (const set of sets) visit(set);
+  return found;
+}
+
+/** The fields under `key` in these selection sets that `@skip`/`@include` keep, through every fragment (which type conditions apply is the shaper's to say). */
+function fieldsWithKey(
+  sets: readonly SelectionSetNode[],
+  key: string,
+  fragments: FragmentDefinitionNode[],
+  variables: JsonObject,
+): FieldNode[] {
   const found: FieldNode[] = [];
   const seen = new Set<string>();
   const visit = (set: SelectionSetNode) => {
     for (const selection of set.selections) {
+      if (!included(selection, variables)) continue;
       if (selection.kind === Kind.FIELD) {
         if ((selection.alias?.value ?? selection.name.value) === key) found.push(selection);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {

@@ -93,6 +93,8 @@ interface ShapeInput {
   data: JsonObject;
   /** The plan's errors; introspection's are added. */
   errors: GraphQLFormattedError[];
+  /** Leave out the fragments `@defer` defers (`if` not false): the first part of an incremental response. */
+  withoutDeferred?: boolean;
 }
 
 /**
@@ -281,6 +283,11 @@ class Shaper {
   private included(directives: FieldNode['directives']): boolean {
     for (const directive of directives ?? []) {
       const name = directive.name.value;
+      if (name === 'defer' && this.input.withoutDeferred) {
+        const argument = directive.arguments?.find((a) => a.name.value === 'if');
+        if (!argument || this.boolean(argument.value)) return false;
+        continue;
+      }
       if (name !== 'skip' && name !== 'include') continue;
       const argument = directive.arguments?.find((a) => a.name.value === 'if');
       const value = argument ? this.boolean(argument.value) : false;
