@@ -1,11 +1,16 @@
+import { EventEmitter } from 'node:events';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { Defer20220824Handler } from '@apollo/client/incremental';
-import { closeServer } from '../../shared/http/http.js';
+import { createGateway } from '../../gateway/gateway.js';
+import { closeServer, listen } from '../../shared/http/http.js';
+import { createLifecycle } from '../../shared/lifecycle/lifecycle.js';
 import { seedId } from '../../shared/store/seed.js';
+import { testGatewayConfig } from '../support/config.js';
 import { scrape } from '../support/metrics.js';
+import { testLogger } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
 /**
@@ -409,6 +414,42 @@ describe('@defer through the gateway', () => {
       reviews.release();
       subscription.unsubscribe();
       client.stop();
+    }
+  });
+
+  it('lets a running incremental response finish on SIGTERM, within the grace', async () => {
+    const config = testGatewayConfig(
+      Object.values(supergraph.subgraphs).map((s) =>
+        s.name === 'reviews' ? { name: s.name, url: reviews.url } : { name: s.name, url: s.url },
+      ),
+    );
+    config.responseCache = { ...config.responseCache, enabled: false };
+    // The exit waits out the grace for the client's idle keep-alive connection: kept short here.
+    config.shutdown = { ...config.shutdown, graceMs: 5_000 };
+    const served = await createGateway({ config, logger: testLogger });
+    const signals = new EventEmitter();
+    let exited!: (code: number) => void;
+    const exit = new Promise<number>((resolve) => (exited = resolve));
+    const lifecycle = createLifecycle({ logger: testLogger, ...config.shutdown, signals, exit: exited });
+    lifecycle.onShutdown('gateway', () => served.stop());
+    const { server, url } = await listen(lifecycle.guard(served.app), '127.0.0.1', 0);
+    lifecycle.serving(server);
+    reviews.hold();
+    try {
+      const stream = reading(await post(`${url}/graphql`, MULTIPART, SHOP));
+      await stream.until(partsSeen(1));
+      signals.emit('SIGTERM', 'SIGTERM');
+      expect(lifecycle.state.phase).toBe('draining');
+      reviews.release();
+      const payloads = multipartPayloads(await stream.end());
+      expect(payloads).toHaveLength(2);
+      expect(payloads[1]!.hasNext).toBe(false);
+      expect(payloads[1]!.incremental![0]!.data.reviews.edges.length).toBeGreaterThan(0);
+      expect(stream.text().endsWith('\r\n--graphql--\r\n')).toBe(true);
+      expect(await exit).toBe(0);
+    } finally {
+      reviews.release();
+      if (server.listening) await closeServer(server, 1_000);
     }
   });
 });
