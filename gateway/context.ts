@@ -1,4 +1,5 @@
 import type { FormattedExecutionResult } from 'graphql';
+import type { IncrementalPayload } from './executor/run-defer.js';
 import type { SubscriptionTransport } from './subscriptions/observer.js';
 import type { CacheTags } from '../shared/cache-tags/cache-tags.js';
 import type { Identity } from '../shared/identity/identity.js';
@@ -25,5 +26,13 @@ export interface GatewayContext {
     stream?: AsyncIterableIterator<FormattedExecutionResult>;
     /** The subgraph the stream's events come from. */
     subgraph?: string;
+  };
+  /**
+   * Set by the incremental transport (gateway/incremental/) for a request with `@defer` whose
+   * client accepts incremental delivery: the executor plans it with its Defer nodes and leaves
+   * the stream of its parts here. Absent otherwise (the `@defer` is then ignored).
+   */
+  incremental?: {
+    stream?: AsyncIterableIterator<IncrementalPayload>;
   };
 }

@@ -51,6 +51,7 @@ import { SubscriptionRunner } from './executor/run-subscription.js';
 import { createAdmission } from './subscriptions/admission.js';
 import { graphqlWsTransport } from './subscriptions/graphql-ws.js';
 import { httpSubscriptions } from './subscriptions/http-streams.js';
+import { httpIncremental } from './incremental/http-incremental.js';
 import { SubscriptionLimits } from './subscriptions/limits.js';
 import { answerCacheHits } from './response-cache/fast-path.js';
 import { SubgraphDataSource } from './subgraph-calls/data-source.js';
@@ -513,6 +514,8 @@ export async function createGateway({ config, logger, verifier, registry = creat
       keepAliveMs: config.subscriptions.keepAliveMs,
       observer: subscriptionEvents,
     }),
+    // @defer to a client that accepts incremental delivery: past every HTTP guard, before the cache's fast path.
+    httpIncremental({ apollo, contextFor, metrics }),
     ...(config.responseCache.enabled
       ? [
           answerCacheHits({

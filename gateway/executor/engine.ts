@@ -8,7 +8,20 @@ import type {
   GatewayInterface,
   GatewaySchemaLoadOrUpdateCallback,
 } from '@apollo/server-gateway-interface';
-import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import {
+  BREAK,
+  DirectiveLocation,
+  GraphQLBoolean,
+  GraphQLDirective,
+  GraphQLError,
+  GraphQLNonNull,
+  GraphQLSchema,
+  GraphQLString,
+  validate,
+  visit,
+  type DocumentNode,
+  type GraphQLFormattedError,
+} from 'graphql';
 import { getVariableValues } from 'graphql/execution/values.js';
 import { LRUCache } from 'lru-cache';
 import { ErrorCode, SubgraphUnavailableError } from '../../shared/errors/errors.js';
@@ -20,6 +33,7 @@ import { executePlan, type JsonObject } from './execute-plan.js';
 import { restrictByCacheControl } from './cache-policy.js';
 import { ExecutionSlots } from './execution-slots.js';
 import type { SubscriptionRunner, SubscriptionStart } from './run-subscription.js';
+import { runDeferredPlan } from './run-defer.js';
 import { shapeResponse } from './shape-response.js';
 import { typeConditionsOf, type TypeConditions } from './type-conditions.js';
 
@@ -28,6 +42,8 @@ interface Engine {
   apiSchema: GraphQLSchema;
   supergraph: Supergraph;
   planner: QueryPlanner;
+  /** Plans `@defer` into Defer nodes: for requests whose client accepts incremental delivery; made when first needed. */
+  deferPlanner: QueryPlanner | undefined;
   /** Plans by document hash and operation name; bounded, and new with every supergraph. */
   plans: LRUCache<string, QueryPlan>;
   conditions: TypeConditions;
@@ -74,13 +90,15 @@ export class TesseraGateway implements GatewayInterface {
   }
 
   onSchemaLoadOrUpdate(callback: GatewaySchemaLoadOrUpdateCallback) {
-    return this.options.apollo.onSchemaLoadOrUpdate(callback);
+    return this.options.apollo.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) =>
+      callback({ apiSchema: withDefer(apiSchema), coreSupergraphSdl }),
+    );
   }
 
   async load(options: Parameters<GatewayInterface['load']>[0]) {
     const { apollo, executor } = this.options;
     this.unsubscribe = apollo.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
-      const engine = this.engineFor(apiSchema, coreSupergraphSdl);
+      const engine = this.engineFor(withDefer(apiSchema), coreSupergraphSdl);
       this.engine = engine;
       this.options.subscriptions.replan(engine, (start) => replanned(engine, start));
     });
@@ -104,6 +122,7 @@ export class TesseraGateway implements GatewayInterface {
       apiSchema,
       supergraph,
       planner: new QueryPlanner(supergraph),
+      deferPlanner: undefined,
       plans: new LRUCache({ max: this.options.planCacheMaxEntries }),
       conditions: typeConditionsOf(supergraph.schema),
     };
@@ -128,9 +147,32 @@ export class TesseraGateway implements GatewayInterface {
     const variables = (request.variables ?? {}) as JsonObject;
     const coerced = getVariableValues(engine.apiSchema, operation.variableDefinitions ?? [], variables);
     if (coerced.errors) return { errors: coerced.errors };
-    const planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext));
+    let incremental = context.incremental && hasDefer(document) ? context.incremental : undefined;
+    let planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext, Boolean(incremental)));
+    if (incremental && !('plan' in planned)) {
+      // Apollo's planner fails on some deferred shapes (a deferred @requires chain, say) that
+      // it plans without defer: those get the whole result in one part, as the spec allows.
+      incremental = undefined;
+      planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext, false));
+    }
     if (!('plan' in planned)) return planned;
     const { node } = planned.plan as QueryPlan;
+    if (incremental && node?.kind !== 'Subscription') {
+      incremental.stream = runDeferredPlan(node, {
+        schema: engine.apiSchema,
+        document,
+        operation,
+        execution: {
+          variables,
+          coercedVariables: coerced.coerced,
+          context,
+          conditions: engine.conditions,
+          clientOf: (subgraph) => this.options.clientOf(subgraph) ?? unroutable(subgraph),
+        },
+      });
+      // The transport that asked reads the parts from the context; this answer is not sent (nor cached: it has no data).
+      return { data: null };
+    }
     if (node?.kind === 'Subscription') {
       context.subscription!.subgraph = node.primary.serviceName;
       context.subscription!.stream = this.options.subscriptions.start(node, {
@@ -171,13 +213,18 @@ export class TesseraGateway implements GatewayInterface {
   private planOf(
     engine: Engine,
     { queryHash, operationName, document }: GatewayGraphQLRequestContext,
+    deferred: boolean,
   ): { plan: QueryPlan } | { errors: GraphQLError[] } {
-    const key = `${queryHash}:${operationName ?? ''}`;
+    // A deferred plan is another plan of the same document: keyed apart.
+    const key = `${deferred ? 'defer:' : ''}${queryHash}:${operationName ?? ''}`;
     const cached = engine.plans.get(key);
     this.options.metrics.queryPlanCache.inc({ result: cached ? 'hit' : 'miss' });
     if (cached) return { plan: cached };
     try {
-      const plan = engine.planner.buildQueryPlan(
+      const planner = deferred
+        ? (engine.deferPlanner ??= new QueryPlanner(engine.supergraph, { incrementalDelivery: { enableDefer: true } }))
+        : engine.planner;
+      const plan = planner.buildQueryPlan(
         operationFromDocument(engine.supergraph.schema, document, { operationName: operationName ?? undefined }),
       );
       engine.plans.set(key, plan);
@@ -207,6 +254,44 @@ function replanned(
       }).toJSON(),
     };
   }
+}
+
+/** `@defer` as the incremental delivery spec (and Apollo's `deferSpec=20220824`) declares it. */
+const deferDirective = new GraphQLDirective({
+  name: 'defer',
+  description: 'Delivers this fragment later than the rest, to a client that accepts incremental delivery; ignored otherwise.',
+  locations: [DirectiveLocation.FRAGMENT_SPREAD, DirectiveLocation.INLINE_FRAGMENT],
+  args: { label: { type: GraphQLString }, if: { type: new GraphQLNonNull(GraphQLBoolean), defaultValue: true } },
+});
+
+const withDeferSchemas = new WeakMap<GraphQLSchema, GraphQLSchema>();
+/**
+ * The API schema clients validate against, with `@defer` (@apollo/gateway's has none): the
+ * same object for Apollo Server and the executor, made once per supergraph loaded.
+ */
+function withDefer(apiSchema: GraphQLSchema): GraphQLSchema {
+  let schema = withDeferSchemas.get(apiSchema);
+  if (!schema) {
+    const config = apiSchema.toConfig();
+    schema = apiSchema.getDirective('defer')
+      ? apiSchema
+      : new GraphQLSchema({ ...config, directives: [...config.directives, deferDirective] });
+    withDeferSchemas.set(apiSchema, schema);
+  }
+  return schema;
+}
+
+/** Whether a document uses `@defer` anywhere (its operations or fragments). */
+function hasDefer(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'defer') return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
 }
 
 /** A plan's fetch to a subgraph the served supergraph does not route: answered as that subgraph being down. */

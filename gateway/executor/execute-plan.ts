@@ -106,8 +106,11 @@ async function runNode(node: PlanNode, slots: Slot[], input: PlanExecutionInput,
       return;
     }
     case 'Defer':
-      // Planned only with incremental delivery on, which this executor does not ask the planner for yet.
-      throw new TesseraError('@defer is not supported by this gateway.', 'BAD_REQUEST');
+      // The planner puts Defer nodes at the top of a part, where ./run-defer.ts streams them;
+      // one met anywhere else is run whole, its deferred parts after its primary.
+      if (node.primary.node) await runNode(node.primary.node, slots, input, execution);
+      await Promise.all(node.deferred.map((deferred) => deferred.node && runNode(deferred.node, slots, input, execution)));
+      return;
   }
 }
 

@@ -93,6 +93,8 @@ interface ShapeInput {
   data: JsonObject;
   /** The plan's errors; introspection's are added. */
   errors: GraphQLFormattedError[];
+  /** Leave out the fragments `@defer` defers (`if` not false): the first part of an incremental response. */
+  withoutDeferred?: boolean;
 }
 
 /**
@@ -109,6 +111,18 @@ export function shapeResponse(input: ShapeInput): JsonObject | null {
   return new Shaper(input).root();
 }
 
+/**
+ * One object of the response shaped for a selection set of its own (a deferred fragment's), as
+ * `shapeResponse` shapes the whole: `data` is that object of the fetched tree, `type` its type
+ * (an abstract one is shaped as the object type its `__typename` names). Null when a non-null
+ * field of the selection is null.
+ */
+export function shapeSelection(
+  input: ShapeInput & { type: GraphQLObjectType | GraphQLInterfaceType | GraphQLAbstractType; selectionSet: SelectionSetNode },
+): JsonObject | null {
+  return new Shaper(input).at(input.type, input.selectionSet);
+}
+
 class Shaper {
   private readonly fragments: Record<string, FragmentDefinitionNode> = {};
   private readonly collected = new Map<readonly SelectionSetNode[], Map<string, CollectedField[]>>();
@@ -123,6 +137,13 @@ class Shaper {
     const { schema, operation } = this.input;
     const type = schema.getRootType(operation.operation)!;
     const shaped = this.object(type, [operation.selectionSet], this.input.data, true);
+    return shaped === INVALID ? null : (shaped as JsonObject);
+  }
+
+  at(type: GraphQLObjectType | GraphQLInterfaceType | GraphQLAbstractType, selectionSet: SelectionSetNode): JsonObject | null {
+    const runtime = isAbstractType(type) ? this.runtimeType(type, this.input.data.__typename) : type;
+    if (!runtime) return null;
+    const shaped = this.object(runtime, [selectionSet], this.input.data);
     return shaped === INVALID ? null : (shaped as JsonObject);
   }
 
@@ -262,6 +283,11 @@ class Shaper {
   private included(directives: FieldNode['directives']): boolean {
     for (const directive of directives ?? []) {
       const name = directive.name.value;
+      if (name === 'defer' && this.input.withoutDeferred) {
+        const argument = directive.arguments?.find((a) => a.name.value === 'if');
+        if (!argument || this.boolean(argument.value)) return false;
+        continue;
+      }
       if (name !== 'skip' && name !== 'include') continue;
       const argument = directive.arguments?.find((a) => a.name.value === 'if');
       const value = argument ? this.boolean(argument.value) : false;

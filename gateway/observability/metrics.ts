@@ -86,6 +86,23 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'Subscription events, by transport, subgraph and outcome (delivered; dropped: never sent, the subscription ended as a slow consumer)',
       labelNames: ['transport', 'subgraph', 'outcome'],
     }),
+    deferredParts: counter({
+      name: 'tessera_gateway_deferred_parts_total',
+      help: 'Parts of incremental (@defer) responses written to clients, by transport (multipart, sse) and part (first, deferred)',
+      labelNames: ['transport', 'part'],
+    }),
+    deferredFirstPart: histogram({
+      name: 'tessera_gateway_deferred_first_part_seconds',
+      help: 'Time from receiving an incremental (@defer) request to writing its first part, by transport',
+      labelNames: ['transport'],
+      buckets: REQUEST_BUCKETS,
+    }),
+    deferredLastPart: histogram({
+      name: 'tessera_gateway_deferred_last_part_seconds',
+      help: 'Time from receiving an incremental (@defer) request to writing its last part, by transport',
+      labelNames: ['transport'],
+      buckets: REQUEST_BUCKETS,
+    }),
     subscriptionsSlowConsumer: counter({
       name: 'tessera_gateway_subscriptions_slow_consumer_total',
       help: 'Subscriptions ended with SLOW_CONSUMER (more than SUBSCRIPTION_QUEUE_MAX events waiting), by transport and subgraph',

@@ -26,15 +26,15 @@ interface Framing {
   end: string;
 }
 
-const BOUNDARY = 'graphql';
-const DELIMITER = `\r\n--${BOUNDARY}`;
+export const BOUNDARY = 'graphql';
+export const DELIMITER = `\r\n--${BOUNDARY}`;
 /**
  * One part, followed at once by the next delimiter: a multipart reader (Apollo Client's) knows
  * a part is whole only when it sees the delimiter after it, so an event must not wait for the
  * next part (a heartbeat, seconds later) to be read. The stream opens with a delimiter, and the
  * last one becomes the close delimiter (`--graphql--`) with the `end`.
  */
-const part = (json: string) => `\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${json}${DELIMITER}`;
+export const part = (json: string) => `\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${json}${DELIMITER}`;
 
 /**
  * A result without `data` ends the subscription (the token expired, shutdown, a subgraph lost,

@@ -1,0 +1,155 @@
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { Request, RequestHandler, Response } from 'express';
+import type { GraphQLFormattedError } from 'graphql';
+import type { GatewayContext } from '../context.js';
+import type { JsonObject } from '../executor/execute-plan.js';
+import type { IncrementalPayload } from '../executor/run-defer.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { BOUNDARY, DELIMITER, part } from '../subscriptions/http-streams.js';
+
+type IncrementalTransport = 'multipart' | 'sse';
+
+/** How an incremental response frames its payloads. */
+interface Framing {
+  transport: IncrementalTransport;
+  contentType: string;
+  /** Written once, before the first payload. */
+  start: string;
+  payload(payload: IncrementalPayload): string;
+  end: string;
+}
+
+/**
+ * Apollo's incremental delivery over multipart (`deferSpec=20220824`, what Apollo Client and
+ * Apollo Router speak): each payload a part, followed at once by the next delimiter (a reader
+ * knows a part is whole only when it sees one), the last delimiter closed with `--`.
+ */
+const multipart: Framing = {
+  transport: 'multipart',
+  contentType: `multipart/mixed; boundary="${BOUNDARY}"; deferSpec=20220824`,
+  start: DELIMITER,
+  payload: (payload) => part(JSON.stringify(payload)),
+  end: '--\r\n',
+};
+
+/** The same payloads as Server-Sent Events: a `next` event each, then `complete`. */
+const sse: Framing = {
+  transport: 'sse',
+  contentType: 'text/event-stream; charset=utf-8',
+  start: '',
+  payload: (payload) => `event: next\ndata: ${JSON.stringify(payload)}\n\n`,
+  end: 'event: complete\ndata:\n\n',
+};
+
+function framingOf(accept: string | undefined): Framing | undefined {
+  if (!accept) return undefined;
+  if (/multipart\/mixed/i.test(accept) && /deferSpec=20220824/i.test(accept)) return multipart;
+  if (/text\/event-stream/i.test(accept)) return sse;
+  return undefined;
+}
+
+export interface HttpIncrementalOptions {
+  apollo: ApolloServer<GatewayContext>;
+  /** The GraphQL context of a request with this `Authorization` (what every HTTP request gets). */
+  contextFor(authorization: string | undefined): Promise<Omit<GatewayContext, 'incremental'>>;
+  metrics: Pick<GatewayMetrics, 'deferredParts' | 'deferredFirstPart' | 'deferredLastPart'>;
+}
+
+/**
+ * `@defer` over HTTP, for a POST whose document uses it and whose `Accept` asks for incremental
+ * delivery (multipart `deferSpec=20220824`, or an event stream): after the HTTP guards, before
+ * the response cache's fast path. The request goes through Apollo Server's pipeline like any
+ * (token, validation with the shape limits, cost, rate limit, every plugin) with the
+ * `incremental` slot in its context, where the executor leaves the stream of its parts; they
+ * are written as they come, within the request's deadline. A request answered without a stream
+ * (a response cache hit, a plan with nothing deferred) is one part with the whole result; a
+ * refusal is the pipeline's JSON answer with its status. Anything else goes on (a `@defer` from
+ * a client accepting neither is ignored: the whole result at once).
+ */
+export function httpIncremental({ apollo, contextFor, metrics }: HttpIncrementalOptions): RequestHandler {
+  return (req, res, next) => {
+    const framing = req.method === 'POST' ? framingOf(req.get('accept')) : undefined;
+    const body = req.body as { query?: unknown } | undefined;
+    if (!framing || typeof body?.query !== 'string' || !body.query.includes('@defer')) return next();
+    void serve(framing, req, res).catch(next);
+  };
+
+  async function serve(framing: Framing, req: Request, res: Response) {
+    const receivedAt = performance.now();
+    const authorization = req.get('authorization');
+    const slot: NonNullable<GatewayContext['incremental']> = {};
+    const headers = new HeaderMap([['content-type', 'application/json']]);
+    if (authorization) headers.set('authorization', authorization);
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: 'POST', headers, search: '', body: req.body as unknown },
+      context: async () => ({ ...(await contextFor(authorization)), incremental: slot }),
+    });
+    const answered = answerOf(response);
+    const stream =
+      slot.stream ??
+      (answered?.data ? one({ data: answered.data, ...(answered.errors && { errors: answered.errors }), hasNext: false }) : undefined);
+    if (!stream) {
+      // Refused, or errors without data: the pipeline's answer as it would be sent.
+      for (const [name, value] of response.headers) res.setHeader(name, value);
+      res.status(response.status ?? 200).send(response.body.kind === 'complete' ? response.body.string : '');
+      return;
+    }
+    res.status(200).set({ 'content-type': framing.contentType, 'cache-control': 'no-store' });
+    res.flushHeaders();
+    if (framing.start) res.write(framing.start);
+    const closed = () => void stream.return?.();
+    res.on('close', closed);
+    let first = true;
+    try {
+      for await (const payload of stream) {
+        if (!res.writable) break;
+        // The pipeline's extensions (the cost step's) go with the first part, as they would with a whole answer.
+        const written = res.write(
+          framing.payload(first && answered?.extensions ? { ...payload, extensions: answered.extensions } : payload),
+        );
+        metrics.deferredParts.inc({ transport: framing.transport, part: first ? 'first' : 'deferred' });
+        if (first) metrics.deferredFirstPart.observe({ transport: framing.transport }, (performance.now() - receivedAt) / 1000);
+        first = false;
+        if (!payload.hasNext) metrics.deferredLastPart.observe({ transport: framing.transport }, (performance.now() - receivedAt) / 1000);
+        if (!written && !(await drained(res))) break;
+      }
+      if (res.writable) res.end(framing.end);
+    } finally {
+      res.off('close', closed);
+    }
+  }
+}
+
+type PipelineResponse = Awaited<ReturnType<ApolloServer['executeHTTPGraphQLRequest']>>;
+
+/** The pipeline's JSON answer when it gave one with 200 (with a stream: the executor's placeholder, for its extensions). */
+function answerOf(
+  response: PipelineResponse,
+): { data?: JsonObject | null; errors?: GraphQLFormattedError[]; extensions?: JsonObject } | undefined {
+  if ((response.status ?? 200) !== 200 || response.body.kind !== 'complete') return undefined;
+  try {
+    return JSON.parse(response.body.string) as ReturnType<typeof answerOf>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A whole answer (a response cache hit, say) as a stream of one part. */
+async function* one(payload: IncrementalPayload): AsyncIterableIterator<IncrementalPayload> {
+  yield payload;
+}
+
+/** Whether the response's buffer drained (true) or the client went first (false). */
+function drained(res: Response): Promise<boolean> {
+  return new Promise((resolve) => {
+    const settle = (outcome: boolean) => () => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(outcome);
+    };
+    const onDrain = settle(true);
+    const onClose = settle(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}
