@@ -5,7 +5,7 @@ import type { GatewayContext } from '../context.js';
 import type { JsonObject } from '../executor/execute-plan.js';
 import type { IncrementalPayload } from '../executor/run-defer.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { BOUNDARY, DELIMITER, part } from '../subscriptions/http-streams.js';
+import { BOUNDARY, DELIMITER, drained, part } from '../subscriptions/http-streams.js';
 
 type IncrementalTransport = 'multipart' | 'sse';
 
@@ -137,19 +137,4 @@ function answerOf(
 /** A whole answer (a response cache hit, say) as a stream of one part. */
 async function* one(payload: IncrementalPayload): AsyncIterableIterator<IncrementalPayload> {
   yield payload;
-}
-
-/** Whether the response's buffer drained (true) or the client went first (false). */
-function drained(res: Response): Promise<boolean> {
-  return new Promise((resolve) => {
-    const settle = (outcome: boolean) => () => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(outcome);
-    };
-    const onDrain = settle(true);
-    const onClose = settle(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
 }

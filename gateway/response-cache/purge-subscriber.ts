@@ -1,10 +1,9 @@
 import type { GraphQLSchema } from 'graphql';
-import type { Cluster, Redis } from 'ioredis';
 import { allFieldsOf } from '../../shared/cache-tags/cache-tags.js';
 import { onProcessPurges, purgeChannel, purgeMessage, type PurgeMessage } from '../../shared/cache-tags/purge-channel.js';
 import type { HubChannel } from '../../shared/ipc/supervisor-hub.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
-import type { RedisClient } from '../../shared/redis/redis.js';
+import { waitingSubscriber, type RedisClient } from '../../shared/redis/redis.js';
 import type { ResponseCacheObserver } from './plugin.js';
 import type { ResponseCacheStore } from './store.js';
 
@@ -58,14 +57,7 @@ export function subscribeToPurges({ store, redis, redisPrefix, hub, schema, logg
     return { ready: Promise.resolve(), close: unsubscribe };
   }
   const channel = purgeChannel(redisPrefix);
-  // Unlike the gateway's client it waits for Redis: its SUBSCRIBE is sent once Redis is there, and again on reconnect.
-  const waiting = { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined };
-  const subscriber: RedisClient = redis.isCluster
-    ? (redis as Cluster).duplicate([], {
-        enableOfflineQueue: true,
-        redisOptions: { ...(redis as Cluster).options.redisOptions, ...waiting },
-      })
-    : (redis as Redis).duplicate(waiting);
+  const subscriber = waitingSubscriber(redis);
   subscriber.on('error', (error: Error) =>
     warn({ err: error.message }, 'redis unavailable; purges from subgraph jobs wait until it is back'),
   );

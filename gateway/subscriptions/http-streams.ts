@@ -166,7 +166,7 @@ export function httpSubscriptions({ admit, tokens, limits, keepAliveMs, observer
 }
 
 /** Whether the response's buffer drained (true) or the client went first (false). */
-function drained(res: Response): Promise<boolean> {
+export function drained(res: Response): Promise<boolean> {
   return new Promise((resolve) => {
     const settle = (outcome: boolean) => () => {
       res.off('drain', onDrain);

@@ -58,3 +58,18 @@ export async function redisState(client: RedisClient): Promise<'up' | 'down'> {
     () => 'down',
   );
 }
+
+/**
+ * A pub/sub subscriber beside `redis`: unlike the process's client it waits for Redis, so a
+ * SUBSCRIBE made while Redis is away is sent once it is back (a failed one would leave its
+ * listeners deaf for good), and every channel is subscribed again on reconnect.
+ */
+export function waitingSubscriber(redis: RedisClient): RedisClient {
+  const waiting = { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined };
+  return redis.isCluster
+    ? (redis as Cluster).duplicate([], {
+        enableOfflineQueue: true,
+        redisOptions: { ...(redis as Cluster).options.redisOptions, ...waiting },
+      })
+    : (redis as Redis).duplicate(waiting);
+}

@@ -1,9 +1,8 @@
 import { createPubSub } from '@graphql-yoga/subscription';
 import { defaultFieldResolver, type GraphQLSchema } from 'graphql';
-import type { Cluster, Redis } from 'ioredis';
 import type { PubSub } from 'type-graphql';
 import { throttledWarn, type Logger } from '../observability/logger.js';
-import type { RedisClient } from '../redis/redis.js';
+import { waitingSubscriber, type RedisClient } from '../redis/redis.js';
 import type { OutboxWriter } from '../jobs/outbox.js';
 import type { EntityManager } from '../store/orm.js';
 
@@ -158,15 +157,7 @@ export function createSubgraphPubSub({ name, redis, prefix = '', logger }: PubSu
   }
   if (!logger) throw new Error('A PubSub on Redis needs a logger for its warnings.');
   const warn = throttledWarn(logger);
-  // Unlike the process's client it waits for Redis: a SUBSCRIBE made while Redis is away is sent once it is
-  // back (a failed one would leave its listeners deaf for good), and every channel is subscribed again on reconnect.
-  const waiting = { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined };
-  const subscriber: RedisClient = redis.isCluster
-    ? (redis as Cluster).duplicate([], {
-        enableOfflineQueue: true,
-        redisOptions: { ...(redis as Cluster).options.redisOptions, ...waiting },
-      })
-    : (redis as Redis).duplicate(waiting);
+  const subscriber = waitingSubscriber(redis);
   subscriber.on('error', (error: Error) =>
     warn({ err: error.message }, 'redis unavailable; events from other replicas wait until it is back'),
   );
