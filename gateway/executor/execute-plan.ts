@@ -16,27 +16,35 @@ import type { TypeConditions } from './type-conditions.js';
 export type JsonObject = Record<string, unknown>;
 
 /**
- * An object of the response tree a fetch reads from or writes into: where it is, and the
- * objects above it (what `..` in a context rewrite climbs to).
+ * An edge of the response tree from the root (a key, or an index into a list) and the object
+ * it lands on (undefined: a list). Walking a flatten path makes one per edge and nothing else:
+ * a path is read off the chain only for errors, and `..` in a context rewrite climbs it to the
+ * nearest object above.
  */
-interface Slot {
+interface Step {
+  prev: Step | undefined;
+  /** Undefined only at the root. */
+  key: string | number | undefined;
+  object: JsonObject | undefined;
+}
+
+/** An object of the response tree a fetch reads from or writes into, where it is. */
+interface Slot extends Step {
   object: JsonObject;
-  path: PathLink | undefined;
-  parent: Slot | undefined;
 }
 
-/** A response path, linked from its end: built step by step for free, read only for errors. */
-interface PathLink {
-  prev: PathLink | undefined;
-  key: string | number;
-}
-
-function pathOf(link: PathLink | undefined, then: readonly (string | number)[] = []): (string | number)[] {
+function pathOf(at: Step | undefined, then: readonly (string | number)[] = []): (string | number)[] {
   const path: (string | number)[] = [];
-  for (let at = link; at; at = at.prev) path.push(at.key);
+  for (; at; at = at.prev) if (at.key !== undefined) path.push(at.key);
   path.reverse();
   for (const key of then) path.push(key);
   return path;
+}
+
+/** The object whose field holds this slot (through lists): what `..` climbs to. */
+function parentOf(slot: Slot): Slot | undefined {
+  for (let at = slot.prev; at; at = at.prev) if (at.object) return at as Slot;
+  return undefined;
 }
 
 export interface PlanExecution {
@@ -69,7 +77,7 @@ export async function executePlan(
   input: PlanExecutionInput,
   execution: PlanExecution = { data: {}, errors: [] },
 ): Promise<PlanExecution> {
-  if (node) await runNode(node, [{ object: execution.data, path: undefined, parent: undefined }], input, execution);
+  if (node) await runNode(node, [{ prev: undefined, key: undefined, object: execution.data }], input, execution);
   return execution;
 }
 
@@ -114,26 +122,38 @@ async function runNode(node: PlanNode, slots: Slot[], input: PlanExecutionInput,
   }
 }
 
-/** The objects a flatten path reaches from each slot: `@` steps into every element of a list (of lists). */
+const flattenKeys = new WeakMap<ResponsePath, string[]>();
+
+/**
+ * The objects a flatten path reaches from each slot, in order: `@` steps into every element
+ * of a list (of lists); so does a key whose value is a list.
+ */
 function slotsAt(slots: Slot[], path: ResponsePath): Slot[] {
-  let current = slots;
-  for (const step of path) {
-    if (step === '@') continue;
-    const next: Slot[] = [];
-    const key = String(step);
-    for (const slot of current) collectObjects(slot.object[key], { prev: slot.path, key }, slot, next);
-    current = next;
-  }
-  return current;
+  let keys = flattenKeys.get(path);
+  if (!keys) flattenKeys.set(path, (keys = path.filter((step) => step !== '@').map(String)));
+  if (!keys.length) return slots;
+  const into: Slot[] = [];
+  for (const slot of slots) descend(slot, keys, 0, into);
+  return into;
 }
 
-function collectObjects(value: unknown, path: PathLink, parent: Slot, into: Slot[]): void {
-  if (value === null || typeof value !== 'object') return;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) collectObjects(value[i], { prev: path, key: i }, parent, into);
+function descend(from: Slot, keys: string[], at: number, into: Slot[]): void {
+  if (at === keys.length) {
+    into.push(from);
     return;
   }
-  into.push({ object: value as JsonObject, path, parent });
+  const key = keys[at]!;
+  enter(from.object[key], from, key, keys, at + 1, into);
+}
+
+function enter(value: unknown, prev: Step, key: string | number, keys: string[], next: number, into: Slot[]): void {
+  if (value === null || typeof value !== 'object') return;
+  if (!Array.isArray(value)) {
+    descend({ prev, key, object: value as JsonObject }, keys, next, into);
+    return;
+  }
+  const list: Step = { prev, key, object: undefined };
+  for (let i = 0; i < value.length; i++) enter(value[i], list, i, keys, next, into);
 }
 
 const documents = new WeakMap<FetchNode, DocumentNode>();
@@ -166,11 +186,11 @@ async function runFetch(fetch: FetchNode, slots: Slot[], input: PlanExecutionInp
   if (!fetch.requires) {
     // A root fetch (queries and mutations: one slot, the root).
     const variables = fetchVariables(fetch, input.variables);
-    const answer = await call(fetch, variables, input, execution, slots, [slots.map((_, i) => i)]);
+    const answer = await call(fetch, variables, input, execution, slots, () => []);
     if (!answer) return;
     for (const slot of slots) {
       if (answer.data) mergeInto(slot.object, answer.data);
-      placeErrors(answer.errors, fetch.serviceName, execution, (path) => pathOf(slot.path, path));
+      placeErrors(answer.errors, fetch.serviceName, execution, (path) => pathOf(slot, path));
     }
     return;
   }
@@ -178,75 +198,175 @@ async function runFetch(fetch: FetchNode, slots: Slot[], input: PlanExecutionInp
     await runEntityFetch(fetch, group.slots, { ...fetchVariables(fetch, input.variables), ...group.variables }, input, execution);
 }
 
+/** A fetch's distinct representations, and which of them each of its slots is. */
+interface Representations {
+  objects: JsonObject[];
+  /** Each one's JSON: what the request body is written from. */
+  serialized: string[];
+  /** By slot: the index of its representation; -1: the object is no entity of this fetch. */
+  indexOf: Int32Array;
+}
+
 async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonObject, input: PlanExecutionInput, execution: PlanExecution) {
-  // One representation per distinct entity; `owners[i]` are the slots it answers for.
-  const representations: JsonObject[] = [];
-  // Each representation's JSON: the key it is deduplicated by, and what the request body is written from.
-  const serialized: string[] = [];
-  const owners: number[][] = [];
-  const byKey = new Map<string, number>();
-  // Answers merged in place share their objects: one object met at many paths (the same
-  // product under every review of it) is represented once; -1: it is no entity of this fetch.
-  const byObject = new Map<JsonObject, number>();
-  for (let i = 0; i < slots.length; i++) {
-    const object = slots[i]!.object;
-    const seen = byObject.get(object);
-    if (seen !== undefined) {
-      if (seen >= 0) owners[seen]!.push(i);
-      continue;
-    }
-    const representation = select(object, fetch.requires!, input.conditions);
-    if (!representation || typeof representation.__typename !== 'string') {
-      byObject.set(object, -1);
-      continue;
-    }
-    if (fetch.inputRewrites) applyRewrites(representation, fetch.inputRewrites, input.conditions);
-    const key = JSON.stringify(representation);
-    const known = byKey.get(key);
-    if (known !== undefined) {
-      owners[known]!.push(i);
-      byObject.set(object, known);
-      continue;
-    }
-    byObject.set(object, representations.length);
-    byKey.set(key, representations.length);
-    representations.push(representation);
-    serialized.push(key);
-    owners.push([i]);
-  }
-  if (!representations.length) return;
+  const { objects, serialized, indexOf } = representationsOf(fetch, slots, input.conditions);
+  if (!objects.length) return;
+  const owners = (index: number): number[] => {
+    const found: number[] = [];
+    for (let i = 0; i < indexOf.length; i++) if (indexOf[i] === index) found.push(i);
+    return found;
+  };
   const others = JSON.stringify(variables);
   const body = `${fetchPrefix(fetch)}${others === '{}' ? '{' : `${others.slice(0, -1)},`}"representations":[${serialized.join(',')}]}}`;
-  variables.representations = representations;
+  variables.representations = objects;
   const answer = await call(fetch, variables, input, execution, slots, owners, body);
   if (!answer) return;
   const entities = answer.data?._entities;
   if (Array.isArray(entities)) {
-    for (let j = 0; j < entities.length && j < owners.length; j++) {
-      const entity = entities[j];
-      if (entity === null || typeof entity !== 'object') continue;
-      if (fetch.outputRewrites) applyRewrites(entity as JsonObject, fetch.outputRewrites, input.conditions);
-      let merged: JsonObject | undefined;
-      for (const owner of owners[j]!) {
-        const object = slots[owner]!.object;
-        // Owners of one answer are often one object met at several paths: merged once.
-        if (object === merged) continue;
-        mergeEntity(object, entity as JsonObject, input.conditions);
-        merged = object;
+    const count = Math.min(entities.length, objects.length);
+    if (fetch.outputRewrites) {
+      for (let j = 0; j < count; j++) {
+        const entity = entities[j];
+        if (entity !== null && typeof entity === 'object') applyRewrites(entity as JsonObject, fetch.outputRewrites, input.conditions);
       }
+    }
+    for (let i = 0; i < slots.length; i++) {
+      const j = indexOf[i]!;
+      if (j < 0 || j >= count) continue;
+      const entity = entities[j];
+      // An object met at several paths is merged again: a no-op, its keys are the entity's already.
+      if (entity !== null && typeof entity === 'object') mergeEntity(slots[i]!.object, entity as JsonObject, input.conditions);
     }
   }
   if (!answer.errors) return;
   for (const received of answer.errors) {
     const error = fromSubgraph(received, fetch.serviceName);
     const path = error.path;
-    if (path?.[0] === '_entities' && typeof path[1] === 'number' && owners[path[1]]) {
-      for (const owner of owners[path[1]]!) execution.errors.push({ ...error, path: pathOf(slots[owner]!.path, path.slice(2)) });
+    if (path?.[0] === '_entities' && typeof path[1] === 'number' && path[1] >= 0 && path[1] < objects.length) {
+      for (const owner of owners(path[1])) execution.errors.push({ ...error, path: pathOf(slots[owner], path.slice(2)) });
     } else {
       // Not about one entity: at every object the fetch was for, as a whole.
       execution.errors.push(withoutSubgraphPath(error));
     }
   }
+}
+
+/**
+ * One representation per distinct entity among the slots (the same product under every review
+ * of it is sent once). Where a type's `requires` selects only leaves (`__typename upc`, the
+ * usual keys), an object's representation is looked up by its values, and built (object and
+ * JSON) only the first time: the objects of the tree are not copied. Otherwise (nested keys,
+ * `inputRewrites`) it is selected, rewritten, and deduplicated by its JSON.
+ */
+function representationsOf(fetch: FetchNode, slots: Slot[], conditions: TypeConditions): Representations {
+  const found: Representations = { objects: [], serialized: [], indexOf: new Int32Array(slots.length) };
+  const byJson = new Map<string, number>();
+  // Per type: its leaves' values, one Map level per leaf, down to the representation's index.
+  const byValues = new Map<string, Map<unknown, unknown>>();
+  const add = (representation: JsonObject, json: string): number => {
+    found.objects.push(representation);
+    found.serialized.push(json);
+    return found.objects.length - 1;
+  };
+  for (let i = 0; i < slots.length; i++) {
+    const object = slots[i]!.object;
+    const typename = object.__typename;
+    const leaves = typeof typename === 'string' && !fetch.inputRewrites ? leafKeysOf(fetch, typename, conditions) : undefined;
+    if (!leaves) {
+      const representation = select(object, fetch.requires!, conditions);
+      if (typeof representation.__typename !== 'string') {
+        found.indexOf[i] = -1;
+        continue;
+      }
+      if (fetch.inputRewrites) applyRewrites(representation, fetch.inputRewrites, conditions);
+      const json = JSON.stringify(representation);
+      let index = byJson.get(json);
+      if (index === undefined) byJson.set(json, (index = add(representation, json)));
+      found.indexOf[i] = index;
+      continue;
+    }
+    if (!leaves.withTypename) {
+      found.indexOf[i] = -1;
+      continue;
+    }
+    let level: Map<unknown, unknown> | undefined = byValues.get(typename as string);
+    if (!level) byValues.set(typename as string, (level = new Map()));
+    let index: number | undefined;
+    for (let k = 0; k < leaves.keys.length; k++) {
+      const value = object[leaves.keys[k]!];
+      if (value !== null && typeof value === 'object') {
+        // A key that is a JSON scalar's object: its JSON says which entity it is.
+        level = undefined;
+        break;
+      }
+      if (k === leaves.keys.length - 1) {
+        index = level.get(value) as number | undefined;
+        break;
+      }
+      let below = level.get(value) as Map<unknown, unknown> | undefined;
+      if (!below) level.set(value, (below = new Map()));
+      level = below;
+    }
+    if (index !== undefined) {
+      found.indexOf[i] = index;
+      continue;
+    }
+    const representation: JsonObject = {};
+    let json = '{';
+    for (let k = 0; k < leaves.keys.length; k++) {
+      const key = leaves.keys[k]!;
+      const value = object[key];
+      if (value === undefined) continue;
+      representation[key] = value;
+      json += `${json.length > 1 ? ',' : ''}${leaves.prefixes[k]}${JSON.stringify(value)}`;
+    }
+    json += '}';
+    if (level) {
+      index = add(representation, json);
+      level.set(object[leaves.keys[leaves.keys.length - 1]!], index);
+    } else {
+      index = byJson.get(json);
+      if (index === undefined) byJson.set(json, (index = add(representation, json)));
+    }
+    found.indexOf[i] = index;
+  }
+  return found;
+}
+
+/** The response keys a fetch's `requires` selects of an object of one type, when all are leaves, in the order selected. */
+interface LeafKeys {
+  keys: string[];
+  /** Each key's `"key":`. */
+  prefixes: string[];
+  /** Whether `__typename` is among them: without it, no object of the type is an entity of this fetch. */
+  withTypename: boolean;
+}
+
+const leafKeysByFetch = new WeakMap<FetchNode, Map<string, LeafKeys | null>>();
+function leafKeysOf(fetch: FetchNode, typename: string, conditions: TypeConditions): LeafKeys | undefined {
+  let byType = leafKeysByFetch.get(fetch);
+  if (!byType) leafKeysByFetch.set(fetch, (byType = new Map()));
+  let leaves = byType.get(typename);
+  if (leaves === undefined) {
+    const keys: string[] = [];
+    const collect = (selections: readonly QueryPlanSelectionNode[]): boolean => {
+      for (const selection of selections) {
+        if (selection.kind === 'InlineFragment') {
+          if (selection.typeCondition && !conditions.satisfies(typename, selection.typeCondition)) continue;
+          if (!collect(selection.selections)) return false;
+          continue;
+        }
+        if (selection.selections) return false;
+        const key = selection.alias ?? selection.name;
+        if (!keys.includes(key)) keys.push(key);
+      }
+      return true;
+    };
+    leaves = collect(fetch.requires!)
+      ? { keys, prefixes: keys.map((key) => `${JSON.stringify(key)}:`), withTypename: keys.includes('__typename') }
+      : null;
+    byType.set(typename, leaves);
+  }
+  return leaves ?? undefined;
 }
 
 /**
@@ -260,7 +380,8 @@ async function call(
   input: PlanExecutionInput,
   execution: PlanExecution,
   slots: Slot[],
-  owners: number[][],
+  /** The slots a representation (by its index) answers for. */
+  owners: (index: number) => number[],
   body?: string,
 ): Promise<SubgraphAnswer | undefined> {
   try {
@@ -273,13 +394,13 @@ async function call(
     if (!(error instanceof TesseraError)) throw error;
     const failures = errorsAtFetchedFields(error, documentOf(fetch), variables).map((failure) => fromSubgraph(failure, fetch.serviceName));
     if (!fetch.requires) {
-      for (const slot of slots) placeErrors(failures, undefined, execution, (path) => pathOf(slot.path, path));
+      for (const slot of slots) placeErrors(failures, undefined, execution, (path) => pathOf(slot, path));
       return undefined;
     }
     for (const failure of failures) {
       const [, index, ...rest] = failure.path ?? [];
-      for (const owner of typeof index === 'number' ? owners[index]! : [])
-        execution.errors.push({ ...failure, path: pathOf(slots[owner]!.path, rest) });
+      for (const owner of typeof index === 'number' ? owners(index) : [])
+        execution.errors.push({ ...failure, path: pathOf(slots[owner], rest) });
     }
     return undefined;
   }
@@ -355,7 +476,7 @@ function merged(existing: unknown, incoming: unknown): unknown {
  * What a fetch's `requires` selects of an object: its representation. Fragments apply when the
  * object's `__typename` satisfies their type condition; a field the object lacks is left out.
  */
-function select(object: JsonObject, selections: readonly QueryPlanSelectionNode[], conditions: TypeConditions): JsonObject | undefined {
+function select(object: JsonObject, selections: readonly QueryPlanSelectionNode[], conditions: TypeConditions): JsonObject {
   const selected: JsonObject = {};
   selectInto(selected, object, selections, conditions);
   return selected;
@@ -458,7 +579,7 @@ function contextValue(slot: Slot, rewrite: FetchDataKeyRenamer, conditions: Type
   let value: unknown = slot.object;
   for (const step of rewrite.path) {
     if (step === '..') {
-      current = current?.parent;
+      current = current && parentOf(current);
       value = current?.object;
       continue;
     }

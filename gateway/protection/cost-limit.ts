@@ -255,12 +255,19 @@ export function useCostLimit(options: CostLimitOptions): CostLimit {
   // By API schema: a request that started before a reload is costed by the supergraph it runs on.
   const costsBySchema = new WeakMap<GraphQLSchema, Map<string, FieldCost>>();
   const verdicts = new WeakMap<GraphQLRequest, { analysis: OperationAnalysis } | { refusal: unknown }>();
+  // An operation without variables costs the same at every request: estimated once per parsed
+  // document (Apollo Server's document store hands the same one out) and supergraph.
+  const admittedBySchema = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, OperationAnalysis>>();
 
   const analyze = ({ schema, document, request, ...rest }: AdmissionContext): OperationAnalysis => {
     const operation = resolvedOperation(rest);
     const costs = costsBySchema.get(schema);
     // Never estimate without the costs: that would let every operation through.
     if (!costs) throw new Error('useCostLimit has no costs for the schema being served (its schemaDidLoadOrUpdate did not run).');
+    const constant = !operation.variableDefinitions?.length;
+    let admitted = constant ? admittedBySchema.get(schema) : undefined;
+    const known = admitted?.get(operation);
+    if (known) return known;
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 10 });
     if (coerced.errors) {
       throw new BadUserInputError(coerced.errors.map((error) => error.message).join(' '), [], { refusesRequest: true });
@@ -287,6 +294,10 @@ export function useCostLimit(options: CostLimitOptions): CostLimit {
         extensions: { estimatedCost: analysis.cost, maxCost: options.maxCost },
         refusesRequest: true,
       });
+    }
+    if (constant) {
+      if (!admitted) admittedBySchema.set(schema, (admitted = new WeakMap()));
+      admitted.set(operation, analysis);
     }
     return analysis;
   };
