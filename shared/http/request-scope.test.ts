@@ -3,7 +3,14 @@ import express from 'express';
 import { pino } from 'pino';
 import { closeServer, enterRequestScope, listen, REQUEST_ID_HEADER } from './http.js';
 import { jsonBody } from './json-body.js';
-import { createRequestScope, currentRequestScope, requestScope, runInRequestScope } from './request-scope.js';
+import {
+  createRequestScope,
+  currentRequestScope,
+  outsideRequestScope,
+  requestScope,
+  runInRequestScope,
+  type RequestScope,
+} from './request-scope.js';
 
 /** An app behind the edge that answers what its handler, after the body parser and some waiting, sees of its scope. */
 async function scopeEcho(timeoutMs?: number) {
@@ -90,5 +97,18 @@ describe('the request scope', () => {
     });
     expect(seen).toBe(scope);
     expect(currentRequestScope()).toBeUndefined();
+  });
+
+  it('is left for work a request only sets off, and everything that work starts', async () => {
+    const scope = createRequestScope({ requestId: 'sets-off', logger: pino({ level: 'silent' }), clientIp: '::1' });
+    const [inside, outside, later] = await runInRequestScope(scope, async () => {
+      const set = outsideRequestScope(
+        () => new Promise<RequestScope | undefined>((resolve) => setTimeout(() => resolve(currentRequestScope()), 1)),
+      );
+      return [currentRequestScope(), outsideRequestScope(() => currentRequestScope()), await set];
+    });
+    expect(inside).toBe(scope);
+    expect(outside).toBeUndefined();
+    expect(later).toBeUndefined();
   });
 });
