@@ -2,12 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApolloClient, ApolloLink, CombinedProtocolErrors, gql, HttpLink, InMemoryCache, type ErrorLike } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient, type Client } from 'graphql-ws';
-import { SignJWT } from 'jose';
 import { seedId } from '../../shared/store/seed.js';
 import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
-import { TEST_JWT_SECRET } from '../support/config.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
-import { subscribersOf } from '../support/subscriptions.js';
+import { expiringStaffToken, subscribersOf } from '../support/subscriptions.js';
 
 /**
  * Apollo Client (the `@apollo/client` package, in Node) subscribing through the gateway (issue
@@ -192,14 +190,7 @@ describe('Apollo Client subscribing through the gateway', () => {
   });
 
   it('gets an ending error as Apollo’s transport error: the access token expired', async () => {
-    const token = await new SignJWT({ username: 'grace', roles: ['staff'], scope: '' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(seedId('user', 'grace'))
-      .setIssuer('tessera')
-      .setAudience('tessera')
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
-      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    const token = await expiringStaffToken(2);
     const heard = listen(apollo(httpLink(supergraph.url, { authorization: `Bearer ${token}` })), { ids: [product] });
     const { error } = await heard.next(6_000);
     expect(CombinedProtocolErrors.is(error)).toBe(true);

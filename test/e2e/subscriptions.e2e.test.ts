@@ -3,14 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient, type Client } from 'graphql-ws';
-import { SignJWT } from 'jose';
 import { repoRoot } from '../../shared/config/paths.js';
 import { seedId } from '../../shared/store/seed.js';
 import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
 import { REVIEW_ADDED } from '../../subgraphs/reviews/resolvers/review.resolver.js';
-import { TEST_JWT_SECRET } from '../support/config.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
-import { subscribeOn, subscribersOf } from '../support/subscriptions.js';
+import { subscribeOn, expiringStaffToken, subscribersOf } from '../support/subscriptions.js';
 
 /**
  * Federated subscriptions through a started gateway (issue 16): inventory's `stockChanged`
@@ -172,14 +170,7 @@ describe('subscriptions through the gateway', () => {
 
   it('refuses a subscription past SUBSCRIPTIONS_PER_CONNECTION, and ends one when its token expires (4403)', async () => {
     const limited = await supergraph.startGateway({ protection: { rateLimit: { enabled: false } }, subscriptions: { perConnection: 1 } });
-    const token = await new SignJWT({ username: 'grace', roles: ['staff'], scope: '' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(seedId('user', 'grace'))
-      .setIssuer('tessera')
-      .setAudience('tessera')
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
-      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    const token = await expiringStaffToken(2);
     const client = createClient({
       url: limited.url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,

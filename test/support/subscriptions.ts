@@ -1,9 +1,11 @@
+import { SignJWT } from 'jose';
+import { seedId } from '../../shared/store/seed.js';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import type { Identity } from '../../shared/identity/identity.js';
 import { signedRequestHeaders } from '../../shared/identity/signed-requests.js';
 import type { SubgraphPubSub } from '../../shared/subgraph/pubsub.js';
-import { TEST_SIGNING_SECRET } from './config.js';
+import { TEST_JWT_SECRET, TEST_SIGNING_SECRET } from './config.js';
 import { scrape } from './metrics.js';
 
 /** How a subscription ended: completed, or an error (a close event, or the errors of a refused operation). */
@@ -192,4 +194,16 @@ export async function scrapedSubscribersOf(metricsUrl: string, topic: string, co
     if (Date.now() > deadline) throw new Error(`${topic} has ${found} subscribers at ${metricsUrl}, not ${count}, after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** An access token for grace (staff) that expires `seconds` from now: to watch a subscription end when it does. */
+export function expiringStaffToken(seconds: number): Promise<string> {
+  return new SignJWT({ username: 'grace', roles: ['staff'], scope: '' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(seedId('user', 'grace'))
+    .setIssuer('tessera')
+    .setAudience('tessera')
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
+    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
 }
