@@ -547,7 +547,10 @@ export async function createGateway({ config, logger, verifier, registry = creat
       subscriptions.endAll(new ShuttingDownError().toJSON());
       await graphqlWs.close('The gateway is shutting down');
       await apollo.stop();
-      await Promise.all([...clients.values()].map((client) => client.close()));
+      // After the drain, what is still under way belongs to requests whose connections were cut at
+      // the grace's end (a deferred part waiting on a subgraph, say): waiting for it would only
+      // hold the exit to the subgraph timeout.
+      await Promise.all([...clients.values()].map((client) => client.close('abort')));
       await jobs?.close();
       jobPurges?.close();
       redis?.disconnect();

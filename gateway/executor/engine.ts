@@ -169,6 +169,7 @@ export class TesseraGateway implements GatewayInterface {
           conditions: engine.conditions,
           clientOf: (subgraph) => this.options.clientOf(subgraph) ?? unroutable(subgraph),
         },
+        slots: this.slots,
       });
       // The transport that asked reads the parts from the context; this answer is not sent (nor cached: it has no data).
       return { data: null };

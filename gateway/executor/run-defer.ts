@@ -23,6 +23,7 @@ import {
 } from 'graphql';
 import { EventQueue } from '../subscriptions/event-queue.js';
 import { executePlan, mergeInto, type JsonObject, type PlanExecutionInput } from './execute-plan.js';
+import type { ExecutionSlots } from './execution-slots.js';
 import { shapeResponse, shapeSelection } from './shape-response.js';
 
 /** One object a deferred fragment delivered, at its path (`deferSpec=20220824`'s `incremental` item). */
@@ -45,6 +46,11 @@ export interface DeferredRun {
   operation: OperationDefinitionNode;
   /** How the plan's fetches run (variables, context, subgraph clients). */
   execution: PlanExecutionInput;
+  /**
+   * The gateway's execution slots: each part's fetches wait for one, as a query's plan does,
+   * since they run after the request's own slot is given back.
+   */
+  slots: ExecutionSlots;
 }
 
 type ObjectLike = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType;
@@ -97,7 +103,7 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
 
   const execute = async (planNode: PlanNode | undefined): Promise<GraphQLFormattedError[]> => {
     const errors: GraphQLFormattedError[] = [];
-    await executePlan(planNode, run.execution, { data: tree, errors });
+    await run.slots.run(() => executePlan(planNode, run.execution, { data: tree, errors }));
     return errors;
   };
 

@@ -204,6 +204,20 @@ describe('the subgraph client', () => {
     await waitFor(() => abandoned === 1);
   });
 
+  it('fails the calls under way at once when closed with abort (the shutdown after the drain), not at their timeout', async () => {
+    reset(() => {});
+    const client = clientFor({ subgraphTimeoutMs: 10_000 });
+    // Closed here, not again after the test.
+    clients.splice(clients.indexOf(client), 1);
+    const started = Date.now();
+    const call = client.call(CALL, {});
+    await waitFor(() => received.length === 1);
+    await client.close('abort');
+    await expect(call).rejects.toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    await waitFor(() => abandoned === 1);
+  });
+
   it('times out an answer whose body stops halfway', async () => {
     reset((_, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -37,7 +37,8 @@ export interface SubgraphClient {
   readonly name: string;
   readonly url: string;
   call(call: SubgraphCall, caller: SubgraphCaller): Promise<SubgraphAnswer>;
-  close(): Promise<void>;
+  /** `finish` (the default): the calls under way go on to their answer or timeout; `abort`: they fail at once. */
+  close(inFlight?: 'finish' | 'abort'): Promise<void>;
 }
 
 export interface SubgraphClientOptions {
@@ -110,8 +111,8 @@ export class PoolSubgraphClient implements SubgraphClient {
     return traceSubgraphFetch(this.name, this.url, () => this.measuredCall(call, caller));
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  close(inFlight: 'finish' | 'abort' = 'finish'): Promise<void> {
+    return inFlight === 'abort' ? this.pool.destroy() : this.pool.close();
   }
 
   private async measuredCall(call: SubgraphCall, caller: SubgraphCaller): Promise<SubgraphAnswer> {

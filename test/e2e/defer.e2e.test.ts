@@ -1,15 +1,18 @@
 import { EventEmitter } from 'node:events';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { Defer20220824Handler } from '@apollo/client/incremental';
 import { createGateway } from '../../gateway/gateway.js';
+import { envPrefix } from '../../shared/config/config.js';
 import { closeServer, listen } from '../../shared/http/http.js';
 import { createLifecycle } from '../../shared/lifecycle/lifecycle.js';
 import { seedId } from '../../shared/store/seed.js';
+import { ensureBuilt } from '../support/built.js';
 import { testGatewayConfig } from '../support/config.js';
 import { scrape } from '../support/metrics.js';
+import { startGatewayProcess } from '../support/processes.js';
 import { testLogger } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
@@ -157,6 +160,70 @@ function merged(payloads: Payload[]): { data: any; errors: any[] } {
 }
 
 const codeOf = (errors: any[] | undefined) => errors?.[0]?.extensions?.code;
+
+/**
+ * A POST to a gateway's port over node:http, its body read as it comes: unlike fetch, it tells
+ * a body that ended (`complete`) from a connection cut under it. `agent` false: a connection of
+ * its own, closed after the answer (`Connection: close`), so it holds no drain once answered.
+ */
+function posted(
+  port: number,
+  accept: string,
+  query: string,
+  variables: Record<string, unknown> = { id: product },
+  agent: Agent | false = false,
+) {
+  const body = JSON.stringify({ query, variables });
+  let text = '';
+  const answer = new Promise<{ status: number; connection: string | undefined; complete: boolean }>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/graphql',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', accept, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        // Ignored: a cut shows as `complete: false` on close.
+        res.on('error', () => {});
+        res.on('close', () => resolve({ status: res.statusCode!, connection: res.headers.connection, complete: res.complete }));
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+  return {
+    answer,
+    text: () => text,
+    async until(ready: (text: string) => boolean, timeoutMs = 10_000): Promise<void> {
+      for (const deadline = Date.now() + timeoutMs; !ready(text);) {
+        if (Date.now() > deadline) throw new Error(`not seen within ${timeoutMs} ms: ${text.slice(-800)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+  };
+}
+
+/** Whether a new connection to the port is refused, trying for a bounded while. */
+async function refusedWithin(port: number, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+    });
+    if (refused) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
 
 describe('@defer through the gateway', () => {
   let supergraph: TestSupergraph;
@@ -452,4 +519,80 @@ describe('@defer through the gateway', () => {
       if (server.listening) await closeServer(server, 1_000);
     }
   });
+
+  /** The built gateway as a process of its own over the test's subgraphs, reviews behind the gate. */
+  const gatewayProcess = async (graceMs: number) => {
+    await ensureBuilt();
+    return startGatewayProcess({
+      RATE_LIMIT: '0',
+      RESPONSE_CACHE: 'false',
+      SHUTDOWN_GRACE_MS: String(graceMs),
+      ...Object.fromEntries(
+        Object.values(supergraph.subgraphs).map((s) => [`${envPrefix(s.name)}_URL`, s.name === 'reviews' ? reviews.url : s.url]),
+      ),
+    });
+  };
+
+  it('SIGTERM to a gateway process: the held-back deferred part and the closing delimiter still come, new connections are refused, exit 0', async () => {
+    const GRACE_MS = 10_000;
+    const gateway = await gatewayProcess(GRACE_MS);
+    const port = Number(new URL(gateway.origin).port);
+    const keptAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      // A kept-alive connection, idle when the signal comes: a request on it then is the drain's 503.
+      expect((await posted(port, 'application/json', '{ __typename }', {}, keptAlive).answer).status).toBe(200);
+      reviews.hold();
+      const stream = posted(port, MULTIPART, SHOP);
+      await stream.until(partsSeen(1));
+      const signalledAt = Date.now();
+      gateway.child.kill('SIGTERM');
+      await gateway.logged('shutting down: finishing requests in flight');
+      expect(await refusedWithin(port, 5_000)).toBe(true);
+      const late = posted(port, 'application/json', '{ __typename }', {}, keptAlive);
+      expect(await late.answer).toMatchObject({ status: 503, connection: 'close', complete: true });
+      expect(codeOf(JSON.parse(late.text()).errors)).toBe('SHUTTING_DOWN');
+      keptAlive.destroy();
+      // The deferred part is still held: the response is open, the process has not exited.
+      expect(multipartPayloads(stream.text())).toHaveLength(1);
+      expect(gateway.child.exitCode).toBeNull();
+      reviews.release();
+      expect(await stream.answer).toMatchObject({ status: 200, complete: true });
+      const payloads = multipartPayloads(stream.text());
+      expect(payloads).toHaveLength(2);
+      expect(payloads[1]!.hasNext).toBe(false);
+      expect(payloads[1]!.incremental![0]!.data.reviews.edges.length).toBeGreaterThan(0);
+      expect(stream.text().endsWith('\r\n--graphql--\r\n')).toBe(true);
+      expect(await gateway.exited).toBe(0);
+      // Once the response was done, nothing held the drain to its grace.
+      expect(Date.now() - signalledAt).toBeLessThan(GRACE_MS);
+    } finally {
+      reviews.release();
+      keptAlive.destroy();
+      gateway.child.kill('SIGKILL');
+    }
+  }, 180_000);
+
+  it('SIGTERM to a gateway process: a deferred part still held when the grace runs out ends the response, and the process exits 0', async () => {
+    const GRACE_MS = 1_500;
+    const gateway = await gatewayProcess(GRACE_MS);
+    const port = Number(new URL(gateway.origin).port);
+    try {
+      reviews.hold();
+      const stream = posted(port, MULTIPART, SHOP);
+      await stream.until(partsSeen(1));
+      const signalledAt = Date.now();
+      gateway.child.kill('SIGTERM');
+      // Cut at the grace's end: the client sees its response end there, without the closing delimiter.
+      expect(await stream.answer).toMatchObject({ status: 200, complete: false });
+      expect(Date.now() - signalledAt).toBeLessThan(GRACE_MS + 2_000);
+      expect(multipartPayloads(stream.text())).toEqual([{ data: { product: expect.any(Object) }, hasNext: true }]);
+      expect(stream.text().endsWith('--graphql--\r\n')).toBe(false);
+      // The fetch the part waited on does not hold the exit (to the subgraph timeout, past the shutdown step's 5 s).
+      expect(await gateway.exited).toBe(0);
+      expect(Date.now() - signalledAt).toBeLessThan(GRACE_MS + 4_000);
+    } finally {
+      reviews.release();
+      gateway.child.kill('SIGKILL');
+    }
+  }, 180_000);
 });

@@ -1,0 +1,97 @@
+import { describe, expect, it } from '@jest/globals';
+import { composeServices } from '@apollo/composition';
+import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
+import { QueryPlanner, type PlanNode } from '@apollo/query-planner';
+import { Kind, parse, type OperationDefinitionNode } from 'graphql';
+import type { SubgraphAnswer, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
+import { ExecutionSlots } from './execution-slots.js';
+import { runDeferredPlan, type IncrementalPayload } from './run-defer.js';
+import { typeConditionsOf } from './type-conditions.js';
+
+const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key"])';
+const composition = composeServices(
+  [
+    { name: 'products', typeDefs: `${link} type Query { product: Product } type Product @key(fields: "upc") { upc: ID! name: String }` },
+    { name: 'reviews', typeDefs: `${link} type Product @key(fields: "upc") { upc: ID! rating: Int }` },
+  ].map(({ name, typeDefs }) => ({ name, typeDefs: parse(typeDefs), url: `fake://${name}` })),
+);
+if (composition.errors) throw new Error(composition.errors.map(String).join('; '));
+const supergraph = Supergraph.build(composition.supergraphSdl);
+const planner = new QueryPlanner(supergraph, { incrementalDelivery: { enableDefer: true } });
+const schema = supergraph.apiSchema().toGraphQLJSSchema();
+const conditions = typeConditionsOf(supergraph.schema);
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('runDeferredPlan', () => {
+  it('runs the primary and the deferred fetches of many requests within the execution slots, a held-back subgraph included', async () => {
+    const document = parse('{ product { name ... @defer { rating } } }');
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+    const node = planner.buildQueryPlan(operationFromDocument(supergraph.schema, document)).node as PlanNode;
+    expect(node.kind).toBe('Defer');
+
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const held: (() => void)[] = [];
+    const clientOf = (subgraph: string): SubgraphClient => ({
+      name: subgraph,
+      url: `fake://${subgraph}`,
+      async call(): Promise<SubgraphAnswer> {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        // Reviews answers only when the test releases it; products at once.
+        if (subgraph === 'reviews') await new Promise<void>((resolve) => held.push(resolve));
+        else await settle();
+        inFlight--;
+        const data =
+          subgraph === 'products'
+            ? { product: { __typename: 'Product', upc: '1', name: 'Shoe' } }
+            : { _entities: [{ __typename: 'Product', rating: 5 }] };
+        return { data };
+      },
+      close: async () => {},
+    });
+
+    // Two slots, held for longer than the test runs: the bound is what is measured, not the hand-over.
+    const slots = new ExecutionSlots(2, 60_000);
+    const REQUESTS = 6;
+    // As the engine does: the request's plan starts in a slot, which it gives back once the stream is made.
+    const streams = await Promise.all(
+      Array.from({ length: REQUESTS }, () =>
+        slots.run(async () =>
+          runDeferredPlan(node, {
+            schema,
+            document,
+            operation,
+            execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
+            slots,
+          }),
+        ),
+      ),
+    );
+    const collected = streams.map(async (stream) => {
+      const payloads: IncrementalPayload[] = [];
+      for await (const payload of stream) payloads.push(payload);
+      return payloads;
+    });
+    for (let i = 0; i < 50; i++) await settle();
+    expect(mostInFlight).toBeLessThanOrEqual(2);
+    expect(held).toHaveLength(2);
+    expect(slots.queued).toBeGreaterThan(0);
+
+    // Released one at a time (bounded: each round frees a slot for the next), every request finishes.
+    for (let round = 0; round < REQUESTS * 4 && held.length + slots.queued + slots.active > 0; round++) {
+      held.shift()?.();
+      for (let i = 0; i < 20; i++) await settle();
+      expect(inFlight).toBeLessThanOrEqual(2);
+    }
+    const results = await Promise.all(collected);
+    expect(mostInFlight).toBe(2);
+    for (const payloads of results) {
+      expect(payloads).toEqual([
+        { data: { product: { name: 'Shoe' } }, hasNext: true },
+        { incremental: [{ data: { rating: 5 }, path: ['product'] }], hasNext: false },
+      ]);
+    }
+    expect([slots.active, slots.queued]).toEqual([0, 0]);
+  });
+});
