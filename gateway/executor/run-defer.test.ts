@@ -94,4 +94,42 @@ describe('runDeferredPlan', () => {
     }
     expect([slots.active, slots.queued]).toEqual([0, 0]);
   });
+
+  it('delivers a null the deferred fragment selects, where a fragment nested in it would go', async () => {
+    // `product` is only a place for the inner part: the outer part must still say it is null.
+    // (The planner leaves `product` out of the outer part's subselection: it selects nothing of its own there.)
+    const payloads = await deferredPayloads(
+      '{ ... @defer(label: "outer") { product { ... @defer(label: "inner") { name } } other: product { upc } } }',
+      { products: { product: null, other: { upc: '2' } } },
+    );
+    expect(payloads).toEqual([
+      { data: {}, hasNext: true },
+      { incremental: [{ data: { product: null, other: { upc: '2' } }, path: [], label: 'outer' }], hasNext: true },
+      // The inner part has no object to go to: it ends the response with nothing.
+      { incremental: [], hasNext: false },
+    ]);
+  });
 });
+
+/** The payloads of a deferred query over subgraphs answering with these constant `data`s. */
+async function deferredPayloads(query: string, answers: Record<string, SubgraphAnswer['data']>): Promise<IncrementalPayload[]> {
+  const document = parse(query);
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+  const node = planner.buildQueryPlan(operationFromDocument(supergraph.schema, document)).node as PlanNode;
+  const clientOf = (subgraph: string): SubgraphClient => ({
+    name: subgraph,
+    url: `fake://${subgraph}`,
+    call: async (): Promise<SubgraphAnswer> => ({ data: answers[subgraph] ?? null }),
+    close: async () => {},
+  });
+  const stream = runDeferredPlan(node, {
+    schema,
+    document,
+    operation,
+    execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
+    slots: new ExecutionSlots(2, 60_000),
+  });
+  const payloads: IncrementalPayload[] = [];
+  for await (const payload of stream) payloads.push(payload);
+  return payloads;
+}

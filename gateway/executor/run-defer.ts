@@ -196,8 +196,8 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
 /**
  * The objects on the way to a deferred part's path, where a part's own selection left them out
  * (`{ makers { ... @defer { revenue } } }`: the client must get `makers: [{}, {}]` for the items
- * to land in): empty objects (lists of them) wherever the fetched tree (`from`) has objects
- * along `steps` and the operation selects them (`@skip`/`@include` applied).
+ * to land in): empty objects (lists of them, or the nulls) wherever the fetched tree (`from`)
+ * has values along `steps` and the operation selects them (`@skip`/`@include` applied).
  */
 function materialize(
   into: JsonObject,
@@ -212,8 +212,10 @@ function materialize(
   if (step.startsWith('... on ')) return materialize(into, from, rest, sets, fragments, variables);
   const fields = fieldsWithKey(sets, step, fragments, variables);
   const source = from[step];
-  if (!fields.length || source === null || typeof source !== 'object') return;
+  if (!fields.length || source === undefined) return;
+  // A null on the way is the part's to deliver: the client learns the field is null, and no item of the nested part comes.
   if (!(step in into)) into[step] = skeletonOf(source);
+  if (source === null || typeof source !== 'object') return;
   const inner = fields.flatMap((field) => (field.selectionSet ? [field.selectionSet] : []));
   alongside(into[step], source, (target, object) => materialize(target, object, rest, inner, fragments, variables));
 }
