@@ -37,6 +37,7 @@ import { useCallerCheck } from './auth/caller-check.js';
 import { useCostLimit } from './protection/cost-limit.js';
 import { useMetrics } from './observability/metrics-plugin.js';
 import { operationLimitsRule } from './protection/operation-limits.js';
+import { deferLabelsRule } from './executor/deferred-document.js';
 import { useIntrospection } from './protection/introspection.js';
 import { GRAPHIQL_PATH, graphiqlPage, pointingToGraphiql } from './graphiql/graphiql.js';
 import { useRateLimit } from './rate-limit/plugin.js';
@@ -361,7 +362,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
     // Parsed and validated documents, bounded like the query plans.
     documentStore: new InMemoryLRUCache<DocumentNode>({ max: config.operationCacheMaxEntries }),
     // Shape limits run with validation, before any plugin: a refused shape is neither costed nor charged.
-    validationRules: [operationLimitsRule(protection)],
+    validationRules: [operationLimitsRule(protection), deferLabelsRule],
     plugins: [
       development
         ? config.graphiql

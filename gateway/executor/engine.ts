@@ -21,6 +21,7 @@ import {
   visit,
   type DocumentNode,
   type GraphQLFormattedError,
+  type OperationDefinitionNode,
 } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values.js';
 import { LRUCache } from 'lru-cache';
@@ -33,6 +34,7 @@ import { executePlan, type JsonObject } from './execute-plan.js';
 import { restrictByCacheControl } from './cache-policy.js';
 import { ExecutionSlots } from './execution-slots.js';
 import type { SubscriptionRunner, SubscriptionStart } from './run-subscription.js';
+import { deferredDocument, type LabelledDocument } from './deferred-document.js';
 import { runDeferredPlan } from './run-defer.js';
 import { shapeResponse } from './shape-response.js';
 import { typeConditionsOf, type TypeConditions } from './type-conditions.js';
@@ -45,8 +47,14 @@ interface Engine {
   /** Plans `@defer` into Defer nodes: for requests whose client accepts incremental delivery; made when first needed. */
   deferPlanner: QueryPlanner | undefined;
   /** Plans by document hash and operation name; bounded, and new with every supergraph. */
-  plans: LRUCache<string, QueryPlan>;
+  plans: LRUCache<string, Planned>;
   conditions: TypeConditions;
+}
+
+/** A plan, and for a deferred one the document it was planned from (the request's, its `@defer`s all labelled) and its operation there. */
+interface Planned {
+  plan: QueryPlan;
+  deferred?: LabelledDocument & { operation: OperationDefinitionNode };
 }
 
 interface TesseraGatewayOptions {
@@ -156,12 +164,11 @@ export class TesseraGateway implements GatewayInterface {
       planned = traceStep('gateway.plan', () => this.planOf(engine, requestContext, false));
     }
     if (!('plan' in planned)) return planned;
-    const { node } = planned.plan as QueryPlan;
-    if (incremental && node?.kind !== 'Subscription') {
+    const { node } = planned.plan;
+    if (incremental && planned.deferred && node?.kind !== 'Subscription') {
       incremental.stream = runDeferredPlan(node, {
         schema: engine.apiSchema,
-        document,
-        operation,
+        ...planned.deferred,
         execution: {
           variables,
           coercedVariables: coerced.coerced,
@@ -213,23 +220,35 @@ export class TesseraGateway implements GatewayInterface {
 
   private planOf(
     engine: Engine,
-    { queryHash, operationName, document }: GatewayGraphQLRequestContext,
+    { queryHash, operationName, document, operation }: GatewayGraphQLRequestContext,
     deferred: boolean,
-  ): { plan: QueryPlan } | { errors: GraphQLError[] } {
+  ): Planned | { errors: GraphQLError[] } {
     // A deferred plan is another plan of the same document: keyed apart.
     const key = `${deferred ? 'defer:' : ''}${queryHash}:${operationName ?? ''}`;
     const cached = engine.plans.get(key);
     this.options.metrics.queryPlanCache.inc({ result: cached ? 'hit' : 'miss' });
-    if (cached) return { plan: cached };
+    if (cached) return cached;
     try {
       const planner = deferred
         ? (engine.deferPlanner ??= new QueryPlanner(engine.supergraph, { incrementalDelivery: { enableDefer: true } }))
         : engine.planner;
+      // Planned with every `@defer` labelled, so that each part names its fragment (see deferredDocument).
+      const labelled = deferred ? deferredDocument(document) : undefined;
       const plan = planner.buildQueryPlan(
-        operationFromDocument(engine.supergraph.schema, document, { operationName: operationName ?? undefined }),
+        operationFromDocument(engine.supergraph.schema, labelled?.document ?? document, { operationName: operationName ?? undefined }),
       );
-      engine.plans.set(key, plan);
-      return { plan };
+      const planned: Planned = {
+        plan,
+        ...(labelled && {
+          deferred: {
+            ...labelled,
+            // `visit` keeps the definitions' order.
+            operation: labelled.document.definitions[document.definitions.indexOf(operation)] as OperationDefinitionNode,
+          },
+        }),
+      };
+      engine.plans.set(key, planned);
+      return planned;
     } catch (error) {
       return { errors: [new GraphQLError((error as Error).message, { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } })] };
     }

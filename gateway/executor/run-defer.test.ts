@@ -4,6 +4,7 @@ import { operationFromDocument, Supergraph } from '@apollo/federation-internals'
 import { QueryPlanner, type PlanNode } from '@apollo/query-planner';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { SubgraphAnswer, SubgraphClient } from '../subgraph-calls/subgraph-client.js';
+import { deferredDocument } from './deferred-document.js';
 import { ExecutionSlots } from './execution-slots.js';
 import { runDeferredPlan, type IncrementalPayload } from './run-defer.js';
 import { typeConditionsOf } from './type-conditions.js';
@@ -24,7 +25,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('runDeferredPlan', () => {
   it('runs the primary and the deferred fetches of many requests within the execution slots, a held-back subgraph included', async () => {
-    const document = parse('{ product { name ... @defer { rating } } }');
+    const { document, ownLabels } = deferredDocument(parse('{ product { name ... @defer { rating } } }'));
     const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
     const node = planner.buildQueryPlan(operationFromDocument(supergraph.schema, document)).node as PlanNode;
     expect(node.kind).toBe('Defer');
@@ -62,6 +63,7 @@ describe('runDeferredPlan', () => {
             schema,
             document,
             operation,
+            ownLabels,
             execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
             slots,
           }),
@@ -109,11 +111,28 @@ describe('runDeferredPlan', () => {
       { incremental: [], hasNext: false },
     ]);
   });
+
+  it('tells apart unlabelled defers at one path: one left out by @skip delivers nothing', async () => {
+    const payloads = await deferredPayloads(
+      '{ product { ... on Product @skip(if: true) { ... @defer { __typename } } ... @defer { name } ... @defer { upc } } }',
+      { products: { product: { __typename: 'Product', upc: '1', name: 'Shoe' } } },
+    );
+    const items = payloads.flatMap((payload) => ('incremental' in payload ? payload.incremental : []));
+    expect(payloads[0]).toEqual({ data: { product: {} }, hasNext: true });
+    // Unlabelled, each part still one item of its own fragment's fields, and no label of the gateway's sent.
+    expect(items.map((item) => item.data).sort((a, b) => Object.keys(a!)[0]!.localeCompare(Object.keys(b!)[0]!))).toEqual([
+      { name: 'Shoe' },
+      { upc: '1' },
+    ]);
+    expect(items.every((item) => item.path.join('.') === 'product' && !('label' in item))).toBe(true);
+    expect(payloads.at(-1)!.hasNext).toBe(false);
+  });
 });
 
 /** The payloads of a deferred query over subgraphs answering with these constant `data`s. */
 async function deferredPayloads(query: string, answers: Record<string, SubgraphAnswer['data']>): Promise<IncrementalPayload[]> {
-  const document = parse(query);
+  // As the engine plans it: every @defer labelled.
+  const { document, ownLabels } = deferredDocument(parse(query));
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   const node = planner.buildQueryPlan(operationFromDocument(supergraph.schema, document)).node as PlanNode;
   const clientOf = (subgraph: string): SubgraphClient => ({
@@ -126,6 +145,7 @@ async function deferredPayloads(query: string, answers: Record<string, SubgraphA
     schema,
     document,
     operation,
+    ownLabels,
     execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
     slots: new ExecutionSlots(2, 60_000),
   });

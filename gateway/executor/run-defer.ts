@@ -44,6 +44,8 @@ export interface DeferredRun {
   schema: GraphQLSchema;
   document: DocumentNode;
   operation: OperationDefinitionNode;
+  /** Labels the gateway gave to unlabelled `@defer`s (see deferredDocument): not sent to the client. */
+  ownLabels: ReadonlySet<string>;
   /** How the plan's fetches run (variables, context, subgraph clients). */
   execution: PlanExecutionInput;
   /**
@@ -142,7 +144,7 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
       });
       if (data) for (const steps of within) materialize(data, object, steps, sets, fragments, variables);
       if (data) mergeInto(at(delivered, path)!, structuredClone(data));
-      return { data, path, ...(label !== undefined && { label }) };
+      return { data, path, ...(label !== undefined && !run.ownLabels.has(label) && { label }) };
     });
     for (const error of errors) {
       const item = items.find((candidate) => isPrefix(candidate.path, error.path)) ?? items[0];

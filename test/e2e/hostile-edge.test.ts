@@ -87,6 +87,23 @@ function hostileRequests(futureToken: string): Hostile[] {
   add('APQ version', 400, 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED', [
     { query: '{ categories { slug } }', extensions: { persistedQuery: { version: 2, sha256Hash: sha256('{ categories { slug } }') } } },
   ]);
+  const multipart = { accept: 'multipart/mixed; deferSpec=20220824, application/json' };
+  for (const headers of [undefined, multipart]) {
+    add(
+      '@defer labels not static or not unique',
+      400,
+      'GRAPHQL_VALIDATION_FAILED',
+      [
+        { query: 'query($l: String) { topProducts(first: 1) { name ... @defer(label: $l) { inStock } } }', variables: { l: 'a' } },
+        { query: '{ topProducts(first: 1) { ... @defer(label: "a") { name } ... @defer(label: "a") { inStock } } }' },
+        {
+          query:
+            '{ topProducts(first: 1) { ...P ...Q } } fragment P on Product { ... @defer(label: "a") { name } } fragment Q on Product { ... @defer(label: "a") { upc } }',
+        },
+      ],
+      headers,
+    );
+  }
   add('a token from the future', 401, 'UNAUTHENTICATED', [{ query: '{ categories { slug } }' }, { query: 'mutation { logout }' }], {
     authorization: `Bearer ${futureToken}`,
   });

@@ -13,8 +13,8 @@ export interface IncrementalPayload {
 /**
  * `query` with some of its selections deferred, the same for the same seed: in a selection set of
  * the operation (fragment definitions are left alone: a label must name one place), some of its
- * fields moved, in order, into `... @defer(label:)` (with `if: true` now and then), which may
- * nest. What the client gets merged is then the answer to `query`.
+ * fields moved, in order, into `... @defer` (labelled or not, with `if: true` now and then), which
+ * may nest. What the client gets merged is then the answer to `query`.
  */
 export function withDefers(query: string, seed: number): string {
   const random = mulberry32(seed);
@@ -28,16 +28,17 @@ export function withDefers(query: string, seed: number): string {
         const moved = new Set<SelectionNode>(fields.filter(() => random() < 0.5));
         if (!moved.size) moved.add(fields[Math.floor(random() * fields.length)]!);
         const kept = set.selections.filter((s) => !moved.has(s));
-        // Labelled, each its own: two unlabelled defers at one path, one nesting another, are a case the executor may not tell apart (README: @defer).
+        // Half of them labelled, each its own label (the spec wants labels unique); the rest unlabelled, several at one path at times.
         const label = {
           kind: Kind.ARGUMENT,
           name: { kind: Kind.NAME, value: 'label' },
           value: { kind: Kind.STRING, value: `d${labels++}` },
         };
-        const args =
+        const labelled =
           random() < 0.2
             ? [label, { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'if' }, value: { kind: Kind.BOOLEAN, value: true } }]
             : [label];
+        const args = random() < 0.5 ? labelled.slice(1) : labelled;
         const defer: DirectiveNode = { kind: Kind.DIRECTIVE, name: { kind: Kind.NAME, value: 'defer' }, arguments: args as never };
         const fragment: SelectionNode = {
           kind: Kind.INLINE_FRAGMENT,

@@ -1,0 +1,116 @@
+import {
+  GraphQLError,
+  Kind,
+  visit,
+  type ArgumentNode,
+  type DirectiveNode,
+  type DocumentNode,
+  type FieldNode,
+  type SelectionNode,
+  type SelectionSetNode,
+  type ValidationRule,
+} from 'graphql';
+
+/**
+ * The incremental delivery spec's rule on `@defer` labels: each a string literal (a variable
+ * would make a part's label, and which part it is, depend on the request), and no two alike in
+ * the document (a client tells its parts apart by label and path). A `null` label is no label.
+ */
+export const deferLabelsRule: ValidationRule = (context) => {
+  const seen = new Map<string, DirectiveNode>();
+  return {
+    Directive(directive) {
+      if (directive.name.value !== 'defer') return;
+      const value = directive.arguments?.find((argument) => argument.name.value === 'label')?.value;
+      if (!value || value.kind === Kind.NULL) return;
+      if (value.kind !== Kind.STRING) {
+        context.reportError(new GraphQLError('The label of @defer must be a string literal, not a variable.', { nodes: value }));
+        return;
+      }
+      const first = seen.get(value.value);
+      if (first) {
+        context.reportError(
+          new GraphQLError(`The label "${value.value}" is on more than one @defer: each label must be unique.`, {
+            nodes: [first, directive],
+          }),
+        );
+      } else seen.set(value.value, directive);
+    },
+  };
+};
+
+/** A document whose every `@defer` has a label, and which of those labels are the gateway's own. */
+export interface LabelledDocument {
+  document: DocumentNode;
+  /** The labels given to the `@defer`s the client left unlabelled: never sent back to it. */
+  ownLabels: ReadonlySet<string>;
+}
+
+/**
+ * The document a deferred plan is made from: `document` as it asks, made plain for the planner.
+ * - A label of the gateway's own on each unlabelled `@defer`, unlike any label the client
+ *   chose. The planner carries a `@defer`'s label onto its part, so with every part labelled the
+ *   executor finds each part's fragment in the document by path and label alone, however many
+ *   `@defer`s share a path (unlabelled, two at one path would look alike).
+ * - No selection a literal `@skip(if: true)` or `@include(if: false)` leaves out: with defer
+ *   enabled, Apollo's planner may fetch such a field all the same (seen: a field behind
+ *   `@include(if: false)` in a fragment), and its errors (an auth refusal) would reach the
+ *   client. A selection set this would empty keeps a `__typename` left out the same way.
+ */
+export function deferredDocument(document: DocumentNode): LabelledDocument {
+  const labels = new Set<string>();
+  visit(document, {
+    Directive(directive) {
+      const value = directive.name.value === 'defer' && directive.arguments?.find((a) => a.name.value === 'label')?.value;
+      if (value && value.kind === Kind.STRING) labels.add(value.value);
+    },
+  });
+  let prefix = '__tessera_defer_';
+  while ([...labels].some((label) => label.startsWith(prefix))) prefix += '_';
+  const ownLabels = new Set<string>();
+  const labelled = visit(document, {
+    Directive(directive): DirectiveNode | undefined {
+      if (directive.name.value !== 'defer') return undefined;
+      const value = directive.arguments?.find((a) => a.name.value === 'label')?.value;
+      if (value && value.kind !== Kind.NULL) return undefined;
+      const label = `${prefix}${ownLabels.size}`;
+      ownLabels.add(label);
+      const argument: ArgumentNode = {
+        kind: Kind.ARGUMENT,
+        name: { kind: Kind.NAME, value: 'label' },
+        value: { kind: Kind.STRING, value: label },
+      };
+      return { ...directive, arguments: [...(directive.arguments ?? []).filter((a) => a.name.value !== 'label'), argument] };
+    },
+    SelectionSet: {
+      leave(set: SelectionSetNode): SelectionSetNode | undefined {
+        const kept = set.selections.filter((selection) => !leftOutLiterally(selection));
+        if (kept.length === set.selections.length) return undefined;
+        return { ...set, selections: kept.length ? kept : [typenameLeftOut] };
+      },
+    },
+  });
+  return { document: labelled, ownLabels };
+}
+
+const typenameLeftOut: FieldNode = {
+  kind: Kind.FIELD,
+  name: { kind: Kind.NAME, value: '__typename' },
+  directives: [
+    {
+      kind: Kind.DIRECTIVE,
+      name: { kind: Kind.NAME, value: 'include' },
+      arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'if' }, value: { kind: Kind.BOOLEAN, value: false } }],
+    },
+  ],
+};
+
+/** Whether a literal `@skip(if: true)` or `@include(if: false)` leaves this selection out, whatever the variables. */
+function leftOutLiterally(selection: SelectionNode): boolean {
+  return (selection.directives ?? []).some((directive) => {
+    const name = directive.name.value;
+    const value = directive.arguments?.find((a) => a.name.value === 'if')?.value;
+    if (value?.kind !== Kind.BOOLEAN) return false;
+    return (name === 'skip' && value.value) || (name === 'include' && !value.value);
+  });
+}
