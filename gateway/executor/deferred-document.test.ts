@@ -38,13 +38,28 @@ describe('deferredDocument', () => {
   });
 
   it('takes out what a literal @skip(if: true) or @include(if: false) leaves out, and nothing a variable decides', () => {
-    const { document } = deferredDocument(
+    const { document, hiddenTypename } = deferredDocument(
       parse(
-        'query($v: Boolean!) { a @include(if: false) b @skip(if: $v) ...F } fragment F on Query { a @skip(if: true) ... @skip(if: true) { b } }',
+        'query($v: Boolean!) { a @include(if: false) b ...F } fragment F on Query { b @skip(if: true) ... @skip(if: true) { a } b @skip(if: $v) }',
       ),
     );
+    expect(hiddenTypename).toBe('__tessera_typename');
     expect(print(document)).toBe(
-      print(parse('query($v: Boolean!) { b @skip(if: $v) ...F } fragment F on Query { __typename @include(if: false) }')),
+      print(parse('query($v: Boolean!) { b ...F } fragment F on Query { b @skip(if: $v) __tessera_typename: __typename }')),
+    );
+  });
+
+  it('adds a __typename of its own where no field is always there, under a key no field of the client has', () => {
+    const { document, hiddenTypename } = deferredDocument(
+      parse('{ a { b @include(if: $x) } c { ... @defer { d } } e { f } __tessera_typename: a { b } }'),
+    );
+    expect(hiddenTypename).toBe('__tessera_typename_');
+    expect(print(document)).toBe(
+      print(
+        parse(
+          '{ a { b @include(if: $x) __tessera_typename_: __typename } c { ... @defer(label: "__tessera_defer_0") { d } __tessera_typename_: __typename } e { f } __tessera_typename: a { b } }',
+        ),
+      ),
     );
   });
 });

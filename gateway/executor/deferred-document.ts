@@ -39,11 +39,13 @@ export const deferLabelsRule: ValidationRule = (context) => {
   };
 };
 
-/** A document whose every `@defer` has a label, and which of those labels are the gateway's own. */
-export interface LabelledDocument {
+/** The document a deferred plan is made from, and what in it is the gateway's own, never sent to the client. */
+export interface DeferredDocument {
   document: DocumentNode;
-  /** The labels given to the `@defer`s the client left unlabelled: never sent back to it. */
+  /** The labels given to the `@defer`s the client left unlabelled. */
   ownLabels: ReadonlySet<string>;
+  /** The response key of the `__typename`s added so that the planner fetches an object whose every selection is conditional. */
+  hiddenTypename: string;
 }
 
 /**
@@ -55,9 +57,14 @@ export interface LabelledDocument {
  * - No selection a literal `@skip(if: true)` or `@include(if: false)` leaves out: with defer
  *   enabled, Apollo's planner may fetch such a field all the same (seen: a field behind
  *   `@include(if: false)` in a fragment), and its errors (an auth refusal) would reach the
- *   client. A selection set this would empty keeps a `__typename` left out the same way.
+ *   client.
+ * - A `__typename` under a key of the gateway's own in each selection set with no field
+ *   that is always there (only fragments, or fields under `@skip`/`@include`): with defer
+ *   enabled, the planner drops an object whose every selection is left out or conditional
+ *   (`category { slug @include(if: $no) }`, or a field holding only a deferred fragment
+ *   that is), where the client must get `{}`; with it, the object is fetched.
  */
-export function deferredDocument(document: DocumentNode): LabelledDocument {
+export function deferredDocument(document: DocumentNode): DeferredDocument {
   const labels = new Set<string>();
   visit(document, {
     Directive(directive) {
@@ -67,6 +74,15 @@ export function deferredDocument(document: DocumentNode): LabelledDocument {
   });
   let prefix = '__tessera_defer_';
   while ([...labels].some((label) => label.startsWith(prefix))) prefix += '_';
+  const keys = new Set<string>();
+  visit(document, { Field: (field) => void keys.add(field.alias?.value ?? field.name.value) });
+  let hiddenTypename = '__tessera_typename';
+  while (keys.has(hiddenTypename)) hiddenTypename += '_';
+  const typename: FieldNode = {
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: hiddenTypename },
+    name: { kind: Kind.NAME, value: '__typename' },
+  };
   const ownLabels = new Set<string>();
   const labelled = visit(document, {
     Directive(directive): DirectiveNode | undefined {
@@ -85,25 +101,18 @@ export function deferredDocument(document: DocumentNode): LabelledDocument {
     SelectionSet: {
       leave(set: SelectionSetNode): SelectionSetNode | undefined {
         const kept = set.selections.filter((selection) => !leftOutLiterally(selection));
-        if (kept.length === set.selections.length) return undefined;
-        return { ...set, selections: kept.length ? kept : [typenameLeftOut] };
+        const alwaysThere = kept.some((selection) => selection.kind === Kind.FIELD && !selection.directives?.some(isCondition));
+        if (alwaysThere && kept.length === set.selections.length) return undefined;
+        return { ...set, selections: alwaysThere ? kept : [...kept, typename] };
       },
     },
   });
-  return { document: labelled, ownLabels };
+  return { document: labelled, ownLabels, hiddenTypename };
 }
 
-const typenameLeftOut: FieldNode = {
-  kind: Kind.FIELD,
-  name: { kind: Kind.NAME, value: '__typename' },
-  directives: [
-    {
-      kind: Kind.DIRECTIVE,
-      name: { kind: Kind.NAME, value: 'include' },
-      arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'if' }, value: { kind: Kind.BOOLEAN, value: false } }],
-    },
-  ],
-};
+function isCondition(directive: DirectiveNode): boolean {
+  return directive.name.value === 'skip' || directive.name.value === 'include';
+}
 
 /** Whether a literal `@skip(if: true)` or `@include(if: false)` leaves this selection out, whatever the variables. */
 function leftOutLiterally(selection: SelectionNode): boolean {

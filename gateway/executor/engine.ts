@@ -34,7 +34,7 @@ import { executePlan, type JsonObject } from './execute-plan.js';
 import { restrictByCacheControl } from './cache-policy.js';
 import { ExecutionSlots } from './execution-slots.js';
 import type { SubscriptionRunner, SubscriptionStart } from './run-subscription.js';
-import { deferredDocument, type LabelledDocument } from './deferred-document.js';
+import { deferredDocument, type DeferredDocument } from './deferred-document.js';
 import { runDeferredPlan } from './run-defer.js';
 import { shapeResponse } from './shape-response.js';
 import { typeConditionsOf, type TypeConditions } from './type-conditions.js';
@@ -54,7 +54,7 @@ interface Engine {
 /** A plan, and for a deferred one the document it was planned from (the request's, its `@defer`s all labelled) and its operation there. */
 interface Planned {
   plan: QueryPlan;
-  deferred?: LabelledDocument & { operation: OperationDefinitionNode };
+  deferred?: DeferredDocument & { operation: OperationDefinitionNode };
 }
 
 interface TesseraGatewayOptions {

@@ -25,7 +25,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('runDeferredPlan', () => {
   it('runs the primary and the deferred fetches of many requests within the execution slots, a held-back subgraph included', async () => {
-    const { document, ownLabels } = deferredDocument(parse('{ product { name ... @defer { rating } } }'));
+    const { document, ownLabels, hiddenTypename } = deferredDocument(parse('{ product { name ... @defer { rating } } }'));
     const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
     const node = planner.buildQueryPlan(operationFromDocument(supergraph.schema, document)).node as PlanNode;
     expect(node.kind).toBe('Defer');
@@ -64,6 +64,7 @@ describe('runDeferredPlan', () => {
             document,
             operation,
             ownLabels,
+            hiddenTypename,
             execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
             slots,
           }),
@@ -132,7 +133,7 @@ describe('runDeferredPlan', () => {
 /** The payloads of a deferred query over subgraphs answering with these constant `data`s. */
 async function deferredPayloads(query: string, answers: Record<string, SubgraphAnswer['data']>): Promise<IncrementalPayload[]> {
   // As the engine plans it: every @defer labelled.
-  const { document, ownLabels } = deferredDocument(parse(query));
+  const { document, ownLabels, hiddenTypename } = deferredDocument(parse(query));
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   const node = planner.buildQueryPlan(operationFromDocument(supergraph.schema, document)).node as PlanNode;
   const clientOf = (subgraph: string): SubgraphClient => ({
@@ -146,6 +147,7 @@ async function deferredPayloads(query: string, answers: Record<string, SubgraphA
     document,
     operation,
     ownLabels,
+    hiddenTypename,
     execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
     slots: new ExecutionSlots(2, 60_000),
   });

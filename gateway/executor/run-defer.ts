@@ -46,6 +46,8 @@ export interface DeferredRun {
   operation: OperationDefinitionNode;
   /** Labels the gateway gave to unlabelled `@defer`s (see deferredDocument): not sent to the client. */
   ownLabels: ReadonlySet<string>;
+  /** The response key of the `__typename`s the gateway added (see deferredDocument): never sent. */
+  hiddenTypename?: string;
   /** How the plan's fetches run (variables, context, subgraph clients). */
   execution: PlanExecutionInput;
   /**
@@ -141,6 +143,7 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
         type,
         selectionSet,
         withoutDeferred: !subselection,
+        hiddenTypename: run.hiddenTypename,
       });
       if (data) for (const steps of within) materialize(data, object, steps, sets, fragments, variables);
       if (data) mergeInto(at(delivered, path)!, structuredClone(data));
@@ -167,6 +170,7 @@ export function runDeferredPlan(node: PlanNode | undefined, run: DeferredRun): A
       data: tree,
       errors,
       withoutDeferred: Boolean(defer),
+      hiddenTypename: run.hiddenTypename,
     });
     const children = defer && data ? defer.deferred : [];
     if (data) for (const child of children) materialize(data, tree, child.queryPath, [run.operation.selectionSet], fragments, variables);

@@ -95,6 +95,8 @@ interface ShapeInput {
   errors: GraphQLFormattedError[];
   /** Leave out the fragments `@defer` defers (`if` not false): the first part of an incremental response. */
   withoutDeferred?: boolean;
+  /** A `__typename` key the gateway added to the document (see deferredDocument): left out. */
+  hiddenTypename?: string;
 }
 
 /**
@@ -156,7 +158,7 @@ class Shaper {
     const result: JsonObject = {};
     for (const field of this.fieldsOf(type, selectionSets)) {
       if (field.name === '__typename') {
-        result[field.key] = type.name;
+        if (field.key !== this.input.hiddenTypename) result[field.key] = type.name;
         continue;
       }
       if (root && (field.name === '__schema' || field.name === '__type')) {
