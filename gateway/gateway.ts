@@ -516,7 +516,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
       observer: subscriptionEvents,
     }),
     // @defer to a client that accepts incremental delivery: past every HTTP guard, before the cache's fast path.
-    httpIncremental({ apollo, contextFor, metrics }),
+    httpIncremental({ apollo, contextFor, metrics, persistedQueries: apq }),
     ...(config.responseCache.enabled
       ? [
           answerCacheHits({

@@ -1,4 +1,5 @@
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Request, RequestHandler, Response } from 'express';
 import type { GraphQLFormattedError } from 'graphql';
 import type { GatewayContext } from '../context.js';
@@ -53,7 +54,12 @@ export interface HttpIncrementalOptions {
   /** The GraphQL context of a request with this `Authorization` (what every HTTP request gets). */
   contextFor(authorization: string | undefined): Promise<Omit<GatewayContext, 'incremental'>>;
   metrics: Pick<GatewayMetrics, 'deferredParts' | 'deferredFirstPart' | 'deferredLastPart'>;
+  /** Apollo Server's persisted-query cache: a request by hash alone is incremental when the stored document uses `@defer`. */
+  persistedQueries: KeyValueCache<string>;
 }
+
+// Apollo Server's key for a persisted document in `persistedQueries.cache`.
+const APQ_CACHE_PREFIX = 'apq:';
 
 /**
  * `@defer` over HTTP, for a POST whose document uses it and whose `Accept` asks for incremental
@@ -66,13 +72,22 @@ export interface HttpIncrementalOptions {
  * refusal is the pipeline's JSON answer with its status. Anything else goes on (a `@defer` from
  * a client accepting neither is ignored: the whole result at once).
  */
-export function httpIncremental({ apollo, contextFor, metrics }: HttpIncrementalOptions): RequestHandler {
+export function httpIncremental({ apollo, contextFor, metrics, persistedQueries }: HttpIncrementalOptions): RequestHandler {
   return (req, res, next) => {
     const framing = req.method === 'POST' ? framingOf(req.get('accept')) : undefined;
-    const body = req.body as { query?: unknown } | undefined;
-    if (!framing || typeof body?.query !== 'string' || !body.query.includes('@defer')) return next();
-    void serve(framing, req, res).catch(next);
+    if (!framing) return next();
+    void documentOf(req.body)
+      .then((query) => (query?.includes('@defer') ? serve(framing, req, res) : next()))
+      .catch(next);
   };
+
+  /** The request's document: its `query`, or the persisted one for its hash alone (unknown: none). */
+  async function documentOf(body: unknown): Promise<string | undefined> {
+    const { query, extensions } = (body ?? {}) as { query?: unknown; extensions?: { persistedQuery?: { sha256Hash?: unknown } } };
+    if (typeof query === 'string') return query;
+    const hash = extensions?.persistedQuery?.sha256Hash;
+    return typeof hash === 'string' ? persistedQueries.get(`${APQ_CACHE_PREFIX}${hash}`) : undefined;
+  }
 
   async function serve(framing: Framing, req: Request, res: Response) {
     const receivedAt = performance.now();

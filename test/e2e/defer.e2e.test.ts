@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -309,6 +310,29 @@ describe('@defer through the gateway', () => {
     const answer = (await response.json()) as Record<string, unknown>;
     expect(answer.data).toEqual(await whole());
     expect(answer).not.toHaveProperty('hasNext');
+  });
+
+  it('answers a request by persisted-query hash alone incrementally only when its document uses @defer', async () => {
+    const byHash = async (query: string, register: boolean) => {
+      const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') };
+      return fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: MULTIPART },
+        body: JSON.stringify({ ...(register && { query }), variables: { id: product }, extensions: { persistedQuery } }),
+      });
+    };
+    const expected = await whole();
+    await (await byHash(SHOP, true)).text();
+    const deferred = await byHash(SHOP, false);
+    expect(deferred.headers.get('content-type')).toContain('multipart/mixed');
+    const payloads = multipartPayloads(await reading(deferred).end());
+    expect(payloads).toHaveLength(2);
+    expect(merged(payloads)).toEqual({ data: expected, errors: [] });
+    // Apollo Client asks for multipart on every query: a document without @defer keeps its JSON answer.
+    await (await byHash(WHOLE, true)).text();
+    const plain = await byHash(WHOLE, false);
+    expect(plain.headers.get('content-type')).toContain('application/json');
+    expect(((await plain.json()) as { data: unknown }).data).toEqual(expected);
   });
 
   it('honours @defer(if:) and labels, and merges nested defers on a list to the answer without them', async () => {
