@@ -82,7 +82,18 @@ export interface ClientOptions {
 export type Fetch = (
   url: string,
   init: { method: string; headers: Record<string, string>; body: string },
-) => Promise<{ status: number; text(): Promise<string> }>;
+) => Promise<{
+  status: number;
+  text(): Promise<string>;
+  /** Read as it arrives by `requestIncremental` (a `fetch` without it gives all parts at the end). */
+  body?: ByteStream | null;
+  headers?: { get(name: string): string | null };
+}>;
+
+/** What `requestIncremental` needs of a response body: a WHATWG ReadableStream of bytes is one. */
+export interface ByteStream {
+  getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> };
+}
 
 /**
  * A generated operation: its text, typed with its result and variables (the client preset's
@@ -111,6 +122,18 @@ export interface TesseraClient {
    * first and closed after the last; a lost connection is not retried (events would be missed unseen).
    */
   subscribe<TResult, TVariables>(
+    document: TesseraDocument<TResult, TVariables>,
+    ...[variables]: VariablesArgument<TVariables>
+  ): AsyncIterableIterator<TResult>;
+  /**
+   * Runs one generated query with `@defer` and yields its result as it arrives: first the
+   * data without the deferred fragments (the generated type has their fields absent), then
+   * the result with each deferred part merged in, until the last. Over HTTP, as multipart
+   * (`deferSpec=20220824`); a gateway that answers whole (a cache hit, say) yields once. A
+   * part with errors, or a refusal, throws `TesseraRequestError` (with the data so far);
+   * `return()` (or `break`) stops reading.
+   */
+  requestIncremental<TResult, TVariables>(
     document: TesseraDocument<TResult, TVariables>,
     ...[variables]: VariablesArgument<TVariables>
   ): AsyncIterableIterator<TResult>;
@@ -157,6 +180,72 @@ interface GraphQLBody<TResult> {
   errors?: TesseraGraphQLError[];
 }
 
+/** A payload of an incremental response (`deferSpec=20220824`): the first with `data`, the later ones with `incremental` items. */
+interface IncrementalPayload<TResult> extends GraphQLBody<TResult> {
+  incremental?: { data?: Record<string, unknown> | null; path: (string | number)[]; errors?: TesseraGraphQLError[] }[];
+  hasNext?: boolean;
+}
+
+/** Whether the gateway does not know the hash an operation was sent by. */
+const notFound = (body: GraphQLBody<unknown>) =>
+  Boolean(body.errors?.some((error) => error.extensions?.code === ErrorCode.PERSISTED_QUERY_NOT_FOUND));
+
+const INCREMENTAL_ACCEPT = 'multipart/mixed; deferSpec=20220824, application/json';
+
+/**
+ * The JSON payloads of a multipart body as its parts arrive: each part is whole once the
+ * delimiter after it is in (`\r\n--boundary`; JSON has no raw line breaks, so the delimiter
+ * cannot be inside one); parts of `{}` (keep-alives) are skipped.
+ */
+async function* multipartPayloads(body: ByteStream, boundary: string): AsyncGenerator<unknown> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const delimiter = `\r\n--${boundary}`;
+  // The first delimiter may open the body with no line break before it.
+  let buffer = '\r\n';
+  let ended = false;
+  try {
+    while (!ended) {
+      const { done, value } = await reader.read();
+      if (value) buffer += decoder.decode(value, { stream: true });
+      ended = done;
+      for (let start = buffer.indexOf(delimiter); start !== -1; start = buffer.indexOf(delimiter)) {
+        const next = buffer.indexOf(delimiter, start + delimiter.length);
+        if (next === -1) break;
+        const part = buffer.slice(start + delimiter.length, next);
+        buffer = buffer.slice(next);
+        const json = part.slice(part.indexOf('\r\n\r\n') + 4).trim();
+        if (part.includes('\r\n\r\n') && json && json !== '{}') yield JSON.parse(json);
+      }
+    }
+  } finally {
+    if (!ended) await reader.cancel();
+  }
+}
+
+/** A whole body as a stream of one chunk. */
+function bytesOf(text: string): ByteStream {
+  let read = false;
+  return {
+    getReader: () => ({
+      read: async () => (read ? { done: true } : ((read = true), { done: false, value: new TextEncoder().encode(text) })),
+      cancel: async () => {},
+    }),
+  };
+}
+
+/** `source` merged into `target` in place: objects key by key, lists item by item. */
+function mergeInto(target: unknown, source: unknown): unknown {
+  if (target === null || source === null || typeof target !== 'object' || typeof source !== 'object') return source;
+  if (Array.isArray(target) && Array.isArray(source)) {
+    source.forEach((item, i) => (target[i] = i in target ? mergeInto(target[i], item) : item));
+    return target;
+  }
+  const into = target as Record<string, unknown>;
+  for (const [key, value] of Object.entries(source)) into[key] = key in into ? mergeInto(into[key], value) : value;
+  return into;
+}
+
 /**
  * A small typed client for the gateway: `request(ProductDocument, { id })` resolves to
  * `ProductQuery`, and the variables are checked against `ProductQueryVariables`.
@@ -176,16 +265,23 @@ export function createClient(options: ClientOptions): TesseraClient {
     }));
 
   async function post<TResult>(body: Record<string, unknown>, operationName: string | undefined) {
-    const response = await send(url, {
+    return parse<TResult>(await postFor(body, 'application/json'), operationName);
+  }
+
+  function postFor(body: Record<string, unknown>, accept: string) {
+    return send(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        accept: 'application/json',
+        accept,
         ...headers,
         ...(token && { authorization: `Bearer ${token}` }),
       },
       body: JSON.stringify(body),
     });
+  }
+
+  async function parse<TResult>(response: Awaited<ReturnType<Fetch>>, operationName: string | undefined) {
     const text = await response.text();
     let parsed: GraphQLBody<TResult> | undefined;
     try {
@@ -213,22 +309,27 @@ export function createClient(options: ClientOptions): TesseraClient {
     return { query, operationName, hash };
   }
 
+  /**
+   * The bodies an operation is posted with: first by hash alone (with `persisted`) or by text;
+   * when the gateway does not know the hash (trusted documents off), by text. (Not text and
+   * hash, as APQ would register: the hash is the manifest's text's, not this text's.)
+   */
+  function bodiesOf<TResult, TVariables>(document: TesseraDocument<TResult, TVariables>, variables: TVariables | undefined) {
+    const { query, operationName, hash } = describe(document);
+    const withText = { operationName, query, variables };
+    if (!hash) return { first: withText, withText };
+    return { first: { operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }, withText };
+  }
+
   return {
     async request<TResult, TVariables>(
       document: TesseraDocument<TResult, TVariables>,
       ...[variables]: VariablesArgument<TVariables>
     ): Promise<TResult> {
-      const { query, operationName, hash } = describe(document);
-      let answer = await post<TResult>(
-        hash
-          ? { operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }
-          : { operationName, query, variables },
-        operationName,
-      );
-      // The gateway keeps no manifest (trusted documents off): send the document itself once.
-      if (hash && answer.body.errors?.some((error) => error.extensions?.code === ErrorCode.PERSISTED_QUERY_NOT_FOUND)) {
-        answer = await post<TResult>({ operationName, query, variables }, operationName);
-      }
+      const { operationName, hash } = describe(document);
+      const { first, withText } = bodiesOf(document, variables);
+      let answer = await post<TResult>(first, operationName);
+      if (hash && notFound(answer.body)) answer = await post<TResult>(withText, operationName);
       const { status, body } = answer;
       if (body.errors?.length || body.data == null) throw new TesseraRequestError(operationName, status, body.errors ?? [], body.data);
       return body.data;
@@ -276,6 +377,50 @@ export function createClient(options: ClientOptions): TesseraClient {
         },
       };
       return iterator;
+    },
+    async *requestIncremental<TResult, TVariables>(
+      document: TesseraDocument<TResult, TVariables>,
+      ...[variables]: VariablesArgument<TVariables>
+    ): AsyncGenerator<TResult, undefined> {
+      const { operationName, hash } = describe(document);
+      const { first, withText } = bodiesOf(document, variables);
+      let response = await postFor(first, INCREMENTAL_ACCEPT);
+      let boundary = /multipart\/mixed/i.test(response.headers?.get('content-type') ?? '')
+        ? /boundary="?([^";]+)"?/i.exec(response.headers!.get('content-type')!)?.[1]
+        : undefined;
+      if (!boundary) {
+        // A whole answer: a refusal, or a result the gateway did not split.
+        let { status, body } = await parse<TResult>(response, operationName);
+        if (hash && notFound(body)) {
+          response = await postFor(withText, INCREMENTAL_ACCEPT);
+          boundary = /boundary="?([^";]+)"?/i.exec(response.headers?.get('content-type') ?? '')?.[1];
+          if (!boundary) ({ status, body } = await parse<TResult>(response, operationName));
+        }
+        if (!boundary) {
+          if (body.errors?.length || body.data == null) throw new TesseraRequestError(operationName, status, body.errors ?? [], body.data);
+          yield body.data;
+          return undefined;
+        }
+      }
+      const payloads = response.body
+        ? multipartPayloads(response.body, boundary)
+        : multipartPayloads(bytesOf(await response.text()), boundary);
+      let data: TResult | null | undefined;
+      for await (const value of payloads) {
+        const payload = value as IncrementalPayload<TResult>;
+        const errors = [...(payload.errors ?? []), ...(payload.incremental ?? []).flatMap((item) => item.errors ?? [])];
+        if (payload.data !== undefined) data = payload.data;
+        for (const item of payload.incremental ?? []) {
+          let at: unknown = data;
+          for (const key of item.path) at = (at as Record<string | number, unknown> | null | undefined)?.[key];
+          if (item.data && at) mergeInto(at, item.data);
+        }
+        if (errors.length || data == null) throw new TesseraRequestError(operationName, response.status, errors, data);
+        // A copy each time: a state once yielded does not change under its reader.
+        yield structuredClone(data);
+        if (payload.hasNext === false) return undefined;
+      }
+      return undefined;
     },
     withToken(next) {
       return createClient({ ...options, token: next });

@@ -8,6 +8,7 @@ export {
   ErrorCode,
   TesseraRequestError,
   WEBSOCKET_STATUS,
+  type ByteStream,
   type ClientOptions,
   type Fetch,
   type TesseraClient,

@@ -90,6 +90,16 @@ export type ProductQueryVariables = Exact<{
 
 export type ProductQuery = { product: { id: string, upc: string, name: string, description: string, weight: number, quantity: number, inStock: boolean, shippingEstimate: number | null, averageRating: number | null, price: { amount: number, currency: string }, category: { id: string, name: string }, reviews: { totalCount: number, edges: Array<{ node: { id: string, rating: number, body: string, createdAt: string, author: { username: string } } }> } } | null };
 
+export type ProductPageQueryVariables = Exact<{
+  id: string | number;
+  reviews?: number;
+}>;
+
+
+export type ProductPageQuery = { product: { id: string, name: string, description: string, inStock: boolean, price: { amount: number, currency: string } } & ({ averageRating: number | null, reviews: { totalCount: number, edges: Array<{ node: { id: string, rating: number, body: string, author: { username: string } } }> } } | { averageRating?: never, reviews?: never }) | null };
+
+export type ProductPageReviewsFragment = { averageRating: number | null, reviews: { totalCount: number, edges: Array<{ node: { id: string, rating: number, body: string, author: { username: string } } }> } };
+
 export type ProductsQueryVariables = Exact<{
   first: number;
   after?: string | null | undefined;
@@ -146,7 +156,24 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const ProductPageReviewsFragmentDoc = new TypedDocumentString(`
+    fragment ProductPageReviews on Product {
+  averageRating
+  reviews(first: $reviews) {
+    totalCount
+    edges {
+      node {
+        id
+        rating
+        body
+        author {
+          username
+        }
+      }
+    }
+  }
+}
+    `, {"fragmentName":"ProductPageReviews"}) as unknown as TypedDocumentString<ProductPageReviewsFragment, unknown>;
 export const AddReviewDocument = new TypedDocumentString(`
     mutation AddReview($input: AddReviewInput!) {
   addReview(input: $input) {
@@ -259,6 +286,36 @@ export const ProductDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:fca3aea13d045fb869c5802d347a71e9648f093a152b99605da41aeb21e37d74"}) as unknown as TypedDocumentString<ProductQuery, ProductQueryVariables>;
+export const ProductPageDocument = new TypedDocumentString(`
+    query ProductPage($id: ID!, $reviews: Int! = 5) {
+  product(id: $id) {
+    id
+    name
+    description
+    price {
+      amount
+      currency
+    }
+    inStock
+    ...ProductPageReviews @defer(label: "reviews")
+  }
+}
+    fragment ProductPageReviews on Product {
+  averageRating
+  reviews(first: $reviews) {
+    totalCount
+    edges {
+      node {
+        id
+        rating
+        body
+        author {
+          username
+        }
+      }
+    }
+  }
+}`, {"hash":"sha256:c630553384c7bfbb2c1639cb958277b38318f7a047ffcb938347e4fe4a483839","deferredFields":{"ProductPageReviews":["averageRating","reviews"]}}) as unknown as TypedDocumentString<ProductPageQuery, ProductPageQueryVariables>;
 export const ProductsDocument = new TypedDocumentString(`
     query Products($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {
   products(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
+import { productPageTour } from '../../examples/product-page-tour.js';
 import { shopTour } from '../../examples/shop-tour.js';
 import {
   AddReviewDocument,
@@ -12,11 +13,13 @@ import {
   MeDocument,
   MyReviewsDocument,
   ProductDocument,
+  ProductPageDocument,
   ReviewAddedDocument,
   StockChangedDocument,
   TesseraRequestError,
   TopProductsDocument,
   WEBSOCKET_STATUS,
+  type ProductPageQuery,
   type ProductQuery,
   type ReviewAddedSubscription,
   type StockChangedSubscription,
@@ -187,6 +190,57 @@ describe('the typed SDK against a started gateway', () => {
       },
       { operationName: 'TopProducts', variables: { first: 2 }, query: expect.stringContaining('query TopProducts') },
     ]);
+  });
+
+  it('runs the product page example: the page first without its reviews, then with them (@defer)', async () => {
+    const lines: string[] = [];
+    const states = await productPageTour({ url: supergraph.url, print: (line) => lines.push(line) });
+    expect(states).toHaveLength(2);
+    const [first, last] = states as [ProductPageQuery, ProductPageQuery];
+    expect(first.product).toMatchObject({ name: 'The Pragmatic Programmer', price: { amount: 4299 } });
+    expect(first.product?.reviews).toBeUndefined();
+    expect(first.product?.averageRating).toBeUndefined();
+    // The whole result (`request` asks for JSON only: the gateway ignores the @defer) is the last state.
+    const whole = await createClient({ url: supergraph.url }).request(ProductPageDocument, { id: first.product!.id, reviews: 3 });
+    expect(last).toEqual(whole);
+    expect(last.product?.reviews?.totalCount).toBeGreaterThan(0);
+    expect(lines[0]).toMatch(/The Pragmatic Programmer, 42\.99 USD, in stock; reviews loading…$/);
+    expect(lines[1]).toMatch(/reviews, rated /);
+  });
+
+  it('requests a deferred query in parts by hash alone (TRUSTED_DOCUMENTS=enforce), and by text where the hash is unknown', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const recording: typeof fetch = (input, init) => {
+      bodies.push(JSON.parse(String(init!.body)) as Record<string, unknown>);
+      return fetch(input, init);
+    };
+    const id = seedId('product', '100000000001');
+    const collect = async (url: string) => {
+      const states: ProductPageQuery[] = [];
+      const client = createClient({ url, persisted: true, fetch: recording });
+      for await (const state of client.requestIncremental(ProductPageDocument, { id })) states.push(state);
+      return states;
+    };
+    const enforcing = await supergraph.startGateway({ responseCache: false, trustedDocuments: { mode: 'enforce', manifests: [MANIFEST] } });
+    for (const [url, sentText] of [
+      [enforcing.url, [false]],
+      [supergraph.url, [false, true]],
+    ] as const) {
+      bodies.length = 0;
+      const states = await collect(url);
+      expect(bodies.map((body) => 'query' in body)).toEqual(sentText);
+      expect(states).toHaveLength(2);
+      expect(states[0]!.product?.name).toBe('The Pragmatic Programmer');
+      expect(states[0]!.product?.reviews).toBeUndefined();
+      expect(states[1]!.product?.reviews?.edges.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('throws what a deferred query is refused with as TesseraRequestError', async () => {
+    const anonymous = createClient({ url: supergraph.url });
+    const parts = anonymous.requestIncremental(ProductPageDocument, { id: 'not-a-uuid', reviews: 1_000 });
+    const error = await failure(parts.next());
+    expect(error.codes).toContain(ErrorCode.BAD_USER_INPUT);
   });
 
   it('refuses a document that is not its text (an AST from another codegen setup), saying how to generate it', async () => {
