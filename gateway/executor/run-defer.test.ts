@@ -25,10 +25,8 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('runDeferredPlan', () => {
   it('runs the primary and the deferred fetches of many requests within the execution slots, a held-back subgraph included', async () => {
-    const { document, ownLabels, hiddenTypename } = deferredDocument(parse('{ product { name ... @defer { rating } } }'));
-    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
-    const node = planner.buildQueryPlan(operationFromDocument(supergraph.schema, document)).node as PlanNode;
-    expect(node.kind).toBe('Defer');
+    const deferred = planned('{ product { name ... @defer { rating } } }');
+    expect(deferred.node.kind).toBe('Defer');
 
     let inFlight = 0;
     let mostInFlight = 0;
@@ -56,21 +54,7 @@ describe('runDeferredPlan', () => {
     const slots = new ExecutionSlots(2, 60_000);
     const REQUESTS = 6;
     // As the engine does: the request's plan starts in a slot, which it gives back once the stream is made.
-    const streams = await Promise.all(
-      Array.from({ length: REQUESTS }, () =>
-        slots.run(async () =>
-          runDeferredPlan(node, {
-            schema,
-            document,
-            operation,
-            ownLabels,
-            hiddenTypename,
-            execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
-            slots,
-          }),
-        ),
-      ),
-    );
+    const streams = await Promise.all(Array.from({ length: REQUESTS }, () => slots.run(async () => deferred.run(clientOf, slots))));
     const collected = streams.map(async (stream) => {
       const payloads: IncrementalPayload[] = [];
       for await (const payload of stream) payloads.push(payload);
@@ -130,27 +114,33 @@ describe('runDeferredPlan', () => {
   });
 });
 
-/** The payloads of a deferred query over subgraphs answering with these constant `data`s. */
-async function deferredPayloads(query: string, answers: Record<string, SubgraphAnswer['data']>): Promise<IncrementalPayload[]> {
-  // As the engine plans it: every @defer labelled.
+/** A query planned as the engine plans it (from its deferred document), and how to run it. */
+function planned(query: string) {
   const { document, ownLabels, hiddenTypename } = deferredDocument(parse(query));
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   const node = planner.buildQueryPlan(operationFromDocument(supergraph.schema, document)).node as PlanNode;
+  const run = (clientOf: (subgraph: string) => SubgraphClient, slots: ExecutionSlots) =>
+    runDeferredPlan(node, {
+      schema,
+      document,
+      operation,
+      ownLabels,
+      hiddenTypename,
+      execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
+      slots,
+    });
+  return { node, run };
+}
+
+/** The payloads of a deferred query over subgraphs answering with these constant `data`s. */
+async function deferredPayloads(query: string, answers: Record<string, SubgraphAnswer['data']>): Promise<IncrementalPayload[]> {
   const clientOf = (subgraph: string): SubgraphClient => ({
     name: subgraph,
     url: `fake://${subgraph}`,
     call: async (): Promise<SubgraphAnswer> => ({ data: answers[subgraph] ?? null }),
     close: async () => {},
   });
-  const stream = runDeferredPlan(node, {
-    schema,
-    document,
-    operation,
-    ownLabels,
-    hiddenTypename,
-    execution: { variables: {}, coercedVariables: {}, context: {}, conditions, clientOf },
-    slots: new ExecutionSlots(2, 60_000),
-  });
+  const stream = planned(query).run(clientOf, new ExecutionSlots(2, 60_000));
   const payloads: IncrementalPayload[] = [];
   for await (const payload of stream) payloads.push(payload);
   return payloads;
