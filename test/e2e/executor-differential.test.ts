@@ -347,6 +347,8 @@ describe('Tessera’s executor answers like @apollo/gateway’s', () => {
       Me: [{}],
       MyReviews: [{}, { first: 1 }, { first: 2, after: 'not-a-cursor' }],
       Product: [{ id: product(0) }, { id: product(2), reviews: 1 }, { id: MISSING.product }],
+      // Its @defer is ignored here (the client asks for JSON): the whole result, alike.
+      ProductPage: [{ id: product(1) }, { id: product(3), reviews: 1 }, { id: MISSING.product }],
       Products: [
         { first: 3 },
         {
