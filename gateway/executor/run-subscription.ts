@@ -41,6 +41,15 @@ export interface SubscriptionRunnerOptions {
   observer: Pick<SubscriptionObserver, 'slowConsumer'>;
 }
 
+/** Objects' ids, for keys: identical subscriptions share their document, operation and plan objects (Apollo's document store, the plan cache). */
+const objectIds = new WeakMap<object, number>();
+let lastObjectId = 0;
+function idOf(object: object): number {
+  let id = objectIds.get(object);
+  if (id === undefined) objectIds.set(object, (id = ++lastObjectId));
+  return id;
+}
+
 /** A subscription being served: what a reload needs to re-plan it, or end it. */
 interface Running {
   start: SubscriptionStart;
@@ -58,6 +67,12 @@ interface Running {
  */
 export class SubscriptionRunner {
   private readonly running = new Set<Running>();
+  /**
+   * Joins under way, by what makes two alike (see `joinKey`): a thousand subscribers of one
+   * topic given one event join it once, not a thousand times (each with the same fetches to
+   * the same subgraphs), and each gets that one result.
+   */
+  private readonly joinsUnderWay = new Map<string, Promise<FormattedExecutionResult>>();
 
   constructor(private readonly options: SubscriptionRunnerOptions) {}
 
@@ -126,7 +141,9 @@ export class SubscriptionRunner {
         });
         let result: FormattedExecutionResult;
         try {
-          result = await runInRequestScope(eventScope, () => this.join(running, event, primary.serviceName));
+          result = await runInRequestScope(eventScope, () =>
+            running.trace.event(() => this.sharedJoin(running, event, primary.serviceName)),
+          );
         } catch (error) {
           // One event's failure is that event's error; the chain (and the subscription) goes on.
           scope.logger.error({ err: error, subgraph: primary.serviceName }, 'a subscription event could not be joined');
@@ -177,17 +194,32 @@ export class SubscriptionRunner {
     for (const running of [...this.running]) running.end(error);
   }
 
+  /**
+   * This event's join, or the one under way for an identical subscription given the same
+   * event. Sharing is bounded to what one publication fans out: the join shared began after
+   * its own copy of this event arrived, so what it reads is no older than this copy's cause.
+   */
+  private sharedJoin(running: Running, event: SubgraphEvent, subgraph: string): Promise<FormattedExecutionResult> {
+    const key = joinKey(running, event, subgraph);
+    let joining = this.joinsUnderWay.get(key);
+    if (!joining) {
+      joining = this.join(running, event, subgraph);
+      this.joinsUnderWay.set(key, joining);
+      const done = () => void this.joinsUnderWay.delete(key);
+      joining.then(done, done);
+    }
+    return joining;
+  }
+
   private async join(running: Running, event: SubgraphEvent, subgraph: string): Promise<FormattedExecutionResult> {
     const { engine, document, operation, variables, coercedVariables, context } = running.start;
-    const execution = await running.trace.event(() =>
-      executeSubscriptionEvent(running.rest, event, subgraph, {
-        variables,
-        coercedVariables,
-        context,
-        conditions: engine.conditions,
-        clientOf: this.options.clientOf,
-      }),
-    );
+    const execution = await executeSubscriptionEvent(running.rest, event, subgraph, {
+      variables,
+      coercedVariables,
+      context,
+      conditions: engine.conditions,
+      clientOf: this.options.clientOf,
+    });
     const data = shapeResponse({
       schema: engine.apiSchema,
       document,
@@ -198,4 +230,14 @@ export class SubscriptionRunner {
     });
     return execution.errors.length ? { data, errors: execution.errors } : { data };
   }
+}
+
+/**
+ * What makes two joins of an event the same: the supergraph, the operation and the rest of its
+ * plan (the same objects for the same document), the variables, the caller (whose identity the
+ * subgraphs see and the authorization rules read) and the event as its subgraph sent it.
+ */
+function joinKey({ start, rest }: Running, event: SubgraphEvent, subgraph: string): string {
+  const plan = rest === undefined ? 0 : idOf(rest);
+  return `${idOf(start.engine)}:${idOf(start.operation)}:${plan}:${subgraph}:${JSON.stringify([start.variables, start.context.user ?? null, event])}`;
 }

@@ -128,7 +128,14 @@ describe('1,000 WebSocket subscriptions on one gateway process', () => {
   const inventoryPubSub = () => running.find((s) => s.name === 'inventory')!.pubSub;
 
   /** One round: SUBSCRIBERS clients subscribe, one adjustStock reaches every one, all leave. */
-  async function round(): Promise<{ received: number; subscribedMs: number; deliveredMs: number; heldRss: number; heldFds: number }> {
+  async function round(): Promise<{
+    received: number;
+    subscribedMs: number;
+    deliveredMs: number;
+    catalogRequests: number;
+    heldRss: number;
+    heldFds: number;
+  }> {
     const clients: Client[] = [];
     const received: (number | undefined)[] = Array.from({ length: SUBSCRIBERS }, () => undefined);
     const failures: unknown[] = [];
@@ -171,6 +178,8 @@ describe('1,000 WebSocket subscriptions on one gateway process', () => {
       expect(failures.slice(0, 3).map(describeFailure)).toEqual([]);
       expect(inventoryPubSub().subscriberCount(STOCK_CHANGED)).toBe(SUBSCRIBERS);
       const subscribedMs = Date.now() - t0;
+      const catalog = running.find((s) => s.name === 'catalog')!;
+      catalog.resetRequests();
       const t1 = Date.now();
       const { data, errors } = await post(gateway.url, ADJUST, { id: PRODUCT, delta: -1 }, staff);
       expect(errors).toBeUndefined();
@@ -188,6 +197,7 @@ describe('1,000 WebSocket subscriptions on one gateway process', () => {
         received: received.filter((q) => q === quantity).length,
         subscribedMs,
         deliveredMs: Date.now() - t1,
+        catalogRequests: catalog.requests(),
         heldRss: rssMiB(gateway.child.pid!),
         heldFds: fdsOf(gateway.child.pid!),
       };
@@ -238,8 +248,13 @@ describe('1,000 WebSocket subscriptions on one gateway process', () => {
         `RSS ${started.rss.toFixed(0)} at start, ${warmUp.heldRss.toFixed(0)} holding them, ${baseline.rss.toFixed(0)} after the warm-up, ` +
         `${measured.heldRss.toFixed(0)} holding them again, ${after.rss.toFixed(0)} after; heap ${started.heap.toFixed(0)}, ${baseline.heap.toFixed(0)}, ${after.heap.toFixed(0)}. ` +
         `File descriptors ${baseline.fds}, ${measured.heldFds} holding them, ${after.fds} after. ` +
-        `Subscribed in ${measured.subscribedMs} ms, the event reached all in ${measured.deliveredMs} ms.`,
+        `Subscribed in ${measured.subscribedMs} ms, the event reached all in ${measured.deliveredMs} ms, ` +
+        `joined with ${measured.catalogRequests} catalog fetches.`,
     );
+    // The subscriptions are alike: they share a join while one is under way, so the event costs
+    // catalog a few fetches, not one per subscriber (which, on a busy machine, took catalog past
+    // SUBGRAPH_TIMEOUT_MS: GATEWAY_TIMEOUT at stockChanged.product.name).
+    expect(measured.catalogRequests).toBeLessThan(SUBSCRIBERS / 10);
     /*
      * "Near", from measurements on this 2-core machine (shared with other work), each figure
      * after a full GC, six rounds in a row: RSS went 210 MiB at start, 354 after the first round
@@ -251,7 +266,8 @@ describe('1,000 WebSocket subscriptions on one gateway process', () => {
      * RSS within 64 MiB (2.5 times the largest growth seen after the first round), and every
      * socket closed (two a subscription while held: the client's and the one to inventory).
      */
-    expect(measured.heldFds).toBeGreaterThanOrEqual(baseline.fds + 2 * SUBSCRIBERS);
+    // (Keep-alive sockets to the subgraphs may close meanwhile: counted from the fewer either side.)
+    expect(measured.heldFds).toBeGreaterThanOrEqual(Math.min(baseline.fds, after.fds) + 2 * SUBSCRIBERS);
     expect(after.fds).toBeLessThan(baseline.fds + 20);
     expect(after.heap).toBeLessThan(baseline.heap + 16);
     expect(after.rss).toBeLessThan(baseline.rss + 64);

@@ -68,6 +68,31 @@ describe('subscriptions through the gateway', () => {
     }
   });
 
+  it('joins one event once for identical subscriptions, once per caller', async () => {
+    // The earlier tests' subscriptions go first: only this test's join catalog.
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, 0);
+    const PER_CALLER = 8;
+    const query = `subscription($ids: [ID!]) { stockChanged(productIds: $ids) { quantity product { name } } }`;
+    const subscriptions = [
+      ...Array.from({ length: PER_CALLER }, () => subscribeOn(wsClient(), query, { ids: [product] })),
+      ...Array.from({ length: PER_CALLER }, () => subscribeOn(wsClient({ authorization: staff.authorization }), query, { ids: [product] })),
+    ];
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, 2 * PER_CALLER);
+    const catalog = supergraph.subgraphs.catalog!;
+    catalog.resetRequests();
+    const quantity = await adjust(-1);
+    const events = await Promise.all(subscriptions.map((subscription) => subscription.next()));
+    for (const event of events) expect(event).toEqual({ data: { stockChanged: { quantity, product: { name: expect.any(String) } } } });
+    // Sixteen joins of one event, each catalog's fetch: one fetch per caller while joins are
+    // under way (two, for the anonymous and the staff subscriptions), a few more at most when
+    // the event reaches some subscriptions after the first join finished.
+    expect(catalog.requests()).toBeGreaterThanOrEqual(2);
+    expect(catalog.requests()).toBeLessThan(PER_CALLER);
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    await subscribersOf(inventoryPubSub(), STOCK_CHANGED, 0);
+  });
+
   it('streams events over Server-Sent Events and over multipart HTTP', async () => {
     const before = inventoryPubSub().subscriberCount(STOCK_CHANGED);
     const open = async (accept: string) => {
