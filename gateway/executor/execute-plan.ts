@@ -105,7 +105,7 @@ async function runNode(node: PlanNode, slots: Slot[], input: PlanExecutionInput,
       await Promise.all(node.nodes.map((child) => runNode(child, slots, input, execution)));
       return;
     case 'Flatten':
-      return runNode(node.node, slotsAt(slots, node.path), input, execution);
+      return runNode(node.node, slotsAt(slots, node.path, execution), input, execution);
     case 'Fetch':
       return runFetch(node, slots, input, execution);
     case 'Condition': {
@@ -122,18 +122,58 @@ async function runNode(node: PlanNode, slots: Slot[], input: PlanExecutionInput,
   }
 }
 
-const flattenKeys = new WeakMap<ResponsePath, string[]>();
+/** A flatten path's keys (`@` steps dropped), and each prefix of them as one string: what walks are cached by. */
+interface FlattenPath {
+  keys: string[];
+  prefixes: string[];
+}
+
+const flattenPaths = new WeakMap<ResponsePath, FlattenPath>();
+function flattenPathOf(path: ResponsePath): FlattenPath {
+  let flatten = flattenPaths.get(path);
+  if (!flatten) {
+    const keys = path.filter((step) => step !== '@').map(String);
+    flattenPaths.set(path, (flatten = { keys, prefixes: keys.map((_, i) => keys.slice(0, i + 1).join('.')) }));
+  }
+  return flatten;
+}
+
+/**
+ * The slots each path walked from a tree's root reached, kept until an answer is next merged
+ * into the tree (`invalidateWalks`): a plan's Parallel branches flatten at paths that extend
+ * one another (`users.@.reviews.@.product`, then `….product.reviews.@.author`), and each walks
+ * on from the longest path walked before it that is a prefix of its own.
+ */
+const walks = new WeakMap<JsonObject, Map<string, Slot[]>>();
+
+function invalidateWalks(execution: PlanExecution): void {
+  walks.get(execution.data)?.clear();
+}
 
 /**
  * The objects a flatten path reaches from each slot, in order: `@` steps into every element
  * of a list (of lists); so does a key whose value is a list.
  */
-function slotsAt(slots: Slot[], path: ResponsePath): Slot[] {
-  let keys = flattenKeys.get(path);
-  if (!keys) flattenKeys.set(path, (keys = path.filter((step) => step !== '@').map(String)));
+function slotsAt(slots: Slot[], path: ResponsePath, execution: PlanExecution): Slot[] {
+  const { keys, prefixes } = flattenPathOf(path);
   if (!keys.length) return slots;
+  const fromRoot = slots.length === 1 && slots[0]!.object === execution.data;
+  let cached = fromRoot ? walks.get(execution.data) : undefined;
+  if (fromRoot && !cached) walks.set(execution.data, (cached = new Map()));
+  let reached = slots;
+  let level = 0;
+  for (let at = keys.length; cached && at > 0; at--) {
+    const found = cached.get(prefixes[at - 1]!);
+    if (found) {
+      reached = found;
+      level = at;
+      break;
+    }
+  }
+  if (level === keys.length) return reached;
   const into: Slot[] = [];
-  for (const slot of slots) descend(slot, keys, 0, into);
+  for (const slot of reached) descend(slot, keys, level, into);
+  cached?.set(prefixes[keys.length - 1]!, into);
   return into;
 }
 
@@ -188,6 +228,7 @@ async function runFetch(fetch: FetchNode, slots: Slot[], input: PlanExecutionInp
     const variables = fetchVariables(fetch, input.variables);
     const answer = await call(fetch, variables, input, execution, slots, () => []);
     if (!answer) return;
+    invalidateWalks(execution);
     for (const slot of slots) {
       if (answer.data) mergeInto(slot.object, answer.data);
       placeErrors(answer.errors, fetch.serviceName, execution, (path) => pathOf(slot, path));
@@ -222,6 +263,7 @@ async function runEntityFetch(fetch: FetchNode, slots: Slot[], variables: JsonOb
   if (!answer) return;
   const entities = answer.data?._entities;
   if (Array.isArray(entities)) {
+    invalidateWalks(execution);
     const count = Math.min(entities.length, objects.length);
     if (fetch.outputRewrites) {
       for (let j = 0; j < count; j++) {

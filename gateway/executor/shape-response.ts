@@ -21,6 +21,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
+  visit,
 } from 'graphql';
 import type { JsonObject } from './execute-plan.js';
 
@@ -125,27 +126,81 @@ export function shapeSelection(
   return new Shaper(input).at(input.type, input.selectionSet);
 }
 
+/** The fields collected for each selection sets and type: what `fieldsOf` memoizes. */
+type Collected = Map<readonly SelectionSetNode[], Map<string, CollectedField[]>>;
+
+/**
+ * What a document's fields are, collected for one schema, shared by every request of the
+ * document (Apollo's document store gives each the same nodes) that its directives read
+ * alike: by `@skip`/`@include`/`@defer` variables' values, `withoutDeferred` and
+ * `hiddenTypename`. At most MAX_VARIANTS such variants a document and schema.
+ */
+const collectedByDocument = new WeakMap<DocumentNode, WeakMap<GraphQLSchema, Map<string, Collected>>>();
+const MAX_VARIANTS = 64;
+
+/** The variables a document's directives read (`if:`), in the order first met. */
+const directiveVariables = new WeakMap<DocumentNode, string[]>();
+function directiveVariablesOf(document: DocumentNode): string[] {
+  let names = directiveVariables.get(document);
+  if (!names) {
+    const found = new Set<string>();
+    visit(document, {
+      Directive(directive) {
+        for (const argument of directive.arguments ?? []) if (argument.value.kind === Kind.VARIABLE) found.add(argument.value.name.value);
+      },
+    });
+    directiveVariables.set(document, (names = [...found]));
+  }
+  return names;
+}
+
+function collectedFor({ document, schema, variables, withoutDeferred, hiddenTypename }: ShapeInput): Collected {
+  let bySchema = collectedByDocument.get(document);
+  if (!bySchema) collectedByDocument.set(document, (bySchema = new WeakMap()));
+  let variants = bySchema.get(schema);
+  if (!variants) bySchema.set(schema, (variants = new Map()));
+  const reads = directiveVariablesOf(document)
+    .map((name) => (variables[name] === true ? '1' : '0'))
+    .join('');
+  const variant = `${withoutDeferred ? 'd' : ''}|${hiddenTypename ?? ''}|${reads}`;
+  let collected = variants.get(variant);
+  if (!collected) {
+    collected = new Map();
+    if (variants.size < MAX_VARIANTS) variants.set(variant, collected);
+  }
+  return collected;
+}
+
+/** A selection set as the one-element list the memo is keyed by, the same list each time. */
+const singleSets = new WeakMap<SelectionSetNode, readonly SelectionSetNode[]>();
+function setsOf(selectionSet: SelectionSetNode): readonly SelectionSetNode[] {
+  let sets = singleSets.get(selectionSet);
+  if (!sets) singleSets.set(selectionSet, (sets = [selectionSet]));
+  return sets;
+}
+
 class Shaper {
   private readonly fragments: Record<string, FragmentDefinitionNode> = {};
-  private readonly collected = new Map<readonly SelectionSetNode[], Map<string, CollectedField[]>>();
+  private readonly collected: Collected;
 
   constructor(private readonly input: ShapeInput) {
     for (const definition of input.document.definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments[definition.name.value] = definition;
     }
+    this.collected = collectedFor(input);
   }
 
   root(): JsonObject | null {
     const { schema, operation } = this.input;
     const type = schema.getRootType(operation.operation)!;
-    const shaped = this.object(type, [operation.selectionSet], this.input.data, true);
+    const shaped = this.object(type, setsOf(operation.selectionSet), this.input.data, true);
     return shaped === INVALID ? null : (shaped as JsonObject);
   }
 
   at(type: GraphQLObjectType | GraphQLInterfaceType | GraphQLAbstractType, selectionSet: SelectionSetNode): JsonObject | null {
     const runtime = isAbstractType(type) ? this.runtimeType(type, this.input.data.__typename) : type;
     if (!runtime) return null;
-    const shaped = this.object(runtime, [selectionSet], this.input.data);
+    const shaped = this.object(runtime, setsOf(selectionSet), this.input.data);
     return shaped === INVALID ? null : (shaped as JsonObject);
   }
 
@@ -156,7 +211,9 @@ class Shaper {
     root = false,
   ): Completed {
     const result: JsonObject = {};
-    for (const field of this.fieldsOf(type, selectionSets)) {
+    const fields = this.fieldsOf(type, selectionSets);
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
       if (field.name === '__typename') {
         if (field.key !== this.input.hiddenTypename) result[field.key] = type.name;
         continue;
@@ -237,7 +294,7 @@ class Shaper {
     return result.data?.[field.key] ?? null;
   }
 
-  /** The fields of these selection sets for an object of `type`, fragments expanded, memoized for the request. */
+  /** The fields of these selection sets for an object of `type`, fragments expanded, memoized for the document (`collectedFor`). */
   private fieldsOf(type: GraphQLObjectType | GraphQLInterfaceType, selectionSets: readonly SelectionSetNode[]): CollectedField[] {
     let byType = this.collected.get(selectionSets);
     if (!byType) this.collected.set(selectionSets, (byType = new Map()));
