@@ -200,7 +200,7 @@ export class SubscriptionRunner {
    * its own copy of this event arrived, so what it reads is no older than this copy's cause.
    */
   private sharedJoin(running: Running, event: SubgraphEvent, subgraph: string): Promise<FormattedExecutionResult> {
-    const key = joinKey(running, event, subgraph);
+    const key = joinKey(running, event);
     let joining = this.joinsUnderWay.get(key);
     if (!joining) {
       joining = this.join(running, event, subgraph);
@@ -234,10 +234,11 @@ export class SubscriptionRunner {
 
 /**
  * What makes two joins of an event the same: the supergraph, the operation and the rest of its
- * plan (the same objects for the same document), the variables, the caller (whose identity the
- * subgraphs see and the authorization rules read) and the event as its subgraph sent it.
+ * plan (the same objects for the same document; the subscribing subgraph follows from them),
+ * the variables, the caller (whose identity the subgraphs see and the authorization rules
+ * read) and the event as its subgraph sent it.
  */
-function joinKey({ start, rest }: Running, event: SubgraphEvent, subgraph: string): string {
+function joinKey({ start, rest }: Running, event: SubgraphEvent): string {
   const plan = rest === undefined ? 0 : idOf(rest);
-  return `${idOf(start.engine)}:${idOf(start.operation)}:${plan}:${subgraph}:${JSON.stringify([start.variables, start.context.user ?? null, event])}`;
+  return `${idOf(start.engine)}:${idOf(start.operation)}:${plan}:${JSON.stringify([start.variables, start.context.user ?? null, event])}`;
 }
