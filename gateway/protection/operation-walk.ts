@@ -3,6 +3,7 @@ import {
   GraphQLSkipDirective,
   Kind,
   getDirectiveValues,
+  GraphQLError,
   isAbstractType,
   typeFromAST,
   type DocumentNode,
@@ -15,7 +16,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { ErrorCode, TesseraError } from '../../shared/errors/errors.js';
+import { BadUserInputError, ErrorCode, TesseraError } from '../../shared/errors/errors.js';
 
 /**
  * Every walk of a document at the edge visits each fragment once and spends from a budget of
@@ -158,9 +159,19 @@ export function shapeAnalyzer(document: DocumentNode, budget = new VisitBudget()
   };
 }
 
+/**
+ * Whether `@skip`/`@include` keep the node. Their `if` may not be null: a nullable variable
+ * with a default is allowed there, but sent as an explicit null it is the client's mistake
+ * (graphql-js execution throws), refused as one.
+ */
 function included(node: FieldNode | InlineFragmentNode | FragmentSpreadNode, variables: Record<string, unknown>): boolean {
-  if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
-  return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+  try {
+    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+    return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+  } catch (error) {
+    if (error instanceof GraphQLError) throw new BadUserInputError(error.message, [], { refusesRequest: true });
+    throw error;
+  }
 }
 
 /**

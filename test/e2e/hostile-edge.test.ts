@@ -62,6 +62,15 @@ function hostileRequests(futureToken: string): Hostile[] {
     { query: `query($n: Int = 100) { ...Q } fragment Q on Query { ${nestedPages('$n')} }` },
     { query: `query($n: Int!) { ${nestedPages('$n')} }`, variables: { n: 100 } },
   ]);
+  // A nullable variable with a default may stand where `if: Boolean!` is, but not be sent null.
+  add('@skip/@include given an explicit null', 400, 'BAD_USER_INPUT', [
+    { query: `query($s: Boolean = true) { categories { slug @skip(if: $s) } }`, variables: { s: null } },
+    {
+      query: `query($i: Boolean = false) { ...C } fragment C on Query { categories { ... @include(if: $i) { slug } } }`,
+      variables: { i: null },
+    },
+    { query: `query($s: Boolean = true) { categories { ...S @skip(if: $s) } } fragment S on Category { slug }`, variables: { s: null } },
+  ]);
   add('page size over the cap', 400, 'BAD_USER_INPUT', [
     { query: `{ products(first: 101) { totalCount } }` },
     { query: `query($n: Int!) { products(first: $n) { totalCount } }`, variables: { n: 1_000_000 } },
