@@ -44,4 +44,4 @@ COPY sdk/generated/persisted-documents.json ./sdk/generated/persisted-documents.
 
 USER node
 # The gateway's V8 flags (GATEWAY_V8_FLAGS in tooling/stack.ts): a heap sized to what it holds, not to its garbage.
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "dist/bin/gateway.js"]
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "dist/bin/gateway.js"]

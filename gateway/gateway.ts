@@ -439,6 +439,8 @@ export async function createGateway({ config, logger, verifier, registry = creat
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag: Express would hash every answer for a validator GraphQL clients do not send (and a POST cannot be revalidated).
+  app.set('etag', false);
   // An upgrade request's client address, as Express tells it for a request (trusted proxies honoured).
   const clientIpOf = (request: IncomingMessage) =>
     Object.assign(Object.create(app.request) as express.Request, {

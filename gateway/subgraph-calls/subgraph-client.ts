@@ -1,5 +1,5 @@
 import type { GraphQLFormattedError } from 'graphql';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { CACHE_EXTENSION, type CacheTagReport } from '../../shared/cache-tags/cache-tags.js';
 import { GatewayTimeoutError, SubgraphUnavailableError, type TesseraError } from '../../shared/errors/errors.js';
 import { currentRequestScope } from '../../shared/http/request-scope.js';
@@ -74,6 +74,73 @@ class CallFailure extends Error {
   }
 }
 
+/**
+ * One call's answer gathered through undici's handler interface: the status, `Cache-Control`
+ * and the body's chunks, handed over once at its end. What `request()` adds around the same
+ * dispatch (a body stream, an AbortSignal's listeners, an async resource) is not made per
+ * call. A non-2xx body is read off and dropped, so the connection serves the next call.
+ */
+class BufferedAnswer implements Dispatcher.DispatchHandler {
+  statusCode = 0;
+  cacheControl: string | undefined;
+  bytes: Buffer = Buffer.alloc(0);
+  /** Called once, when the answer is complete or has failed. */
+  settled = () => {};
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+  private controller: Dispatcher.DispatchController | undefined;
+  private abortedWith: Error | undefined;
+
+  constructor(
+    private readonly resolve: (answer: BufferedAnswer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** Fails the call with `reason`, now or (not yet sent) as soon as it starts. */
+  abort(reason: Error): void {
+    this.abortedWith = reason;
+    if (this.controller) this.controller.abort(reason);
+    else this.fail(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortedWith) controller.abort(this.abortedWith);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx: the answer follows
+    this.statusCode = statusCode;
+    const header = headers['cache-control'];
+    this.cacheControl = Array.isArray(header) ? header.join(', ') : header;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.statusCode < 200 || this.statusCode >= 300) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+    this.settled();
+    this.resolve(this);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(this.abortedWith ?? error);
+  }
+
+  private fail(error: Error): void {
+    this.settled();
+    this.reject(error);
+  }
+}
+
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
@@ -92,6 +159,8 @@ export class PoolSubgraphClient implements SubgraphClient {
   private readonly signingSecret: string;
   private readonly subgraphTimeoutMs: number;
   private readonly metrics: SubgraphFetchObserver | undefined;
+  /** This subgraph's fetch timer, its label bound once rather than hashed on every call. */
+  private readonly fetchTimer: { startTimer(): () => void } | undefined;
   private readonly warn: (details: object, message: string) => void;
 
   constructor({ name, url, signingSecret, subgraphTimeoutMs, connections, logger, metrics }: SubgraphClientOptions) {
@@ -103,6 +172,7 @@ export class PoolSubgraphClient implements SubgraphClient {
     this.signingSecret = signingSecret;
     this.subgraphTimeoutMs = subgraphTimeoutMs;
     this.metrics = metrics;
+    this.fetchTimer = metrics?.subgraphFetchDuration.labels({ subgraph: name });
     this.warn = throttledWarn(logger, FAILURE_WARN_INTERVAL_MS);
   }
 
@@ -116,7 +186,7 @@ export class PoolSubgraphClient implements SubgraphClient {
   }
 
   private async measuredCall(call: SubgraphCall, caller: SubgraphCaller): Promise<SubgraphAnswer> {
-    const stopTimer = this.metrics?.subgraphFetchDuration.startTimer({ subgraph: this.name });
+    const stopTimer = this.fetchTimer?.startTimer();
     try {
       const answer = await this.send(call, caller);
       if (answer.errors?.length) this.metrics?.subgraphFetchErrors.inc({ subgraph: this.name, reason: 'graphql' });
@@ -147,33 +217,26 @@ export class PoolSubgraphClient implements SubgraphClient {
     };
     injectTraceContext({ set: (name, value) => (headers[name] = value) });
     const budget = scope?.deadline === undefined ? this.subgraphTimeoutMs : Math.min(this.subgraphTimeoutMs, scope.deadline - Date.now());
-    // A timer cleared when the call ends, not AbortSignal.timeout's, which stays queued until it fires.
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), Math.max(1, budget));
+    const { statusCode, cacheControl, bytes } = await new Promise<BufferedAnswer>((resolve, reject) => {
+      const answer = new BufferedAnswer(resolve, reject);
+      // A timer cleared when the call ends, not AbortSignal.timeout's, which stays queued until it fires.
+      const timer = setTimeout(
+        () => answer.abort(new CallFailure('timeout', new Error(`No answer within ${budget} ms.`))),
+        Math.max(1, budget),
+      );
+      answer.settled = () => clearTimeout(timer);
+      this.pool.dispatch({ method: 'POST', path: this.path, headers, body }, answer);
+    });
+    if (statusCode < 200 || statusCode >= 300)
+      throw new CallFailure('http', new Error(`The subgraph answered HTTP ${statusCode}.`), statusCode);
     let answer: ReturnType<typeof graphQLAnswer>;
-    let cacheControl: string | undefined;
     try {
-      const response = await this.pool.request({ method: 'POST', path: this.path, headers, body, signal: abort.signal });
-      const { statusCode } = response;
-      if (statusCode < 200 || statusCode >= 300) {
-        await response.body.dump(); // read off, so the connection serves the next call
-        throw new CallFailure('http', new Error(`The subgraph answered HTTP ${statusCode}.`), statusCode);
-      }
-      const header = response.headers['cache-control'];
-      cacheControl = Array.isArray(header) ? header.join(', ') : header;
-      try {
-        // Read whole, then parsed once.
-        answer = graphQLAnswer(await response.body.json());
-      } catch (error) {
-        throw new CallFailure('network', error, statusCode);
-      }
-      if (!answer) throw new CallFailure('network', new Error('The subgraph answered JSON that is not a GraphQL response.'), statusCode);
+      // Read whole, then parsed once.
+      answer = graphQLAnswer(JSON.parse(bytes.toString('utf8')));
     } catch (error) {
-      if (abort.signal.aborted) throw new CallFailure('timeout', error);
-      throw error;
-    } finally {
-      clearTimeout(timer);
+      throw new CallFailure('network', error, statusCode);
     }
+    if (!answer) throw new CallFailure('network', new Error('The subgraph answered JSON that is not a GraphQL response.'), statusCode);
     this.takeCacheTags(answer.extensions, caller);
     return { data: answer.data, errors: answer.errors, cacheControl };
   }

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Identity } from './identity.js';
 import { UnauthenticatedError } from '../errors/errors.js';
@@ -54,7 +54,7 @@ function hmac(secret: string, payload: string): string {
 }
 
 function sha256(body: RequestBody): string {
-  return createHash('sha256').update(body).digest('base64url');
+  return hash('sha256', body, 'base64url');
 }
 
 /**
