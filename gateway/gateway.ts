@@ -6,7 +6,6 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
@@ -60,6 +59,7 @@ import { createSubgraphClient, type SubgraphClient } from './subgraph-calls/subg
 import { loadTrustedDocuments, trustedDocumentsGuard } from './persisted-documents/trusted-documents.js';
 import { composeFromRunning, routingOf } from './supergraph/supergraph.js';
 import { reloadableSupergraph, type ReloadableSupergraph } from './supergraph/reload.js';
+import { apolloMiddleware } from '../shared/http/apollo-middleware.js';
 
 interface GatewayOptions {
   config: WithSecrets<
@@ -439,7 +439,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
 
   const app = express();
   app.disable('x-powered-by');
-  // No ETag: Express would hash every answer for a validator GraphQL clients do not send (and a POST cannot be revalidated).
+  // Express's ETag hashes every body sent; GraphQL answers get theirs over GET only (shared/http/apollo-middleware.ts).
   app.set('etag', false);
   // An upgrade request's client address, as Express tells it for a request (trusted proxies honoured).
   const clientIpOf = (request: IncomingMessage) =>
@@ -533,7 +533,7 @@ export async function createGateway({ config, logger, verifier, registry = creat
           }),
         ]
       : []),
-    expressMiddleware(apollo, { context: ({ req }) => contextFor(req.get('authorization')) }),
+    apolloMiddleware(apollo, ({ req }) => contextFor(req.get('authorization'))),
   );
   app.use(graphqlErrorHandler(logger));
   return {

@@ -222,9 +222,9 @@ export function answerCacheHits(options: CacheHitOptions): RequestHandler {
     res.setHeader('age', String(age));
     res.setHeader('cache-control', `max-age=${remaining}, ${hit.scope.toLowerCase()}`);
     res.setHeader('content-type', contentType!);
-    // Express's own, computed at store time; with another `etag` setting Express computes its own.
-    if (req.app.get('etag') === 'weak') res.setHeader('etag', hit.entityTag);
-    // As Apollo Server's Express integration sends: Express adds the length (and answers a matching If-None-Match with 304).
+    // As a miss over GET gets it (shared/http/apollo-middleware.ts), computed at store time; a POST answer gets none.
+    if (req.method === 'GET' || req.method === 'HEAD') res.setHeader('etag', hit.entityTag);
+    // Express adds the length, and answers a matching If-None-Match with 304.
     res.status(200).send(hit.body);
 
     options.observer.lookup('HIT');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
+import { weakEntityTag } from '../../shared/http/apollo-middleware.js';
 import { throttledWarn, type Logger } from '../../shared/observability/logger.js';
 import type { CachedResponse, ResponseCacheStore } from './store.js';
 import type { GatewayContext } from '../context.js';
@@ -39,16 +40,6 @@ export function operationKey(queryHash: string, operationName: string | null | u
  */
 function responseBody({ data, extensions }: { data?: unknown; extensions?: unknown }): Buffer {
   return Buffer.from(`${JSON.stringify({ data, extensions })}\n`);
-}
-
-/**
- * The weak ETag Express sends with a body (its default `etag` setting): the length in hex and
- * the first 27 characters of the base64 sha1. Hashing a large body at each hit would cost more
- * than the rest of the hit.
- */
-export function weakEntityTag(body: Buffer): string {
-  const hash = createHash('sha1').update(body).digest('base64').slice(0, 27);
-  return `W/"${body.length.toString(16)}-${hash}"`;
 }
 
 /**

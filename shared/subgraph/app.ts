@@ -1,5 +1,4 @@
 import { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Registry } from 'prom-client';
@@ -22,6 +21,7 @@ import { createContextFactory, type SubgraphContext } from './context.js';
 import type { SubgraphDefinition } from './definition.js';
 import { createSubgraphMetrics, observeConnections, operationMetricsScope, useSubgraphMetrics } from './metrics.js';
 import { useSlowOperationLog } from './slow-operations.js';
+import { apolloMiddleware } from '../http/apollo-middleware.js';
 
 export interface SubgraphAppOptions {
   definition: SubgraphDefinition;
@@ -104,13 +104,11 @@ export async function createSubgraphApp({
     // The signature covers the body as sent; only the raw bytes can be checked against it.
     jsonBody({ limit: '1mb', maxDepth: config.maxJsonDepth, keepRaw: true }),
     operationMetricsScope(metrics),
-    expressMiddleware(apollo, {
-      // A storeless subgraph's context has no `em`; the framework's plugins never read it.
-      // The request scope's logger already carries the request id: the context shares it rather than making another.
-      context: async ({ req }) => {
-        const { requestId, logger: requestLogger } = requestScope();
-        return createContext({ requestId, logger: requestLogger, user: await callerOf(req) }) as SubgraphContext;
-      },
+    // A storeless subgraph's context has no `em`; the framework's plugins never read it.
+    // The request scope's logger already carries the request id: the context shares it rather than making another.
+    apolloMiddleware(apollo, async ({ req }) => {
+      const { requestId, logger: requestLogger } = requestScope();
+      return createContext({ requestId, logger: requestLogger, user: await callerOf(req) }) as SubgraphContext;
     }),
   );
   app.use(graphqlErrorHandler(logger));
