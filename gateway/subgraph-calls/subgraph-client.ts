@@ -78,26 +78,33 @@ class CallFailure extends Error {
  * One call's answer gathered through undici's handler interface: the status, `Cache-Control`
  * and the body's chunks, handed over once at its end. What `request()` adds around the same
  * dispatch (a body stream, an AbortSignal's listeners, an async resource) is not made per
- * call. A non-2xx body is read off and dropped, so the connection serves the next call.
+ * call. A non-2xx body is read off and dropped, so the connection serves the next call. Its
+ * budget's end fails it with a `timeout` CallFailure, sent or still queued.
  */
 class BufferedAnswer implements Dispatcher.DispatchHandler {
   statusCode = 0;
   cacheControl: string | undefined;
   bytes: Buffer = Buffer.alloc(0);
-  /** Called once, when the answer is complete or has failed. */
-  settled = () => {};
   private readonly chunks: Buffer[] = [];
   private length = 0;
   private controller: Dispatcher.DispatchController | undefined;
   private abortedWith: Error | undefined;
+  /** Cleared when the call ends, unlike AbortSignal.timeout's, which stays queued until it fires. */
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly resolve: (answer: BufferedAnswer) => void,
     private readonly reject: (error: unknown) => void,
-  ) {}
+    budgetMs: number,
+  ) {
+    this.timer = setTimeout(
+      () => this.abort(new CallFailure('timeout', new Error(`No answer within ${budgetMs} ms.`))),
+      Math.max(1, budgetMs),
+    );
+  }
 
   /** Fails the call with `reason`, now or (not yet sent) as soon as it starts. */
-  abort(reason: Error): void {
+  private abort(reason: Error): void {
     this.abortedWith = reason;
     if (this.controller) this.controller.abort(reason);
     else this.fail(reason);
@@ -127,7 +134,7 @@ class BufferedAnswer implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
-    this.settled();
+    clearTimeout(this.timer);
     this.resolve(this);
   }
 
@@ -136,7 +143,7 @@ class BufferedAnswer implements Dispatcher.DispatchHandler {
   }
 
   private fail(error: Error): void {
-    this.settled();
+    clearTimeout(this.timer);
     this.reject(error);
   }
 }
@@ -217,16 +224,9 @@ export class PoolSubgraphClient implements SubgraphClient {
     };
     injectTraceContext({ set: (name, value) => (headers[name] = value) });
     const budget = scope?.deadline === undefined ? this.subgraphTimeoutMs : Math.min(this.subgraphTimeoutMs, scope.deadline - Date.now());
-    const { statusCode, cacheControl, bytes } = await new Promise<BufferedAnswer>((resolve, reject) => {
-      const answer = new BufferedAnswer(resolve, reject);
-      // A timer cleared when the call ends, not AbortSignal.timeout's, which stays queued until it fires.
-      const timer = setTimeout(
-        () => answer.abort(new CallFailure('timeout', new Error(`No answer within ${budget} ms.`))),
-        Math.max(1, budget),
-      );
-      answer.settled = () => clearTimeout(timer);
-      this.pool.dispatch({ method: 'POST', path: this.path, headers, body }, answer);
-    });
+    const { statusCode, cacheControl, bytes } = await new Promise<BufferedAnswer>((resolve, reject) =>
+      this.pool.dispatch({ method: 'POST', path: this.path, headers, body }, new BufferedAnswer(resolve, reject, budget)),
+    );
     if (statusCode < 200 || statusCode >= 300)
       throw new CallFailure('http', new Error(`The subgraph answered HTTP ${statusCode}.`), statusCode);
     let answer: ReturnType<typeof graphQLAnswer>;

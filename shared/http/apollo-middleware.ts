@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
 
@@ -71,6 +71,5 @@ export function searchOf(url: string): string {
  * first 27 characters of the base64 SHA-1 of its UTF-8 bytes.
  */
 export function weakEntityTag(body: string | Buffer): string {
-  const hash = createHash('sha1').update(body).digest('base64').slice(0, 27);
-  return `W/"${Buffer.byteLength(body).toString(16)}-${hash}"`;
+  return `W/"${Buffer.byteLength(body).toString(16)}-${hash('sha1', body, 'base64').slice(0, 27)}"`;
 }
