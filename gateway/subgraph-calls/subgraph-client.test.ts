@@ -218,6 +218,20 @@ describe('the subgraph client', () => {
     await waitFor(() => abandoned === 1);
   });
 
+  it('times out a call still queued behind a busy connection, which is then never sent', async () => {
+    reset((_, res) => setTimeout(() => json(res, ANSWER), 400)); // holds the one connection 400 ms
+    const client = clientFor({ subgraphTimeoutMs: 2_000, connections: 1 });
+    const first = client.call(CALL, {});
+    await waitFor(() => received.length === 1);
+    const started = Date.now();
+    await expect(inScope(() => client.call(CALL, {}), { timeoutMs: 100 })).rejects.toMatchObject({ code: 'GATEWAY_TIMEOUT' });
+    expect(Date.now() - started).toBeLessThan(350);
+    await expect(first).resolves.toMatchObject({ data: ANSWER.data });
+    // The connection the first call frees does not carry the timed-out one afterwards.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received).toHaveLength(1);
+  });
+
   it('times out an answer whose body stops halfway', async () => {
     reset((_, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
