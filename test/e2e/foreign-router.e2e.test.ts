@@ -7,6 +7,7 @@ import { seedId } from '../../shared/store/seed.js';
 import { subgraphs } from '../../subgraphs/index.js';
 import { catalog } from '../../subgraphs/catalog/index.js';
 import { TEST_JWT_SECRET } from '../support/config.js';
+import { APOLLO_SERVER_CHOICES, auditShortfalls } from '../support/http-audit.js';
 import { postGraphQL, signedAs, subgraphForSuite, type TestSubgraph } from '../support/subgraph.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
 
@@ -71,6 +72,10 @@ describe('behind another router (SUBGRAPH_TRUST=bearer)', () => {
     await hive?.dispose();
     await supergraph?.stop();
     if (logLevel !== undefined) process.env.LOG_LEVEL = logLevel;
+  });
+
+  it("answers graphql-http's GraphQL over HTTP audit at a subgraph as Tessera's gateway does (every MUST)", async () => {
+    expect(await auditShortfalls(supergraph.subgraphs.catalog!.url)).toEqual(APOLLO_SERVER_CHOICES);
   });
 
   it("serves the README's shop query as Tessera's gateway does", async () => {

@@ -7,6 +7,7 @@ import { startSubgraph } from '../../shared/subgraph/boot.js';
 import { buildFederatedSchema } from '../../shared/subgraph/schema.js';
 import { catalog } from '../../subgraphs/catalog/index.js';
 import { testGatewayConfig, testSubgraphConfig } from '../support/config.js';
+import { APOLLO_SERVER_CHOICES, auditShortfalls } from '../support/http-audit.js';
 import { capturingLogger, type LogLine } from '../support/logger.js';
 import { adminQuery, freshStore } from '../support/postgres.js';
 import { postGraphQL, postRaw, rawAnswer, type RawAnswer } from '../support/subgraph.js';
@@ -177,6 +178,20 @@ describe('the HTTP edge', () => {
       expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({
         errors: [{ message: 'The request is not valid HTTP.', extensions: { code: 'BAD_REQUEST' } }],
       });
+    });
+  });
+
+  describe('the GraphQL over HTTP audit (graphql-http, what compliance suites run)', () => {
+    // In production introspection is off, and these audits query `__type`.
+    const INTROSPECTION_OFF = { BF61: 'error', '28B9': 'error', '2EA1': 'warn' };
+
+    it('passes every MUST in development, and falls short only where Apollo Server chooses to', async () => {
+      expect(await auditShortfalls(gateways.development.url)).toEqual(APOLLO_SERVER_CHOICES);
+    });
+
+    it('falls short in production only where introspection is off besides', async () => {
+      expect(await auditShortfalls(gateways.production.url)).toEqual({ ...APOLLO_SERVER_CHOICES, ...INTROSPECTION_OFF });
+      await stillServes(gateways.production.url);
     });
   });
 
