@@ -106,6 +106,15 @@ describe('the cost limit', () => {
     expect(badVariable.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const unknown = await gateway.execute(`{ categories { slug } }`, { operationName: 'Nope' });
     expect(unknown.status).toBe(400);
-    expect(unknown.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(unknown.errors?.[0]).toMatchObject({
+      message: 'Unknown operation named "Nope".',
+      extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+    });
+    const unnamed = await gateway.execute(`query A { categories { slug } } query B { categories { slug } }`);
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.errors?.[0]).toMatchObject({
+      message: 'The document has several operations; name the one to run in operationName.',
+      extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+    });
   });
 });

@@ -231,10 +231,7 @@ export function analyzeOperation({
   return { cost, introspectionCost, rootFields };
 }
 
-type AdmissionContext = Pick<
-  GraphQLRequestContextDidResolveOperation<GatewayContext>,
-  'schema' | 'operation' | 'operationName' | 'document' | 'request'
->;
+type AdmissionContext = Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'schema' | 'operation' | 'document' | 'request'>;
 
 export interface CostLimit extends ApolloServerPlugin<GatewayContext> {
   /**
@@ -259,8 +256,8 @@ export function useCostLimit(options: CostLimitOptions): CostLimit {
   // document (Apollo Server's document store hands the same one out) and supergraph.
   const admittedBySchema = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, OperationAnalysis>>();
 
-  const analyze = ({ schema, document, request, ...rest }: AdmissionContext): OperationAnalysis => {
-    const operation = resolvedOperation(rest);
+  const analyze = ({ schema, document, request, operation: resolved }: AdmissionContext): OperationAnalysis => {
+    const operation = resolvedOperation({ operation: resolved, request });
     const costs = costsBySchema.get(schema);
     // Never estimate without the costs: that would let every operation through.
     if (!costs) throw new Error('useCostLimit has no costs for the schema being served (its schemaDidLoadOrUpdate did not run).');

@@ -102,9 +102,11 @@ export function operationLimitsRule(operationLimits: OperationLimits): Validatio
  */
 export function resolvedOperation({
   operation,
-  operationName,
-}: Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'operation' | 'operationName'>): OperationDefinitionNode {
+  request,
+}: Pick<GraphQLRequestContextDidResolveOperation<GatewayContext>, 'operation' | 'request'>): OperationDefinitionNode {
   if (operation) return operation;
+  // The name the client asked for: the context's `operationName` is the resolved operation's, null here.
+  const { operationName } = request;
   throw new OperationResolutionError(
     operationName
       ? `Unknown operation named "${operationName}".`

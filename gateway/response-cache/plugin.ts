@@ -181,7 +181,7 @@ export function useResponseCache({ store, logger, observer, analysisOf }: Respon
           if (policy && key && result?.data && !result.errors && document) {
             try {
               // Admitted, so analysed already: this reads the cost step's verdict.
-              const { cost, rootFields } = analysisOf({ schema, operation, operationName, document, request });
+              const { cost, rootFields } = analysisOf({ schema, operation, document, request });
               // Serialized once, here: the plugins before this one (the cost step's `extensions.cost`) have had their say.
               const body = responseBody(result);
               const entry: CachedResponse = {
