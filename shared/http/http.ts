@@ -46,12 +46,23 @@ export function healthRoutes(app: Express, readiness: ReadinessCheck, timeoutMs 
   });
 }
 
+/** Whether body-parser's refused text is JSON after all: a scalar, which its strict mode refuses. */
+function parsesAsJson(body: unknown): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    JSON.parse(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Body-parser and other HTTP-level failures as a GraphQL error body (never Express's HTML
  * page with a stack trace), with the status the failure calls for.
  */
 export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: { status?: number; type?: string; message?: string }, _req, res, _next) => {
+  return (error: { status?: number; type?: string; message?: string; body?: unknown }, _req, res, _next) => {
     // A refusal of our own (shared/http/json-body.ts) says what it is; body-parser's are BAD_REQUEST.
     if (error instanceof TesseraError) return sendError(res, error);
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
@@ -61,7 +72,9 @@ export function graphqlErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     const message =
       error.type === 'entity.parse.failed'
-        ? 'The request body is not valid JSON.'
+        ? parsesAsJson(error.body)
+          ? 'The request body is JSON but not an object (or an array, for a batch).'
+          : 'The request body is not valid JSON.'
         : error.type === 'entity.too.large'
           ? 'The request body is too large.'
           : (error.message ?? 'Bad request');

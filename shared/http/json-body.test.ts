@@ -31,7 +31,7 @@ describe('jsonNestingDepth', () => {
 });
 
 describe('jsonBody', () => {
-  it('refuses a body nested too deep with 400 MAX_JSON_DEPTH_EXCEEDED before parsing it, and non-UTF-8 JSON with 415', async () => {
+  it('refuses a body nested too deep with 400 MAX_JSON_DEPTH_EXCEEDED before parsing it, JSON that is not an object or not JSON with 400, and non-UTF-8 JSON with 415', async () => {
     const app = express();
     app.post('/', jsonBody({ limit: '1mb', maxDepth: 3 }), (req, res) => void res.json({ got: req.body }));
     app.use(graphqlErrorHandler(createLogger('test', { logLevel: 'silent', env: 'test' })));
@@ -48,6 +48,20 @@ describe('jsonBody', () => {
         body: { errors: [{ message: expect.stringMatching(/at most 3 deep/), extensions: { code: 'MAX_JSON_DEPTH_EXCEEDED', limit: 3 } }] },
       });
       expect((await post(`{"a":${'['.repeat(100_000)}`)).body.errors[0].extensions.code).toBe('MAX_JSON_DEPTH_EXCEEDED');
+      for (const scalar of ['null', '"query"', '1', 'true']) {
+        expect(await post(scalar)).toEqual({
+          status: 400,
+          body: {
+            errors: [
+              { message: 'The request body is JSON but not an object (or an array, for a batch).', extensions: { code: 'BAD_REQUEST' } },
+            ],
+          },
+        });
+      }
+      expect(await post('{"a": ')).toEqual({
+        status: 400,
+        body: { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] },
+      });
       const utf16 = await post(Buffer.from('{"a":1}', 'utf16le'), 'application/json; charset=utf-16le');
       expect(utf16).toEqual({
         status: 415,

@@ -49,6 +49,9 @@ export function jsonTooDeep(limit: number): TesseraError {
   );
 }
 
+/** A request whose body `jsonBody({ keepRaw: true })` kept as received (a signature covers those bytes). */
+export type RawBodyRequest = IncomingMessage & { rawBody?: Buffer };
+
 /**
  * `express.json()` that refuses, before the body is parsed, a body nested deeper than
  * `maxDepth` with 400 `MAX_JSON_DEPTH_EXCEEDED`. JSON.parse itself copes with any depth, but
@@ -56,9 +59,6 @@ export function jsonTooDeep(limit: number): TesseraError {
  * coercion, loggers) recurses and overflows the stack on a few kilobytes of `[[[[…`.
  * Only UTF-8 is accepted (RFC 8259 §8.1), so the raw bytes can be counted as they are.
  */
-/** A request whose body `jsonBody({ keepRaw: true })` kept as received (a signature covers those bytes). */
-export type RawBodyRequest = IncomingMessage & { rawBody?: Buffer };
-
 export function jsonBody({
   limit,
   maxDepth,

@@ -112,6 +112,30 @@ describe('the HTTP edge', () => {
     });
   });
 
+  describe('bodies that are not one JSON object', () => {
+    it('refuses another content type with 415, and JSON that does not parse or is a scalar with 400, each saying which', async () => {
+      const { url } = gateways.production;
+      for (const [contentType, body] of [
+        ['application/x-www-form-urlencoded', 'query=%7B__typename%7D'],
+        ['application/xml', '<query/>'],
+        ['text/plain', CATEGORIES],
+      ]) {
+        const response = await post(url, body!, { 'content-type': contentType!, 'apollo-require-preflight': 'true' });
+        expectRefused(response, 415, 'BAD_REQUEST');
+        expect(response.body.errors![0]!.message).toBe('Send the operation as JSON, with Content-Type: application/json.');
+      }
+      const broken = await post(url, '{"query": ');
+      expectRefused(broken, 400, 'BAD_REQUEST');
+      expect(broken.body.errors![0]!.message).toBe('The request body is not valid JSON.');
+      for (const scalar of ['null', '"{ categories { slug } }"', '42']) {
+        const response = await post(url, scalar);
+        expectRefused(response, 400, 'BAD_REQUEST');
+        expect(response.body.errors![0]!.message).toBe('The request body is JSON but not an object (or an array, for a batch).');
+      }
+      await stillServes(url);
+    });
+  });
+
   describe('automatic persisted queries that cannot be honoured', () => {
     const apq = (persistedQuery: unknown, query?: string) => JSON.stringify({ query, extensions: { persistedQuery } });
 
