@@ -87,7 +87,7 @@ function clientErrorRefusal(code: string | undefined): TesseraError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
       return new TesseraError(
-        `The request headers are larger than the ${maxHeaderSize} bytes accepted (a token or cookie too long?).`,
+        `The request's URL and headers are larger than the ${maxHeaderSize} bytes accepted (a query string, token or cookie too long?).`,
         ErrorCode.HEADERS_TOO_LARGE,
       );
     case 'ERR_HTTP_REQUEST_TIMEOUT':

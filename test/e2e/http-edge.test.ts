@@ -183,8 +183,15 @@ describe('the HTTP edge', () => {
       for (const url of [gateways.production.url, supergraph.subgraphs.catalog!.url]) {
         const response = await post(url, JSON.stringify({ query: CATEGORIES }), { authorization });
         expectRefused(response, 431, 'HEADERS_TOO_LARGE');
-        expect(response.body.errors![0]!.message).toMatch(/headers are larger than/);
+        expect(response.body.errors![0]!.message).toMatch(/URL and headers are larger than the 16384 bytes/);
       }
+      await stillServes(gateways.production.url);
+    });
+
+    it('answers a GET whose query string is over the limit alike (Node counts the request line with the headers)', async () => {
+      const response = await get(gateways.production.url, { query: `{ categories { slug } }${' '.repeat(20_000)}` });
+      expectRefused(response, 431, 'HEADERS_TOO_LARGE');
+      expect(response.body.errors![0]!.message).toMatch(/a query string, token or cookie too long/);
       await stillServes(gateways.production.url);
     });
 
