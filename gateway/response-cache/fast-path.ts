@@ -223,7 +223,7 @@ export function answerCacheHits(options: CacheHitOptions): RequestHandler {
     res.setHeader('cache-control', `max-age=${remaining}, ${hit.scope.toLowerCase()}`);
     res.setHeader('content-type', contentType!);
     // As a miss over GET gets it (shared/http/apollo-middleware.ts), computed at store time; a POST answer gets none.
-    if (req.method === 'GET' || req.method === 'HEAD') res.setHeader('etag', hit.entityTag);
+    if (req.method === 'GET') res.setHeader('etag', hit.entityTag);
     // Express adds the length, and answers a matching If-None-Match with 304.
     res.status(200).send(hit.body);
 

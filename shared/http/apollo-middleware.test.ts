@@ -88,12 +88,17 @@ describe('apolloMiddleware', () => {
     expect(changed.status).toBe(200);
   });
 
-  it('sends headers but no body for HEAD', async () => {
-    const head = await fetch(`${url}?query=${encodeURIComponent('{ hello }')}`, {
-      method: 'HEAD',
-      headers: { 'apollo-require-preflight': 'true' },
-    });
-    expect(await head.text()).toBe('');
-    expect(head.headers.get('content-length')).not.toBeNull();
+  it('refuses every method but GET and POST with 405 and Allow, before Apollo Server (whose CSRF check would answer 400)', async () => {
+    for (const method of ['HEAD', 'OPTIONS', 'PUT', 'DELETE', 'PATCH']) {
+      // No content type and no preflight header: what Apollo Server would block as CSRF first.
+      const response = await request(url, { method: method as 'PUT' });
+      const text = await response.body.text();
+      expect({ method, status: response.statusCode, allow: response.headers.allow }).toEqual({ method, status: 405, allow: 'GET, POST' });
+      if (method === 'HEAD') expect(text).toBe('');
+      else
+        expect(JSON.parse(text)).toEqual({
+          errors: [{ message: 'GraphQL is served over GET and POST only.', extensions: { code: 'BAD_REQUEST' } }],
+        });
+    }
   });
 });

@@ -1,6 +1,13 @@
 import { hash } from 'node:crypto';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
+import { BadRequestError, sendError } from '../errors/errors.js';
+
+/**
+ * GraphQL over HTTP's methods. Apollo Server refuses any other (HEAD, PUT, an OPTIONS that is not
+ * an allowed CORS preflight) only after its CSRF check, so as a CSRF 400 when no content type is sent.
+ */
+const GRAPHQL_METHODS = 'GET, POST';
 
 /**
  * Apollo Server mounted on Express through its integration interface
@@ -8,9 +15,10 @@ import type { Request, RequestHandler, Response } from 'express';
  * integration pays on every request: the query string read with the legacy `url.parse`, and a
  * complete answer sent with `res.send`, which copies the string into a Buffer and hashes it for
  * an ETag before writing it. Here the search is the URL's tail from its `?`, and the answer goes
- * out with `res.end` under its byte length. Only a GET (or HEAD) answer gets an ETag, Express's
- * weak one, and a 304 when the client's `If-None-Match` holds it: a POST cannot be revalidated,
- * so hashing its answer bought nothing. A streamed answer (incremental delivery) is written
+ * out with `res.end` under its byte length. Only a GET answer gets an ETag, Express's weak one,
+ * and a 304 when the client's `If-None-Match` holds it: a POST cannot be revalidated, so
+ * hashing its answer bought nothing. Other methods are refused with 405 and `Allow` before
+ * Apollo Server sees them. A streamed answer (incremental delivery) is written
  * chunk by chunk, flushed after each. Needs `req.body` (a JSON body parser mounted before it).
  */
 export function apolloMiddleware<TContext extends BaseContext>(
@@ -19,6 +27,10 @@ export function apolloMiddleware<TContext extends BaseContext>(
 ): RequestHandler {
   server.assertStarted('apolloMiddleware()');
   return async (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      sendError(res, new BadRequestError('GraphQL is served over GET and POST only.', { status: 405 }), { allow: GRAPHQL_METHODS });
+      return;
+    }
     if (!('body' in req)) throw new Error('`req.body` is not set: mount a JSON body parser before the Apollo middleware.');
     const headers = new HeaderMap();
     for (const key in req.headers) {
@@ -26,7 +38,7 @@ export function apolloMiddleware<TContext extends BaseContext>(
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     const answer = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method.toUpperCase(), headers, search: searchOf(req.url), body: req.body },
+      httpGraphQLRequest: { method: req.method, headers, search: searchOf(req.url), body: req.body },
       context: () => context({ req, res }),
     });
     for (const [key, value] of answer.headers) res.setHeader(key, value);
@@ -37,7 +49,7 @@ export function apolloMiddleware<TContext extends BaseContext>(
       if (typeof contentType === 'string' && !contentType.includes('charset'))
         res.setHeader('content-type', `${contentType}; charset=utf-8`);
       const body = answer.body.string;
-      if ((req.method === 'GET' || req.method === 'HEAD') && res.statusCode >= 200 && res.statusCode < 300) {
+      if (req.method === 'GET' && res.statusCode >= 200 && res.statusCode < 300) {
         res.setHeader('etag', weakEntityTag(body));
         if (req.fresh) {
           res.statusCode = 304;
@@ -47,7 +59,7 @@ export function apolloMiddleware<TContext extends BaseContext>(
         }
       }
       res.setHeader('content-length', Buffer.byteLength(body));
-      res.end(req.method === 'HEAD' ? undefined : body);
+      res.end(body);
       return;
     }
     for await (const chunk of answer.body.asyncIterator) {

@@ -136,6 +136,17 @@ describe('the HTTP edge', () => {
     });
   });
 
+  it('refuses a method other than GET and POST with 405 and Allow, at the gateway and at a subgraph', async () => {
+    for (const url of [gateways.production.url, supergraph.subgraphs.catalog!.url]) {
+      for (const method of ['OPTIONS', 'PUT', 'DELETE']) {
+        const response = await rawAnswer(await fetch(url, { method }));
+        expectRefused(response, 405, 'BAD_REQUEST');
+        expect(response.headers.get('allow')).toBe('GET, POST');
+      }
+    }
+    await stillServes(gateways.production.url);
+  });
+
   describe('automatic persisted queries that cannot be honoured', () => {
     const apq = (persistedQuery: unknown, query?: string) => JSON.stringify({ query, extensions: { persistedQuery } });
 
