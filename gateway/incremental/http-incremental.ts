@@ -6,7 +6,7 @@ import type { GatewayContext } from '../context.js';
 import type { JsonObject } from '../executor/execute-plan.js';
 import type { IncrementalPayload } from '../executor/run-defer.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { BOUNDARY, DELIMITER, drained, part } from '../subscriptions/http-streams.js';
+import { BOUNDARY, DELIMITER, drained, eventStreamOnly, part, refusedInStream, sendAsEventStream } from '../subscriptions/http-streams.js';
 
 type IncrementalTransport = 'multipart' | 'sse';
 
@@ -69,17 +69,38 @@ const APQ_CACHE_PREFIX = 'apq:';
  * `incremental` slot in its context, where the executor leaves the stream of its parts; they
  * are written as they come, within the request's deadline. A request answered without a stream
  * (a response cache hit, a plan with nothing deferred) is one part with the whole result; a
- * refusal is the pipeline's JSON answer with its status. Anything else goes on (a `@defer` from
- * a client accepting neither is ignored: the whole result at once).
+ * refusal is the pipeline's JSON answer with its status (over SSE, what fails validation is an
+ * event: `refusedInStream`). A query or mutation without `@defer` from a client that takes only
+ * an event stream is answered as one `next` event. Anything else goes on (a `@defer` from a
+ * client accepting neither is ignored: the whole result at once).
  */
 export function httpIncremental({ apollo, contextFor, metrics, persistedQueries }: HttpIncrementalOptions): RequestHandler {
   return (req, res, next) => {
     const framing = req.method === 'POST' ? framingOf(req.get('accept')) : undefined;
     if (!framing) return next();
     void documentOf(req.body)
-      .then((query) => (query?.includes('@defer') ? serve(framing, req, res) : next()))
+      .then((query) => {
+        if (query?.includes('@defer')) return serve(framing, req, res);
+        if (framing === sse && eventStreamOnly(req)) return serveWhole(req, res);
+        next();
+      })
       .catch(next);
   };
+
+  /**
+   * A query or mutation from a client that takes only an event stream (graphql-sse's client
+   * asks every operation so): the pipeline's whole answer as one `next` event, then `complete`.
+   */
+  async function serveWhole(req: Request, res: Response) {
+    const authorization = req.get('authorization');
+    const headers = new HeaderMap([['content-type', 'application/json']]);
+    if (authorization) headers.set('authorization', authorization);
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: 'POST', headers, search: '', body: req.body as unknown },
+      context: () => contextFor(authorization),
+    });
+    sendPipelineAnswer(req, res, response, true);
+  }
 
   /** The request's document: its `query`, or the persisted one for its hash alone (unknown: none). */
   async function documentOf(body: unknown): Promise<string | undefined> {
@@ -105,8 +126,7 @@ export function httpIncremental({ apollo, contextFor, metrics, persistedQueries 
       (answered?.data ? one({ data: answered.data, ...(answered.errors && { errors: answered.errors }), hasNext: false }) : undefined);
     if (!stream) {
       // Refused, or errors without data: the pipeline's answer as it would be sent.
-      for (const [name, value] of response.headers) res.setHeader(name, value);
-      res.status(response.status ?? 200).send(response.body.kind === 'complete' ? response.body.string : '');
+      sendPipelineAnswer(req, res, response, framing === sse);
       return;
     }
     res.status(200).set({ 'content-type': framing.contentType, 'cache-control': 'no-store' });
@@ -136,6 +156,26 @@ export function httpIncremental({ apollo, contextFor, metrics, persistedQueries 
 }
 
 type PipelineResponse = Awaited<ReturnType<ApolloServer['executeHTTPGraphQLRequest']>>;
+
+/**
+ * The pipeline's answer sent as it is, or, to an event-stream client, as a finished event
+ * stream when it is an answer (200) or a refusal the stream carries (`refusedInStream`).
+ */
+function sendPipelineAnswer(req: Request, res: Response, response: PipelineResponse, overSse: boolean): void {
+  const status = response.status ?? 200;
+  const text = response.body.kind === 'complete' ? response.body.string : '';
+  if (overSse && (status === 200 || refusedInStream(req, status, errorsOf(text)))) return sendAsEventStream(res, text);
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.status(status).send(text);
+}
+
+function errorsOf(text: string): GraphQLFormattedError[] | undefined {
+  try {
+    return (JSON.parse(text) as { errors?: GraphQLFormattedError[] }).errors;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The pipeline's JSON answer when it gave one with 200 (with a stream: the executor's placeholder, for its extensions). */
 function answerOf(

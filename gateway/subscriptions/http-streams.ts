@@ -1,5 +1,5 @@
-import type { RequestHandler, Response } from 'express';
-import { Kind, OperationTypeNode, parse, type FormattedExecutionResult } from 'graphql';
+import type { Request, RequestHandler, Response } from 'express';
+import { Kind, OperationTypeNode, parse, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../../shared/errors/codes.js';
 import { requestScope } from '../../shared/http/request-scope.js';
 import { authenticate, type TokenVerifier } from '../../shared/identity/tokens.js';
@@ -64,6 +64,32 @@ const sse: Framing = {
   end: 'event: complete\ndata:\n\n',
 };
 
+/** Whether the client takes only an event stream for its answer (graphql-sse's client: `Accept: text/event-stream`), no JSON. */
+export function eventStreamOnly(req: Request): boolean {
+  return /text\/event-stream/i.test(req.get('accept') ?? '') && !req.accepts(['application/json', 'application/graphql-response+json']);
+}
+
+/**
+ * Whether a refusal goes to an event-stream-only client inside an accepted stream (a `next`
+ * event with the errors, then `complete`) rather than as a JSON 400: the GraphQL over SSE
+ * protocol asks so for what fails before execution (validation, variables, the limits on the
+ * operation), since a client (EventSource, graphql-sse's) learns nothing from a failed
+ * connection but its status. A request that is not GraphQL at all (a document that does not
+ * parse, a malformed body) keeps its 400, as in graphql-sse's own server; refusals of the
+ * caller or its rate (401, 403, 429) keep theirs.
+ */
+export function refusedInStream(req: Request, status: number, errors: readonly GraphQLFormattedError[] | undefined): boolean {
+  const notGraphQL = [ErrorCode.GRAPHQL_PARSE_FAILED, ErrorCode.BAD_REQUEST] as unknown[];
+  return status === 400 && !!errors?.length && eventStreamOnly(req) && errors.every((e) => !notGraphQL.includes(e.extensions?.code));
+}
+
+/** One whole answer (`json`, a GraphQL response as Apollo Server wrote it) as a finished event stream: a `next` event, then `complete`. */
+export function sendAsEventStream(res: Response, json: string): void {
+  res.status(200).set({ 'content-type': sse.contentType, 'cache-control': 'no-store' });
+  // Apollo Server ends its JSON with a newline; inside the event it would end the data line early.
+  res.end(`event: next\ndata: ${json.trimEnd()}\n\n${sse.end}`);
+}
+
 function framingOf(accept: string | undefined): Framing | undefined {
   if (!accept) return undefined;
   if (/multipart\/mixed/i.test(accept) && /subscriptionSpec/i.test(accept)) return multipart;
@@ -75,7 +101,8 @@ function framingOf(accept: string | undefined): Framing | undefined {
  * Subscriptions over HTTP, for a POST whose `Accept` asks for multipart (`subscriptionSpec`) or
  * for an event stream: after the HTTP guards (body, document, trusted documents), before the
  * response cache. The request is admitted through Apollo Server's pipeline (`admit`); a refusal
- * is an ordinary JSON error response with its status, an admitted subscription streams its
+ * is an ordinary JSON error response with its status (over SSE, to a client that takes only
+ * the stream, what fails validation is a `next` event: `refusedInStream`), an admitted subscription streams its
  * events with heartbeats until it ends, the client leaves, or the gateway shuts down. Anything
  * else goes on to Apollo Server.
  */
@@ -84,10 +111,11 @@ export function httpSubscriptions({ admit, tokens, limits, keepAliveMs, observer
     const framing = req.method === 'POST' ? framingOf(req.get('accept')) : undefined;
     const body = req.body as { query?: unknown } | undefined;
     if (!framing || !isSubscription(body)) return next();
-    void serve(framing, req.get('authorization'), body, res).catch(next);
+    void serve(framing, req, body, res).catch(next);
   };
 
-  async function serve(framing: Framing, authorization: string | undefined, body: Record<string, unknown>, res: Response) {
+  async function serve(framing: Framing, req: Request, body: Record<string, unknown>, res: Response) {
+    const authorization = req.get('authorization');
     const { clientIp, requestId } = requestScope();
     const releaseConnection = limits.connection(clientIp);
     if (typeof releaseConnection !== 'function') return refuse(res, 429, [releaseConnection]);
@@ -104,10 +132,13 @@ export function httpSubscriptions({ admit, tokens, limits, keepAliveMs, observer
     const admission = await admit({ body, authorization, clientIp, requestId, transport: framing.transport, guarded: true });
     if ('errors' in admission) {
       release();
+      if (framing === sse && refusedInStream(req, admission.status, admission.errors))
+        return sendAsEventStream(res, JSON.stringify({ errors: admission.errors }));
       return refuse(res, admission.status, admission.errors);
     }
     if ('result' in admission) {
       release();
+      if (framing === sse) return sendAsEventStream(res, JSON.stringify(admission.result));
       return res.status(200).json(admission.result);
     }
     const { stream, subgraph } = admission;

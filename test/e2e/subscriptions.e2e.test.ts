@@ -8,7 +8,7 @@ import { seedId } from '../../shared/store/seed.js';
 import { STOCK_CHANGED } from '../../subgraphs/inventory/resolvers/stock.resolver.js';
 import { REVIEW_ADDED } from '../../subgraphs/reviews/resolvers/review.resolver.js';
 import { startTestSupergraph, type TestSupergraph } from '../support/supergraph.js';
-import { subscribeOn, expiringStaffToken, subscribersOf } from '../support/subscriptions.js';
+import { subscribeOn, expiringStaffToken, subscribeOverSse, subscribersOf } from '../support/subscriptions.js';
 
 /**
  * Federated subscriptions through a started gateway (issue 16): inventory's `stockChanged`
@@ -136,6 +136,29 @@ describe('subscriptions through the gateway', () => {
     await sse.reader.cancel();
     await multipart.reader.cancel();
     await subscribersOf(inventoryPubSub(), STOCK_CHANGED, before);
+  });
+
+  it("answers graphql-sse's client for any operation: a query and a mutation as one event, what fails validation as an event, not a failed connection", async () => {
+    const codeOf = (result: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => result.errors?.[0]?.extensions?.code;
+    const query = subscribeOverSse(supergraph.url, '{ topProducts(first: 1) { name } }');
+    expect((await query.next()).data).toEqual({ topProducts: [{ name: expect.any(String) }] });
+    expect(await query.ended()).toEqual({ completed: true });
+    const before = await adjust(-1);
+    const mutation = subscribeOverSse(supergraph.url, ADJUST, { id: product, delta: 1 }, staff);
+    expect((await mutation.next()).data).toEqual({ adjustStock: { quantity: before + 1 } });
+    expect(await mutation.ended()).toEqual({ completed: true });
+    for (const [document, variables, code] of [
+      ['subscription { nope }', {}, 'GRAPHQL_VALIDATION_FAILED'],
+      ['{ nope }', {}, 'GRAPHQL_VALIDATION_FAILED'],
+      [STOCK, { ids: [true] }, 'BAD_USER_INPUT'],
+    ] as const) {
+      const refused = subscribeOverSse(supergraph.url, document, variables);
+      expect(codeOf(await refused.next())).toBe(code);
+      expect(await refused.ended()).toEqual({ completed: true });
+    }
+    // Not GraphQL at all: refused as graphql-sse's own server refuses it, with 400.
+    const unparsable = subscribeOverSse(supergraph.url, '{ topProducts(first: 1) { name }');
+    expect(await unparsable.ended()).toEqual({ error: expect.anything() });
   });
 
   it('refuses at subscribe what a query would be refused for: invalid documents, bad tokens, shape limits', async () => {
