@@ -92,14 +92,18 @@ export function httpIncremental({ apollo, contextFor, metrics, persistedQueries 
    * asks every operation so): the pipeline's whole answer as one `next` event, then `complete`.
    */
   async function serveWhole(req: Request, res: Response) {
+    sendPipelineAnswer(req, res, await throughPipeline(req), true);
+  }
+
+  /** The request through Apollo Server's pipeline as a JSON POST, with its caller's context and `incremental`'s slot when given. */
+  function throughPipeline(req: Request, incremental?: GatewayContext['incremental']): Promise<PipelineResponse> {
     const authorization = req.get('authorization');
     const headers = new HeaderMap([['content-type', 'application/json']]);
     if (authorization) headers.set('authorization', authorization);
-    const response = await apollo.executeHTTPGraphQLRequest({
+    return apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers, search: '', body: req.body as unknown },
-      context: () => contextFor(authorization),
+      context: async () => ({ ...(await contextFor(authorization)), ...(incremental && { incremental }) }),
     });
-    sendPipelineAnswer(req, res, response, true);
   }
 
   /** The request's document: its `query`, or the persisted one for its hash alone (unknown: none). */
@@ -112,14 +116,8 @@ export function httpIncremental({ apollo, contextFor, metrics, persistedQueries 
 
   async function serve(framing: Framing, req: Request, res: Response) {
     const receivedAt = performance.now();
-    const authorization = req.get('authorization');
     const slot: NonNullable<GatewayContext['incremental']> = {};
-    const headers = new HeaderMap([['content-type', 'application/json']]);
-    if (authorization) headers.set('authorization', authorization);
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: 'POST', headers, search: '', body: req.body as unknown },
-      context: async () => ({ ...(await contextFor(authorization)), incremental: slot }),
-    });
+    const response = await throughPipeline(req, slot);
     const answered = answerOf(response);
     const stream =
       slot.stream ??
