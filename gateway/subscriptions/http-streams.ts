@@ -79,9 +79,11 @@ export function eventStreamOnly(req: Request): boolean {
  * caller or its rate (401, 403, 429) keep theirs.
  */
 export function refusedInStream(req: Request, status: number, errors: readonly GraphQLFormattedError[] | undefined): boolean {
-  const notGraphQL = [ErrorCode.GRAPHQL_PARSE_FAILED, ErrorCode.BAD_REQUEST] as unknown[];
-  return status === 400 && !!errors?.length && eventStreamOnly(req) && errors.every((e) => !notGraphQL.includes(e.extensions?.code));
+  return status === 400 && !!errors?.length && eventStreamOnly(req) && errors.every((e) => !NOT_GRAPHQL.has(e.extensions?.code));
 }
+
+/** The codes of a request that is not GraphQL at all: refused with 400 on every transport. */
+const NOT_GRAPHQL = new Set<unknown>([ErrorCode.GRAPHQL_PARSE_FAILED, ErrorCode.BAD_REQUEST]);
 
 /** One whole answer (`json`, a GraphQL response as Apollo Server wrote it) as a finished event stream: a `next` event, then `complete`. */
 export function sendAsEventStream(res: Response, json: string): void {
